@@ -1,0 +1,40 @@
+"""The desk's Celery app: configured from Django settings (CELERY_*), tasks autodiscovered."""
+
+import os
+from pathlib import Path
+
+from celery import Celery
+from celery.signals import beat_init, worker_ready
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
+
+app = Celery("aftersales")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def _make_filesystem_broker_dirs() -> None:
+    """The filesystem transport needs its folders before the first message."""
+    options = app.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+    backend = str(app.conf.result_backend or "")
+    if backend.startswith("file://"):
+        Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+
+
+@app.on_after_configure.connect
+def _prepare(sender, **kwargs):
+    _make_filesystem_broker_dirs()
+
+
+@worker_ready.connect
+def _catch_up_on_worker_start(sender, **kwargs):
+    """Work missed while the desk was down is caught up as soon as a worker is back."""
+    sender.app.send_task("tickets.tasks.heartbeat", kwargs={"source": "worker"})
+
+
+@beat_init.connect
+def _announce_beat(sender, **kwargs):
+    _make_filesystem_broker_dirs()

@@ -1,0 +1,26 @@
+from django.conf.urls.i18n import set_language
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from tickets.views.system import healthz
+
+admin.site.site_header = _("售后工作台 管理")
+admin.site.site_title = _("售后工作台")
+admin.site.index_title = _("数据管理")
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Switching the language is allowed on the login page too.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("tickets.urls")),
+]

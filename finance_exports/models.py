@@ -1,0 +1,117 @@
+"""The spreadsheets the desk hands to finance, one row per (kind, business date)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tickets.models.base import AppendOnlyModel, MoneyField, TimeStampedModel, choices_check
+
+
+def sheet_path(instance: "Sheet", filename: str) -> str:
+    return f"sheets/{instance.kind}/{filename}"
+
+
+class SheetKind(models.TextChoices):
+    FINANCE = "finance", _("财务表")
+    EXCHANGES = "exchanges", _("换货清单")
+    COURIER_LOSS = "courier_loss", _("快递丢件月结")
+    INVOICES = "invoices", _("开票批次")
+    EXCHANGE_SLIPS = "exchange_slips", _("换货蓝单月表")
+
+
+class SheetStatus(models.TextChoices):
+    BUILDING = "building", _("生成中")
+    READY = "ready", _("可下载")
+    AWAITING_APPROVAL = "awaiting_approval", _("待主管签字")
+    APPROVED = "approved", _("已签字")
+    FAILED = "failed", _("失败")
+
+
+class Sheet(TimeStampedModel):
+    Kind = SheetKind
+    Status = SheetStatus
+
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    business_date = models.DateField(
+        _("业务日期"), help_text=_("日表为当天；月表为当月第一天；开票批次为批次日期。")
+    )
+    status = models.CharField(
+        _("状态"), max_length=20, choices=Status.choices, default=Status.BUILDING
+    )
+    file = models.FileField(_("文件"), upload_to=sheet_path, max_length=255, blank=True)
+    row_count = models.PositiveIntegerField(_("行数"), default=0)
+    total_amount = MoneyField(_("合计金额"), default=0, validators=[])
+    totals = models.JSONField(_("分项合计"), default=dict, blank=True)
+    error = models.TextField(_("失败原因"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("生成次数"), default=0)
+    ready_at = models.DateTimeField(_("生成完成时间"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("手动生成人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("签字人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("签字时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("报表")
+        verbose_name_plural = _("报表")
+        ordering = ["-business_date", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "business_date"], name="sheet_one_per_kind_and_date"
+            ),
+            choices_check("kind", SheetKind, "sheet_kind_valid"),
+            choices_check("status", SheetStatus, "sheet_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status="approved")
+                | Q(approved_by__isnull=False, approved_at__isnull=False),
+                name="sheet_approved_has_who_and_when",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["ready", "awaiting_approval", "approved"]) | ~Q(file=""),
+                name="sheet_ready_has_file",
+            ),
+        ]
+        permissions = [
+            ("download_sheet", _("可以下载报表")),
+            ("approve_sheet", _("可以签字确认换货清单")),
+            ("rebuild_sheet", _("可以重新生成失败的报表")),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.business_date:%Y-%m-%d}"
+
+
+class SheetDownload(AppendOnlyModel):
+    """Every download of a sheet: who and when. Never edited."""
+
+    sheet = models.ForeignKey(
+        Sheet, verbose_name=_("报表"), on_delete=models.PROTECT, related_name="downloads"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("下载人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    downloaded_at = models.DateTimeField(_("下载时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("报表下载记录")
+        verbose_name_plural = _("报表下载记录")
+        ordering = ["-downloaded_at"]
+
+    def __str__(self):
+        return f"{self.sheet} {self.user}"

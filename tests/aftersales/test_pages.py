@@ -1,0 +1,119 @@
+"""Logging in, the dashboard, the language switch and the admin as the roles see it."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import make_entry, make_ticket
+from tickets.models import Ticket
+
+
+def test_login_page_speaks_chinese_by_default(client, db):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert "售后工作台" in response.content.decode()
+    assert 'lang="zh-hans"' in response.content.decode()
+
+
+def test_login_page_in_english_on_request(client, db):
+    client.post(reverse("set_language"), {"language": "en", "next": "/login/"})
+    response = client.get(reverse("login"))
+    html = response.content.decode()
+    assert 'lang="en"' in html
+    assert "After-sales desk" in html
+
+
+def test_agent_logs_in_and_sees_the_dashboard(client, agent, order_a):
+    ticket = make_ticket(order_a, agent, assignee=agent)
+    response = client.post(reverse("login"), {"username": "agent-a", "password": "pw-for-tests-1"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("tickets:dashboard")
+    page = client.get(reverse("tickets:dashboard"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert ticket.number in html
+    assert "售后客服" in html
+
+
+def test_session_is_rotated_at_login(client, agent):
+    client.get(reverse("login"))
+    before = client.cookies.get("sessionid")
+    client.post(reverse("login"), {"username": "agent-a", "password": "pw-for-tests-1"})
+    after = client.cookies.get("sessionid")
+    assert after is not None
+    assert before is None or before.value != after.value
+
+
+def test_wrong_password_changes_nothing_and_says_why(client, agent):
+    response = client.post(reverse("login"), {"username": "agent-a", "password": "nope"})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert 'role="alert"' in response.content.decode()
+
+
+def test_dashboard_counts_only_the_users_shops(client, agent, order_a, order_b, supervisor):
+    make_ticket(order_a, agent)
+    make_ticket(order_b, supervisor)
+    client.force_login(agent)
+    response = client.get(reverse("tickets:dashboard"))
+    assert response.context["counts"]["unassigned"] == 1
+
+
+def test_logout_is_a_post(client, agent):
+    client.force_login(agent)
+    assert client.get(reverse("logout")).status_code == 405
+    assert client.post(reverse("logout")).status_code == 302
+
+
+def test_agent_uses_the_admin_within_their_shops(client, agent, order_a, order_b):
+    agent.is_staff = True
+    agent.save()
+    client.force_login(agent)
+    assert client.get(reverse("admin:index")).status_code == 200
+    listing = client.get(reverse("admin:tickets_order_changelist"))
+    assert listing.status_code == 200
+    assert order_a.order_no in listing.content.decode()
+    assert order_b.order_no not in listing.content.decode()
+    # Another shop's order is simply not there.
+    other = client.get(reverse("admin:tickets_order_change", args=[order_b.pk]))
+    assert other.status_code == 302  # the admin redirects "does not exist" to its index
+
+
+def test_admin_ledger_is_read_only(client, supervisor, order_a):
+    supervisor.is_staff = True
+    supervisor.save()
+    entry = make_entry(order_a, supervisor, "20.00")
+    client.force_login(supervisor)
+    page = client.get(reverse("admin:tickets_ledgerentry_change", args=[entry.pk]))
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert client.get(reverse("admin:tickets_ledgerentry_add")).status_code == 403
+    response = client.post(
+        reverse("admin:tickets_ledgerentry_change", args=[entry.pk]), {"amount": "1.00"}
+    )
+    assert response.status_code == 403
+    entry.refresh_from_db()
+    assert str(entry.amount) == "20.00"
+
+
+def test_admin_does_not_show_buyers_phone(client, supervisor, order_a):
+    supervisor.is_staff = True
+    supervisor.save()
+    client.force_login(supervisor)
+    page = client.get(reverse("admin:tickets_order_change", args=[order_a.pk]))
+    assert page.status_code == 200
+    assert order_a.receiver_phone not in page.content.decode()
+
+
+@pytest.mark.parametrize("status", [Ticket.Status.OPEN])
+def test_dashboard_query_count_does_not_grow_with_tickets(
+    client, agent, order_a, status, django_assert_max_num_queries
+):
+    client.force_login(agent)
+    for _ in range(3):
+        make_ticket(order_a, agent, assignee=agent)
+    with django_assert_max_num_queries(12) as few:
+        client.get(reverse("tickets:dashboard"))
+    for _ in range(20):
+        make_ticket(order_a, agent, assignee=agent)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(reverse("tickets:dashboard"))

@@ -1,0 +1,127 @@
+"""Test data in one place. Staff get their roles through the real groups the migration made."""
+
+from datetime import timedelta
+from decimal import Decimal
+from itertools import count
+
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from tickets.models import LedgerEntry, Order, OrderItem, Shop, Ticket, TicketItem, User
+from tickets.roles import Role
+from tickets.sla import sla_due_times
+
+_serial = count(1)
+
+
+def make_shop(
+    code=None, *, kind=Shop.Kind.C_STORE, location=Shop.Location.WUHAN, name=None
+) -> Shop:
+    n = next(_serial)
+    code = code or f"shop{n}"
+    return Shop.objects.create(
+        code=code, name=name or f"测试店铺{code}", kind=kind, location=location
+    )
+
+
+def make_user(
+    username=None,
+    role: Role | None = Role.AGENT,
+    *,
+    shops=(),
+    all_shops=False,
+    password="pw-for-tests-1",
+    **extra,
+) -> User:
+    username = username or f"user{next(_serial)}"
+    user = User.objects.create_user(username, password=password, all_shops=all_shops, **extra)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role.value))
+    if shops:
+        user.shops.set(shops)
+    return user
+
+
+def make_order(
+    shop: Shop,
+    *,
+    order_no=None,
+    status=Order.Status.SUCCESS,
+    items=((Decimal("99.00"), 1),),
+    phone="13812345678",
+    **extra,
+) -> Order:
+    placed = extra.pop("placed_at", timezone.now() - timedelta(days=5))
+    goods = sum((price * qty for price, qty in items), Decimal("0"))
+    order = Order.objects.create(
+        shop=shop,
+        order_no=order_no or f"35{next(_serial):017d}",
+        buyer_nick=extra.pop("buyer_nick", "小鱼爱吃猫"),
+        receiver_name="张三",
+        receiver_phone=phone,
+        receiver_province="湖北省",
+        receiver_city="武汉市",
+        receiver_address="解放大道 1 号",
+        goods_amount=goods,
+        total_amount=goods,
+        paid_amount=goods,
+        status=status,
+        placed_at=placed,
+        paid_at=placed + timedelta(minutes=5),
+        shipped_at=placed + timedelta(days=1)
+        if status in (Order.Status.SHIPPED, Order.Status.SUCCESS)
+        else None,
+        **extra,
+    )
+    for index, (price, qty) in enumerate(items):
+        OrderItem.objects.create(
+            order=order,
+            title=f"商品{index + 1}",
+            unit_price=price,
+            quantity=qty,
+            paid_amount=price * qty,
+        )
+    return order
+
+
+def make_ticket(
+    order: Order,
+    user: User,
+    *,
+    kind=Ticket.Kind.EXCHANGE,
+    reason=Ticket.Reason.NOT_SUITABLE,
+    status=Ticket.Status.OPEN,
+    **extra,
+) -> Ticket:
+    opened = extra.pop("created_at", timezone.now())
+    first_due, resolution_due = sla_due_times(opened, reason)
+    ticket = Ticket.objects.create(
+        shop=order.shop,
+        order=order,
+        kind=kind,
+        reason=reason,
+        responsibility=extra.pop("responsibility", Ticket.Responsibility.BUYER),
+        status=status,
+        opened_by=user,
+        first_response_due=first_due,
+        resolution_due=resolution_due,
+        created_at=opened,
+        **extra,
+    )
+    item = order.items.first()
+    TicketItem.objects.create(ticket=ticket, order_item=item, quantity=1)
+    return ticket
+
+
+def make_entry(
+    order: Order, user: User, amount="10.00", *, kind=LedgerEntry.Kind.POSTAGE, **extra
+) -> LedgerEntry:
+    return LedgerEntry.objects.create(
+        shop=order.shop,
+        order=order,
+        kind=kind,
+        amount=Decimal(amount),
+        payment_method=extra.pop("payment_method", LedgerEntry.PaymentMethod.ALIPAY_TRANSFER),
+        recorded_by=user,
+        **extra,
+    )

@@ -1,0 +1,801 @@
+"""Deterministic demo data: shops, staff, products, orders, tickets, money.
+
+The same ``seed`` and ``today`` give the same rows every time. Rows are written with
+``bulk_create`` in batches, so a million orders for the benchmarks take minutes, not hours,
+and memory stays flat (one batch at a time).
+"""
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from .models import (
+    Courier,
+    HandoverNote,
+    LedgerEntry,
+    Order,
+    OrderItem,
+    Product,
+    QuickReply,
+    ReturnParcel,
+    Shop,
+    Sku,
+    Ticket,
+    TicketEvent,
+    TicketItem,
+    User,
+)
+from .roles import Role
+from .sla import sla_due_times
+from .workflow import happy_path
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CENT = Decimal("0.01")
+
+# (code, name, kind, location): 11 shops, C-stores and Tmall stores in Wuhan and Shanghai.
+SHOPS = [
+    ("yunshang-tmall", "云裳女装旗舰店", Shop.Kind.TMALL, Shop.Location.SHANGHAI),
+    ("yunshang-c", "云裳小铺", Shop.Kind.C_STORE, Shop.Location.SHANGHAI),
+    ("buyifang", "布衣坊原创女装", Shop.Kind.C_STORE, Shop.Location.WUHAN),
+    ("hanjie-tmall", "汉街衣橱旗舰店", Shop.Kind.TMALL, Shop.Location.WUHAN),
+    ("qingcheng", "青橙童装", Shop.Kind.C_STORE, Shop.Location.WUHAN),
+    ("mumian-tmall", "木棉家纺旗舰店", Shop.Kind.TMALL, Shop.Location.SHANGHAI),
+    ("xiaoman", "小满内衣", Shop.Kind.C_STORE, Shop.Location.SHANGHAI),
+    ("jiangcheng", "江城男装", Shop.Kind.C_STORE, Shop.Location.WUHAN),
+    ("lanxi-tmall", "兰溪鞋履旗舰店", Shop.Kind.TMALL, Shop.Location.SHANGHAI),
+    ("shiguang", "拾光饰品", Shop.Kind.C_STORE, Shop.Location.WUHAN),
+    ("haipai-tmall", "海派针织旗舰店", Shop.Kind.TMALL, Shop.Location.SHANGHAI),
+]
+
+# Demo staff: username, family name, given name, role, shop codes (None = all shops).
+STAFF = [
+    ("agent", "王", "芳", Role.AGENT, ["yunshang-tmall", "yunshang-c", "buyifang", "hanjie-tmall"]),
+    ("agent2", "李", "娜", Role.AGENT, ["qingcheng", "mumian-tmall", "xiaoman", "jiangcheng"]),
+    ("agent3", "张", "敏", Role.AGENT, ["lanxi-tmall", "shiguang", "haipai-tmall"]),
+    (
+        "agent4",
+        "刘",
+        "洋",
+        Role.AGENT,
+        ["yunshang-tmall", "hanjie-tmall", "mumian-tmall", "lanxi-tmall", "haipai-tmall"],
+    ),
+    (
+        "agent5",
+        "陈",
+        "静",
+        Role.AGENT,
+        ["yunshang-c", "buyifang", "qingcheng", "xiaoman", "jiangcheng", "shiguang"],
+    ),
+    ("supervisor", "赵", "强", Role.SUPERVISOR, None),
+    ("finance", "孙", "丽", Role.FINANCE, None),
+]
+
+# (province, [(city, [districts])]) - realistic destinations across the rate card's zones.
+GEOGRAPHY = [
+    (
+        "湖北省",
+        [
+            ("武汉市", ["江汉区", "武昌区", "洪山区", "江岸区"]),
+            ("宜昌市", ["西陵区"]),
+            ("襄阳市", ["樊城区"]),
+        ],
+    ),
+    ("上海", [("上海市", ["浦东新区", "徐汇区", "闵行区", "静安区"])]),
+    ("江苏省", [("南京市", ["鼓楼区", "玄武区"]), ("苏州市", ["姑苏区", "吴中区"])]),
+    ("浙江省", [("杭州市", ["西湖区", "余杭区"]), ("宁波市", ["鄞州区"])]),
+    ("广东省", [("广州市", ["天河区", "越秀区"]), ("深圳市", ["南山区", "福田区"])]),
+    ("北京", [("北京市", ["朝阳区", "海淀区"])]),
+    ("山东省", [("济南市", ["历下区"]), ("青岛市", ["市南区"])]),
+    ("河南省", [("郑州市", ["金水区"])]),
+    ("湖南省", [("长沙市", ["岳麓区", "芙蓉区"])]),
+    ("四川省", [("成都市", ["武侯区", "锦江区"])]),
+    ("重庆", [("重庆市", ["渝中区", "江北区"])]),
+    ("陕西省", [("西安市", ["雁塔区"])]),
+    ("辽宁省", [("沈阳市", ["和平区"])]),
+    ("黑龙江省", [("哈尔滨市", ["南岗区"])]),
+    ("新疆维吾尔自治区", [("乌鲁木齐市", ["天山区"])]),
+    ("西藏自治区", [("拉萨市", ["城关区"])]),
+    ("福建省", [("厦门市", ["思明区"])]),
+    ("安徽省", [("合肥市", ["蜀山区"])]),
+]
+STREETS = [
+    "中山路",
+    "解放大道",
+    "人民路",
+    "建设路",
+    "光谷大道",
+    "南京路",
+    "长江路",
+    "和平街",
+    "学府路",
+    "友谊大道",
+]
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程"
+)
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀兰",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "婷",
+    "雪",
+    "慧",
+    "欣怡",
+    "子涵",
+    "浩然",
+]
+NICK_WORDS = [
+    "小鱼",
+    "阿狸",
+    "糖糖",
+    "木子",
+    "晴天",
+    "橙子",
+    "豆豆",
+    "喵喵",
+    "大熊",
+    "果果",
+    "悠悠",
+    "七七",
+    "安安",
+    "乐乐",
+    "笑笑",
+    "momo",
+    "lily",
+    "coco",
+    "sunny",
+    "tb",
+]
+NICK_TAILS = ["爱吃猫", "的衣橱", "不吃辣", "2015", "_88", "酱", "呀", "0520", "在武汉", "妈妈"]
+
+# Product models per category: (model prefix, title, colours, sizes, price range).
+CATALOGUE = [
+    ("LY", "法式碎花连衣裙", ["米白", "雾蓝", "墨绿"], ["S", "M", "L", "XL"], (129, 259)),
+    ("WY", "宽松圆领卫衣", ["黑色", "灰色", "燕麦"], ["M", "L", "XL", "XXL"], (89, 169)),
+    ("NZ", "高腰直筒牛仔裤", ["浅蓝", "深蓝"], ["25", "26", "27", "28", "29"], (119, 199)),
+    ("ZZ", "羊毛混纺针织开衫", ["驼色", "酒红", "藏青"], ["S", "M", "L"], (199, 399)),
+    ("TX", "纯棉短袖T恤", ["白色", "黑色", "粉色"], ["S", "M", "L", "XL"], (39, 79)),
+    ("YR", "轻薄羽绒服", ["黑色", "奶白", "焦糖"], ["M", "L", "XL"], (299, 599)),
+    ("TZ", "儿童加绒套装", ["红色", "蓝色"], ["100", "110", "120", "130"], (79, 149)),
+    ("SJ", "四件套纯棉床品", ["格调灰", "樱花粉"], ["1.5米", "1.8米"], (199, 459)),
+    ("NY", "无钢圈文胸", ["肤色", "黑色"], ["75B", "80B", "85C"], (59, 129)),
+    ("XZ", "真皮休闲鞋", ["黑色", "白色"], ["36", "37", "38", "39", "40"], (159, 329)),
+    ("SP", "925银耳饰", ["银色"], ["均码"], (49, 129)),
+    ("CS", "商务长袖衬衫", ["白色", "浅蓝"], ["39", "40", "41", "42"], (99, 189)),
+]
+
+STATUS_WEIGHTS = [
+    (Order.Status.WAITING_PAYMENT, 3),
+    (Order.Status.PAID, 10),
+    (Order.Status.SHIPPED, 25),
+    (Order.Status.SUCCESS, 55),
+    (Order.Status.CLOSED, 7),
+]
+TICKET_KINDS = [
+    (Ticket.Kind.RETURN, 30),
+    (Ticket.Kind.EXCHANGE, 30),
+    (Ticket.Kind.REFUND_ONLY, 15),
+    (Ticket.Kind.RESHIP, 12),
+    (Ticket.Kind.REPAIR, 5),
+    (Ticket.Kind.COMPENSATION, 8),
+]
+REASONS_BY_KIND = {
+    Ticket.Kind.RETURN: [
+        Ticket.Reason.NO_REASON,
+        Ticket.Reason.NOT_SUITABLE,
+        Ticket.Reason.QUALITY,
+        Ticket.Reason.WRONG_ITEM,
+    ],
+    Ticket.Kind.EXCHANGE: [
+        Ticket.Reason.NOT_SUITABLE,
+        Ticket.Reason.WRONG_ITEM,
+        Ticket.Reason.QUALITY,
+    ],
+    Ticket.Kind.REFUND_ONLY: [
+        Ticket.Reason.MISSING_ITEM,
+        Ticket.Reason.LOGISTICS,
+        Ticket.Reason.OTHER,
+        Ticket.Reason.INVOICE,
+    ],
+    Ticket.Kind.RESHIP: [
+        Ticket.Reason.MISSING_ITEM,
+        Ticket.Reason.LOGISTICS,
+        Ticket.Reason.DAMAGED,
+    ],
+    Ticket.Kind.REPAIR: [Ticket.Reason.QUALITY, Ticket.Reason.DAMAGED],
+    Ticket.Kind.COMPENSATION: [
+        Ticket.Reason.LOGISTICS,
+        Ticket.Reason.QUALITY,
+        Ticket.Reason.EXTRA_ITEM,
+        Ticket.Reason.DAMAGED,
+    ],
+}
+SELLER_FAULT = {
+    Ticket.Reason.WRONG_ITEM,
+    Ticket.Reason.MISSING_ITEM,
+    Ticket.Reason.EXTRA_ITEM,
+    Ticket.Reason.DAMAGED,
+    Ticket.Reason.QUALITY,
+    Ticket.Reason.INVOICE,
+}
+DESCRIPTIONS = {
+    Ticket.Reason.WRONG_ITEM: "买家收到的颜色和下单的不一样",
+    Ticket.Reason.MISSING_ITEM: "买家说包裹里少了一件",
+    Ticket.Reason.EXTRA_ITEM: "多发了一件，买家愿意寄回",
+    Ticket.Reason.DAMAGED: "外包装破损，商品有压痕",
+    Ticket.Reason.QUALITY: "穿了一次开线，已发照片",
+    Ticket.Reason.LOGISTICS: "物流三天没有更新，买家着急",
+    Ticket.Reason.NOT_SUITABLE: "尺码偏小，想换大一码",
+    Ticket.Reason.NO_REASON: "七天无理由退货",
+    Ticket.Reason.INVOICE: "发票抬头开错了",
+    Ticket.Reason.OTHER: "买家不想要了",
+}
+QUICK_REPLIES = [
+    (
+        "换货地址",
+        "亲，{买家}您好，换货请寄回：武汉市江汉区解放大道 88 号 售后部（收），"
+        "请在包裹里写上订单号 {订单号}，我们收到后当天安排换货。",
+    ),
+    (
+        "已收到退件",
+        "亲，您寄回的包裹（运单号 {退回运单号}）我们已经收到，正在为您处理，请耐心等待。",
+    ),
+    ("物流催件", "亲，已经帮您联系快递催件了，运单号 {运单号}，有进展第一时间通知您。"),
+    (
+        "质量问题拍照",
+        "亲，非常抱歉给您带来不便，麻烦拍一下问题部位的照片发给我们，我们马上为您处理。",
+    ),
+]
+
+
+def weighted(rng: random.Random, pairs):
+    values, weights = zip(*pairs, strict=True)
+    return rng.choices(values, weights=weights, k=1)[0]
+
+
+def money(value) -> Decimal:
+    return Decimal(value).quantize(CENT)
+
+
+@dataclass
+class DemoResult:
+    shops: int = 0
+    orders: int = 0
+    items: int = 0
+    tickets: int = 0
+    ledger: int = 0
+    users: list[str] = field(default_factory=list)
+
+
+class DemoBuilder:
+    """Builds the demo data set. ``orders`` and ``tickets`` set the size."""
+
+    batch_size = 2000
+
+    def __init__(self, *, seed: int, orders: int, tickets: int | None, today: date, days: int):
+        self.rng = random.Random(seed)
+        self.order_count = orders
+        self.ticket_count = tickets if tickets is not None else max(1, orders * 4 // 100)
+        self.today = today
+        self.days = days
+        self.now = datetime.combine(today, time(15, 30), tzinfo=SHANGHAI)
+        self.result = DemoResult()
+        self._order_serial = 0
+
+    # --- reference data -------------------------------------------------------------
+    def ensure_reference_data(self) -> None:
+        for code, name, kind, location in SHOPS:
+            Shop.objects.get_or_create(
+                code=code, defaults={"name": name, "kind": kind, "location": location}
+            )
+        self.shops = list(Shop.objects.filter(code__in=[s[0] for s in SHOPS]).order_by("code"))
+        self.result.shops = len(self.shops)
+        self.couriers = list(Courier.objects.order_by("code"))
+        self.everyday_couriers = [c for c in self.couriers if not c.priced_by_hand] or self.couriers
+        if not Product.objects.exists():
+            self._create_catalogue()
+        self.skus = list(Sku.objects.select_related("product").order_by("code"))
+        for title, body in QUICK_REPLIES:
+            QuickReply.objects.get_or_create(title=title, defaults={"body": body})
+
+    def _create_catalogue(self) -> None:
+        rng = self.rng
+        products, skus = [], []
+        for prefix, title, *_rest in CATALOGUE:
+            for n in range(1, 6):
+                model_no = f"{prefix}{2600 + n * 7}"
+                products.append(Product(model_no=model_no, title=f"{title} {model_no}"))
+        Product.objects.bulk_create(products)
+        by_model = {p.model_no: p for p in Product.objects.all()}
+        for prefix, _title, colours, sizes, _prices in CATALOGUE:
+            for n in range(1, 6):
+                product = by_model[f"{prefix}{2600 + n * 7}"]
+                batch = f"2026{rng.choice(['08', '09', '10', '11'])}{rng.choice('ABC')}"
+                for ci, colour in enumerate(colours):
+                    for size in sizes:
+                        skus.append(
+                            Sku(
+                                product=product,
+                                code=f"{product.model_no}-{ci + 1}{size}",
+                                colour=colour,
+                                size=size,
+                                batch=batch,
+                            )
+                        )
+        Sku.objects.bulk_create(skus)
+
+    def ensure_staff(self, password: str) -> None:
+        groups = {g.name: g for g in Group.objects.all()}
+        self.agents_by_shop: dict[int, list[User]] = {shop.pk: [] for shop in self.shops}
+        shops_by_code = {s.code: s for s in self.shops}
+        for username, family, given, role, shop_codes in STAFF:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "last_name": family,
+                    "first_name": given,
+                    "is_staff": True,
+                    "all_shops": shop_codes is None,
+                },
+            )
+            if created:
+                user.set_password(password)
+                user.save()
+                user.groups.add(groups[role.value])
+                if shop_codes:
+                    user.shops.set([shops_by_code[c] for c in shop_codes])
+            if role == Role.AGENT:
+                for shop in user.shops.all():
+                    self.agents_by_shop.setdefault(shop.pk, []).append(user)
+            self.result.users.append(username)
+        if not User.objects.filter(username="admin").exists():
+            User.objects.create_superuser(
+                "admin", "admin@example.com", password, last_name="管理员"
+            )
+        self.result.users.append("admin")
+        self.system_user = User.objects.get(username="supervisor")
+
+    # --- orders ---------------------------------------------------------------------
+    def _price(self, sku: Sku) -> Decimal:
+        for prefix, _t, _c, _s, (low, high) in CATALOGUE:
+            if sku.product.model_no.startswith(prefix):
+                # A stable price per model, ending in .00 or .90 like real listings.
+                base = low + (int(sku.product.model_no[len(prefix) :]) * 37) % (high - low + 1)
+                return money(base) - (Decimal("0.10") if base % 3 == 0 else 0)
+        return money(99)
+
+    def _receiver(self):
+        rng = self.rng
+        province, cities = rng.choice(GEOGRAPHY)
+        city, districts = rng.choice(cities)
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        phone = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
+        street, number = rng.choice(STREETS), rng.randrange(1, 999)
+        address = f"{street}{number}号{rng.randrange(1, 30)}栋{rng.randrange(101, 2899)}室"
+        return {
+            "receiver_name": name,
+            "receiver_phone": phone,
+            "receiver_phone_tail": phone[-4:],
+            "receiver_province": province,
+            "receiver_city": city,
+            "receiver_district": rng.choice(districts),
+            "receiver_address": address,
+            "receiver_postcode": f"{rng.randrange(100000, 860000):06d}",
+        }
+
+    def _nick(self) -> str:
+        rng = self.rng
+        return f"{rng.choice(NICK_WORDS)}{rng.choice(NICK_TAILS)}{rng.randrange(100)}"
+
+    def _order(self, shop: Shop):
+        rng = self.rng
+        self._order_serial += 1
+        # 19-digit order numbers like the seller centre's; the serial keeps them unique.
+        order_no = str(3_500_000_000_000_000_000 + self._order_serial * 9973 + rng.randrange(9973))
+        status = weighted(rng, STATUS_WEIGHTS)
+        age = timedelta(minutes=rng.randrange(0, self.days * 24 * 60))
+        if status in (Order.Status.WAITING_PAYMENT, Order.Status.PAID):
+            age = timedelta(minutes=rng.randrange(5, 3 * 24 * 60))
+        elif status == Order.Status.SHIPPED:
+            age = timedelta(minutes=rng.randrange(24 * 60, 10 * 24 * 60))
+        placed = self.now - age
+        paid = (
+            placed + timedelta(minutes=rng.randrange(1, 90))
+            if status != Order.Status.WAITING_PAYMENT
+            else None
+        )
+        shipped = None
+        if status in (Order.Status.SHIPPED, Order.Status.SUCCESS) and paid:
+            shipped = min(paid + timedelta(hours=rng.randrange(2, 60)), self.now)
+        lines = []
+        for _ in range(rng.choices((1, 2, 3), weights=(65, 25, 10))[0]):
+            sku = rng.choice(self.skus)
+            quantity = rng.choices((1, 2, 3), weights=(85, 12, 3))[0]
+            price = self._price(sku)
+            lines.append((sku, quantity, price))
+        goods = sum((price * qty for _, qty, price in lines), Decimal("0"))
+        discount = money(rng.choice((0, 0, 0, 5, 10, 20))) if goods > 50 else Decimal("0")
+        postage = Decimal("0") if goods >= 99 else money(rng.choice((6, 8, 10, 12)))
+        total = goods + postage
+        paid_amount = total - discount if status != Order.Status.WAITING_PAYMENT else Decimal("0")
+        courier = rng.choice(self.everyday_couriers)
+        order = Order(
+            shop=shop,
+            order_no=order_no,
+            alipay_no=f"2026{rng.randrange(10**23):023d}" if paid else "",
+            buyer_nick=self._nick(),
+            buyer_alipay_account=f"{rng.randrange(10**5):05d}***@qq.com",
+            goods_amount=goods,
+            postage=postage,
+            total_amount=total,
+            paid_amount=paid_amount,
+            status=status,
+            placed_at=placed,
+            paid_at=paid,
+            ship_by=paid + timedelta(hours=48) if paid else None,
+            shipped_at=shipped,
+            receipt_extended_days=rng.choice((0,) * 9 + (3,))
+            if status == Order.Status.SHIPPED
+            else 0,
+            closed_reason="买家取消订单" if status == Order.Status.CLOSED else "",
+            courier=courier if shipped else None,
+            tracking_no=f"{courier.code.upper()}{rng.randrange(10**12):012d}" if shipped else "",
+            buyer_message=rng.choice(
+                ("", "", "", "请尽快发货", "不要发韵达", "送人的，不要放发票")
+            ),
+            flag=rng.choice(("",) * 12 + ("red", "yellow", "blue")),
+            created_at=placed,
+            **self._receiver(),
+        )
+        if order.flag:
+            order.flag_memo = rng.choice(("仓库：缺货待补", "售后：已换货", "客服：买家要求改地址"))
+        share = paid_amount / goods if goods else Decimal("0")
+        items = [
+            OrderItem(
+                title=sku.product.title,
+                sku=sku,
+                sku_code=sku.code,
+                colour=sku.colour,
+                size=sku.size,
+                unit_price=price,
+                quantity=qty,
+                paid_amount=money(price * qty * share),
+                sub_order_no=f"{order_no}{index + 1:02d}",
+            )
+            for index, (sku, qty, price) in enumerate(lines)
+        ]
+        return order, items
+
+    # --- tickets and money ----------------------------------------------------------
+    def _ticket(self, order: Order, items: list[OrderItem]):
+        rng = self.rng
+        kind = weighted(rng, TICKET_KINDS)
+        if order.status in (Order.Status.PAID, Order.Status.CLOSED):
+            kind = Ticket.Kind.REFUND_ONLY
+        reason = rng.choice(REASONS_BY_KIND[kind])
+        if reason in SELLER_FAULT:
+            responsibility = Ticket.Responsibility.SELLER
+        elif reason == Ticket.Reason.LOGISTICS:
+            responsibility = Ticket.Responsibility.COURIER
+        else:
+            responsibility = Ticket.Responsibility.BUYER
+        start = order.shipped_at or order.paid_at or order.placed_at
+        opened = min(
+            start + timedelta(hours=rng.randrange(1, 24 * 8)),
+            self.now - timedelta(minutes=rng.randrange(1, 600)),
+        )
+        opened = max(opened, order.placed_at)
+        path = happy_path(kind)
+        age_days = (self.now - opened).days
+        # Older tickets are further along; a few are cancelled.
+        if rng.random() < 0.03:
+            status = Ticket.Status.CANCELLED
+            steps = 1
+        else:
+            steps = min(len(path), 1 + rng.randrange(0, len(path)) + age_days // 10)
+            status = path[steps - 1]
+        first_due, resolution_due = sla_due_times(opened, reason)
+        agents = self.agents_by_shop.get(order.shop_id) or [self.system_user]
+        assignee = (
+            None if (status == Ticket.Status.OPEN and rng.random() < 0.4) else rng.choice(agents)
+        )
+        responded = opened + timedelta(minutes=rng.randrange(1, 15)) if assignee else None
+        finished = status in Ticket.FINISHED_STATUSES
+        late = rng.random() < 0.1
+        resolved = None
+        if finished or status in (
+            Ticket.Status.REFUNDED,
+            Ticket.Status.COMPENSATED,
+            Ticket.Status.SHIPPED,
+        ):
+            resolved = min(
+                opened + timedelta(hours=rng.randrange(2, 100 if late else 47)), self.now
+            )
+        item = items[0]
+        ticket = Ticket(
+            shop_id=order.shop_id,
+            order=order,
+            kind=kind,
+            reason=reason,
+            responsibility=responsibility,
+            status=status,
+            description=DESCRIPTIONS[reason],
+            opened_by=assignee or rng.choice(agents),
+            assignee=assignee,
+            first_response_due=first_due,
+            first_responded_at=responded,
+            resolution_due=resolution_due,
+            resolved_at=resolved,
+            closed_at=resolved if finished else None,
+            created_at=opened,
+        )
+        if kind in (Ticket.Kind.RETURN, Ticket.Kind.EXCHANGE, Ticket.Kind.REPAIR) and steps > 2:
+            courier = rng.choice(self.everyday_couriers)
+            ticket.return_courier = courier
+            ticket.return_tracking_no = f"R{courier.code.upper()}{rng.randrange(10**12):012d}"
+        ticket_item = TicketItem(order_item=item, quantity=rng.randrange(1, item.quantity + 1))
+        return (
+            ticket,
+            ticket_item,
+            path[:steps] if status != Ticket.Status.CANCELLED else [Ticket.Status.OPEN, status],
+        )
+
+    def _events(self, ticket: Ticket, statuses: list[str]) -> list[TicketEvent]:
+        events = [
+            TicketEvent(
+                ticket=ticket,
+                actor=ticket.opened_by,
+                kind=TicketEvent.Kind.OPENED,
+                to_status=Ticket.Status.OPEN,
+                message=ticket.description,
+                created_at=ticket.created_at,
+            )
+        ]
+        at = ticket.created_at
+        end = ticket.resolved_at or self.now
+        step = (end - at) / max(len(statuses), 1)
+        for before, after in pairwise(statuses):
+            at = at + step
+            events.append(
+                TicketEvent(
+                    ticket=ticket,
+                    actor=ticket.assignee or ticket.opened_by,
+                    kind=TicketEvent.Kind.STATUS,
+                    from_status=before,
+                    to_status=after,
+                    created_at=at,
+                )
+            )
+        return events
+
+    def _money(self, ticket: Ticket, ticket_item: TicketItem, item: OrderItem) -> list[LedgerEntry]:
+        rng = self.rng
+        entries = []
+        agent = ticket.assignee or ticket.opened_by
+        at = (ticket.resolved_at or ticket.created_at) + timedelta(minutes=rng.randrange(1, 120))
+        at = min(at, self.now)
+        reached = (
+            set(happy_path(ticket.kind)[: happy_path(ticket.kind).index(ticket.status) + 1])
+            if ticket.status != Ticket.Status.CANCELLED
+            else set()
+        )
+        common = {
+            "shop_id": ticket.shop_id,
+            "order": ticket.order,
+            "ticket": ticket,
+            "recorded_by": agent,
+        }
+        if Ticket.Status.REFUNDED in reached:
+            amount = money(item.paid_amount * ticket_item.quantity / item.quantity)
+            if amount > 0:
+                entries.append(
+                    LedgerEntry(
+                        kind=LedgerEntry.Kind.REFUND,
+                        amount=amount,
+                        payment_method=LedgerEntry.PaymentMethod.PLATFORM_REFUND,
+                        recorded_at=at,
+                        note="退款",
+                        **common,
+                    )
+                )
+        if (
+            ticket.responsibility == Ticket.Responsibility.SELLER
+            and ticket.kind in (Ticket.Kind.EXCHANGE, Ticket.Kind.RETURN, Ticket.Kind.REPAIR)
+            and Ticket.Status.RECEIVED in reached
+        ):
+            entries.append(
+                LedgerEntry(
+                    kind=LedgerEntry.Kind.POSTAGE,
+                    amount=money(rng.choice((8, 10, 12, 15))),
+                    payment_method=LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
+                    recorded_at=at,
+                    note="退回邮费",
+                    **common,
+                )
+            )
+        if Ticket.Status.COMPENSATED in reached:
+            amount = money(rng.choice((5, 10, 20, 30)))
+            method = rng.choice(
+                (
+                    LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
+                    LedgerEntry.PaymentMethod.RED_PACKET,
+                    LedgerEntry.PaymentMethod.COUPON,
+                )
+            )
+            entries.append(
+                LedgerEntry(
+                    kind=LedgerEntry.Kind.COMPENSATION,
+                    amount=amount,
+                    payment_method=method,
+                    recorded_at=at,
+                    note="补偿",
+                    **common,
+                )
+            )
+        return entries
+
+    # --- the build ------------------------------------------------------------------
+    def build(self, password: str) -> DemoResult:
+        with transaction.atomic():
+            self.ensure_reference_data()
+            self.ensure_staff(password)
+        # Order numbers continue after any orders already there, so a second run adds.
+        self._order_serial = Order.objects.count()
+        tickets_left = self.ticket_count
+        orders_left = self.order_count
+        while orders_left > 0:
+            size = min(self.batch_size, orders_left)
+            # Tickets spread evenly over the batches.
+            quota = round(tickets_left * size / orders_left)
+            self._build_batch(size, quota)
+            orders_left -= size
+            tickets_left -= quota
+        with transaction.atomic():
+            self._build_parcels_and_handover()
+        return self.result
+
+    @transaction.atomic
+    def _build_batch(self, size: int, ticket_quota: int) -> None:
+        rng = self.rng
+        pairs = [self._order(rng.choice(self.shops)) for _ in range(size)]
+        orders = Order.objects.bulk_create([order for order, _ in pairs])
+        items = []
+        for order, (_, order_items) in zip(orders, pairs, strict=True):
+            for item in order_items:
+                item.order = order
+            items.extend(order_items)
+        OrderItem.objects.bulk_create(items)
+        self.result.orders += len(orders)
+        self.result.items += len(items)
+
+        eligible = [
+            (o, its)
+            for o, (_, its) in zip(orders, pairs, strict=True)
+            if o.status != Order.Status.WAITING_PAYMENT
+        ]
+        if not eligible or ticket_quota <= 0:
+            return
+        chosen = (
+            [rng.choice(eligible) for _ in range(ticket_quota)]
+            if ticket_quota > len(eligible)
+            else rng.sample(eligible, ticket_quota)
+        )
+        built = [(*self._ticket(order, its), its[0]) for order, its in chosen]
+        tickets = Ticket.objects.bulk_create([t for t, _, _, _ in built])
+        ticket_items, events, entries = [], [], []
+        for ticket, (_, ticket_item, statuses, item) in zip(tickets, built, strict=True):
+            ticket_item.ticket = ticket
+            ticket_items.append(ticket_item)
+            events.extend(self._events(ticket, statuses))
+            entries.extend(self._money(ticket, ticket_item, item))
+        TicketItem.objects.bulk_create(ticket_items)
+        TicketEvent.objects.bulk_create(events)
+        LedgerEntry.objects.bulk_create(entries)
+        self.result.tickets += len(tickets)
+        self.result.ledger += len(entries)
+
+    def _build_parcels_and_handover(self) -> None:
+        rng = self.rng
+        waiting = list(
+            Ticket.objects.filter(status=Ticket.Status.RECEIVED)
+            .exclude(return_tracking_no="")
+            .select_related("order")
+            .order_by("pk")[:50]
+        )
+        parcels = [
+            ReturnParcel(
+                tracking_no=t.return_tracking_no,
+                courier_id=t.return_courier_id,
+                shop_id=t.shop_id,
+                order=t.order,
+                ticket=t,
+                condition=ReturnParcel.Condition.INTACT,
+                contents=f"{t.get_kind_display()}商品 1 件",
+                received_by=t.assignee or self.system_user,
+                created_at=t.created_at + timedelta(days=2),
+            )
+            for t in waiting
+        ]
+        for n in range(3):
+            courier = rng.choice(self.everyday_couriers)
+            parcels.append(
+                ReturnParcel(
+                    tracking_no=f"U{courier.code.upper()}{rng.randrange(10**12):012d}{n}",
+                    courier=courier,
+                    condition=ReturnParcel.Condition.INTACT,
+                    contents="一件卫衣，无任何留条",
+                    received_by=self.system_user,
+                    created_at=self.now - timedelta(hours=n + 1),
+                )
+            )
+        ReturnParcel.objects.bulk_create(parcels, ignore_conflicts=True)
+        open_tickets = list(
+            Ticket.objects.exclude(status__in=Ticket.FINISHED_STATUSES).order_by("pk")[:4]
+        )
+        notes = [
+            "买家晚上 11 点要求改地址，已备注，早班请跟进发货",
+            "破损件买家拍照了，等早班确认是否补发",
+            "物流显示签收但买家说没收到，需联系快递",
+            "买家要求开发票，抬头已发旺旺",
+        ]
+        HandoverNote.objects.bulk_create(
+            [
+                HandoverNote(
+                    shop_id=t.shop_id,
+                    ticket=t,
+                    order_id=t.order_id,
+                    shift_date=self.today,
+                    note=note,
+                    created_by=self.system_user,
+                )
+                for t, note in zip(open_tickets, notes, strict=False)
+            ]
+        )
+
+
+def build_demo(
+    *,
+    seed: int = 2026,
+    orders: int = 2000,
+    tickets: int | None = None,
+    today: date | None = None,
+    days: int = 60,
+    password: str | None = None,
+) -> DemoResult:
+    from django.utils import timezone
+
+    builder = DemoBuilder(
+        seed=seed,
+        orders=orders,
+        tickets=tickets,
+        today=today or timezone.localdate(),
+        days=days,
+    )
+    return builder.build(password or settings.DESK_DEMO_PASSWORD)

@@ -1,0 +1,37 @@
+"""What the shops sell: a product model (款号) and its SKUs (colour, size, batch)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .base import TimeStampedModel
+
+
+class Product(TimeStampedModel):
+    model_no = models.CharField(_("款号"), max_length=40, unique=True)
+    title = models.CharField(_("商品标题"), max_length=200)
+
+    class Meta:
+        verbose_name = _("商品")
+        verbose_name_plural = _("商品")
+        ordering = ["model_no"]
+
+    def __str__(self):
+        return f"{self.model_no} {self.title}"
+
+
+class Sku(TimeStampedModel):
+    product = models.ForeignKey(
+        Product, verbose_name=_("商品"), on_delete=models.PROTECT, related_name="skus"
+    )
+    code = models.CharField(_("商家编码"), max_length=60, unique=True)
+    colour = models.CharField(_("颜色"), max_length=40, blank=True)
+    size = models.CharField(_("尺码"), max_length=20, blank=True)
+    batch = models.CharField(_("批次"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("SKU")
+        verbose_name_plural = _("SKU")
+        ordering = ["code"]
+
+    def __str__(self):
+        return " ".join(part for part in (self.code, self.colour, self.size) if part)

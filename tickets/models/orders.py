@@ -1,0 +1,170 @@
+"""Orders as the seller centre knows them, their items, and who looked at buyers' data."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from .base import AppendOnlyModel, MoneyField, TimeStampedModel, choices_check
+from .catalogue import Sku
+from .shops import Courier, Shop
+
+
+class OrderStatus(models.TextChoices):
+    WAITING_PAYMENT = "waiting_payment", _("等待买家付款")
+    PAID = "paid", _("买家已付款")
+    SHIPPED = "shipped", _("卖家已发货")
+    SUCCESS = "success", _("交易成功")
+    CLOSED = "closed", _("交易关闭")
+
+
+class OrderFlag(models.TextChoices):
+    NONE = "", _("无旗帜")
+    RED = "red", _("红旗")
+    YELLOW = "yellow", _("黄旗")
+    GREEN = "green", _("绿旗")
+    BLUE = "blue", _("蓝旗")
+    PURPLE = "purple", _("紫旗")
+
+
+class Order(TimeStampedModel):
+    Status = OrderStatus
+    Flag = OrderFlag
+
+    shop = models.ForeignKey(
+        Shop, verbose_name=_("店铺"), on_delete=models.PROTECT, related_name="orders"
+    )
+    order_no = models.CharField(_("订单编号"), max_length=32)
+    alipay_no = models.CharField(_("支付宝交易号"), max_length=64, blank=True, db_index=True)
+    buyer_nick = models.CharField(_("买家会员名"), max_length=64, db_index=True)
+    buyer_alipay_account = models.CharField(_("买家支付宝账号"), max_length=100, blank=True)
+
+    receiver_name = models.CharField(_("收货人姓名"), max_length=50, blank=True)
+    receiver_phone = models.CharField(_("联系手机"), max_length=32, blank=True)
+    # The last four digits of the phone, indexed: agents find an order by them.
+    receiver_phone_tail = models.CharField(_("手机尾号"), max_length=4, blank=True, db_index=True)
+    receiver_province = models.CharField(_("省份"), max_length=20, blank=True)
+    receiver_city = models.CharField(_("城市"), max_length=30, blank=True)
+    receiver_district = models.CharField(_("区县"), max_length=30, blank=True)
+    receiver_address = models.CharField(_("详细地址"), max_length=255, blank=True)
+    receiver_postcode = models.CharField(_("邮编"), max_length=10, blank=True)
+
+    goods_amount = MoneyField(_("商品金额"), default=0)
+    postage = MoneyField(_("邮费"), default=0)
+    total_amount = MoneyField(_("总金额"), default=0)
+    paid_amount = MoneyField(_("实付金额"), default=0)
+
+    status = models.CharField(_("订单状态"), max_length=20, choices=Status.choices, db_index=True)
+    placed_at = models.DateTimeField(_("拍下时间"))
+    paid_at = models.DateTimeField(_("付款时间"), null=True, blank=True)
+    ship_by = models.DateTimeField(_("承诺发货时间"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("发货时间"), null=True, blank=True)
+    receipt_extended_days = models.PositiveSmallIntegerField(_("延长收货天数"), default=0)
+    closed_reason = models.CharField(_("关闭原因"), max_length=100, blank=True)
+
+    courier = models.ForeignKey(
+        Courier, verbose_name=_("物流公司"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    tracking_no = models.CharField(_("运单号"), max_length=40, blank=True, db_index=True)
+
+    buyer_message = models.TextField(_("买家留言"), blank=True)
+    remark = models.TextField(_("订单备注"), blank=True)
+    flag = models.CharField(_("旗帜"), max_length=8, choices=Flag.choices, blank=True, default="")
+    flag_memo = models.TextField(_("旗帜备忘"), blank=True)
+    invoice_title = models.CharField(_("发票抬头"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("订单")
+        verbose_name_plural = _("订单")
+        ordering = ["-placed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "order_no"], name="order_no_unique_per_shop"),
+            choices_check("status", OrderStatus, "order_status_valid"),
+            choices_check("flag", OrderFlag, "order_flag_valid"),
+            models.CheckConstraint(
+                condition=Q(goods_amount__gte=0)
+                & Q(postage__gte=0)
+                & Q(total_amount__gte=0)
+                & Q(paid_amount__gte=0),
+                name="order_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(shipped_at__isnull=True) | Q(shipped_at__gte=F("placed_at")),
+                name="order_shipped_after_placed",
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "-placed_at"], name="order_shop_placed_idx")]
+        permissions = [("reveal_personal_data", _("可以查看买家完整个人信息"))]
+
+    def __str__(self):
+        return self.order_no
+
+    @property
+    def auto_confirm_at(self):
+        """When a shipped order turns to success by itself (10 days + any extension)."""
+        if self.shipped_at is None or self.status != self.Status.SHIPPED:
+            return None
+        days = settings.DESK_AUTO_CONFIRM_DAYS + self.receipt_extended_days
+        return self.shipped_at + timedelta(days=days)
+
+    def save(self, *args, **kwargs):
+        digits = "".join(ch for ch in self.receiver_phone if ch.isdigit())
+        self.receiver_phone_tail = digits[-4:]
+        super().save(*args, **kwargs)
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.CASCADE, related_name="items"
+    )
+    sub_order_no = models.CharField(_("子订单编号"), max_length=32, blank=True)
+    sku = models.ForeignKey(
+        Sku, verbose_name=_("SKU"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    title = models.CharField(_("宝贝标题"), max_length=200)
+    sku_code = models.CharField(_("商家编码"), max_length=60, blank=True)
+    colour = models.CharField(_("颜色"), max_length=40, blank=True)
+    size = models.CharField(_("尺码"), max_length=20, blank=True)
+    unit_price = MoneyField(_("单价"))
+    quantity = models.PositiveIntegerField(_("数量"))
+    paid_amount = MoneyField(_("实付金额"))
+
+    class Meta:
+        verbose_name = _("订单商品")
+        verbose_name_plural = _("订单商品")
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_item_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0) & Q(paid_amount__gte=0),
+                name="order_item_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} × {self.quantity}"
+
+
+class PersonalDataAccess(AppendOnlyModel):
+    """Audit row: who revealed a buyer's name, phone or address, when, on which order."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("查看人"), on_delete=models.PROTECT
+    )
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="+"
+    )
+    fields = models.CharField(_("查看内容"), max_length=100)
+    accessed_at = models.DateTimeField(_("查看时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("个人信息查看记录")
+        verbose_name_plural = _("个人信息查看记录")
+        ordering = ["-accessed_at"]
+
+    def __str__(self):
+        return f"{self.user} {self.order} {self.fields}"

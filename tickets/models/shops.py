@@ -1,0 +1,84 @@
+"""Shops, their staff and the courier companies they ship with."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .base import TimeStampedModel, choices_check
+
+
+class ShopKind(models.TextChoices):
+    C_STORE = "c_store", _("集市店")
+    TMALL = "tmall", _("天猫店")
+
+
+class ShopLocation(models.TextChoices):
+    WUHAN = "wuhan", _("武汉")
+    SHANGHAI = "shanghai", _("上海")
+    OTHER = "other", _("其他")
+
+
+class Shop(TimeStampedModel):
+    Kind = ShopKind
+    Location = ShopLocation
+
+    code = models.SlugField(_("店铺代码"), max_length=32, unique=True)
+    name = models.CharField(_("店铺名称"), max_length=100, unique=True)
+    kind = models.CharField(_("店铺类型"), max_length=16, choices=Kind.choices)
+    location = models.CharField(_("所在地"), max_length=16, choices=Location.choices)
+    is_active = models.BooleanField(_("在用"), default=True)
+
+    class Meta:
+        verbose_name = _("店铺")
+        verbose_name_plural = _("店铺")
+        ordering = ["code"]
+        constraints = [
+            choices_check("kind", ShopKind, "shop_kind_valid"),
+            choices_check("location", ShopLocation, "shop_location_valid"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_tmall(self) -> bool:
+        return self.kind == self.Kind.TMALL
+
+
+class User(AbstractUser):
+    """A member of staff. Which shops they serve decides which orders they may see."""
+
+    shops = models.ManyToManyField(
+        Shop, verbose_name=_("负责店铺"), blank=True, related_name="staff"
+    )
+    all_shops = models.BooleanField(
+        _("负责全部店铺"),
+        default=False,
+        help_text=_("主管和财务通常负责全部店铺，包括以后新开的店铺。"),
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("员工")
+        verbose_name_plural = _("员工")
+
+    def __str__(self):
+        full = f"{self.last_name}{self.first_name}".strip()
+        return full or self.username
+
+
+class Courier(models.Model):
+    """A courier company (物流公司). Some are priced by hand (SF Express, EMS)."""
+
+    code = models.SlugField(_("代码"), max_length=16, unique=True)
+    name = models.CharField(_("名称"), max_length=50, unique=True)
+    priced_by_hand = models.BooleanField(
+        _("按官方价格人工确认"), default=False, help_text=_("顺丰、EMS 等按快递公司官方价格计费。")
+    )
+
+    class Meta:
+        verbose_name = _("快递公司")
+        verbose_name_plural = _("快递公司")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,336 @@
+"""After-sales tickets (售后单), the items they concern, promises, photos and the timeline."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .base import AppendOnlyModel, TimeStampedModel, choices_check
+from .orders import Order, OrderItem
+from .shops import Courier, Shop
+
+
+class TicketKind(models.TextChoices):
+    RETURN = "return", _("退货退款")
+    EXCHANGE = "exchange", _("换货")
+    REFUND_ONLY = "refund_only", _("仅退款")
+    RESHIP = "reship", _("补发")
+    REPAIR = "repair", _("维修")
+    COMPENSATION = "compensation", _("赔偿")
+
+
+class TicketReason(models.TextChoices):
+    WRONG_ITEM = "wrong_item", _("发错货")
+    MISSING_ITEM = "missing_item", _("漏发/少件")
+    EXTRA_ITEM = "extra_item", _("多发")
+    DAMAGED = "damaged", _("破损")
+    QUALITY = "quality", _("质量问题")
+    LOGISTICS = "logistics", _("物流问题")
+    NOT_SUITABLE = "not_suitable", _("尺码/颜色/款式不合适")
+    NO_REASON = "no_reason", _("七天无理由")
+    INVOICE = "invoice", _("发票问题")
+    OTHER = "other", _("其他")
+
+
+class TicketResponsibility(models.TextChoices):
+    SELLER = "seller", _("卖家")
+    BUYER = "buyer", _("买家")
+    COURIER = "courier", _("快递")
+    PLATFORM = "platform", _("平台")
+
+
+class TicketStatus(models.TextChoices):
+    OPEN = "open", _("待处理")
+    AWAITING_RETURN = "awaiting_return", _("等待退回")
+    RECEIVED = "received", _("已收到退件")
+    QUEUED_FOR_EXCHANGE = "queued_for_exchange", _("待换货")
+    ON_EXCHANGE_LIST = "on_exchange_list", _("已上换货单")
+    IN_REPAIR = "in_repair", _("维修中")
+    SHIPPED = "shipped", _("已发出")
+    REFUNDED = "refunded", _("已退款")
+    COMPENSATED = "compensated", _("已赔偿")
+    CLOSED = "closed", _("已完结")
+    CANCELLED = "cancelled", _("已撤销")
+
+
+class Ticket(TimeStampedModel):
+    Kind = TicketKind
+    Reason = TicketReason
+    Responsibility = TicketResponsibility
+    Status = TicketStatus
+
+    FINISHED_STATUSES = (Status.CLOSED, Status.CANCELLED)
+
+    shop = models.ForeignKey(
+        Shop, verbose_name=_("店铺"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    reason = models.CharField(_("原因"), max_length=16, choices=Reason.choices)
+    responsibility = models.CharField(_("责任方"), max_length=16, choices=Responsibility.choices)
+    status = models.CharField(_("状态"), max_length=24, choices=Status.choices, default=Status.OPEN)
+    description = models.TextField(_("问题描述"), blank=True)
+
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_tickets",
+    )
+    escalated = models.BooleanField(_("已升级给主管"), default=False)
+
+    return_courier = models.ForeignKey(
+        Courier, verbose_name=_("退回物流公司"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    return_tracking_no = models.CharField(_("退回运单号"), max_length=40, blank=True, db_index=True)
+    outbound_tracking_no = models.CharField(_("换货/补发运单号"), max_length=40, blank=True)
+
+    first_response_due = models.DateTimeField(_("首次响应时限"))
+    first_responded_at = models.DateTimeField(_("首次响应时间"), null=True, blank=True)
+    resolution_due = models.DateTimeField(_("解决时限"))
+    resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("完结时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("售后单")
+        verbose_name_plural = _("售后单")
+        ordering = ["-created_at"]
+        constraints = [
+            choices_check("kind", TicketKind, "ticket_kind_valid"),
+            choices_check("reason", TicketReason, "ticket_reason_valid"),
+            choices_check("responsibility", TicketResponsibility, "ticket_responsibility_valid"),
+            choices_check("status", TicketStatus, "ticket_status_valid"),
+            models.CheckConstraint(
+                condition=Q(resolution_due__gte=models.F("first_response_due")),
+                name="ticket_resolution_due_after_first_response",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["shop", "status", "resolution_due"], name="ticket_shop_status_due_idx"
+            ),
+            models.Index(
+                fields=["assignee", "status", "resolution_due"], name="ticket_assignee_due_idx"
+            ),
+            models.Index(fields=["status", "resolution_due"], name="ticket_status_due_idx"),
+        ]
+        permissions = [("escalate_ticket", _("可以把售后单升级给主管"))]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self) -> str:
+        """The ticket number agents read out and finance sees on the sheets."""
+        return f"T{self.pk:08d}" if self.pk else "-"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in self.FINISHED_STATUSES
+
+    @property
+    def postage_payer(self) -> str:
+        """Who pays the return postage: the buyer when it was the buyer's choice, else the shop."""
+        return "buyer" if self.responsibility == self.Responsibility.BUYER else "shop"
+
+    def is_overdue(self, now=None) -> bool:
+        if not self.is_open:
+            return False
+        now = now or timezone.now()
+        if self.first_responded_at is None and now > self.first_response_due:
+            return True
+        return self.resolved_at is None and now > self.resolution_due
+
+
+class TicketItem(models.Model):
+    """An order item the ticket is about, and how many of it (never more than ordered)."""
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("售后单"), on_delete=models.CASCADE, related_name="items"
+    )
+    order_item = models.ForeignKey(
+        OrderItem, verbose_name=_("订单商品"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField(_("数量"))
+
+    class Meta:
+        verbose_name = _("售后商品")
+        verbose_name_plural = _("售后商品")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "order_item"], name="ticket_item_once"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="ticket_item_quantity_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order_item.title} × {self.quantity}"
+
+
+class PromiseKind(models.TextChoices):
+    POSTAGE = "postage", _("承担运费")
+    PRICE_DIFFERENCE = "price_difference", _("补差价")
+    DISCOUNT = "discount", _("优惠")
+    GIFT = "gift", _("赠品")
+    DELIVERY_DAY = "delivery_day", _("发货/到货日期")
+    OTHER = "other", _("其他")
+
+
+class Promise(TimeStampedModel):
+    """What an agent promised the buyer: shown on the ticket until it is kept (违背承诺)."""
+
+    Kind = PromiseKind
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("售后单"), on_delete=models.CASCADE, related_name="promises"
+    )
+    kind = models.CharField(_("承诺类型"), max_length=20, choices=Kind.choices)
+    text = models.CharField(_("承诺内容"), max_length=255)
+    due_on = models.DateField(_("兑现日期"), null=True, blank=True)
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("承诺人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    fulfilled_at = models.DateTimeField(_("兑现时间"), null=True, blank=True)
+    fulfilled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("兑现人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("对买家的承诺")
+        verbose_name_plural = _("对买家的承诺")
+        ordering = ["fulfilled_at", "due_on", "id"]
+        constraints = [
+            choices_check("kind", PromiseKind, "promise_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(fulfilled_at__isnull=True, fulfilled_by__isnull=True)
+                | Q(fulfilled_at__isnull=False, fulfilled_by__isnull=False),
+                name="promise_fulfilled_with_who_and_when",
+            ),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class TicketEventKind(models.TextChoices):
+    OPENED = "opened", _("创建")
+    STATUS = "status", _("状态变更")
+    ASSIGNED = "assigned", _("分配")
+    NOTE = "note", _("备注")
+    MONEY = "money", _("资金")
+    PARCEL = "parcel", _("退件")
+    PHOTO = "photo", _("照片")
+    PROMISE = "promise", _("承诺")
+    ESCALATED = "escalated", _("升级")
+
+
+class TicketEvent(AppendOnlyModel):
+    """One line of a ticket's timeline: who did what, when. Never edited."""
+
+    Kind = TicketEventKind
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("售后单"), on_delete=models.PROTECT, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    from_status = models.CharField(_("原状态"), max_length=24, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=24, blank=True)
+    message = models.TextField(_("内容"), blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("售后单动态")
+        verbose_name_plural = _("售后单动态")
+        ordering = ["created_at", "id"]
+        constraints = [choices_check("kind", TicketEventKind, "ticket_event_kind_valid")]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="ticket_event_timeline_idx")]
+
+    def __str__(self):
+        return f"{self.ticket} {self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def ticket_photo_path(instance: "TicketPhoto", filename: str) -> str:
+    """Photos are filed under the buyer's ID (as the business asks) with a generated name."""
+    import uuid
+
+    from django.utils.text import slugify
+
+    buyer = slugify(instance.ticket.order.buyer_nick, allow_unicode=True) or "buyer"
+    return f"photos/{buyer}/{instance.ticket_id}/{uuid.uuid4().hex}.{instance.image_format}"
+
+
+class TicketPhoto(TimeStampedModel):
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("售后单"), on_delete=models.PROTECT, related_name="photos"
+    )
+    file = models.FileField(_("文件"), upload_to=ticket_photo_path, max_length=255)
+    image_format = models.CharField(_("格式"), max_length=8)
+    original_name = models.CharField(_("原文件名"), max_length=255, blank=True)
+    width = models.PositiveIntegerField(_("宽"))
+    height = models.PositiveIntegerField(_("高"))
+    size_bytes = models.PositiveIntegerField(_("大小"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("售后照片")
+        verbose_name_plural = _("售后照片")
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(image_format__in=["jpeg", "png", "webp"]),
+                name="ticket_photo_format_valid",
+            )
+        ]
+
+    def __str__(self):
+        return self.original_name or self.file.name
+
+
+class QuickReply(TimeStampedModel):
+    """The team's shared phrases (快捷短语), kept by supervisors."""
+
+    title = models.CharField(_("标题"), max_length=60)
+    body = models.TextField(
+        _("内容"), help_text=_("可用占位符：{买家}、{订单号}、{运单号}、{退回运单号}")
+    )
+    is_active = models.BooleanField(_("在用"), default=True)
+
+    class Meta:
+        verbose_name = _("快捷短语")
+        verbose_name_plural = _("快捷短语")
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title

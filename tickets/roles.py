@@ -1,0 +1,142 @@
+"""The desk's roles and what each may do.
+
+Roles are Django groups created by a data migration from ``ROLE_PERMISSIONS``; views
+check permissions (``user.has_perm``), never ``is_staff``. Which *shops* a user serves is
+a separate question, answered in ``tickets.selectors``.
+"""
+
+from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    FINANCE = "finance"
+
+
+ROLE_LABELS = {
+    Role.AGENT: _("售后客服"),
+    Role.SUPERVISOR: _("主管"),
+    Role.FINANCE: _("财务"),
+}
+
+_VIEW = ("view",)
+_WORK = ("view", "add", "change")
+
+_AGENT = {
+    "tickets.shop": _VIEW,
+    "tickets.courier": _VIEW,
+    "tickets.product": _VIEW,
+    "tickets.sku": _VIEW,
+    "tickets.order": (*_WORK, "reveal_personal_data"),
+    "tickets.orderitem": _WORK,
+    "tickets.ticket": (*_WORK, "escalate_ticket"),
+    "tickets.ticketitem": _WORK,
+    "tickets.ticketevent": ("view", "add"),
+    "tickets.promise": _WORK,
+    "tickets.ticketphoto": ("view", "add"),
+    "tickets.quickreply": _VIEW,
+    "tickets.ledgerentry": ("view", "add"),
+    "tickets.ledgerapproval": _VIEW,
+    "tickets.returnparcel": _WORK,
+    "tickets.courierlossreport": _WORK,
+    "tickets.qualityproblem": _WORK,
+    "tickets.productionalert": _VIEW,
+    "tickets.productfeedback": _WORK,
+    "tickets.wrongshipment": _WORK,
+    "tickets.platformintervention": _WORK,
+    "tickets.invoicerequest": _WORK,
+    "tickets.review": _WORK,
+    "tickets.reviewcontact": ("view", "add"),
+    "tickets.handovernote": _WORK,
+    "tickets.vipcustomer": _VIEW,
+    "tickets.vipfollowup": _WORK,
+}
+
+_SUPERVISOR = {
+    **_AGENT,
+    "tickets.quickreply": ("view", "add", "change", "delete"),
+    "tickets.ledgerentry": ("view", "add", "approve_compensation"),
+    "tickets.ledgerapproval": ("view", "add"),
+    "tickets.productionalert": _WORK,
+    "tickets.vipcustomer": _WORK,
+    "tickets.personaldataaccess": _VIEW,
+    "finance_exports.sheet": ("view", "download_sheet", "approve_sheet", "rebuild_sheet"),
+    "finance_exports.sheetdownload": _VIEW,
+}
+
+_FINANCE = {
+    "tickets.shop": _VIEW,
+    "tickets.courier": _VIEW,
+    "tickets.order": _VIEW,
+    "tickets.orderitem": _VIEW,
+    "tickets.ticket": _VIEW,
+    "tickets.ledgerentry": _VIEW,
+    "tickets.ledgerapproval": _VIEW,
+    "tickets.courierlossreport": ("view", "change"),
+    "tickets.invoicerequest": ("view", "change"),
+    "finance_exports.sheet": ("view", "download_sheet"),
+    "finance_exports.sheetdownload": _VIEW,
+}
+
+ROLE_PERMISSIONS: dict[Role, dict[str, tuple[str, ...]]] = {
+    Role.AGENT: _AGENT,
+    Role.SUPERVISOR: _SUPERVISOR,
+    Role.FINANCE: _FINANCE,
+}
+
+
+def permission_codenames(role: Role) -> set[tuple[str, str]]:
+    """(app_label, codename) pairs a role holds, e.g. ("tickets", "view_order")."""
+    pairs = set()
+    for model_label, actions in ROLE_PERMISSIONS[role].items():
+        app_label, model = model_label.split(".")
+        for action in actions:
+            codename = action if "_" in action else f"{action}_{model}"
+            pairs.add((app_label, codename))
+    return pairs
+
+
+def user_roles(user) -> set[Role]:
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return set(Role)
+    cached = getattr(user, "_desk_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = {role for role in Role if role.value in names}
+        user._desk_roles = cached
+    return cached
+
+
+def has_role(user, *roles: Role) -> bool:
+    return bool(user_roles(user) & set(roles))
+
+
+def sync_roles(apps) -> None:
+    """Creates the role groups and gives each exactly the permissions listed above.
+
+    Used by the data migrations; safe to run again (it sets, not adds)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for role in Role:
+        group, _created = group_model.objects.get_or_create(name=role.value)
+        wanted = permission_codenames(role)
+        permissions = [
+            permission
+            for permission in permission_model.objects.select_related("content_type")
+            if (permission.content_type.app_label, permission.codename) in wanted
+        ]
+        missing = wanted - {(p.content_type.app_label, p.codename) for p in permissions}
+        if missing:
+            raise LookupError(f"role {role} names unknown permissions: {sorted(missing)}")
+        group.permissions.set(permissions)

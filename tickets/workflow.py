@@ -1,0 +1,62 @@
+"""Each ticket kind's state machine: which status may follow which.
+
+``ticket_transition`` (tickets.services) is the one door that changes a ticket's status; it
+refuses anything not listed here. Every open status may also be cancelled.
+"""
+
+from .models import Ticket
+
+S = Ticket.Status
+K = Ticket.Kind
+
+WORKFLOWS: dict[str, dict[str, tuple[str, ...]]] = {
+    K.EXCHANGE: {
+        S.OPEN: (S.AWAITING_RETURN,),
+        S.AWAITING_RETURN: (S.RECEIVED, S.QUEUED_FOR_EXCHANGE),
+        S.RECEIVED: (S.QUEUED_FOR_EXCHANGE,),
+        S.QUEUED_FOR_EXCHANGE: (S.ON_EXCHANGE_LIST,),
+        S.ON_EXCHANGE_LIST: (S.SHIPPED, S.QUEUED_FOR_EXCHANGE),
+        S.SHIPPED: (S.CLOSED,),
+    },
+    K.RETURN: {
+        S.OPEN: (S.AWAITING_RETURN,),
+        S.AWAITING_RETURN: (S.RECEIVED,),
+        S.RECEIVED: (S.REFUNDED,),
+        S.REFUNDED: (S.CLOSED,),
+    },
+    K.REFUND_ONLY: {
+        S.OPEN: (S.REFUNDED,),
+        S.REFUNDED: (S.CLOSED,),
+    },
+    K.RESHIP: {
+        S.OPEN: (S.SHIPPED,),
+        S.SHIPPED: (S.CLOSED,),
+    },
+    K.REPAIR: {
+        S.OPEN: (S.AWAITING_RETURN,),
+        S.AWAITING_RETURN: (S.RECEIVED,),
+        S.RECEIVED: (S.IN_REPAIR,),
+        S.IN_REPAIR: (S.SHIPPED,),
+        S.SHIPPED: (S.CLOSED,),
+    },
+    K.COMPENSATION: {
+        S.OPEN: (S.COMPENSATED,),
+        S.COMPENSATED: (S.CLOSED,),
+    },
+}
+
+
+def allowed_next(kind: str, status: str) -> tuple[str, ...]:
+    """Statuses a ticket of ``kind`` may move to from ``status``."""
+    if status in Ticket.FINISHED_STATUSES:
+        return ()
+    return (*WORKFLOWS[kind].get(status, ()), S.CANCELLED)
+
+
+def happy_path(kind: str) -> list[str]:
+    """The usual road from open to closed, first choice at each step."""
+    path, status = [S.OPEN], S.OPEN
+    while status != S.CLOSED:
+        status = WORKFLOWS[kind][status][0]
+        path.append(status)
+    return path
