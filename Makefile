@@ -34,7 +34,7 @@ run: seed
 	@echo "  After-sales desk: http://127.0.0.1:$${PORT:-8000}/"
 	@echo "  Demo logins: agent / supervisor / finance / admin, password: $${DEMO_PASSWORD:-demo-desk-2026}"
 	@echo
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $${PORT:-8000}
 
 ## make test: the whole suite (on PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
 test: install

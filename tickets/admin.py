@@ -13,8 +13,16 @@ from . import models
 from .selectors import scope_to_user, visible_orders, visible_shops, visible_tickets
 
 
+class ScopedShopListFilter(admin.RelatedFieldListFilter):
+    """The "by shop" filter offers only the shops the user serves."""
+
+    def field_choices(self, field, request, model_admin):
+        shops = visible_shops(request.user)
+        return [(shop.pk, str(shop)) for shop in shops]
+
+
 class ShopScopedAdmin(admin.ModelAdmin):
-    """Lists, edits and foreign-key choices limited to the shops the user serves."""
+    """Lists, edits, filters and foreign-key choices limited to the shops the user serves."""
 
     shop_field = "shop"
     list_per_page = 50
@@ -22,6 +30,12 @@ class ShopScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return scope_to_user(super().get_queryset(request), request.user, self.shop_field)
+
+    def get_list_filter(self, request):
+        return [
+            (name, ScopedShopListFilter) if name == "shop" else name
+            for name in super().get_list_filter(request)
+        ]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         scoped = {"shop": visible_shops, "order": visible_orders, "ticket": visible_tickets}
@@ -187,7 +201,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "order",
         "ticket",
         "kind",
-        "amount",
+        "signed_amount",
         "reverses",
         "payment_method",
         "recorded_by",

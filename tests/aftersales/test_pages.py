@@ -111,9 +111,23 @@ def test_dashboard_query_count_does_not_grow_with_tickets(
     client.force_login(agent)
     for _ in range(3):
         make_ticket(order_a, agent, assignee=agent)
-    with django_assert_max_num_queries(12) as few:
+    with django_assert_max_num_queries(15) as few:
         client.get(reverse("tickets:dashboard"))
     for _ in range(20):
         make_ticket(order_a, agent, assignee=agent)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("tickets:dashboard"))
+
+
+def test_an_english_browser_still_gets_chinese_until_english_is_chosen(client, db):
+    response = client.get(reverse("login"), headers={"accept-language": "en-US,en;q=0.9"})
+    assert 'lang="zh-hans"' in response.content.decode()
+
+
+def test_admin_shop_filter_offers_only_the_users_shops(client, agent, shop_a, shop_b, order_a):
+    agent.is_staff = True
+    agent.save()
+    client.force_login(agent)
+    html = client.get(reverse("admin:tickets_order_changelist")).content.decode()
+    assert shop_a.name in html
+    assert shop_b.name not in html

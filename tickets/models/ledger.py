@@ -9,6 +9,7 @@ triggers), not only this module.
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -107,6 +108,7 @@ class LedgerEntry(AppendOnlyModel):
         return self.reverses_id is not None
 
     @property
+    @admin.display(description=_("金额（冲销为负）"))
     def signed_amount(self) -> Decimal:
         """What the entry adds to the totals: a reversal counts negative."""
         return -self.amount if self.is_reversal else self.amount

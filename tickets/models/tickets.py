@@ -54,6 +54,19 @@ class TicketStatus(models.TextChoices):
     CANCELLED = "cancelled", _("已撤销")
 
 
+class TicketQuerySet(models.QuerySet):
+    def open(self):
+        return self.exclude(status__in=Ticket.FINISHED_STATUSES)
+
+    def overdue(self, now=None):
+        """Open tickets past a due time they have not met (the same rule as ``is_overdue``)."""
+        now = now or timezone.now()
+        return self.open().filter(
+            Q(first_responded_at__isnull=True, first_response_due__lt=now)
+            | Q(resolved_at__isnull=True, resolution_due__lt=now)
+        )
+
+
 class Ticket(TimeStampedModel):
     Kind = TicketKind
     Reason = TicketReason
@@ -102,6 +115,8 @@ class Ticket(TimeStampedModel):
     resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("完结时间"), null=True, blank=True)
 
+    objects = TicketQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("售后单")
         verbose_name_plural = _("售后单")
@@ -145,6 +160,7 @@ class Ticket(TimeStampedModel):
         return "buyer" if self.responsibility == self.Responsibility.BUYER else "shop"
 
     def is_overdue(self, now=None) -> bool:
+        """Past a due time not yet met: the first reply, or the resolution."""
         if not self.is_open:
             return False
         now = now or timezone.now()

@@ -1,7 +1,5 @@
 """The agent's start page: my work by due time, the unassigned queue, today's counts."""
 
-from datetime import timedelta
-
 from django.db.models import Count, Q
 from django.shortcuts import render
 from django.utils import timezone
@@ -10,15 +8,6 @@ from django.views.decorators.http import require_GET
 from tickets.models import HandoverNote, Heartbeat, Ticket
 from tickets.selectors import scope_to_user, visible_parcels, visible_tickets
 
-OPEN = ~Q(status__in=Ticket.FINISHED_STATUSES)
-
-
-def _overdue(now):
-    return OPEN & (
-        Q(first_responded_at__isnull=True, first_response_due__lt=now)
-        | Q(resolved_at__isnull=True, resolution_due__lt=now)
-    )
-
 
 @require_GET
 def dashboard(request):
@@ -26,18 +15,22 @@ def dashboard(request):
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     tickets = visible_tickets(request.user)
     mine = (
-        tickets.filter(OPEN, assignee=request.user)
+        tickets.open()
+        .filter(assignee=request.user)
         .select_related("order", "shop")
         .order_by("resolution_due")[:25]
     )
     counts = tickets.aggregate(
         opened_today=Count("pk", filter=Q(created_at__gte=start_of_day)),
         resolved_today=Count("pk", filter=Q(resolved_at__gte=start_of_day)),
-        overdue=Count("pk", filter=_overdue(now)),
-        unassigned=Count("pk", filter=OPEN & Q(assignee__isnull=True)),
+        unassigned=Count(
+            "pk", filter=Q(assignee__isnull=True) & ~Q(status__in=Ticket.FINISHED_STATUSES)
+        ),
     )
+    counts["overdue"] = tickets.overdue(now).count()
     unassigned = (
-        tickets.filter(OPEN, assignee__isnull=True)
+        tickets.open()
+        .filter(assignee__isnull=True)
         .select_related("order", "shop")
         .order_by("first_response_due")[:10]
     )
@@ -53,6 +46,5 @@ def dashboard(request):
         .select_related("ticket", "order")
         .order_by("shift_date")[:10],
         "beat": Heartbeat.objects.filter(name="beat").first(),
-        "stale_after": timedelta(minutes=3),
     }
     return render(request, "tickets/dashboard.html", context)
