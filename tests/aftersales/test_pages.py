@@ -131,3 +131,24 @@ def test_admin_shop_filter_offers_only_the_users_shops(client, agent, shop_a, sh
     html = client.get(reverse("admin:tickets_order_changelist")).content.decode()
     assert shop_a.name in html
     assert shop_b.name not in html
+
+
+@pytest.mark.django_db
+def test_every_admin_page_opens_for_a_superuser(client):
+    from django.contrib import admin
+
+    from tests.factories import make_user
+    from tickets.demo import build_demo
+
+    build_demo(seed=1, orders=60, tickets=20)
+    root = make_user("root", role=None, is_superuser=True, is_staff=True)
+    client.force_login(root)
+    for model, model_admin in admin.site._registry.items():
+        info = f"{model._meta.app_label}_{model._meta.model_name}"
+        listing = client.get(reverse(f"admin:{info}_changelist"), {"q": "3500"})
+        assert listing.status_code == 200, info
+        first = model_admin.get_queryset(listing.wsgi_request).first()
+        if first is not None:
+            assert (
+                client.get(reverse(f"admin:{info}_change", args=[first.pk])).status_code == 200
+            ), info
