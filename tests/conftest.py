@@ -37,3 +37,16 @@ def order_a(shop_a):
 @pytest.fixture
 def order_b(shop_b):
     return make_order(shop_b)
+
+
+@pytest.fixture(autouse=True)
+def private_files(settings, tmp_path):
+    """Photos and sheets written by a test go to a temporary folder, not the desk's var/."""
+    storages = {**settings.STORAGES}
+    storages["default"] = {
+        **storages["default"],
+        "OPTIONS": {"location": tmp_path / "private", "base_url": None},
+    }
+    settings.STORAGES = storages
+    settings.MEDIA_ROOT = tmp_path / "private"
+    return tmp_path / "private"

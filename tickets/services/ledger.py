@@ -1,0 +1,296 @@
+"""Recording money: postage, compensation and refunds, their reversals and approvals.
+
+Rules (DOMAIN.md "Record money", QUALITY.md "Money"):
+- amounts are positive Decimals with at most two places;
+- a refund never exceeds what the buyer paid for the ticket's items minus refunds already made,
+  and refunds plus compensation on an order never exceed what the buyer paid for it;
+- compensation above DESK_COMPENSATION_APPROVAL_THRESHOLD counts only once a supervisor has
+  approved it;
+- a correction is a reversing entry, at most one per entry;
+- one form submission (its server-issued key) makes one entry, however often it is posted.
+"""
+
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.models import LedgerApproval, LedgerEntry, Order, Ticket, TicketEvent, User
+
+from . import DeskError, require_perm
+
+K = LedgerEntry.Kind
+CENT = Decimal("0.01")
+_KEY_SALT = "tickets.ledger.submission"
+
+
+# --- one-time form keys ---------------------------------------------------------------
+def submission_key_issue(user: User) -> str:
+    """A signed one-time key for a money form: the same key posted twice makes one entry."""
+    return signing.dumps({"u": user.pk, "k": uuid.uuid4().hex}, salt=_KEY_SALT)
+
+
+def submission_key_read(user: User, token: str, *, max_age: int = 12 * 3600) -> str:
+    """The key inside a token this server issued to this user, or DeskError."""
+    try:
+        data = signing.loads(token or "", salt=_KEY_SALT, max_age=max_age)
+    except signing.BadSignature as exc:
+        raise DeskError(_("表单已过期或无效，请刷新页面后重新提交。")) from exc
+    if data.get("u") != user.pk:
+        raise DeskError(_("表单已过期或无效，请刷新页面后重新提交。"))
+    return data["k"]
+
+
+# --- amounts --------------------------------------------------------------------------
+def parse_amount(raw) -> Decimal:
+    """A money amount from user input: '12', '12.5', '¥1,234.50', '8元' -> Decimal; never float."""
+    if isinstance(raw, float):
+        raise TypeError("money is never a float")
+    text = str(raw).strip().replace(",", "").replace("，", "").removeprefix("¥").removesuffix("元")
+    try:
+        amount = Decimal(text.strip())
+    except InvalidOperation as exc:
+        raise DeskError(_("金额“%(raw)s”不是有效的数字。") % {"raw": raw}) from exc
+    if not amount.is_finite() or amount <= 0:
+        raise DeskError(_("金额必须大于 0。"))
+    if amount != amount.quantize(CENT):
+        raise DeskError(_("金额最多两位小数。"))
+    if amount >= Decimal("1e10"):
+        raise DeskError(_("金额过大。"))
+    return amount.quantize(CENT)
+
+
+# --- what counts ----------------------------------------------------------------------
+def counted(entries: QuerySet[LedgerEntry]) -> QuerySet[LedgerEntry]:
+    """Entries that count: not waiting for approval and not rejected (a reversal counts when
+    the entry it reverses does)."""
+    return entries.filter(
+        Q(requires_approval=False, reverses__isnull=True)
+        | Q(requires_approval=True, approval__approved=True)
+        | Q(reverses__isnull=False, reverses__requires_approval=False)
+        | Q(reverses__isnull=False, reverses__approval__approved=True)
+    )
+
+
+def _signed_sum(entries: QuerySet[LedgerEntry]) -> Decimal:
+    totals = entries.aggregate(
+        plus=Sum("amount", filter=Q(reverses__isnull=True)),
+        minus=Sum("amount", filter=Q(reverses__isnull=False)),
+    )
+    return (totals["plus"] or Decimal("0")) - (totals["minus"] or Decimal("0"))
+
+
+def counted_total(entries: QuerySet[LedgerEntry]) -> Decimal:
+    return _signed_sum(counted(entries))
+
+
+def _committed_total(entries: QuerySet[LedgerEntry]) -> Decimal:
+    """Counted money plus money waiting for approval: what a cap must leave room for."""
+    not_rejected = entries.exclude(approval__approved=False).exclude(
+        reverses__approval__approved=False
+    )
+    return _signed_sum(not_rejected)
+
+
+def ticket_refund_cap(ticket: Ticket) -> Decimal:
+    """What the buyer paid for the ticket's items (by quantity share of each order item)."""
+    cap = Decimal("0")
+    for item in ticket.items.select_related("order_item"):
+        line = item.order_item
+        cap += (line.paid_amount * item.quantity / line.quantity).quantize(CENT)
+    return cap
+
+
+def refund_room(order: Order, ticket: Ticket | None) -> Decimal:
+    """The largest refund the rules allow now on this order (and ticket)."""
+    order_paid_out = _committed_total(
+        order.ledger_entries.filter(kind__in=[K.REFUND, K.COMPENSATION])
+    )
+    room = order.paid_amount - order_paid_out
+    if ticket is not None:
+        refunded = _committed_total(ticket.ledger_entries.filter(kind=K.REFUND))
+        room = min(room, ticket_refund_cap(ticket) - refunded)
+    return max(room, Decimal("0"))
+
+
+# --- writes ---------------------------------------------------------------------------
+def _existing(key: str | None) -> LedgerEntry | None:
+    return LedgerEntry.objects.filter(idempotency_key=key).first() if key else None
+
+
+@transaction.atomic
+def ledger_record(
+    *,
+    actor: User,
+    order: Order,
+    kind: str,
+    amount,
+    payment_method: str,
+    ticket: Ticket | None = None,
+    note: str = "",
+    idempotency_key: str | None = None,
+) -> LedgerEntry:
+    """Records postage, compensation or a refund. Returns the entry the key already made when
+    the same submission arrives again."""
+    require_perm(actor, "tickets.add_ledgerentry")
+    done = _existing(idempotency_key)
+    if done is not None:
+        return done
+    amount = parse_amount(amount)
+    if kind not in K.values:
+        raise DeskError(_("未知的资金类型。"))
+    if ticket is not None and ticket.order_id != order.pk:
+        raise DeskError(_("售后单不属于这个订单。"))
+    # Money on one order is decided one submission at a time.
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if kind in (K.REFUND, K.COMPENSATION):
+        room = refund_room(order, ticket if kind == K.REFUND else None)
+        if amount > room:
+            raise DeskError(
+                _("金额 ¥%(amount)s 超出可退/可赔上限 ¥%(room)s（买家实付减去已退款和已赔偿）。")
+                % {"amount": amount, "room": room}
+            )
+    needs_approval = (
+        kind == K.COMPENSATION and amount > settings.DESK_COMPENSATION_APPROVAL_THRESHOLD
+    )
+    try:
+        with transaction.atomic():
+            entry = LedgerEntry.objects.create(
+                shop_id=order.shop_id,
+                order=order,
+                ticket=ticket,
+                kind=kind,
+                amount=amount,
+                payment_method=payment_method,
+                note=note.strip()[:255],
+                requires_approval=needs_approval,
+                recorded_by=actor,
+                recorded_at=timezone.now(),
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        done = _existing(idempotency_key)
+        if done is None:
+            raise
+        return done
+    if ticket is not None:
+        _money_event(actor, ticket, entry)
+        _advance_ticket(actor, ticket, entry)
+    return entry
+
+
+def _money_event(actor: User, ticket: Ticket, entry: LedgerEntry) -> None:
+    from .tickets import _responded
+
+    label = entry.get_kind_display()
+    if entry.is_reversal:
+        text = _("冲销%(kind)s ¥%(amount)s：%(note)s")
+    elif entry.requires_approval:
+        text = _("登记%(kind)s ¥%(amount)s（%(method)s，待主管审批）%(note)s")
+    else:
+        text = _("登记%(kind)s ¥%(amount)s（%(method)s）%(note)s")
+    message = text % {
+        "kind": label,
+        "amount": entry.amount,
+        "method": entry.get_payment_method_display(),
+        "note": entry.note,
+    }
+    TicketEvent.objects.create(
+        ticket=ticket, actor=actor, kind=TicketEvent.Kind.MONEY, message=message
+    )
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if _responded(ticket, timezone.now()):
+        ticket.save(update_fields=["first_responded_at", "updated_at"])
+
+
+def _advance_ticket(actor: User, ticket: Ticket, entry: LedgerEntry) -> None:
+    """A refund on a received return (or an open refund-only ticket) marks it refunded;
+    compensation that counts marks a compensation ticket compensated."""
+    from .tickets import ticket_transition, transition_refusal
+
+    ticket.refresh_from_db()
+    target = {
+        (K.REFUND, Ticket.Kind.RETURN, Ticket.Status.RECEIVED): Ticket.Status.REFUNDED,
+        (K.REFUND, Ticket.Kind.REFUND_ONLY, Ticket.Status.OPEN): Ticket.Status.REFUNDED,
+        (K.COMPENSATION, Ticket.Kind.COMPENSATION, Ticket.Status.OPEN): Ticket.Status.COMPENSATED,
+    }.get((entry.kind, ticket.kind, ticket.status))
+    if target and not entry.is_reversal and transition_refusal(ticket, target) is None:
+        ticket_transition(actor=actor, ticket=ticket, to_status=target)
+
+
+@transaction.atomic
+def ledger_reverse(
+    *, actor: User, entry: LedgerEntry, reason: str, idempotency_key: str | None = None
+) -> LedgerEntry:
+    """Corrects ``entry`` with a reversing entry of the same amount (never an edit)."""
+    require_perm(actor, "tickets.add_ledgerentry")
+    done = _existing(idempotency_key)
+    if done is not None:
+        return done
+    reason = reason.strip()
+    if not reason:
+        raise DeskError(_("请写明冲销原因。"))
+    entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.is_reversal:
+        raise DeskError(_("冲销记录本身不能再冲销；如需更正，请重新登记一笔。"))
+    if LedgerEntry.objects.filter(reverses=entry).exists():
+        raise DeskError(_("这笔记录已经冲销过了。"))
+    try:
+        with transaction.atomic():
+            reversal = LedgerEntry.objects.create(
+                shop_id=entry.shop_id,
+                order_id=entry.order_id,
+                ticket_id=entry.ticket_id,
+                kind=entry.kind,
+                amount=entry.amount,
+                payment_method=entry.payment_method,
+                note=reason[:255],
+                reverses=entry,
+                recorded_by=actor,
+                recorded_at=timezone.now(),
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError as exc:
+        done = _existing(idempotency_key)
+        if done is not None:
+            return done
+        raise DeskError(_("这笔记录已经冲销过了。")) from exc
+    if entry.ticket_id:
+        _money_event(actor, entry.ticket, reversal)
+    return reversal
+
+
+@transaction.atomic
+def compensation_decide(
+    *, actor: User, entry: LedgerEntry, approved: bool, reason: str = ""
+) -> LedgerApproval:
+    """A supervisor approves or rejects compensation above the threshold. Two supervisors
+    deciding at once give one decision: the row is locked and the state re-checked."""
+    require_perm(actor, "tickets.approve_compensation")
+    entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)
+    if not entry.requires_approval:
+        raise DeskError(_("这笔记录不需要审批。"))
+    if LedgerApproval.objects.filter(entry=entry).exists():
+        raise DeskError(_("这笔赔偿已经审批过了。"))
+    if not approved and not reason.strip():
+        raise DeskError(_("拒绝时请写明理由。"))
+    decision = LedgerApproval.objects.create(
+        entry=entry, approved=approved, decided_by=actor, reason=reason.strip()[:255]
+    )
+    if entry.ticket_id:
+        verdict = _("批准") if approved else _("拒绝")
+        TicketEvent.objects.create(
+            ticket_id=entry.ticket_id,
+            actor=actor,
+            kind=TicketEvent.Kind.MONEY,
+            message=_("主管%(verdict)s赔偿 ¥%(amount)s %(reason)s")
+            % {"verdict": verdict, "amount": entry.amount, "reason": reason.strip()},
+        )
+        if approved:
+            _advance_ticket(actor, entry.ticket, entry)
+    return decision

@@ -1,0 +1,148 @@
+"""Unpacking returned parcels (拆件登记) and matching the unknown ones later."""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.models import Courier, Order, ReturnParcel, Ticket, TicketEvent, User
+from tickets.selectors import visible_orders, visible_tickets
+
+from . import DeskError, require_perm
+from .tickets import ticket_transition
+
+S = Ticket.Status
+
+# Where a parcel's arrival takes each kind of ticket.
+_ARRIVAL_TARGET = {
+    Ticket.Kind.EXCHANGE: S.QUEUED_FOR_EXCHANGE,
+    Ticket.Kind.RETURN: S.RECEIVED,
+    Ticket.Kind.REPAIR: S.RECEIVED,
+}
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    parcel: ReturnParcel
+    created: bool  # False: this tracking number was already registered (a second scan)
+
+
+def normalise_tracking_no(raw: str) -> str:
+    """Scanners and hands type tracking numbers differently; the desk stores one form."""
+    return "".join(raw.split()).upper()
+
+
+def find_ticket_for_parcel(user: User, tracking_no: str) -> Ticket | None:
+    """The open ticket whose return tracking number this is, among the user's shops."""
+    return (
+        visible_tickets(user)
+        .open()
+        .filter(return_tracking_no=tracking_no)
+        .select_related("order")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _receive(actor: User, parcel: ReturnParcel, ticket: Ticket) -> None:
+    """Moves the ticket on as the parcel's arrival means, and notes it on the timeline."""
+    TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor,
+        kind=TicketEvent.Kind.PARCEL,
+        message=_("收到退回包裹 %(no)s，状况：%(condition)s。%(contents)s %(note)s")
+        % {
+            "no": parcel.tracking_no,
+            "condition": parcel.get_condition_display(),
+            "contents": parcel.contents,
+            "note": (_("买家留条：%(note)s") % {"note": parcel.buyer_note})
+            if parcel.buyer_note
+            else "",
+        },
+    )
+    target = _ARRIVAL_TARGET.get(ticket.kind)
+    if target is None:
+        return
+    ticket.refresh_from_db()
+    if ticket.status == S.OPEN:
+        ticket = ticket_transition(actor=actor, ticket=ticket, to_status=S.AWAITING_RETURN)
+    if ticket.status == S.AWAITING_RETURN:
+        ticket_transition(
+            actor=actor,
+            ticket=ticket,
+            to_status=target,
+            note=_("拆件登记：%(no)s") % {"no": parcel.tracking_no},
+        )
+    if not ticket.return_tracking_no:
+        Ticket.objects.filter(pk=ticket.pk).update(return_tracking_no=parcel.tracking_no)
+
+
+@transaction.atomic
+def parcel_unpack(
+    *,
+    actor: User,
+    tracking_no: str,
+    condition: str,
+    contents: str = "",
+    buyer_note: str = "",
+    courier: Courier | None = None,
+    order: Order | None = None,
+) -> Unpacked:
+    """Registers a returned parcel once, matched to its ticket by return tracking number, else
+    to ``order`` if the agent found it; otherwise registered as unknown for later matching."""
+    require_perm(actor, "tickets.add_returnparcel")
+    tracking_no = normalise_tracking_no(tracking_no)
+    if not tracking_no:
+        raise DeskError(_("请扫描或输入运单号。"))
+    existing = ReturnParcel.objects.filter(tracking_no=tracking_no).first()
+    if existing is not None:
+        return Unpacked(existing, created=False)
+    ticket = find_ticket_for_parcel(actor, tracking_no)
+    if ticket is None and order is not None:
+        ticket = visible_tickets(actor).open().filter(order=order).order_by("-created_at").first()
+    if ticket is not None:
+        order = ticket.order
+    try:
+        with transaction.atomic():
+            parcel = ReturnParcel.objects.create(
+                tracking_no=tracking_no,
+                courier=courier,
+                shop_id=order.shop_id if order else None,
+                order=order,
+                ticket=ticket,
+                condition=condition,
+                contents=contents.strip(),
+                buyer_note=buyer_note.strip(),
+                received_by=actor,
+                matched_by=actor if order else None,
+                matched_at=timezone.now() if order else None,
+            )
+    except IntegrityError:
+        # Two scans of the same parcel at the same moment: the other one registered it.
+        return Unpacked(ReturnParcel.objects.get(tracking_no=tracking_no), created=False)
+    if ticket is not None:
+        _receive(actor, parcel, ticket)
+    return Unpacked(parcel, created=True)
+
+
+@transaction.atomic
+def parcel_match(*, actor: User, parcel: ReturnParcel, order_no: str) -> ReturnParcel:
+    """Matches an unknown parcel to an order (and its open ticket) found later."""
+    require_perm(actor, "tickets.change_returnparcel")
+    parcel = ReturnParcel.objects.select_for_update().get(pk=parcel.pk)
+    if parcel.order_id is not None:
+        raise DeskError(_("这个包裹已经匹配过了。"))
+    order = visible_orders(actor).filter(order_no=order_no.strip()).first()
+    if order is None:
+        raise DeskError(_("没有找到订单 %(no)s（或不属于你负责的店铺）。") % {"no": order_no})
+    ticket = visible_tickets(actor).open().filter(order=order).order_by("-created_at").first()
+    parcel.order = order
+    parcel.shop_id = order.shop_id
+    parcel.ticket = ticket
+    parcel.matched_by = actor
+    parcel.matched_at = timezone.now()
+    parcel.save(update_fields=["order", "shop", "ticket", "matched_by", "matched_at", "updated_at"])
+    if ticket is not None:
+        _receive(actor, parcel, ticket)
+    return parcel

@@ -1,0 +1,291 @@
+"""Opening and working tickets. ``ticket_transition`` is the one door for status changes."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.models import Order, OrderItem, Promise, Ticket, TicketEvent, TicketItem, User
+from tickets.roles import Role, has_role
+from tickets.selectors import visible_shops
+from tickets.sla import sla_due_times
+from tickets.workflow import allowed_next
+
+from . import DeskError, require_perm
+
+S = Ticket.Status
+
+# Kinds that need the goods back or sent out: only for orders that were shipped.
+_GOODS_KINDS = {Ticket.Kind.RETURN, Ticket.Kind.EXCHANGE, Ticket.Kind.REPAIR, Ticket.Kind.RESHIP}
+_SHIPPED = {Order.Status.SHIPPED, Order.Status.SUCCESS}
+# Entering one of these means the buyer's problem is solved (the SLA's "resolved").
+_RESOLVING = {S.REFUNDED, S.COMPENSATED, S.SHIPPED, S.CLOSED}
+
+
+@dataclass(frozen=True)
+class ItemRequest:
+    order_item: OrderItem
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PromiseRequest:
+    kind: str
+    text: str
+    due_on: date | None = None
+
+
+def _event(
+    ticket: Ticket, actor: User | None, kind: str, message: str = "", **extra
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket, actor=actor, kind=kind, message=message, **extra
+    )
+
+
+def _responded(ticket: Ticket, now) -> list[str]:
+    """The first note, status change, escalation or money entry by staff is the ticket's first
+    response (taking or assigning it is not: the buyer hears nothing from that)."""
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+        return ["first_responded_at"]
+    return []
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """Reloads the ticket under a row lock, so two agents' changes queue instead of racing."""
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    actor: User,
+    order: Order,
+    kind: str,
+    reason: str,
+    responsibility: str,
+    items: list[ItemRequest],
+    description: str = "",
+    promises: list[PromiseRequest] = (),
+    assignee: User | None = None,
+    return_tracking_no: str = "",
+) -> Ticket:
+    """Opens a ticket on ``order`` for the given items (each never more than ordered)."""
+    require_perm(actor, "tickets.add_ticket")
+    if order.status == Order.Status.WAITING_PAYMENT:
+        raise DeskError(_("订单还未付款，不能创建售后单。"))
+    if kind in _GOODS_KINDS and order.status not in _SHIPPED:
+        raise DeskError(_("订单尚未发货，只能创建“仅退款”或“赔偿”售后单。"))
+    if not items:
+        raise DeskError(_("请至少选择一件售后商品。"))
+    seen = set()
+    for item in items:
+        if item.order_item.order_id != order.pk:
+            raise DeskError(_("所选商品不属于这个订单。"))
+        if item.order_item.pk in seen:
+            raise DeskError(_("同一件商品只能选一次。"))
+        seen.add(item.order_item.pk)
+        if not 0 < item.quantity <= item.order_item.quantity:
+            raise DeskError(
+                _("“%(title)s”的售后数量必须在 1 到 %(max)s 之间（订单购买了 %(max)s 件）。")
+                % {"title": item.order_item.title, "max": item.order_item.quantity}
+            )
+    now = timezone.now()
+    first_due, resolution_due = sla_due_times(now, reason)
+    ticket = Ticket.objects.create(
+        shop_id=order.shop_id,
+        order=order,
+        kind=kind,
+        reason=reason,
+        responsibility=responsibility,
+        description=description,
+        opened_by=actor,
+        first_response_due=first_due,
+        resolution_due=resolution_due,
+        return_tracking_no=return_tracking_no.strip().upper(),
+        created_at=now,
+    )
+    TicketItem.objects.bulk_create(
+        [TicketItem(ticket=ticket, order_item=i.order_item, quantity=i.quantity) for i in items]
+    )
+    _event(ticket, actor, TicketEvent.Kind.OPENED, description, to_status=S.OPEN)
+    for promise in promises:
+        promise_add(
+            actor=actor, ticket=ticket, kind=promise.kind, text=promise.text, due_on=promise.due_on
+        )
+    if assignee is not None:
+        ticket_assign(actor=actor, ticket=ticket, assignee=assignee)
+    return ticket
+
+
+def transition_refusal(ticket: Ticket, to_status: str) -> str | None:
+    """Why ``ticket`` may not move to ``to_status`` now, or None when it may."""
+    allowed = allowed_next(ticket.kind, ticket.status)
+    if to_status not in allowed:
+        labels = "、".join(str(S(s).label) for s in allowed) or _("无（已完结）")
+        return _("%(kind)s单不能从“%(from)s”变为“%(to)s”。现在可以变为：%(allowed)s。") % {
+            "kind": ticket.get_kind_display(),
+            "from": ticket.get_status_display(),
+            "to": S(to_status).label,
+            "allowed": labels,
+        }
+    money = {S.REFUNDED: "refund", S.COMPENSATED: "compensation"}.get(to_status)
+    if money and not _has_counted_money(ticket, money):
+        return (
+            _("还没有登记退款，不能标记为“已退款”。请先登记退款。")
+            if money == "refund"
+            else _("还没有已生效的赔偿，不能标记为“已赔偿”。请先登记赔偿（超额需主管审批）。")
+        )
+    return None
+
+
+def _has_counted_money(ticket: Ticket, kind: str) -> bool:
+    from .ledger import counted_total
+
+    return counted_total(ticket.ledger_entries.filter(kind=kind)) > 0
+
+
+@transaction.atomic
+def ticket_transition(
+    *, actor: User | None, ticket: Ticket, to_status: str, note: str = "", tracking_no: str = ""
+) -> Ticket:
+    """Moves ``ticket`` to ``to_status`` if its kind's workflow allows it, and records who and
+    when on the timeline. ``actor`` None means the desk itself (a scheduled task)."""
+    if actor is not None:
+        require_perm(actor, "tickets.change_ticket")
+    ticket = _lock(ticket)
+    refusal = transition_refusal(ticket, to_status)
+    if refusal:
+        raise DeskError(refusal)
+    tracking_no = tracking_no.strip().upper()
+    if to_status == S.SHIPPED and ticket.kind in (
+        Ticket.Kind.EXCHANGE,
+        Ticket.Kind.RESHIP,
+        Ticket.Kind.REPAIR,
+    ):
+        if not tracking_no:
+            raise DeskError(_("发出商品时必须填写运单号。"))
+        ticket.outbound_tracking_no = tracking_no
+    elif to_status == S.AWAITING_RETURN and tracking_no:
+        ticket.return_tracking_no = tracking_no
+    now = timezone.now()
+    from_status = ticket.status
+    ticket.status = to_status
+    if to_status in _RESOLVING and ticket.resolved_at is None:
+        ticket.resolved_at = now
+    if to_status in Ticket.FINISHED_STATUSES:
+        ticket.closed_at = now
+    if actor is not None:
+        _responded(ticket, now)
+    ticket.save()
+    _event(
+        ticket, actor, TicketEvent.Kind.STATUS, note, from_status=from_status, to_status=to_status
+    )
+    return ticket
+
+
+def can_work_on(user: User, ticket: Ticket) -> bool:
+    return (
+        has_role(user, Role.AGENT, Role.SUPERVISOR)
+        and visible_shops(user).filter(pk=ticket.shop_id).exists()
+    )
+
+
+@transaction.atomic
+def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Ticket:
+    """Gives the ticket to ``assignee`` (None: back to the queue). The assignee must serve the
+    ticket's shop; an agent may take a ticket for themself, a supervisor may assign anyone."""
+    require_perm(actor, "tickets.change_ticket")
+    ticket = _lock(ticket)
+    if not ticket.is_open:
+        raise DeskError(_("已完结的售后单不能再分配。"))
+    if not has_role(actor, Role.SUPERVISOR):
+        if assignee is not None and assignee != actor:
+            raise DeskError(_("只有主管可以把售后单分配给别人；你可以认领给自己。"))
+        if ticket.assignee_id not in (None, actor.pk):
+            raise DeskError(
+                _("这张售后单已由 %(name)s 处理，只有主管可以改派。") % {"name": ticket.assignee}
+            )
+    if assignee is not None and not can_work_on(assignee, ticket):
+        raise DeskError(_("%(name)s 不负责这家店铺，不能处理这张售后单。") % {"name": assignee})
+    if ticket.assignee_id == (assignee.pk if assignee else None):
+        return ticket
+    ticket.assignee = assignee
+    ticket.save(update_fields=["assignee", "updated_at"])
+    message = (_("分配给 %(name)s") % {"name": assignee}) if assignee else _("退回待认领")
+    _event(ticket, actor, TicketEvent.Kind.ASSIGNED, message)
+    return ticket
+
+
+@transaction.atomic
+def ticket_note(*, actor: User, ticket: Ticket, text: str) -> TicketEvent:
+    require_perm(actor, "tickets.change_ticket")
+    text = text.strip()
+    if not text:
+        raise DeskError(_("备注不能为空。"))
+    ticket = _lock(ticket)
+    fields = _responded(ticket, timezone.now())
+    if fields:
+        ticket.save(update_fields=[*fields, "updated_at"])
+    return _event(ticket, actor, TicketEvent.Kind.NOTE, text)
+
+
+@transaction.atomic
+def ticket_escalate(*, actor: User, ticket: Ticket, reason: str) -> Ticket:
+    """Hands the decision to a supervisor (for example, compensation the buyer won't accept)."""
+    require_perm(actor, "tickets.escalate_ticket")
+    reason = reason.strip()
+    if not reason:
+        raise DeskError(_("请写明升级原因，方便主管判断。"))
+    ticket = _lock(ticket)
+    if ticket.escalated:
+        raise DeskError(_("这张售后单已经升级给主管了。"))
+    if not ticket.is_open:
+        raise DeskError(_("已完结的售后单不能升级。"))
+    ticket.escalated = True
+    ticket.save(update_fields=["escalated", "updated_at", *_responded(ticket, timezone.now())])
+    _event(ticket, actor, TicketEvent.Kind.ESCALATED, reason)
+    return ticket
+
+
+@transaction.atomic
+def promise_add(
+    *, actor: User, ticket: Ticket, kind: str, text: str, due_on: date | None = None
+) -> Promise:
+    """Records what the agent promised the buyer; it stays on the ticket until kept."""
+    require_perm(actor, "tickets.add_promise")
+    text = text.strip()
+    if not text:
+        raise DeskError(_("请写明承诺内容。"))
+    promise = Promise.objects.create(
+        ticket=ticket, kind=kind, text=text, due_on=due_on, made_by=actor
+    )
+    due = f"（{due_on:%Y-%m-%d}）" if due_on else ""
+    _event(
+        ticket,
+        actor,
+        TicketEvent.Kind.PROMISE,
+        _("承诺：%(text)s%(due)s") % {"text": text, "due": due},
+    )
+    return promise
+
+
+@transaction.atomic
+def promise_fulfil(*, actor: User, promise: Promise) -> Promise:
+    require_perm(actor, "tickets.change_promise")
+    promise = Promise.objects.select_for_update().get(pk=promise.pk)
+    if promise.fulfilled_at is not None:
+        raise DeskError(_("这个承诺已经兑现过了。"))
+    promise.fulfilled_at = timezone.now()
+    promise.fulfilled_by = actor
+    promise.save(update_fields=["fulfilled_at", "fulfilled_by", "updated_at"])
+    _event(
+        promise.ticket,
+        actor,
+        TicketEvent.Kind.PROMISE,
+        _("已兑现承诺：%(text)s") % {"text": promise.text},
+    )
+    return promise
