@@ -22,5 +22,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("finance/", include("finance_exports.urls")),
+    path("imports/", include("tickets.urls_imports")),
     path("", include("tickets.urls")),
 ]
