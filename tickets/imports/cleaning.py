@@ -1,0 +1,201 @@
+"""Turning the text of one cell into the value the desk stores, or a message saying why not.
+
+Spreadsheets leave marks on exported numbers: ``="3515..."`` and ``'3515...`` (kept as text),
+a leading tab, and ``3.515E+18`` when a program turned an order number into a float and lost
+its last digits. The first three are cleaned; the last is refused, because the number is gone.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext as _
+
+from .layout import fold, mapping
+
+# The seller centre writes Beijing time without a zone.
+SELLER_CENTRE_TZ = ZoneInfo("Asia/Shanghai")
+CENT = Decimal("0.01")
+MONEY_LIMIT = Decimal("1e10")
+
+_EXCEL_FORMULA = re.compile(r'^=\s*"(.*)"$', re.DOTALL)
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
+_ORDER_NO = re.compile(r"^\d{6,32}$")
+_DATETIME = re.compile(
+    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$"
+)
+_POSTCODE = re.compile(r"[(（]\s*(\d{6})\s*[)）]\s*$")
+_PROVINCE_IN_TEXT = re.compile(
+    r"^(北京市?|天津市?|上海市?|重庆市?|.{2,3}?省|.{2,8}?自治区|.{2}特别行政区)"
+)
+_CITY_IN_TEXT = re.compile(r"^(.{1,10}?(?:市|自治州|地区|盟))")
+_DISTRICT_IN_TEXT = re.compile(r"^(.{1,10}?(?:区|县|市|旗))")
+
+
+class CellError(ValueError):
+    """A cell the desk cannot take; the message is for the user."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def unwrap(raw: str | None) -> str:
+    """A cell without the marks spreadsheets leave: ``="..."``, a leading ``'``, tabs and
+    surrounding spaces."""
+    text = (raw or "").strip()
+    match = _EXCEL_FORMULA.match(text)
+    if match:
+        text = match.group(1).strip()
+    return text.lstrip("'\t").strip()
+
+
+def clean_text(raw: str | None) -> str:
+    return (raw or "").strip()
+
+
+def clean_order_no(raw: str | None, *, required: bool = True) -> str:
+    """An order (or sub-order, refund) number: digits only, kept as text."""
+    text = unicodedata.normalize("NFKC", unwrap(raw))
+    if not text:
+        if required:
+            raise CellError(_("缺少订单编号。"))
+        return ""
+    if _SCIENTIFIC.match(text):
+        raise CellError(
+            _(
+                "编号“%(value)s”已被表格软件改成科学计数法，原来的号码已经丢失。"
+                "请从卖家中心重新导出，不要用 Excel 打开后再保存。"
+            )
+            % {"value": text}
+        )
+    if not _ORDER_NO.match(text):
+        raise CellError(_("编号“%(value)s”不是有效的数字编号。") % {"value": text})
+    return text
+
+
+def clean_phone(raw: str | None) -> str:
+    """A phone number without the spreadsheet marks: digits, and '-' or '+' where written."""
+    text = unicodedata.normalize("NFKC", unwrap(raw))
+    return "".join(ch for ch in text if ch.isdigit() or ch in "+-")
+
+
+def clean_amount(raw: str | None) -> Decimal:
+    """A CNY amount: '12.50', '12.5元', '¥1,234.00'; blank is 0. Never a float."""
+    text = unicodedata.normalize("NFKC", unwrap(raw))
+    text = text.replace(",", "").replace("元", "").replace("¥", "").replace(" ", "")
+    if not text:
+        return Decimal("0.00")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise CellError(_("金额“%(value)s”不是数字。") % {"value": raw}) from None
+    if not amount.is_finite():
+        raise CellError(_("金额“%(value)s”不是数字。") % {"value": raw})
+    if amount < 0:
+        raise CellError(_("金额“%(value)s”不能是负数。") % {"value": raw})
+    if amount != amount.quantize(CENT):
+        raise CellError(_("金额“%(value)s”最多两位小数。") % {"value": raw})
+    if amount >= MONEY_LIMIT:
+        raise CellError(_("金额“%(value)s”过大。") % {"value": raw})
+    return amount.quantize(CENT)
+
+
+def clean_quantity(raw: str | None) -> int:
+    text = unicodedata.normalize("NFKC", unwrap(raw))
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise CellError(_("数量“%(value)s”不是整数。") % {"value": raw}) from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise CellError(_("数量“%(value)s”不是整数。") % {"value": raw})
+    if number <= 0 or number > 100000:
+        raise CellError(_("数量“%(value)s”必须在 1 到 100000 之间。") % {"value": raw})
+    return int(number)
+
+
+def clean_datetime(raw: str | None) -> datetime | None:
+    """'2024-03-01 12:34:56', '2024/3/1 12:34', '2024-03-01' (Beijing time); blank -> None."""
+    text = unicodedata.normalize("NFKC", unwrap(raw))
+    if not text or text in ("-", "null", "NULL"):
+        return None
+    match = _DATETIME.match(text)
+    if match is None:
+        raise CellError(_("时间“%(value)s”的格式无法识别。") % {"value": raw})
+    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=SELLER_CENTRE_TZ)
+    except ValueError:
+        raise CellError(_("时间“%(value)s”不是有效的日期。") % {"value": raw}) from None
+
+
+def clean_tracking_no(raw: str | None) -> str:
+    """A tracking number, upper case; of several (split parcels) the first."""
+    text = unicodedata.normalize("NFKC", unwrap(raw)).upper()
+    for separator in (",", ";", "，", "；", "/", " "):
+        text = text.split(separator)[0]
+    return text.strip()
+
+
+def is_yes(raw: str | None) -> bool:
+    return fold(unwrap(raw)).casefold() in mapping().yes_texts
+
+
+@dataclass(frozen=True)
+class Address:
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    detail: str = ""
+    postcode: str = ""
+
+
+def split_address(raw: str | None) -> Address:
+    """'湖北省 武汉市 江汉区 解放大道1号(430000)' -> province, city, district, detail, post code.
+
+    The seller centre separates the parts with spaces; an address written without them is
+    split by the suffixes of province, city and district names, as well as that goes."""
+    text = (raw or "").strip()
+    postcode = ""
+    match = _POSTCODE.search(text)
+    if match:
+        postcode = match.group(1) if match.group(1) != "000000" else ""
+        text = text[: match.start()].strip()
+    parts = text.split()
+    if len(parts) >= 4:
+        return Address(parts[0], parts[1], parts[2], " ".join(parts[3:]), postcode)
+    if len(parts) == 3:
+        return Address(parts[0], parts[1], "", parts[2], postcode)
+    if len(parts) == 2:
+        return Address(parts[0], "", "", parts[1], postcode)
+    return _split_unspaced(text, postcode)
+
+
+def _split_unspaced(text: str, postcode: str) -> Address:
+    found = []
+    rest = text
+    for pattern in (_PROVINCE_IN_TEXT, _CITY_IN_TEXT, _DISTRICT_IN_TEXT):
+        match = pattern.match(rest)
+        part = match.group(1) if match else ""
+        found.append(part)
+        rest = rest[len(part) :]
+    province, city, district = found
+    if not province:
+        return Address(detail=text, postcode=postcode)
+    return Address(province, city, district, rest, postcode)
+
+
+def parse_attributes(raw: str | None) -> tuple[str, str]:
+    """'颜色分类:黑色;尺码:XL' -> ('黑色', 'XL'); keys as listed in the mapping file."""
+    keys = mapping().attribute_keys
+    found = {"colour": "", "size": ""}
+    text = unicodedata.normalize("NFKC", raw or "")
+    for pair in re.split(r"[;；]", text):
+        key, _sep, value = pair.partition(":")
+        target = keys.get(fold(key))
+        if target and value.strip() and not found[target]:
+            found[target] = value.strip()
+    return found["colour"], found["size"]
