@@ -50,3 +50,24 @@ def private_files(settings, tmp_path):
     settings.STORAGES = storages
     settings.MEDIA_ROOT = tmp_path / "private"
     return tmp_path / "private"
+
+
+@pytest.fixture(autouse=True)
+def reference_data(request):
+    """Transactional tests empty the tables after themselves; the next one starts again with
+    what a freshly migrated database holds (roles and couriers)."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")):
+        return
+    request.getfixturevalue("transactional_db")
+    restore_reference_data()
+
+
+def restore_reference_data():
+    from django.apps import apps as global_apps
+
+    from tickets.reference import create_couriers
+    from tickets.roles import sync_roles
+
+    sync_roles(global_apps)
+    create_couriers(global_apps)

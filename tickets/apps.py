@@ -5,3 +5,18 @@ from django.utils.translation import gettext_lazy as _
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = _("售后")
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_sync_roles_after_migrate, sender=self)
+
+
+def _sync_roles_after_migrate(sender, apps=None, **kwargs):
+    """Roles always end a migrate (or a flush) holding exactly the permissions in
+    ``tickets.roles``. A flush sends the signal without a migration state: use the models."""
+    from django.apps import apps as global_apps
+
+    from .roles import sync_roles
+
+    sync_roles(apps or global_apps)

@@ -32,6 +32,7 @@ from .models import (
     TicketItem,
     User,
 )
+from .models.tickets import RESPONSIBILITY_BY_REASON
 from .roles import Role
 from .sla import sla_due_times
 from .workflow import happy_path
@@ -236,14 +237,6 @@ REASONS_BY_KIND = {
         Ticket.Reason.EXTRA_ITEM,
         Ticket.Reason.DAMAGED,
     ],
-}
-SELLER_FAULT = {
-    Ticket.Reason.WRONG_ITEM,
-    Ticket.Reason.MISSING_ITEM,
-    Ticket.Reason.EXTRA_ITEM,
-    Ticket.Reason.DAMAGED,
-    Ticket.Reason.QUALITY,
-    Ticket.Reason.INVOICE,
 }
 DESCRIPTIONS = {
     Ticket.Reason.WRONG_ITEM: "买家收到的颜色和下单的不一样",
@@ -500,12 +493,7 @@ class DemoBuilder:
         if order.status in (Order.Status.PAID, Order.Status.CLOSED):
             kind = Ticket.Kind.REFUND_ONLY
         reason = rng.choice(REASONS_BY_KIND[kind])
-        if reason in SELLER_FAULT:
-            responsibility = Ticket.Responsibility.SELLER
-        elif reason == Ticket.Reason.LOGISTICS:
-            responsibility = Ticket.Responsibility.COURIER
-        else:
-            responsibility = Ticket.Responsibility.BUYER
+        responsibility = RESPONSIBILITY_BY_REASON[reason]
         start = order.shipped_at or order.paid_at or order.placed_at
         opened = min(
             start + timedelta(hours=rng.randrange(1, 24 * 8)),

@@ -116,10 +116,12 @@ def has_role(user, *roles: Role) -> bool:
     return bool(user_roles(user) & set(roles))
 
 
-def sync_roles(apps) -> None:
+def sync_roles(apps, *, strict: bool = True) -> None:
     """Creates the role groups and gives each exactly the permissions listed above.
 
-    Used by the data migrations; safe to run again (it sets, not adds)."""
+    Safe to run again (it sets, not adds). A data migration runs it with ``strict=False``:
+    models added by later migrations don't exist yet at that point, so their permissions are
+    skipped there; ``post_migrate`` then runs it strictly once every migration is applied."""
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
@@ -137,6 +139,6 @@ def sync_roles(apps) -> None:
             if (permission.content_type.app_label, permission.codename) in wanted
         ]
         missing = wanted - {(p.content_type.app_label, p.codename) for p in permissions}
-        if missing:
+        if missing and strict:
             raise LookupError(f"role {role} names unknown permissions: {sorted(missing)}")
         group.permissions.set(permissions)

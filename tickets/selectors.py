@@ -12,8 +12,10 @@ from .models import (
     ReturnParcel,
     Shop,
     Ticket,
+    User,
 )
-from .roles import user_roles
+from .roles import Role, user_roles
+from .text import normalise_tracking_no
 
 
 def visible_shops(user) -> QuerySet[Shop]:
@@ -57,3 +59,30 @@ def visible_parcels(user) -> QuerySet[ReturnParcel]:
     if user.is_superuser or user.all_shops:
         return parcels
     return parcels.filter(Q(shop__in=visible_shops(user).values("pk")) | Q(shop__isnull=True))
+
+
+def order_search(user, term: str) -> QuerySet[Order]:
+    """Orders found by the one search box: order no., Alipay no., buyer nickname, outbound
+    tracking no., or the last four digits of the receiver's phone. Each is an exact lookup on
+    an indexed column, so the search stays fast over millions of orders."""
+    term = "".join((term or "").split()).lstrip("'=\"").strip('"')
+    if not term:
+        return Order.objects.none()
+    condition = Q(buyer_nick=term) | Q(tracking_no=normalise_tracking_no(term))
+    if term.isdigit():
+        condition |= Q(order_no=term) | Q(alipay_no=term)
+        if len(term) == 4:
+            condition |= Q(receiver_phone_tail=term)
+    return visible_orders(user).filter(condition)
+
+
+def staff_for_shops(shops) -> QuerySet[User]:
+    """Active agents and supervisors who serve any of ``shops`` (a Shop queryset or ids):
+    the people a ticket of those shops may be assigned to."""
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__name__in=[Role.AGENT, Role.SUPERVISOR]) | Q(is_superuser=True))
+        .filter(Q(all_shops=True) | Q(is_superuser=True) | Q(shops__in=shops))
+        .distinct()
+        .order_by("username")
+    )

@@ -1,9 +1,39 @@
 from django.urls import path
 
-from .views import dashboard
+from .views import approvals, dashboard, orders, parcels, tickets
 
 app_name = "tickets"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("orders/", orders.order_search_view, name="order_search"),
+    path("orders/<int:pk>/", orders.order_detail, name="order_detail"),
+    path("orders/<int:pk>/reveal/", orders.order_reveal, name="order_reveal"),
+    path("orders/<int:order_pk>/tickets/new/", tickets.ticket_new, name="ticket_new"),
+    path("tickets/", tickets.ticket_list, name="ticket_list"),
+    path("tickets/export.xlsx", tickets.ticket_export, name="ticket_export"),
+    path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket_detail"),
+    path("tickets/<int:pk>/transition/", tickets.ticket_transition_view, name="ticket_transition"),
+    path("tickets/<int:pk>/assign/", tickets.ticket_assign_view, name="ticket_assign"),
+    path("tickets/<int:pk>/note/", tickets.ticket_note_view, name="ticket_note"),
+    path("tickets/<int:pk>/escalate/", tickets.ticket_escalate_view, name="ticket_escalate"),
+    path("tickets/<int:pk>/promises/", tickets.promise_add_view, name="promise_add"),
+    path(
+        "tickets/<int:pk>/promises/<int:promise_pk>/fulfil/",
+        tickets.promise_fulfil_view,
+        name="promise_fulfil",
+    ),
+    path("tickets/<int:pk>/money/", tickets.ledger_record_view, name="ledger_record"),
+    path(
+        "tickets/<int:pk>/money/<int:entry_pk>/reverse/",
+        tickets.ledger_reverse_view,
+        name="ledger_reverse",
+    ),
+    path("tickets/<int:pk>/photos/", tickets.photo_upload_view, name="photo_upload"),
+    path("tickets/<int:pk>/photos/<int:photo_pk>/", tickets.photo_file, name="photo_file"),
+    path("parcels/", parcels.parcel_list, name="parcel_list"),
+    path("parcels/unpack/", parcels.parcel_unpack_view, name="parcel_unpack"),
+    path("parcels/<int:pk>/match/", parcels.parcel_match_view, name="parcel_match"),
+    path("approvals/", approvals.approval_list, name="approval_list"),
+    path("approvals/<int:entry_pk>/", approvals.approval_decide, name="approval_decide"),
 ]

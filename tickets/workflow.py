@@ -60,3 +60,18 @@ def happy_path(kind: str) -> list[str]:
         status = WORKFLOWS[kind][status][0]
         path.append(status)
     return path
+
+
+# Moves made by the exchange-goods list itself (building it, taking a line off), not by a
+# button on the ticket page.
+LIST_ONLY = {
+    (K.EXCHANGE, S.QUEUED_FOR_EXCHANGE, S.ON_EXCHANGE_LIST),
+    (K.EXCHANGE, S.ON_EXCHANGE_LIST, S.QUEUED_FOR_EXCHANGE),
+}
+
+
+def manual_next(kind: str, status: str) -> tuple[str, ...]:
+    """The moves an agent makes by hand on the ticket page."""
+    return tuple(
+        target for target in allowed_next(kind, status) if (kind, status, target) not in LIST_ONLY
+    )

@@ -101,3 +101,8 @@ def test_exchange_follows_the_exchange_road():
         "refunded",
         "closed",
     ]
+
+
+def test_open_and_finished_statuses_cover_every_status_once():
+    assert set(Ticket.OPEN_STATUSES) | set(Ticket.FINISHED_STATUSES) == set(Ticket.Status.values)
+    assert not set(Ticket.OPEN_STATUSES) & set(Ticket.FINISHED_STATUSES)

@@ -4,13 +4,12 @@ import datetime as dt
 from io import StringIO
 
 import pytest
-from django.apps import apps as global_apps
 from django.core.management import call_command
 
+from tests.conftest import restore_reference_data
 from tickets.demo import build_demo
 from tickets.models import LedgerEntry, Order, Shop, Ticket, User
-from tickets.reference import create_couriers
-from tickets.roles import Role, has_role, sync_roles
+from tickets.roles import Role, has_role
 
 TODAY = dt.date(2026, 11, 24)
 
@@ -42,19 +41,13 @@ def test_same_seed_gives_the_same_data_and_another_seed_does_not():
     build_demo(seed=7, orders=300, today=TODAY)
     first = _fingerprint()
     call_command("flush", "--no-input", verbosity=0)
-    _restore_reference_data()
+    restore_reference_data()
     build_demo(seed=7, orders=300, today=TODAY)
     assert _fingerprint() == first
     call_command("flush", "--no-input", verbosity=0)
-    _restore_reference_data()
+    restore_reference_data()
     build_demo(seed=8, orders=300, today=TODAY)
     assert _fingerprint() != first
-
-
-def _restore_reference_data():
-
-    sync_roles(global_apps)
-    create_couriers(global_apps, None)
 
 
 @pytest.mark.django_db

@@ -148,7 +148,7 @@ def test_shipping_an_exchange_needs_the_tracking_number(agent, shipped):
     shipped_ticket = ticket_transition(
         actor=agent, ticket=ticket, to_status=S.SHIPPED, tracking_no=" yt 123 "
     )
-    assert shipped_ticket.outbound_tracking_no == "YT 123"
+    assert shipped_ticket.outbound_tracking_no == "YT123"
     assert shipped_ticket.resolved_at is not None
 
 

@@ -3,10 +3,11 @@ from django.db import migrations
 from tickets.db import append_only_backward, append_only_forward
 from tickets.reference import create_couriers
 
+
 def create_roles(apps, schema_editor):
     from tickets.roles import sync_roles
 
-    sync_roles(apps)
+    sync_roles(apps, strict=False)
 
 
 class Migration(migrations.Migration):

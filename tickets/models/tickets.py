@@ -54,9 +54,26 @@ class TicketStatus(models.TextChoices):
     CANCELLED = "cancelled", _("已撤销")
 
 
+# Who is usually responsible for each reason (DOMAIN.md "Responsibility decides who pays").
+# The agent may choose otherwise; this is the suggestion the form starts from.
+RESPONSIBILITY_BY_REASON = {
+    TicketReason.WRONG_ITEM: TicketResponsibility.SELLER,
+    TicketReason.MISSING_ITEM: TicketResponsibility.SELLER,
+    TicketReason.EXTRA_ITEM: TicketResponsibility.SELLER,
+    TicketReason.DAMAGED: TicketResponsibility.SELLER,
+    TicketReason.QUALITY: TicketResponsibility.SELLER,
+    TicketReason.INVOICE: TicketResponsibility.SELLER,
+    TicketReason.LOGISTICS: TicketResponsibility.COURIER,
+    TicketReason.NOT_SUITABLE: TicketResponsibility.BUYER,
+    TicketReason.NO_REASON: TicketResponsibility.BUYER,
+    TicketReason.OTHER: TicketResponsibility.BUYER,
+}
+
+
 class TicketQuerySet(models.QuerySet):
     def open(self):
-        return self.exclude(status__in=Ticket.FINISHED_STATUSES)
+        # IN (the open statuses) rather than NOT IN (finished): the indexes can serve it.
+        return self.filter(status__in=Ticket.OPEN_STATUSES)
 
     def overdue(self, now=None):
         """Open tickets past a due time they have not met (the same rule as ``is_overdue``)."""
@@ -74,6 +91,17 @@ class Ticket(TimeStampedModel):
     Status = TicketStatus
 
     FINISHED_STATUSES = (Status.CLOSED, Status.CANCELLED)
+    OPEN_STATUSES = (
+        Status.OPEN,
+        Status.AWAITING_RETURN,
+        Status.RECEIVED,
+        Status.QUEUED_FOR_EXCHANGE,
+        Status.ON_EXCHANGE_LIST,
+        Status.IN_REPAIR,
+        Status.SHIPPED,
+        Status.REFUNDED,
+        Status.COMPENSATED,
+    )
 
     shop = models.ForeignKey(
         Shop, verbose_name=_("店铺"), on_delete=models.PROTECT, related_name="tickets"
@@ -290,6 +318,14 @@ class TicketEvent(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.ticket} {self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def from_label(self) -> str:
+        return TicketStatus(self.from_status).label if self.from_status else ""
+
+    @property
+    def to_label(self) -> str:
+        return TicketStatus(self.to_status).label if self.to_status else ""
 
 
 def ticket_photo_path(instance: "TicketPhoto", filename: str) -> str:

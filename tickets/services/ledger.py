@@ -82,7 +82,7 @@ def _signed_sum(entries: QuerySet[LedgerEntry]) -> Decimal:
         plus=Sum("amount", filter=Q(reverses__isnull=True)),
         minus=Sum("amount", filter=Q(reverses__isnull=False)),
     )
-    return (totals["plus"] or Decimal("0")) - (totals["minus"] or Decimal("0"))
+    return ((totals["plus"] or Decimal("0")) - (totals["minus"] or Decimal("0"))).quantize(CENT)
 
 
 def counted_total(entries: QuerySet[LedgerEntry]) -> Decimal:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from tickets.models import Courier, Order, ReturnParcel, Ticket, TicketEvent, User
 from tickets.selectors import visible_orders, visible_tickets
+from tickets.text import normalise_tracking_no
 
 from . import DeskError, require_perm
 from .tickets import ticket_transition
@@ -26,11 +27,6 @@ _ARRIVAL_TARGET = {
 class Unpacked:
     parcel: ReturnParcel
     created: bool  # False: this tracking number was already registered (a second scan)
-
-
-def normalise_tracking_no(raw: str) -> str:
-    """Scanners and hands type tracking numbers differently; the desk stores one form."""
-    return "".join(raw.split()).upper()
 
 
 def find_ticket_for_parcel(user: User, tracking_no: str) -> Ticket | None:

@@ -11,6 +11,7 @@ from tickets.models import Order, OrderItem, Promise, Ticket, TicketEvent, Ticke
 from tickets.roles import Role, has_role
 from tickets.selectors import visible_shops
 from tickets.sla import sla_due_times
+from tickets.text import normalise_tracking_no
 from tickets.workflow import allowed_next
 
 from . import DeskError, require_perm
@@ -105,7 +106,7 @@ def ticket_open(
         opened_by=actor,
         first_response_due=first_due,
         resolution_due=resolution_due,
-        return_tracking_no=return_tracking_no.strip().upper(),
+        return_tracking_no=normalise_tracking_no(return_tracking_no),
         created_at=now,
     )
     TicketItem.objects.bulk_create(
@@ -160,7 +161,7 @@ def ticket_transition(
     refusal = transition_refusal(ticket, to_status)
     if refusal:
         raise DeskError(refusal)
-    tracking_no = tracking_no.strip().upper()
+    tracking_no = normalise_tracking_no(tracking_no)
     if to_status == S.SHIPPED and ticket.kind in (
         Ticket.Kind.EXCHANGE,
         Ticket.Kind.RESHIP,
@@ -187,10 +188,11 @@ def ticket_transition(
     return ticket
 
 
-def can_work_on(user: User, ticket: Ticket) -> bool:
+def can_work_on(user: User, shop_id: int) -> bool:
+    """Whether ``user`` works tickets (agent or supervisor) of the shop ``shop_id``."""
     return (
         has_role(user, Role.AGENT, Role.SUPERVISOR)
-        and visible_shops(user).filter(pk=ticket.shop_id).exists()
+        and visible_shops(user).filter(pk=shop_id).exists()
     )
 
 
@@ -209,7 +211,7 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Tick
             raise DeskError(
                 _("这张售后单已由 %(name)s 处理，只有主管可以改派。") % {"name": ticket.assignee}
             )
-    if assignee is not None and not can_work_on(assignee, ticket):
+    if assignee is not None and not can_work_on(assignee, ticket.shop_id):
         raise DeskError(_("%(name)s 不负责这家店铺，不能处理这张售后单。") % {"name": assignee})
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket

@@ -1,0 +1,408 @@
+"""The ticket list, opening a ticket, the ticket page and the actions on it.
+
+Every ticket is loaded through ``visible_tickets(request.user)`` and every child (promise,
+ledger entry, photo) through its ticket, so another shop's row is a 404. Every change is a
+POST that calls one service and comes back to the ticket page with a message.
+"""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tickets.exports import ticket_list_workbook
+from tickets.filters import TicketFilter
+from tickets.forms import (
+    EscalateForm,
+    LedgerForm,
+    NoteForm,
+    PhotoForm,
+    PromiseForm,
+    ReverseForm,
+    TicketOpenForm,
+    TransitionForm,
+)
+from tickets.models import LedgerEntry, QuickReply, Ticket, User
+from tickets.models.tickets import RESPONSIBILITY_BY_REASON
+from tickets.quick_replies import quick_reply_render
+from tickets.roles import Role, has_role
+from tickets.selectors import staff_for_shops, visible_orders, visible_tickets
+from tickets.services import DeskError
+from tickets.services.ledger import (
+    counted_total,
+    ledger_record,
+    ledger_reverse,
+    refund_room,
+    submission_key_issue,
+    submission_key_read,
+)
+from tickets.services.photos import photo_add
+from tickets.services.tickets import (
+    ItemRequest,
+    PromiseRequest,
+    can_work_on,
+    promise_add,
+    promise_fulfil,
+    ticket_assign,
+    ticket_escalate,
+    ticket_note,
+    ticket_open,
+    ticket_transition,
+    transition_refusal,
+)
+from tickets.workflow import manual_next
+
+PAGE_SIZE = 25
+EXPORT_LIMIT = 50_000
+
+
+# --- the list -------------------------------------------------------------------------
+def _filtered(request):
+    base = visible_tickets(request.user).select_related("order", "shop", "assignee")
+    return TicketFilter(request.GET, queryset=base, request=request)
+
+
+@require_GET
+@permission_required("tickets.view_ticket", raise_exception=True)
+def ticket_list(request):
+    """Paged without COUNT(*): one row more than the page tells whether a next page exists."""
+    filterset = _filtered(request)
+    try:
+        page = max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        page = 1
+    rows = []
+    if filterset.is_valid():
+        start = (page - 1) * PAGE_SIZE
+        rows = list(filterset.qs[start : start + PAGE_SIZE + 1])
+    has_next = len(rows) > PAGE_SIZE
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "tickets/ticket_list.html",
+        {
+            "filter": filterset,
+            "tickets": rows[:PAGE_SIZE],
+            "page": page,
+            "has_next": has_next,
+            "has_previous": page > 1,
+            "query": query.urlencode(),
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_GET
+@permission_required("tickets.view_ticket", raise_exception=True)
+def ticket_export(request):
+    """The list as .xlsx with the same filter the user sees (first EXPORT_LIMIT rows)."""
+    filterset = _filtered(request)
+    if not filterset.is_valid():
+        messages.error(request, _("筛选条件有误，无法导出。"))
+        return redirect(reverse("tickets:ticket_list") + "?" + request.GET.urlencode())
+    handle, rows = ticket_list_workbook(filterset.qs, limit=EXPORT_LIMIT)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"tickets-{stamp}.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["X-Row-Count"] = str(rows)
+    return response
+
+
+# --- opening --------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@permission_required("tickets.add_ticket", raise_exception=True)
+def ticket_new(request, order_pk):
+    order = get_object_or_404(visible_orders(request.user).select_related("shop"), pk=order_pk)
+    form = TicketOpenForm(request.POST or None, order=order)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        promises = []
+        if data.get("promise_kind"):
+            promises.append(
+                PromiseRequest(
+                    data["promise_kind"], data["promise_text"], data.get("promise_due_on")
+                )
+            )
+        try:
+            ticket = ticket_open(
+                actor=request.user,
+                order=order,
+                kind=data["kind"],
+                reason=data["reason"],
+                responsibility=data["responsibility"],
+                items=[ItemRequest(item, quantity) for item, quantity in data["items"]],
+                description=data["description"],
+                promises=promises,
+                assignee=request.user if can_work_on(request.user, order.shop_id) else None,
+                return_tracking_no=data["return_tracking_no"],
+            )
+        except DeskError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("已创建售后单 %(no)s。") % {"no": ticket.number})
+            return redirect("tickets:ticket_detail", pk=ticket.pk)
+    context = {"order": order, "form": form, "responsibility_map": RESPONSIBILITY_BY_REASON}
+    return render(request, "tickets/ticket_new.html", context)
+
+
+# --- the ticket page ------------------------------------------------------------------
+def _ticket(request, pk) -> Ticket:
+    return get_object_or_404(
+        visible_tickets(request.user).select_related(
+            "order__shop", "order__courier", "shop", "assignee", "opened_by", "return_courier"
+        ),
+        pk=pk,
+    )
+
+
+def ticket_page_context(request, ticket: Ticket, **forms):
+    entries = list(
+        ticket.ledger_entries.select_related(
+            "recorded_by", "approval", "reversal", "reverses"
+        ).order_by("recorded_at", "id")
+    )
+    # Refund/compensated buttons appear once the money that justifies them is recorded.
+    next_statuses = [
+        (status, Ticket.Status(status).label)
+        for status in manual_next(ticket.kind, ticket.status)
+        if transition_refusal(ticket, status) is None
+    ]
+    replies = [
+        (reply, quick_reply_render(reply, ticket))
+        for reply in QuickReply.objects.filter(is_active=True)
+    ]
+    # Supervisors assign to anyone serving the shop; agents only take tickets themselves.
+    staff = (
+        list(staff_for_shops([ticket.shop_id])) if has_role(request.user, Role.SUPERVISOR) else []
+    )
+    return {
+        "ticket": ticket,
+        "order": ticket.order,
+        "items": list(ticket.items.select_related("order_item")),
+        "events": list(ticket.events.select_related("actor")),
+        "promises": list(ticket.promises.select_related("made_by", "fulfilled_by")),
+        "photos": list(ticket.photos.all()),
+        "entries": entries,
+        "money_total": counted_total(ticket.ledger_entries.all()),
+        "refund_room": refund_room(ticket.order, ticket),
+        "next_statuses": next_statuses,
+        "replies": replies,
+        "staff": staff,
+        "now": timezone.now(),
+        "ledger_form": forms.get("ledger_form")
+        or LedgerForm(
+            initial={"submission": submission_key_issue(request.user), **_money_defaults(ticket)}
+        ),
+        "reverse_key": submission_key_issue(request.user),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "promise_form": forms.get("promise_form") or PromiseForm(),
+        "photo_form": PhotoForm(),
+        "can_work": can_work_on(request.user, ticket.shop_id),
+    }
+
+
+def _money_defaults(ticket: Ticket) -> dict:
+    """What the agent most likely records next on this ticket."""
+    if ticket.kind in (Ticket.Kind.RETURN, Ticket.Kind.REFUND_ONLY):
+        return {
+            "kind": LedgerEntry.Kind.REFUND,
+            "payment_method": LedgerEntry.PaymentMethod.PLATFORM_REFUND,
+        }
+    if ticket.kind == Ticket.Kind.COMPENSATION:
+        return {
+            "kind": LedgerEntry.Kind.COMPENSATION,
+            "payment_method": LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
+        }
+    return {
+        "kind": LedgerEntry.Kind.POSTAGE,
+        "payment_method": LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
+    }
+
+
+@require_GET
+@permission_required("tickets.view_ticket", raise_exception=True)
+def ticket_detail(request, pk):
+    ticket = _ticket(request, pk)
+    return render(request, "tickets/ticket_detail.html", ticket_page_context(request, ticket))
+
+
+# --- actions --------------------------------------------------------------------------
+def ticket_action(perm: str, anchor: str = ""):
+    """POST-only view on a visible ticket: runs the action, shows its message, goes back."""
+
+    def decorate(action):
+        @require_POST
+        @permission_required(perm, raise_exception=True)
+        @wraps(action)
+        def view(request, pk, *args, **kwargs):
+            ticket = _ticket(request, pk)
+            try:
+                result = action(request, ticket, *args, **kwargs)
+            except DeskError as exc:
+                messages.error(request, exc.message)
+            else:
+                if hasattr(result, "status_code"):
+                    return result
+                if result:
+                    messages.success(request, result)
+            return redirect(reverse("tickets:ticket_detail", args=[ticket.pk]) + anchor)
+
+        return view
+
+    return decorate
+
+
+def _invalid(form) -> DeskError:
+    errors = "；".join(str(e) for errors in form.errors.values() for e in errors)
+    return DeskError(errors or _("提交的内容有误。"))
+
+
+@ticket_action("tickets.change_ticket")
+def ticket_transition_view(request, ticket):
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        raise _invalid(form)
+    moved = ticket_transition(
+        actor=request.user,
+        ticket=ticket,
+        to_status=form.cleaned_data["to_status"],
+        note=form.cleaned_data["note"],
+        tracking_no=form.cleaned_data["tracking_no"],
+    )
+    return _("状态已改为“%(status)s”。") % {"status": moved.get_status_display()}
+
+
+@ticket_action("tickets.change_ticket")
+def ticket_assign_view(request, ticket):
+    choice = request.POST.get("assignee", "")
+    if choice == "me":
+        assignee = request.user
+    elif choice == "":
+        assignee = None
+    else:
+        assignee = User.objects.filter(pk=choice if choice.isdigit() else 0, is_active=True).first()
+        if assignee is None:
+            raise DeskError(_("没有这个员工。"))
+    ticket_assign(actor=request.user, ticket=ticket, assignee=assignee)
+    return _("已认领。") if assignee == request.user else _("处理人已更新。")
+
+
+@ticket_action("tickets.change_ticket", "#timeline")
+def ticket_note_view(request, ticket):
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        raise _invalid(form)
+    ticket_note(actor=request.user, ticket=ticket, text=form.cleaned_data["text"])
+    return _("备注已保存。")
+
+
+@ticket_action("tickets.escalate_ticket")
+def ticket_escalate_view(request, ticket):
+    form = EscalateForm(request.POST)
+    if not form.is_valid():
+        raise _invalid(form)
+    ticket_escalate(actor=request.user, ticket=ticket, reason=form.cleaned_data["reason"])
+    return _("已升级给主管。")
+
+
+@ticket_action("tickets.add_promise", "#promises")
+def promise_add_view(request, ticket):
+    form = PromiseForm(request.POST)
+    if not form.is_valid():
+        raise _invalid(form)
+    promise_add(actor=request.user, ticket=ticket, **form.cleaned_data)
+    return _("承诺已记录，兑现前会一直显示在售后单上。")
+
+
+@ticket_action("tickets.change_promise", "#promises")
+def promise_fulfil_view(request, ticket, promise_pk):
+    promise = get_object_or_404(ticket.promises, pk=promise_pk)
+    promise_fulfil(actor=request.user, promise=promise)
+    return _("承诺已兑现。")
+
+
+@ticket_action("tickets.add_ledgerentry", "#money")
+def ledger_record_view(request, ticket):
+    form = LedgerForm(request.POST)
+    if not form.is_valid():
+        raise _invalid(form)
+    data = form.cleaned_data
+    entry = ledger_record(
+        actor=request.user,
+        order=ticket.order,
+        ticket=ticket,
+        kind=data["kind"],
+        amount=data["amount"],
+        payment_method=data["payment_method"],
+        note=data["note"],
+        idempotency_key=submission_key_read(request.user, data["submission"]),
+    )
+    if entry.requires_approval and not hasattr(entry, "approval"):
+        return _("已登记 ¥%(amount)s，超过审批额度，主管批准后生效。") % {"amount": entry.amount}
+    return _("已登记%(kind)s ¥%(amount)s。") % {
+        "kind": entry.get_kind_display(),
+        "amount": entry.amount,
+    }
+
+
+@ticket_action("tickets.add_ledgerentry", "#money")
+def ledger_reverse_view(request, ticket, entry_pk):
+    entry = get_object_or_404(ticket.ledger_entries, pk=entry_pk)
+    form = ReverseForm(request.POST)
+    if not form.is_valid():
+        raise _invalid(form)
+    reversal = ledger_reverse(
+        actor=request.user,
+        entry=entry,
+        reason=form.cleaned_data["reason"],
+        idempotency_key=submission_key_read(request.user, form.cleaned_data["submission"]),
+    )
+    return _("已冲销 ¥%(amount)s。") % {"amount": reversal.amount}
+
+
+@ticket_action("tickets.add_ticketphoto", "#photos")
+def photo_upload_view(request, ticket):
+    files = request.FILES.getlist("photo")
+    if not files:
+        raise DeskError(_("请选择要上传的照片。"))
+    for upload in files:
+        if upload.size > settings.DESK_PHOTO_MAX_BYTES:  # refused before reading it into memory
+            raise DeskError(
+                _("“%(name)s”超过 %(mb)s MB。")
+                % {"name": upload.name, "mb": settings.DESK_PHOTO_MAX_BYTES // (1024 * 1024)}
+            )
+        photo_add(actor=request.user, ticket=ticket, data=upload.read(), original_name=upload.name)
+    return _("已上传 %(n)s 张照片。") % {"n": len(files)}
+
+
+@require_GET
+@permission_required("tickets.view_ticketphoto", raise_exception=True)
+def photo_file(request, pk, photo_pk):
+    """Photos are served only to staff who may see the ticket, never from a public URL."""
+    ticket = _ticket(request, pk)
+    photo = get_object_or_404(ticket.photos, pk=photo_pk)
+    try:
+        handle = photo.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    # An <img> still shows it; opening the URL downloads it instead of rendering it.
+    response = FileResponse(
+        handle,
+        content_type=f"image/{photo.image_format}",
+        as_attachment=True,
+        filename=f"{ticket.number}-{photo.pk}.{photo.image_format}",
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
