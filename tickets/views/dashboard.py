@@ -1,11 +1,10 @@
 """The agent's start page: my work by due time, the unassigned queue, today's counts."""
 
-from django.db.models import Count, Q
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from tickets.models import HandoverNote, Heartbeat, Ticket
+from tickets.models import HandoverNote, Heartbeat
 from tickets.selectors import scope_to_user, visible_parcels, visible_tickets
 
 
@@ -20,14 +19,13 @@ def dashboard(request):
         .select_related("order", "shop")
         .order_by("resolution_due")[:25]
     )
-    counts = tickets.aggregate(
-        opened_today=Count("pk", filter=Q(created_at__gte=start_of_day)),
-        resolved_today=Count("pk", filter=Q(resolved_at__gte=start_of_day)),
-        unassigned=Count(
-            "pk", filter=Q(assignee__isnull=True) & ~Q(status__in=Ticket.FINISHED_STATUSES)
-        ),
-    )
-    counts["overdue"] = tickets.overdue(now).count()
+    # Separate counts, each served by its own index, rather than one pass over every ticket.
+    counts = {
+        "opened_today": tickets.filter(created_at__gte=start_of_day).count(),
+        "resolved_today": tickets.filter(resolved_at__gte=start_of_day).count(),
+        "unassigned": tickets.open().filter(assignee__isnull=True).count(),
+        "overdue": tickets.overdue(now).count(),
+    }
     unassigned = (
         tickets.open()
         .filter(assignee__isnull=True)

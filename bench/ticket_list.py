@@ -1,0 +1,100 @@
+"""Server time of the ticket list and the order search on a large PostgreSQL database.
+
+Fill the database first (see bench/README.md), then:
+
+    DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/aftersales_bench \
+        .venv/bin/python bench/ticket_list.py [--runs 40]
+
+Each page is requested in-process through Django's test client (middleware, view, queries,
+template: everything the server does, no network), after two warm-up requests. Prints the
+median and 95th percentile per page, and the number of SQL queries each page ran.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from tickets.models import Order, Ticket, User  # noqa: E402
+
+
+def measure(client: Client, url: str, runs: int) -> tuple[float, float, int]:
+    for _ in range(2):
+        response = client.get(url)
+        if response.status_code not in (200, 302):
+            sys.exit(f"{url} answered {response.status_code}")
+    timings = []
+    queries = 0
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+        queries = len(captured.captured_queries)
+    timings.sort()
+    p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
+    return statistics.median(timings), p95, queries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=40)
+    args = parser.parse_args()
+    settings.ALLOWED_HOSTS.append("testserver")
+    if connection.vendor != "postgresql":
+        sys.exit("Run this against PostgreSQL (DATABASE_URL=postgres://...).")
+
+    tickets = Ticket.objects.count()
+    orders = Order.objects.count()
+    print(f"database: {orders:,} orders, {tickets:,} tickets\n")
+
+    sample = (
+        Ticket.objects.exclude(return_tracking_no="")
+        .select_related("order")
+        .order_by("-id")
+        .first()
+    )
+    order = sample.order
+    shop_id = sample.shop_id
+    pages = {
+        "ticket list, default (open, by due time)": "/tickets/",
+        "ticket list, status=closed & kind=exchange": "/tickets/?status=closed&kind=exchange",
+        "ticket list, shop & reason=quality": f"/tickets/?shop={shop_id}&reason=quality",
+        "ticket list, overdue only": "/tickets/?overdue=true",
+        "ticket list, page 5 (open)": "/tickets/?page=5",
+        "ticket list, search order no.": f"/tickets/?q={order.order_no}&status=",
+        "ticket list, search nickname": f"/tickets/?q={order.buyer_nick}&status=",
+        "ticket list, search return no.": f"/tickets/?q={sample.return_tracking_no}&status=",
+        "order search, order no.": f"/orders/?q={order.order_no}",
+        "order search, nickname": f"/orders/?q={order.buyer_nick}",
+        "order search, phone last 4": f"/orders/?q={order.receiver_phone_tail}",
+        "ticket page": f"/tickets/{sample.pk}/",
+        "dashboard": "/",
+    }
+    for username in ("agent", "supervisor"):
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        print(f"as {username}:")
+        print(f"  {'page':48} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
+        for name, url in pages.items():
+            median, p95, queries = measure(client, url, args.runs)
+            print(f"  {name:48} {median:10.1f} {p95:8.1f} {queries:8d}")
+        print()
+
+
+if __name__ == "__main__":
+    main()
