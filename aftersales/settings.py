@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -192,9 +193,56 @@ CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- The daily sheets for finance (finance_exports) ---------------------------------------
+
+
+def _env_clock(name: str, default: str) -> tuple[int, int]:
+    """A time of day from the environment, "HH:MM" (24-hour), as (hour, minute)."""
+    raw = env_str(name, default).strip()
+    hour, _sep, minute = raw.partition(":")
+    if hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60:
+        return int(hour), int(minute)
+    raise ImproperlyConfigured(f"{name} must be a time of day like 16:00, got {raw!r}")
+
+
+# When each daily sheet is due, Asia/Shanghai "HH:MM". The time is also the sheet's cut-off:
+# the finance sheet holds money recorded before 16:00, the exchange-goods list the exchanges
+# queued before 17:00. Beat runs the build at that time; a missed run is caught up later.
+FINANCE_SHEET_TIMES = {
+    "finance": _env_clock("FINANCE_SHEET_AT", "16:00"),
+    "exchanges": _env_clock("FINANCE_EXCHANGE_LIST_AT", "17:00"),
+}
+# A failing build is tried this many times in all (task retries with exponential backoff
+# starting at FINANCE_SHEET_RETRY_SECONDS), then the sheet is marked failed with the reason.
+FINANCE_SHEET_MAX_ATTEMPTS = env_int("FINANCE_SHEET_MAX_ATTEMPTS", 5)
+FINANCE_SHEET_RETRY_SECONDS = env_int("FINANCE_SHEET_RETRY_SECONDS", 30)
+# A sheet still "building" this long after its last change lost its worker: catch-up resumes it.
+FINANCE_SHEET_STALE_MINUTES = env_int("FINANCE_SHEET_STALE_MINUTES", 15)
+# After a long outage, catch-up builds at most this many missed days (older money is not lost:
+# it goes on the first sheet built).
+FINANCE_CATCH_UP_DAYS = env_int("FINANCE_CATCH_UP_DAYS", 31)
+# Sheets are written here first and moved into private storage only when complete.
+FINANCE_SHEET_TMP_DIR = Path(env_str("FINANCE_SHEET_TMP_DIR", str(VAR_DIR / "tmp" / "sheets")))
+FINANCE_SHEET_TMP_MAX_AGE_HOURS = env_int("FINANCE_SHEET_TMP_MAX_AGE_HOURS", 24)
+# The warehouse's tracking-number upload (the exchange list with its last column filled in).
+FINANCE_TRACKING_UPLOAD_MAX_BYTES = env_int("FINANCE_TRACKING_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
+
 # The whole schedule lives here, in Asia/Shanghai time.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tickets.tasks.heartbeat", "schedule": 60.0},
+    **{
+        f"sheet-{kind}": {
+            "task": "finance_exports.tasks.build_due_sheets",
+            "schedule": crontab(hour=at[0], minute=at[1]),
+            "kwargs": {"kind": kind},
+        }
+        for kind, at in FINANCE_SHEET_TIMES.items()
+    },
+    "sheet-tmp-cleanup": {
+        "task": "finance_exports.tasks.clean_sheet_tmp_dir",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- The desk's business settings -------------------------------------------------------
@@ -209,6 +257,12 @@ DESK_COMPENSATION_APPROVAL_THRESHOLD = env_decimal("DESK_COMPENSATION_APPROVAL_T
 # Tmall late shipment: 30% of the paid amount, at most 500 yuan.
 DESK_LATE_SHIPMENT_RATE = env_decimal("DESK_LATE_SHIPMENT_RATE", "0.30")
 DESK_LATE_SHIPMENT_CAP = env_decimal("DESK_LATE_SHIPMENT_CAP", "500")
+# The shipping promise an imported order gets when the export has no promised time:
+# this many hours after payment (the platforms' default is 72).
+DESK_SHIP_WITHIN_HOURS = env_int("DESK_SHIP_WITHIN_HOURS", 72)
+# Order import: largest file accepted, and how long an unconfirmed preview keeps its files.
+DESK_IMPORT_MAX_BYTES = env_int("DESK_IMPORT_MAX_BYTES", 64 * 1024 * 1024)
+DESK_IMPORT_PREVIEW_HOURS = env_int("DESK_IMPORT_PREVIEW_HOURS", 24)
 # Review follow-ups: standard compensation and the harassment guard.
 DESK_REVIEW_COMPENSATION = {
     "neutral": env_decimal("DESK_REVIEW_NEUTRAL", "5"),

@@ -1,8 +1,15 @@
-"""The spreadsheets the desk hands to finance, one row per (kind, business date)."""
+"""The spreadsheets the desk hands to finance, one row per (kind, business date).
+
+A sheet *claims* what it reports in the same transaction that creates it: a finance sheet
+claims ledger entries (``FinanceSheetEntry``, one sheet per entry, held by a unique key), an
+exchange-goods list claims exchange tickets (``ExchangeLine``). The file is written afterwards
+from those claims, so a retry writes the same content and nothing is ever claimed twice.
+"""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from tickets.models.base import AppendOnlyModel, MoneyField, TimeStampedModel, choices_check
@@ -26,6 +33,15 @@ class SheetStatus(models.TextChoices):
     AWAITING_APPROVAL = "awaiting_approval", _("待主管签字")
     APPROVED = "approved", _("已签字")
     FAILED = "failed", _("失败")
+
+
+# Statuses in which the sheet's file is complete and may be downloaded.
+FILE_READY_STATUSES = (SheetStatus.READY, SheetStatus.AWAITING_APPROVAL, SheetStatus.APPROVED)
+
+
+class SheetQuerySet(models.QuerySet):
+    def downloadable(self):
+        return self.filter(status__in=FILE_READY_STATUSES)
 
 
 class Sheet(TimeStampedModel):
@@ -63,6 +79,12 @@ class Sheet(TimeStampedModel):
         related_name="+",
     )
     approved_at = models.DateTimeField(_("签字时间"), null=True, blank=True)
+    cutoff_at = models.DateTimeField(
+        _("截止时间"), null=True, blank=True, help_text=_("在此时间之前登记的内容进入这张表。")
+    )
+    claimed_at = models.DateTimeField(_("归集时间"), null=True, blank=True)
+
+    objects = SheetQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("报表")
@@ -83,6 +105,11 @@ class Sheet(TimeStampedModel):
                 condition=~Q(status__in=["ready", "awaiting_approval", "approved"]) | ~Q(file=""),
                 name="sheet_ready_has_file",
             ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["ready", "awaiting_approval", "approved"])
+                | Q(claimed_at__isnull=False, cutoff_at__isnull=False),
+                name="sheet_ready_was_claimed",
+            ),
         ]
         permissions = [
             ("download_sheet", _("可以下载报表")),
@@ -92,6 +119,18 @@ class Sheet(TimeStampedModel):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.business_date:%Y-%m-%d}"
+
+    def get_absolute_url(self):
+        return reverse("finance_exports:sheet_detail", args=[self.pk])
+
+    @property
+    def has_file(self) -> bool:
+        return self.status in FILE_READY_STATUSES and bool(self.file)
+
+    @property
+    def download_name(self) -> str:
+        """The file name finance sees: "财务表-2026-11-24.xlsx"."""
+        return f"{self.get_kind_display()}-{self.business_date:%Y-%m-%d}.xlsx"
 
 
 class SheetDownload(AppendOnlyModel):
@@ -115,3 +154,79 @@ class SheetDownload(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.sheet} {self.user}"
+
+
+class FinanceSheetEntry(AppendOnlyModel):
+    """A ledger entry claimed by the finance sheet it is reported on.
+
+    The unique key on ``entry`` is what makes "never on two sheets" a fact of the database.
+    """
+
+    sheet = models.ForeignKey(
+        Sheet, verbose_name=_("报表"), on_delete=models.PROTECT, related_name="ledger_claims"
+    )
+    entry = models.OneToOneField(
+        "tickets.LedgerEntry",
+        verbose_name=_("资金流水"),
+        on_delete=models.PROTECT,
+        related_name="finance_sheet_claim",
+    )
+
+    class Meta:
+        verbose_name = _("财务表流水")
+        verbose_name_plural = _("财务表流水")
+
+    def __str__(self):
+        return f"{self.sheet} #{self.entry_id}"
+
+
+class ExchangeLine(TimeStampedModel):
+    """An exchange ticket on an exchange-goods list. A supervisor may take it off the list
+    before signing (it goes back to the queue and onto a later list); the row stays, with who,
+    when and why."""
+
+    sheet = models.ForeignKey(
+        Sheet, verbose_name=_("换货清单"), on_delete=models.PROTECT, related_name="exchange_lines"
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        verbose_name=_("售后单"),
+        on_delete=models.PROTECT,
+        related_name="exchange_lines",
+    )
+    removed_at = models.DateTimeField(_("移出时间"), null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("移出人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    removed_reason = models.CharField(_("移出原因"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("换货清单行")
+        verbose_name_plural = _("换货清单行")
+        ordering = ["sheet", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["sheet", "ticket"], name="exchange_line_once_per_list"),
+            # A ticket is on at most one list at a time.
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=Q(removed_at__isnull=True),
+                name="exchange_line_one_active_per_ticket",
+            ),
+            models.CheckConstraint(
+                condition=Q(removed_at__isnull=True, removed_by__isnull=True, removed_reason="")
+                | (Q(removed_at__isnull=False) & ~Q(removed_reason="")),
+                name="exchange_line_removed_with_when_and_why",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.sheet} {self.ticket}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None

@@ -1,0 +1,141 @@
+"""Sheet builders, one per kind, and the registry that the tasks and ``build_sheet`` use.
+
+A builder knows what is particular to its kind:
+
+- its period and cut-off: when the sheet for a business date (or month) is due, and so which
+  rows belong on it (``cutoff``, ``latest_due``, ``following``);
+- what the sheet claims, run in the transaction that creates the sheet (``claim``);
+- how the claimed rows are summed up and written to the workbook (``summarize``, ``write``).
+
+Everything common to every kind - one sheet per (kind, business date), the temporary file,
+the status, bounded retries, catch-up - lives in ``finance_exports.services``. A new kind (the
+monthly courier-loss settlement, an invoice batch) is a subclass registered with
+``@register``; it needs no change anywhere else.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+
+from finance_exports.models import Sheet
+from tickets.services import DeskError
+
+
+class Period(StrEnum):
+    DAY = "day"
+    MONTH = "month"
+
+
+@dataclass
+class Summary:
+    """What the finance page shows without opening the file."""
+
+    row_count: int
+    total_amount: Decimal = Decimal("0.00")
+    totals: dict = field(default_factory=dict)
+
+
+class SheetBuilder:
+    kind: str = ""
+    period: Period = Period.DAY
+    # The status a sheet gets when its file is complete.
+    ready_status: str = Sheet.Status.READY
+    # Built by Celery beat at the kind's time and by the catch-up check.
+    scheduled: bool = False
+
+    # -- when -------------------------------------------------------------------------
+    def due_time(self) -> time:
+        """The time of day the sheet is due (from ``FINANCE_SHEET_TIMES``), Asia/Shanghai."""
+        hour, minute = settings.FINANCE_SHEET_TIMES.get(self.kind, (0, 0))
+        return time(hour, minute)
+
+    def normalise(self, business_date: date) -> date:
+        """The business date a sheet is filed under: the day, or the month's first day."""
+        return business_date.replace(day=1) if self.period == Period.MONTH else business_date
+
+    def following(self, business_date: date) -> date:
+        if self.period == Period.MONTH:
+            return (business_date.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return business_date + timedelta(days=1)
+
+    def cutoff(self, business_date: date) -> datetime:
+        """What was recorded *before* this moment belongs on the sheet of ``business_date``.
+        A daily sheet is cut at its due time that day; a monthly one at its due time on the
+        first day of the next month."""
+        day = self.following(business_date) if self.period == Period.MONTH else business_date
+        return timezone.make_aware(datetime.combine(day, self.due_time()))
+
+    def latest_due(self, now: datetime) -> date:
+        """The newest business date whose cut-off has passed at ``now``."""
+        today = timezone.localdate(now)
+        current = self.normalise(today)
+        if self.period == Period.MONTH:
+            previous = self.normalise(current - timedelta(days=1))
+            return (
+                previous
+                if now >= self.cutoff(previous)
+                else self.normalise(previous - timedelta(days=1))
+            )
+        return current if now >= self.cutoff(current) else current - timedelta(days=1)
+
+    # -- what -------------------------------------------------------------------------
+    def claim(self, sheet: Sheet) -> int:
+        """Claims the rows that belong on ``sheet`` (called once, inside the transaction that
+        creates it, under a lock that serialises claims of this kind). Returns how many."""
+        raise NotImplementedError
+
+    def summarize(self, sheet: Sheet) -> Summary:
+        raise NotImplementedError
+
+    def write(self, sheet: Sheet, book: Workbook) -> None:
+        """Adds the sheet's worksheets to a write-only workbook, streaming the rows."""
+        raise NotImplementedError
+
+
+def ticket_number(ticket_id: int | None) -> str | None:
+    """``Ticket.number`` from an id alone, for rows read with ``values_list`` (making a model
+    instance per row would cost a second per 100,000 rows). A test holds the two equal."""
+    return f"T{ticket_id:08d}" if ticket_id else None
+
+
+_REGISTRY: dict[str, SheetBuilder] = {}
+
+
+def register(builder_class: type[SheetBuilder]) -> type[SheetBuilder]:
+    if builder_class.kind not in Sheet.Kind.values:
+        raise ValueError(f"unknown sheet kind {builder_class.kind!r}: add it to SheetKind first")
+    _REGISTRY[builder_class.kind] = builder_class()
+    return builder_class
+
+
+def unregister(kind: str) -> None:
+    _REGISTRY.pop(kind, None)
+
+
+def get_builder(kind: str) -> SheetBuilder:
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        raise DeskError(_("没有“%(kind)s”这种报表。") % {"kind": kind}) from None
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def scheduled_builders(kinds: list[str] | None = None) -> list[SheetBuilder]:
+    return [
+        builder
+        for kind, builder in sorted(_REGISTRY.items())
+        if builder.scheduled and (kinds is None or kind in kinds)
+    ]
+
+
+# The builders register themselves on import.
+from . import exchanges, finance  # noqa: E402, F401

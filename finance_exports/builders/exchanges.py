@@ -1,0 +1,204 @@
+"""The 5 pm exchange-goods list (换货清单): what the warehouse ships as exchanges.
+
+The list claims every exchange ticket that entered "queued for exchange" before the cut-off
+and is on no list, and moves it to "on exchange list" - through ``ticket_transition``, the one
+door for status changes, so each ticket's timeline says which list took it. A supervisor signs
+the list in the browser and may first take lines off (the ticket goes back to the queue and
+onto a later list). Only a signed list is shipped from.
+"""
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+
+from finance_exports.models import ExchangeLine, Sheet
+from finance_exports.xlsx import NUMBER, TIME, Column, SheetWriter, local_naive
+from tickets.models import Ticket, TicketEvent, TicketItem
+from tickets.services.tickets import ticket_transition
+
+from . import SheetBuilder, Summary, register
+
+S = Ticket.Status
+
+
+def receiver_address(order) -> str:
+    parts = (
+        order.receiver_province,
+        order.receiver_city,
+        order.receiver_district,
+        order.receiver_address,
+    )
+    return " ".join(part for part in parts if part)
+
+
+@register
+class ExchangeListBuilder(SheetBuilder):
+    kind = Sheet.Kind.EXCHANGES
+    ready_status = Sheet.Status.AWAITING_APPROVAL
+    scheduled = True
+
+    # -- claiming -----------------------------------------------------------------------
+    def claimable(self, sheet: Sheet) -> QuerySet[Ticket]:
+        """Exchange tickets waiting in the queue since before the cut-off. A ticket that came
+        back to the queue after the cut-off (taken off a list, say) waits for the next list."""
+        queued = TicketEvent.objects.filter(ticket=OuterRef("pk"), to_status=S.QUEUED_FOR_EXCHANGE)
+        return Ticket.objects.filter(
+            kind=Ticket.Kind.EXCHANGE, status=S.QUEUED_FOR_EXCHANGE
+        ).filter(
+            Exists(queued.filter(created_at__lt=sheet.cutoff_at)),
+            ~Exists(queued.filter(created_at__gte=sheet.cutoff_at)),
+        )
+
+    def claim(self, sheet: Sheet) -> int:
+        note = _("上 %(date)s 换货清单") % {"date": f"{sheet.business_date:%Y-%m-%d}"}
+        tickets = list(self.claimable(sheet).select_for_update().order_by("shop__code", "pk"))
+        for ticket in tickets:
+            # A ticket put back in the queue some other way still has its old line: close it,
+            # so the ticket is on one list at a time.
+            ExchangeLine.objects.filter(ticket=ticket, removed_at__isnull=True).update(
+                removed_at=timezone.now(), removed_reason=_("已退回待换货，改上新的换货清单")
+            )
+            ticket_transition(actor=None, ticket=ticket, to_status=S.ON_EXCHANGE_LIST, note=note)
+            ExchangeLine.objects.create(sheet=sheet, ticket=ticket)
+        return len(tickets)
+
+    # -- reading the claims ---------------------------------------------------------------
+    @staticmethod
+    def lines(sheet: Sheet) -> QuerySet[ExchangeLine]:
+        """The list's lines with everything a page or the file shows, in a fixed number of
+        queries whatever the length of the list."""
+        items = TicketItem.objects.select_related("order_item").order_by("pk")
+        return (
+            sheet.exchange_lines.select_related("ticket__order__shop", "removed_by")
+            .prefetch_related(Prefetch("ticket__items", queryset=items))
+            .order_by("ticket__shop__code", "ticket_id")
+        )
+
+    def summarize(self, sheet: Sheet) -> Summary:
+        active = sheet.exchange_lines.filter(removed_at__isnull=True)
+        quantity = TicketItem.objects.filter(ticket__exchange_lines__in=active).aggregate(
+            n=Sum("quantity")
+        )["n"]
+        by_shop = [
+            {"shop": row["ticket__shop__name"], "count": row["count"]}
+            for row in active.values("ticket__shop__name")
+            .annotate(count=Count("pk"))
+            .order_by("ticket__shop__name")
+        ]
+        count = active.count()
+        return Summary(
+            row_count=count,
+            totals={
+                "tickets": count,
+                "quantity": quantity or 0,
+                "removed": sheet.exchange_lines.filter(removed_at__isnull=False).count(),
+                "by_shop": by_shop,
+            },
+        )
+
+    # -- the workbook ---------------------------------------------------------------------
+    @staticmethod
+    def columns() -> list[Column]:
+        return [
+            Column(_("售后单号"), 11),
+            Column(_("店铺"), 16),
+            Column(_("订单编号"), 21),
+            Column(_("买家会员名"), 15),
+            Column(_("商品"), 30),
+            Column(_("商家编码"), 14),
+            Column(_("颜色"), 8),
+            Column(_("尺码"), 7),
+            Column(_("数量"), 6, NUMBER),
+            Column(_("收货人"), 9),
+            Column(_("联系电话"), 14),
+            Column(_("收货地址"), 40),
+            Column(_("售后说明"), 30),
+            Column(_("新运单号"), 18),
+        ]
+
+    def signature(self, sheet: Sheet) -> str:
+        if sheet.status == Sheet.Status.APPROVED:
+            return _("已签字：%(name)s，%(at)s") % {
+                "name": sheet.approved_by,
+                "at": f"{local_naive(sheet.approved_at):%Y-%m-%d %H:%M}",
+            }
+        return _("未签字：主管签字之前不要发货。")
+
+    def write(self, sheet: Sheet, book: Workbook) -> None:
+        lines = list(self.lines(sheet))
+        totals = sheet.totals
+        writer = SheetWriter(
+            book,
+            _("换货清单"),
+            self.columns(),
+            preamble=[
+                _("换货清单 %(date)s") % {"date": f"{sheet.business_date:%Y-%m-%d}"},
+                self.signature(sheet),
+                _(
+                    "收录 %(cutoff)s 之前进入待换货的换货单，共 %(tickets)s 单 %(items)s 件。"
+                    "发货后请把运单号填在最后一列，上传回售后工作台。"
+                )
+                % {
+                    "cutoff": f"{local_naive(sheet.cutoff_at):%Y-%m-%d %H:%M}",
+                    "tickets": totals.get("tickets", 0),
+                    "items": totals.get("quantity", 0),
+                },
+                "",
+            ],
+        )
+        for line in lines:
+            if not line.is_active:
+                continue
+            ticket, order = line.ticket, line.ticket.order
+            for item in ticket.items.all():
+                goods = item.order_item
+                writer.append(
+                    (
+                        ticket.number,
+                        order.shop.name,
+                        order.order_no,
+                        order.buyer_nick,
+                        goods.title,
+                        goods.sku_code,
+                        goods.colour,
+                        goods.size,
+                        item.quantity,
+                        order.receiver_name,
+                        order.receiver_phone,
+                        receiver_address(order),
+                        ticket.description[:200],
+                        ticket.outbound_tracking_no,
+                    )
+                )
+        writer.finish()
+        removed = [line for line in lines if not line.is_active]
+        if removed:
+            self._write_removed(book, removed)
+
+    @staticmethod
+    def _write_removed(book: Workbook, removed: list[ExchangeLine]) -> None:
+        writer = SheetWriter(
+            book,
+            _("已移出"),
+            [
+                Column(_("售后单号"), 11),
+                Column(_("店铺"), 16),
+                Column(_("订单编号"), 21),
+                Column(_("移出人"), 10),
+                Column(_("移出时间"), 19, TIME),
+                Column(_("原因"), 40),
+            ],
+        )
+        for line in removed:
+            writer.append(
+                (
+                    line.ticket.number,
+                    line.ticket.order.shop.name,
+                    line.ticket.order.order_no,
+                    str(line.removed_by) if line.removed_by else _("系统"),
+                    line.removed_at,
+                    line.removed_reason,
+                )
+            )
+        writer.finish()

@@ -1,0 +1,221 @@
+"""The 4 pm finance sheet (财务表): every ledger entry since the previous finance sheet.
+
+An entry is claimed by the first finance sheet built after it counts (recorded, and approved
+when it needs approval) whose cut-off is after its recording time. Claims are rows of
+``FinanceSheetEntry``; the unique key on the entry means no entry can be on two sheets, and
+"not yet claimed" (not "recorded since yesterday 16:00") is what makes late commits, back-dated
+entries and late approvals land on the next sheet instead of on none.
+"""
+
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Case, Count, DecimalField, F, QuerySet, Sum, Value, When
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+
+from finance_exports.models import FinanceSheetEntry, Sheet
+from finance_exports.xlsx import MONEY, NUMBER, TIME, Column, SheetWriter, local_naive
+from tickets.models import LedgerEntry, Ticket
+from tickets.services.ledger import counted
+
+from . import SheetBuilder, Summary, register, ticket_number
+
+CENT = Decimal("0.01")
+# A reversal counts negative (LedgerEntry.signed_amount), in SQL.
+SIGNED_AMOUNT = Case(
+    When(reverses__isnull=False, then=F("amount") * Value(-1)),
+    default=F("amount"),
+    output_field=DecimalField(max_digits=14, decimal_places=2),
+)
+
+
+def _money(value) -> Decimal:
+    return (value or Decimal("0")).quantize(CENT)
+
+
+@register
+class FinanceSheetBuilder(SheetBuilder):
+    kind = Sheet.Kind.FINANCE
+    scheduled = True
+
+    # -- claiming -----------------------------------------------------------------------
+    def claimable(self, sheet: Sheet) -> QuerySet[LedgerEntry]:
+        """Entries that count, were recorded before the cut-off and are on no sheet yet."""
+        return counted(
+            LedgerEntry.objects.filter(
+                recorded_at__lt=sheet.cutoff_at, finance_sheet_claim__isnull=True
+            )
+        )
+
+    def claim(self, sheet: Sheet) -> int:
+        # One INSERT ... SELECT: the database copies the ids, however many there are.
+        select_sql, params = (
+            self.claimable(sheet).order_by().values(claim_id=F("pk")).query.sql_with_params()
+        )
+        quote = connection.ops.quote_name
+        table = quote(FinanceSheetEntry._meta.db_table)
+        sql = (
+            f"INSERT INTO {table} ({quote('sheet_id')}, {quote('entry_id')}) "  # noqa: S608 - names from the model
+            f"SELECT %s, claimable.claim_id FROM ({select_sql}) claimable"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [sheet.pk, *params])
+            return cursor.rowcount
+
+    # -- reading the claims ---------------------------------------------------------------
+    @staticmethod
+    def entries(sheet: Sheet) -> QuerySet[LedgerEntry]:
+        return LedgerEntry.objects.filter(finance_sheet_claim__sheet=sheet)
+
+    def summarize(self, sheet: Sheet) -> Summary:
+        entries = self.entries(sheet)
+        by_kind = {
+            row["kind"]: row
+            for row in entries.values("kind")
+            .annotate(count=Count("pk"), amount=Sum(SIGNED_AMOUNT))
+            .order_by()
+        }
+        by_shop = (
+            entries.values("shop__name")
+            .annotate(count=Count("pk"), amount=Sum(SIGNED_AMOUNT))
+            .order_by("shop__name")
+        )
+        kinds = [
+            {
+                "kind": kind,
+                "count": by_kind[kind]["count"],
+                "amount": str(_money(by_kind[kind]["amount"])),
+            }
+            for kind in LedgerEntry.Kind.values
+            if kind in by_kind
+        ]
+        shops = [
+            {"shop": row["shop__name"], "count": row["count"], "amount": str(_money(row["amount"]))}
+            for row in by_shop
+        ]
+        count = sum(row["count"] for row in kinds)
+        total = sum((Decimal(row["amount"]) for row in kinds), Decimal("0.00"))
+        return Summary(
+            row_count=count,
+            total_amount=total,
+            totals={"by_kind": kinds, "by_shop": shops, "count": count, "total": str(total)},
+        )
+
+    # -- the workbook ---------------------------------------------------------------------
+    @staticmethod
+    def columns() -> list[Column]:
+        return [
+            Column(_("流水号"), 10, NUMBER),
+            Column(_("登记时间"), 19, TIME),
+            Column(_("店铺"), 18),
+            Column(_("订单编号"), 21),
+            Column(_("买家会员名"), 16),
+            Column(_("售后单号"), 11),
+            Column(_("类型"), 9),
+            Column(_("原因"), 14),
+            Column(_("金额"), 12, MONEY),
+            Column(_("支付方式"), 11),
+            Column(_("登记人"), 10),
+            Column(_("备注"), 36),
+            Column(_("冲销原流水号"), 13, NUMBER),
+        ]
+
+    def write(self, sheet: Sheet, book: Workbook) -> None:
+        self._write_summary(sheet, book)
+        self._write_detail(sheet, book)
+
+    def _write_summary(self, sheet: Sheet, book: Workbook) -> None:
+        totals = sheet.totals
+        writer = SheetWriter(
+            book,
+            _("汇总"),
+            [Column(_("项目"), 24), Column(_("笔数"), 10, NUMBER), Column(_("金额"), 16, MONEY)],
+            preamble=[
+                _("财务表 %(date)s") % {"date": f"{sheet.business_date:%Y-%m-%d}"},
+                _("收录 %(cutoff)s（北京时间）之前登记、此前未上过财务表的资金流水；冲销为负数。")
+                % {"cutoff": f"{local_naive(sheet.cutoff_at):%Y-%m-%d %H:%M}"},
+            ],
+        )
+        labels = {value: str(label) for value, label in LedgerEntry.Kind.choices}
+        writer.append_cells([writer.bold(_("按类型"))])
+        for row in totals["by_kind"]:
+            writer.append([str(labels[row["kind"]]), row["count"], Decimal(row["amount"])])
+        writer.append_cells([None])
+        writer.append_cells([writer.bold(_("按店铺"))])
+        for row in totals["by_shop"]:
+            writer.append([row["shop"], row["count"], Decimal(row["amount"])])
+        writer.append_cells([None])
+        writer.append_cells(
+            [
+                writer.bold(_("合计")),
+                writer.bold(totals["count"]),
+                writer.money(Decimal(totals["total"]), bold=True),
+            ]
+        )
+        writer.finish(filter_rows=False)
+
+    def _write_detail(self, sheet: Sheet, book: Workbook) -> None:
+        writer = SheetWriter(book, _("明细"), self.columns())
+        kinds = {value: str(label) for value, label in LedgerEntry.Kind.choices}
+        reversals = {value: _("%(kind)s冲销") % {"kind": label} for value, label in kinds.items()}
+        reasons = {value: str(label) for value, label in Ticket.Reason.choices}
+        methods = {value: str(label) for value, label in LedgerEntry.PaymentMethod.choices}
+        rows = (
+            self.entries(sheet)
+            .order_by("recorded_at", "pk")
+            .values_list(
+                "pk",
+                "recorded_at",
+                "shop__name",
+                "order__order_no",
+                "order__buyer_nick",
+                "ticket_id",
+                "kind",
+                "ticket__reason",
+                "amount",
+                "payment_method",
+                "recorded_by__username",
+                "recorded_by__last_name",
+                "recorded_by__first_name",
+                "note",
+                "reverses_id",
+            )
+            .iterator(chunk_size=2000)
+        )
+        append = writer.append
+        for (
+            pk,
+            recorded_at,
+            shop,
+            order_no,
+            nick,
+            ticket_id,
+            kind,
+            reason,
+            amount,
+            method,
+            username,
+            last_name,
+            first_name,
+            note,
+            reverses_id,
+        ) in rows:
+            append(
+                (
+                    pk,
+                    recorded_at,
+                    shop,
+                    order_no,
+                    nick,
+                    ticket_number(ticket_id),
+                    reversals[kind] if reverses_id else kinds[kind],
+                    reasons.get(reason),
+                    -amount if reverses_id else amount,
+                    methods.get(method, method),
+                    f"{last_name}{first_name}".strip() or username,
+                    note,
+                    reverses_id,
+                )
+            )
+        writer.finish()

@@ -1,0 +1,446 @@
+"""Writes: building sheets, signing the exchange-goods list, shipping its lines, downloads.
+
+How a sheet is built, whatever its kind (the builder supplies what is particular):
+
+1. **Claim**, in one transaction: the sheet row for (kind, business date) is created and the
+   builder claims its rows. Claims of one kind are serialised (an advisory lock on
+   PostgreSQL; SQLite serialises every writer), so two builds never claim the same row, and the
+   unique (kind, business date) key means there is one sheet per day however often it is built.
+2. **Write**: the file is written to a temporary file, moved into private storage and the sheet
+   marked ready in one more transaction that holds the sheet's row lock. A worker killed half-way
+   leaves the sheet "building" with its claims; the next attempt writes the same content.
+3. **Fail**: each failed attempt is counted on the sheet with its reason; after
+   ``FINANCE_SHEET_MAX_ATTEMPTS`` the sheet is "failed", shown on the finance page, and a
+   supervisor can rebuild it with one click.
+"""
+
+import logging
+import os
+import re
+import secrets
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+
+from finance_exports.builders import SheetBuilder, get_builder, scheduled_builders
+from finance_exports.models import ExchangeLine, Sheet, SheetDownload
+from finance_exports.selectors import sheets_due
+from finance_exports.uploads import read_tracking_numbers
+from tickets.models import Ticket, User
+from tickets.services import DeskError, require_perm
+from tickets.services.tickets import ticket_transition
+
+logger = logging.getLogger(__name__)
+
+S = Ticket.Status
+# pg_advisory_xact_lock(namespace, key): the namespace keeps the desk's locks apart from others.
+_LOCK_NAMESPACE = 0x5EE7
+TRACKING_NO = re.compile(r"^[A-Z0-9-]{6,40}$")
+
+
+class SheetNotDue(DeskError):
+    """The sheet's cut-off has not passed yet."""
+
+
+class SheetBuildFailed(Exception):
+    """A build attempt failed. The sheet row holds the reason and the attempt count; ``final``
+    says whether it has now been marked failed (no more automatic retries)."""
+
+    def __init__(self, sheet: Sheet, cause: BaseException):
+        super().__init__(f"{sheet}: {cause}")
+        self.sheet = sheet
+        self.final = sheet.status == Sheet.Status.FAILED
+
+
+class _CompleteFile(File):
+    """A finished temporary file: FileSystemStorage moves it into place instead of copying."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+
+# --- building ---------------------------------------------------------------------------
+def sheet_build(
+    *,
+    kind: str,
+    business_date: date,
+    actor: User | None = None,
+    now: datetime | None = None,
+    retry_failed: bool = False,
+    wait: bool = True,
+) -> Sheet:
+    """Builds the sheet of ``kind`` for ``business_date``, or returns it when it exists.
+
+    Building again (a retry, a second beat, a manual run) returns the same sheet and file.
+    ``retry_failed`` starts a failed sheet over (the manual command does). With ``wait=False``
+    a sheet another worker is writing right now is returned as it is instead of waited for.
+    Raises ``SheetNotDue`` before the cut-off and ``SheetBuildFailed`` when the attempt fails.
+    """
+    builder = get_builder(kind)
+    business_date = builder.normalise(business_date)
+    now = now or timezone.now()
+    try:
+        sheet = _claim(builder, business_date, actor=actor, now=now, retry_failed=retry_failed)
+        if sheet.status != Sheet.Status.BUILDING:
+            return sheet
+        return _finish(builder, sheet.pk, wait=wait)
+    except DeskError:
+        raise
+    except Exception as exc:
+        logger.exception("building the %s sheet of %s failed", kind, business_date)
+        raise SheetBuildFailed(_record_failure(builder, business_date, exc), exc) from exc
+
+
+def sheets_catch_up(*, kinds: list[str] | None = None, now: datetime | None = None) -> list[Sheet]:
+    """Builds every scheduled sheet that is due and missing (beat was down, a worker died),
+    oldest first, each dated for the day it belongs to. Run by beat at each sheet's time, on
+    worker start and whenever the heartbeat finds something missing."""
+    now = now or timezone.now()
+    built: list[Sheet] = []
+    failures: list[SheetBuildFailed] = []
+    for builder in scheduled_builders(kinds):
+        try:
+            for business_date in sheets_due(builder, now=now):
+                built.append(
+                    sheet_build(kind=builder.kind, business_date=business_date, now=now, wait=False)
+                )
+        except SheetBuildFailed as failure:
+            # Later dates of this kind wait: they must not claim what belongs on this one.
+            failures.append(failure)
+    if failures:
+        raise failures[0]
+    return built
+
+
+def _serialise_claims(kind: str) -> None:
+    """Claims of one kind, one at a time, until the transaction ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            key = zlib.crc32(f"finance_exports.claim.{kind}".encode()) & 0x7FFFFFFF
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, key])
+
+
+def _claim(
+    builder: SheetBuilder, business_date: date, *, actor, now: datetime, retry_failed: bool
+) -> Sheet:
+    with transaction.atomic():
+        _serialise_claims(builder.kind)
+        sheet = (
+            Sheet.objects.select_for_update()
+            .filter(kind=builder.kind, business_date=business_date)
+            .first()
+        )
+        if sheet is None:
+            cutoff = builder.cutoff(business_date)
+            if now < cutoff:
+                raise SheetNotDue(
+                    _("%(date)s 的%(kind)s要到 %(cutoff)s 才能生成。")
+                    % {
+                        "date": f"{business_date:%Y-%m-%d}",
+                        "kind": Sheet.Kind(builder.kind).label,
+                        "cutoff": f"{timezone.localtime(cutoff):%Y-%m-%d %H:%M}",
+                    }
+                )
+            newest = Sheet.objects.filter(kind=builder.kind).aggregate(n=Max("business_date"))["n"]
+            if newest is not None and newest > business_date:
+                raise DeskError(
+                    _("已经有 %(newest)s 的%(kind)s，不能再补生成更早日期的。")
+                    % {"newest": f"{newest:%Y-%m-%d}", "kind": Sheet.Kind(builder.kind).label}
+                )
+            sheet = Sheet.objects.create(
+                kind=builder.kind, business_date=business_date, cutoff_at=cutoff, created_by=actor
+            )
+        elif sheet.status == Sheet.Status.FAILED and retry_failed:
+            _reopen(sheet, actor)
+        if sheet.status == Sheet.Status.BUILDING and sheet.claimed_at is None:
+            sheet.cutoff_at = sheet.cutoff_at or builder.cutoff(business_date)
+            claimed = builder.claim(sheet)
+            sheet.claimed_at = timezone.now()
+            sheet.save(update_fields=["cutoff_at", "claimed_at", "updated_at"])
+            logger.info("%s claimed %s rows", sheet, claimed)
+        return sheet
+
+
+def _finish(builder: SheetBuilder, sheet_pk: int, *, wait: bool) -> Sheet:
+    """Writes the file of a claimed sheet and marks it ready, under the sheet's row lock."""
+    with transaction.atomic():
+        sheet = Sheet.objects.select_for_update(skip_locked=not wait).filter(pk=sheet_pk).first()
+        if sheet is None:  # another worker is writing it right now
+            return Sheet.objects.get(pk=sheet_pk)
+        if sheet.status != Sheet.Status.BUILDING:
+            return sheet
+        _write_file(builder, sheet)
+        sheet.status = builder.ready_status
+        sheet.ready_at = timezone.now()
+        sheet.attempts += 1
+        sheet.error = ""
+        sheet.save()
+    logger.info("%s is ready: %s rows", sheet, sheet.row_count)
+    return sheet
+
+
+def _write_file(builder: SheetBuilder, sheet: Sheet) -> None:
+    """Sums up the sheet's claims, writes the workbook to a temporary file and moves it into
+    private storage. The previous file (a list re-written after a change) is deleted once the
+    new one is committed."""
+    summary = builder.summarize(sheet)
+    sheet.row_count = summary.row_count
+    sheet.total_amount = summary.total_amount
+    sheet.totals = summary.totals
+    previous = sheet.file.name
+    tmp_dir = Path(settings.FINANCE_SHEET_TMP_DIR)
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{sheet.kind}-{sheet.business_date:%Y%m%d}"
+    handle, tmp_path = tempfile.mkstemp(prefix=f"{stem}-", suffix=".xlsx.part", dir=tmp_dir)
+    os.close(handle)
+    try:
+        book = Workbook(write_only=True)
+        # Finance gets Chinese headers whoever's request (or which worker) writes the file.
+        with translation.override(settings.LANGUAGE_CODE):
+            builder.write(sheet, book)
+        book.save(tmp_path)
+        with open(tmp_path, "rb") as complete:
+            name = f"{stem}-{secrets.token_hex(4)}.xlsx"
+            sheet.file.save(name, _CompleteFile(complete), save=False)
+    finally:
+        Path(tmp_path).unlink(missing_ok=True)
+    if previous and previous != sheet.file.name:
+        storage = sheet.file.storage
+        transaction.on_commit(lambda: storage.delete(previous))
+
+
+def _record_failure(builder: SheetBuilder, business_date: date, exc: BaseException) -> Sheet:
+    reason = f"{type(exc).__name__}: {exc}"[:1000]
+    with transaction.atomic():
+        sheet, _created = Sheet.objects.select_for_update().get_or_create(
+            kind=builder.kind,
+            business_date=business_date,
+            defaults={"cutoff_at": builder.cutoff(business_date)},
+        )
+        if sheet.status != Sheet.Status.BUILDING:  # finished by another worker meanwhile
+            return sheet
+        sheet.attempts += 1
+        sheet.error = reason
+        if sheet.attempts >= settings.FINANCE_SHEET_MAX_ATTEMPTS:
+            sheet.status = Sheet.Status.FAILED
+        sheet.save(update_fields=["attempts", "error", "status", "updated_at"])
+    return sheet
+
+
+def _reopen(sheet: Sheet, actor: User | None) -> None:
+    sheet.status = Sheet.Status.BUILDING
+    sheet.error = ""
+    sheet.attempts = 0
+    if actor is not None:
+        sheet.created_by = actor
+    sheet.save(update_fields=["status", "error", "attempts", "created_by", "updated_at"])
+
+
+@transaction.atomic
+def sheet_rebuild(*, actor: User, sheet: Sheet) -> Sheet:
+    """A supervisor starts a failed sheet over; a worker builds it after this commits."""
+    require_perm(actor, "finance_exports.rebuild_sheet")
+    sheet = Sheet.objects.select_for_update().get(pk=sheet.pk)
+    if sheet.status != Sheet.Status.FAILED:
+        raise DeskError(_("只有生成失败的报表可以重新生成。"))
+    _reopen(sheet, actor)
+    kind, business_date = sheet.kind, sheet.business_date.isoformat()
+    transaction.on_commit(lambda: _enqueue_build(kind, business_date))
+    return sheet
+
+
+def _enqueue_build(kind: str, business_date: str) -> None:
+    from finance_exports.tasks import build_sheet
+
+    build_sheet.delay(kind, business_date)
+
+
+# --- downloads --------------------------------------------------------------------------
+def sheet_download_record(*, actor: User, sheet: Sheet) -> SheetDownload:
+    """Who downloaded which sheet, when: one row per download, never edited."""
+    require_perm(actor, "finance_exports.download_sheet")
+    if not sheet.has_file:
+        raise DeskError(_("这张报表还没有生成好，不能下载。"))
+    return SheetDownload.objects.create(sheet=sheet, user=actor)
+
+
+# --- the exchange-goods list ------------------------------------------------------------
+def _lock_list(sheet: Sheet) -> Sheet:
+    sheet = Sheet.objects.select_for_update().get(pk=sheet.pk)
+    if sheet.kind != Sheet.Kind.EXCHANGES:
+        raise DeskError(_("这不是换货清单。"))
+    return sheet
+
+
+def _rewrite(sheet: Sheet) -> None:
+    _write_file(get_builder(sheet.kind), sheet)
+    sheet.save()
+
+
+@transaction.atomic
+def exchange_line_remove(*, actor: User, line: ExchangeLine, reason: str) -> ExchangeLine:
+    """Takes a line off a list before it is signed; the ticket goes back to the queue (and so
+    onto the next list). The line stays, with who, when and why."""
+    require_perm(actor, "finance_exports.approve_sheet")
+    reason = reason.strip()
+    if not reason:
+        raise DeskError(_("请写明移出的原因。"))
+    sheet = _lock_list(line.sheet)
+    if sheet.status != Sheet.Status.AWAITING_APPROVAL:
+        raise DeskError(_("只有待签字的换货清单可以移出行。"))
+    line = ExchangeLine.objects.select_for_update().select_related("ticket").get(pk=line.pk)
+    if not line.is_active:
+        raise DeskError(_("这一行已经移出了。"))
+    line.removed_at = timezone.now()
+    line.removed_by = actor
+    line.removed_reason = reason[:255]
+    line.save(update_fields=["removed_at", "removed_by", "removed_reason", "updated_at"])
+    if line.ticket.status == S.ON_EXCHANGE_LIST:
+        ticket_transition(
+            actor=actor,
+            ticket=line.ticket,
+            to_status=S.QUEUED_FOR_EXCHANGE,
+            note=_("移出 %(date)s 换货清单：%(reason)s")
+            % {"date": f"{sheet.business_date:%Y-%m-%d}", "reason": line.removed_reason},
+        )
+    _rewrite(sheet)
+    return line
+
+
+@transaction.atomic
+def exchange_list_approve(*, actor: User, sheet: Sheet) -> Sheet:
+    """The supervisor signs the list. Two clicks or two supervisors at once give one
+    signature: the row is locked and its status checked again under the lock."""
+    require_perm(actor, "finance_exports.approve_sheet")
+    sheet = _lock_list(sheet)
+    if sheet.status == Sheet.Status.APPROVED:
+        raise DeskError(
+            _("这份换货清单已由 %(name)s 于 %(at)s 签字。")
+            % {
+                "name": sheet.approved_by,
+                "at": f"{timezone.localtime(sheet.approved_at):%Y-%m-%d %H:%M}",
+            }
+        )
+    if sheet.status != Sheet.Status.AWAITING_APPROVAL:
+        raise DeskError(_("换货清单还没有生成好，不能签字。"))
+    sheet.status = Sheet.Status.APPROVED
+    sheet.approved_by = actor
+    sheet.approved_at = timezone.now()
+    _rewrite(sheet)  # the file now says who signed it and when
+    return sheet
+
+
+def normalise_tracking_no(raw: str) -> str:
+    return "".join((raw or "").split()).upper()
+
+
+@transaction.atomic
+def exchange_line_ship(*, actor: User, line: ExchangeLine, tracking_no: str) -> Ticket:
+    """Records the exchange parcel's tracking number on the ticket, which ships and closes it.
+    Entering the same number again changes nothing (an upload may be sent twice)."""
+    require_perm(actor, "tickets.change_ticket")
+    tracking_no = normalise_tracking_no(tracking_no)
+    if not TRACKING_NO.match(tracking_no):
+        raise DeskError(_("运单号“%(no)s”格式不对：应为 6-40 位字母或数字。") % {"no": tracking_no})
+    sheet = Sheet.objects.get(pk=line.sheet_id)
+    if sheet.status != Sheet.Status.APPROVED:
+        raise DeskError(_("换货清单签字之后才能登记发货。"))
+    line = ExchangeLine.objects.select_related("ticket").get(pk=line.pk)
+    if not line.is_active:
+        raise DeskError(_("这一行已经移出清单。"))
+    ticket = line.ticket
+    if ticket.status in (S.SHIPPED, S.CLOSED) and ticket.outbound_tracking_no:
+        if ticket.outbound_tracking_no == tracking_no:
+            return ticket
+        raise DeskError(
+            _("%(ticket)s 已经按运单号 %(no)s 发出。")
+            % {"ticket": ticket.number, "no": ticket.outbound_tracking_no}
+        )
+    ticket = ticket_transition(
+        actor=actor,
+        ticket=ticket,
+        to_status=S.SHIPPED,
+        tracking_no=tracking_no,
+        note=_("按 %(date)s 换货清单发出") % {"date": f"{sheet.business_date:%Y-%m-%d}"},
+    )
+    return ticket_transition(actor=actor, ticket=ticket, to_status=S.CLOSED)
+
+
+@dataclass
+class TrackingUpload:
+    shipped: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def exchange_tracking_upload(
+    *, actor: User, sheet: Sheet, data: bytes, filename: str
+) -> TrackingUpload:
+    """Ships every line whose tracking number is filled in on the uploaded list (the .xlsx
+    the desk produced, or a CSV with the same two columns). Each line is its own transaction:
+    one bad line is reported and does not hold back the others."""
+    require_perm(actor, "tickets.change_ticket")
+    if sheet.kind != Sheet.Kind.EXCHANGES or sheet.status != Sheet.Status.APPROVED:
+        raise DeskError(_("换货清单签字之后才能登记发货。"))
+    pairs = read_tracking_numbers(data, filename)
+    lines = {
+        line.ticket.number: line
+        for line in sheet.exchange_lines.filter(removed_at__isnull=True).select_related("ticket")
+    }
+    result = TrackingUpload()
+    for number, tracking_no in pairs:
+        line = lines.get(number)
+        if line is None:
+            result.errors.append((number, _("不在这份清单上。")))
+            continue
+        already = line.ticket.outbound_tracking_no
+        try:
+            exchange_line_ship(actor=actor, line=line, tracking_no=tracking_no)
+        except DeskError as refusal:
+            result.errors.append((number, refusal.message))
+            continue
+        if already and already == normalise_tracking_no(tracking_no):
+            result.unchanged.append(number)
+        else:
+            result.shipped.append(number)
+    return result
+
+
+# --- housekeeping -----------------------------------------------------------------------
+def sheet_files_clean(*, now: datetime | None = None) -> int:
+    """Deletes what crashed builds leave behind: temporary files, and stored sheet files no
+    sheet points at. Both only once they are older than FINANCE_SHEET_TMP_MAX_AGE_HOURS."""
+    now = now or timezone.now()
+    max_age = timedelta(hours=settings.FINANCE_SHEET_TMP_MAX_AGE_HOURS)
+    removed = 0
+    tmp_dir = Path(settings.FINANCE_SHEET_TMP_DIR)
+    if tmp_dir.is_dir():
+        for path in tmp_dir.iterdir():
+            modified = datetime.fromtimestamp(
+                path.stat().st_mtime, tz=timezone.get_current_timezone()
+            )
+            if path.is_file() and now - modified > max_age:
+                path.unlink(missing_ok=True)
+                removed += 1
+    storage = Sheet._meta.get_field("file").storage
+    in_use = set(Sheet.objects.exclude(file="").values_list("file", flat=True))
+    for kind in Sheet.Kind.values:
+        folder = f"sheets/{kind}"
+        if not storage.exists(folder):
+            continue
+        for name in storage.listdir(folder)[1]:
+            path = f"{folder}/{name}"
+            if path not in in_use and now - storage.get_modified_time(path) > max_age:
+                storage.delete(path)
+                removed += 1
+    return removed

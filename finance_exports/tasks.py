@@ -1,0 +1,67 @@
+"""Celery tasks: each calls one service and holds the retry policy; the schedule is in
+``CELERY_BEAT_SCHEDULE`` (settings)."""
+
+import logging
+from datetime import date
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from .builders import scheduled_builders
+from .selectors import sheets_pending
+from .services import SheetBuildFailed, sheet_build, sheet_files_clean, sheets_catch_up
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 600
+
+
+def _backoff(retries: int) -> int:
+    """30 s, 60 s, 120 s ... at most ten minutes."""
+    return min(settings.FINANCE_SHEET_RETRY_SECONDS * 2**retries, MAX_BACKOFF_SECONDS)
+
+
+# Each failed attempt is counted on its sheet, which is marked failed (and skipped from then
+# on) after FINANCE_SHEET_MAX_ATTEMPTS; that is the real bound. max_retries is a backstop for
+# a catch-up spanning several sheets; the heartbeat starts a new one if anything is left.
+MAX_RETRIES = 3 * settings.FINANCE_SHEET_MAX_ATTEMPTS
+
+
+@shared_task(bind=True, name="finance_exports.tasks.build_due_sheets", max_retries=MAX_RETRIES)
+def build_due_sheets(self, kind: str | None = None) -> list[int]:
+    """Beat runs this at each sheet's time (with ``kind``); the heartbeat and worker start run
+    it (for every kind) when something due is missing. Builds every missing sheet, oldest
+    first. After a failed attempt it runs again with backoff: the failing sheet is tried again
+    until it is marked failed, then the dates after it are built."""
+    try:
+        sheets = sheets_catch_up(kinds=[kind] if kind else None)
+    except SheetBuildFailed as failure:
+        raise self.retry(exc=failure, countdown=_backoff(self.request.retries)) from failure
+    return [sheet.pk for sheet in sheets]
+
+
+@shared_task(bind=True, name="finance_exports.tasks.build_sheet", max_retries=MAX_RETRIES)
+def build_sheet(self, kind: str, business_date: str) -> int:
+    """Builds one sheet (a supervisor's rebuild of a failed sheet)."""
+    try:
+        sheet = sheet_build(kind=kind, business_date=date.fromisoformat(business_date))
+    except SheetBuildFailed as failure:
+        if failure.final:
+            return failure.sheet.pk
+        raise self.retry(exc=failure, countdown=_backoff(self.request.retries)) from failure
+    return sheet.pk
+
+
+@shared_task(name="finance_exports.tasks.clean_sheet_tmp_dir")
+def clean_sheet_tmp_dir() -> int:
+    return sheet_files_clean()
+
+
+def catch_up_if_due() -> bool:
+    """Called by the heartbeat (every minute, and when a worker starts): queues the catch-up
+    only when a due sheet is missing, so a normal minute costs two small queries per kind."""
+    if sheets_pending(scheduled_builders(), now=timezone.now()):
+        build_due_sheets.delay()
+        return True
+    return False

@@ -1,0 +1,103 @@
+"""Reading the tracking numbers the warehouse fills in on the exchange-goods list.
+
+The warehouse uploads the list it was given, with the last column (新运单号) filled in; a CSV
+with the columns 售后单号 and 新运单号 works too. The file comes from outside, so it is read
+defensively: a size limit, a limit on what the .xlsx unpacks to, a row limit, and values
+only (formulas are never evaluated).
+"""
+
+import csv
+import io
+import zipfile
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from openpyxl import load_workbook
+
+from tickets.services import DeskError
+
+# The files are always written in Chinese (the desk's source language), so these are fixed.
+SHEET_TITLE = "换货清单"
+TICKET_HEADER = "售后单号"
+TRACKING_HEADER = "新运单号"
+MAX_ROWS = 5000
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+HEADER_SEARCH_ROWS = 20
+
+
+def read_tracking_numbers(data: bytes, filename: str) -> list[tuple[str, str]]:
+    """(ticket number, tracking number) for every row with both filled in."""
+    if len(data) > settings.FINANCE_TRACKING_UPLOAD_MAX_BYTES:
+        raise DeskError(
+            _("文件太大（上限 %(mb)s MB）。")
+            % {"mb": settings.FINANCE_TRACKING_UPLOAD_MAX_BYTES // (1024 * 1024)}
+        )
+    if data.startswith(b"PK\x03\x04"):
+        rows = _xlsx_rows(data)
+    elif filename.lower().endswith(".csv"):
+        rows = _csv_rows(data)
+    else:
+        raise DeskError(_("请上传换货清单的 .xlsx 文件或 .csv 文件。"))
+    return _pairs(rows)
+
+
+def _xlsx_rows(data: bytes):
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise DeskError(_("文件无法读取，请上传换货清单的 .xlsx 文件。")) from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise DeskError(_("文件内容过大，无法读取。"))
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds of errors on a damaged file
+        raise DeskError(_("文件无法读取，请上传换货清单的 .xlsx 文件。")) from exc
+    try:
+        sheet = book[SHEET_TITLE] if SHEET_TITLE in book.sheetnames else book.worksheets[0]
+        yield from sheet.iter_rows(values_only=True, max_row=MAX_ROWS + HEADER_SEARCH_ROWS)
+    finally:
+        book.close()
+
+
+def _csv_rows(data: bytes):
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DeskError(_("CSV 文件的编码无法识别，请另存为 UTF-8。"))
+    yield from csv.reader(io.StringIO(text))
+
+
+def _cell(value) -> str:
+    return "".join(str(value).split()) if value is not None else ""
+
+
+def _pairs(rows) -> list[tuple[str, str]]:
+    ticket_col = tracking_col = None
+    pairs: list[tuple[str, str]] = []
+    for index, row in enumerate(rows):
+        cells = [_cell(value) for value in row]
+        if ticket_col is None:
+            if TICKET_HEADER in cells and TRACKING_HEADER in cells:
+                ticket_col, tracking_col = cells.index(TICKET_HEADER), cells.index(TRACKING_HEADER)
+            elif index >= HEADER_SEARCH_ROWS:
+                break
+            continue
+        if len(pairs) >= MAX_ROWS:
+            raise DeskError(_("一次最多上传 %(n)s 行。") % {"n": MAX_ROWS})
+        width = max(ticket_col, tracking_col)
+        if len(cells) <= width:
+            continue
+        number, tracking_no = cells[ticket_col].upper(), cells[tracking_col]
+        if number and tracking_no:
+            pairs.append((number, tracking_no))
+    if ticket_col is None:
+        raise DeskError(
+            _("没有找到“%(a)s”和“%(b)s”两列。请上传换货清单文件，把运单号填在“%(b)s”一列。")
+            % {"a": TICKET_HEADER, "b": TRACKING_HEADER}
+        )
+    return pairs
