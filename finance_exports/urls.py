@@ -1,5 +1,28 @@
-from django.urls import path  # noqa: F401 - patterns are added with the finance pages
+from django.urls import path
+
+from . import views
 
 app_name = "finance_exports"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.sheet_list, name="sheet_list"),
+    path("sheets/<int:pk>/", views.sheet_detail, name="sheet_detail"),
+    path("sheets/<int:pk>/download/", views.sheet_download, name="sheet_download"),
+    path("sheets/<int:pk>/rebuild/", views.sheet_rebuild_view, name="sheet_rebuild"),
+    path("sheets/<int:pk>/approve/", views.exchange_approve_view, name="exchange_approve"),
+    path(
+        "sheets/<int:pk>/lines/<int:line_pk>/remove/",
+        views.exchange_line_remove_view,
+        name="exchange_line_remove",
+    ),
+    path(
+        "sheets/<int:pk>/lines/<int:line_pk>/ship/",
+        views.exchange_line_ship_view,
+        name="exchange_line_ship",
+    ),
+    path(
+        "sheets/<int:pk>/tracking-upload/",
+        views.exchange_tracking_upload_view,
+        name="exchange_tracking_upload",
+    ),
+]
