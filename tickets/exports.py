@@ -1,77 +1,62 @@
-"""The ticket list as a spreadsheet: write-only openpyxl, streamed, safe for Excel."""
+"""The ticket list as a spreadsheet, written with the desk's one sheet writer
+(``finance_exports.xlsx``: write-only, streamed, text that Excel never runs)."""
 
 import tempfile
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
+from finance_exports.xlsx import TIME, Column, SheetWriter
 from tickets.privacy import mask_nick
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def text_cell(sheet, value) -> WriteOnlyCell:
-    """A cell for text someone typed: if Excel could read it as a formula, it stays text."""
-    value = "" if value is None else str(value)
-    cell = WriteOnlyCell(sheet, value=value)
-    if value.startswith(_FORMULA_STARTS):
-        cell.data_type = "s"
-        cell.quotePrefix = True
-    return cell
 
 
 def ticket_list_workbook(tickets, *, limit: int):
     """Writes up to ``limit`` tickets (already filtered and ordered) to a temporary .xlsx;
     returns (open file, rows written). Buyers' personal data is not in it."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("售后单"))
-    headers = [
-        _("单号"),
-        _("店铺"),
-        _("订单编号"),
-        _("买家"),
-        _("类型"),
-        _("原因"),
-        _("责任方"),
-        _("状态"),
-        _("处理人"),
-        _("创建时间"),
-        _("首次响应时限"),
-        _("解决时限"),
-        _("超时"),
-        _("退回运单号"),
-    ]
-    widths = [12, 18, 22, 14, 10, 16, 8, 12, 10, 17, 17, 17, 6, 20]
-    for index, width in enumerate(widths):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
-    sheet.freeze_panes = "A2"
-    sheet.append(headers)
+    book = Workbook(write_only=True)
+    writer = SheetWriter(
+        book,
+        _("售后单"),
+        [
+            Column(_("单号"), 12),
+            Column(_("店铺"), 18),
+            Column(_("订单编号"), 22),
+            Column(_("买家"), 14),
+            Column(_("类型"), 10),
+            Column(_("原因"), 16),
+            Column(_("责任方"), 8),
+            Column(_("状态"), 12),
+            Column(_("处理人"), 10),
+            Column(_("创建时间"), 18, TIME),
+            Column(_("首次响应时限"), 18, TIME),
+            Column(_("解决时限"), 18, TIME),
+            Column(_("超时"), 6),
+            Column(_("退回运单号"), 20),
+        ],
+    )
     now = timezone.now()
-    rows = 0
     for ticket in tickets[:limit].iterator(chunk_size=2000):
-        local = timezone.localtime
-        sheet.append(
+        writer.append(
             [
                 ticket.number,
-                text_cell(sheet, ticket.shop.name),
-                text_cell(sheet, ticket.order.order_no),
-                text_cell(sheet, mask_nick(ticket.order.buyer_nick)),
+                ticket.shop.name,
+                ticket.order.order_no,
+                mask_nick(ticket.order.buyer_nick),
                 ticket.get_kind_display(),
                 ticket.get_reason_display(),
                 ticket.get_responsibility_display(),
                 ticket.get_status_display(),
-                text_cell(sheet, ticket.assignee or ""),
-                local(ticket.created_at).replace(tzinfo=None),
-                local(ticket.first_response_due).replace(tzinfo=None),
-                local(ticket.resolution_due).replace(tzinfo=None),
+                str(ticket.assignee or ""),
+                ticket.created_at,
+                ticket.first_response_due,
+                ticket.resolution_due,
                 _("是") if ticket.is_overdue(now) else "",
-                text_cell(sheet, ticket.return_tracking_no),
+                ticket.return_tracking_no,
             ]
         )
-        rows += 1
+    rows = writer.finish()
     handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - the response closes it
-    workbook.save(handle)
+    book.save(handle)
     handle.seek(0)
     return handle, rows
