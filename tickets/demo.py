@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import reset_queries, transaction
 
 from .models import (
     Courier,
@@ -663,6 +663,7 @@ class DemoBuilder:
             # Tickets spread evenly over the batches.
             quota = round(tickets_left * size / orders_left)
             self._build_batch(size, quota)
+            reset_queries()  # with DEBUG on, Django keeps every bulk INSERT's SQL otherwise
             orders_left -= size
             tickets_left -= quota
         with transaction.atomic():
