@@ -338,3 +338,52 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- Issue 6: the rate card and what came in from the seller centre ----------------------
+@admin.register(models.PostageRate)
+class PostageRateAdmin(admin.ModelAdmin):
+    """The shops' rate card: supervisors edit it; the calculator reads it on every quote."""
+
+    list_display = (
+        "name",
+        "origin",
+        "province",
+        "city",
+        "first_weight_kg",
+        "first_price",
+        "extra_kg_price",
+        "confirm_by_hand",
+    )
+    list_filter = ("origin", "confirm_by_hand", "province")
+    search_fields = ("name", "province", "city")
+
+
+class OrderImportFileInline(admin.TabularInline):
+    model = models.OrderImportFile
+    extra = 0
+    fields = ("kind", "original_name", "encoding", "row_count", "column_count", "size_bytes")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.OrderImport)
+class OrderImportAdmin(ReadOnlyAdmin):
+    """The record of who imported what; imports happen on the desk's import page."""
+
+    list_display = ("created_at", "shop", "status", "source", "created_by", "error_count")
+    list_filter = ("status", "source", "shop")
+    list_select_related = ("shop", "created_by")
+    exclude = ("report",)
+    inlines = [OrderImportFileInline]
+
+
+@admin.register(models.RefundRequest)
+class RefundRequestAdmin(ReadOnlyAdmin):
+    list_display = ("refund_no", "shop", "order", "ticket", "status", "amount", "updated_at")
+    list_filter = ("shop", "needs_return")
+    search_fields = ("=refund_no", "=order__order_no")
+    list_select_related = ("shop", "order", "ticket")

@@ -56,3 +56,9 @@ __all__ = [
     "VipFollowUp",
     "WrongShipment",
 ]
+
+# Issue 6: the postage rate card and what comes in from the seller centre.
+from .imports import OrderImport, OrderImportFile, RefundRequest
+from .postage import PostageRate, Province
+
+__all__ += ["OrderImport", "OrderImportFile", "PostageRate", "Province", "RefundRequest"]
