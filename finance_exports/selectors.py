@@ -19,10 +19,15 @@ def visible_sheets(user) -> QuerySet[Sheet]:
     return Sheet.objects.all()
 
 
-def sheets_due(builder, *, now: datetime) -> list[date]:
+def sheets_due(builder, *, now: datetime, stalled_only: bool = True) -> list[date]:
     """Business dates whose sheet of ``builder``'s kind is due at ``now`` and not done: every
     period after the newest sheet up to the latest due one (at most FINANCE_CATCH_UP_DAYS of
-    them), plus sheets left "building" by a worker that went away. Oldest first."""
+    them), plus sheets still "building". Oldest first.
+
+    With ``stalled_only`` a building sheet counts only once nothing has touched it for
+    FINANCE_SHEET_STALE_MINUTES (its worker went away): that is the heartbeat's question, which
+    must not queue work every minute while a retry waits out its backoff. The catch-up itself
+    takes every unfinished sheet (one being written right now is skipped by its row lock)."""
     latest = builder.latest_due(now)
     sheets = Sheet.objects.filter(kind=builder.kind)
     newest = sheets.aggregate(n=Max("business_date"))["n"]
@@ -35,9 +40,11 @@ def sheets_due(builder, *, now: datetime) -> list[date]:
             missing.append(day)
             day = builder.following(day)
         missing = missing[-settings.FINANCE_CATCH_UP_DAYS :]
-    stale_before = now - timedelta(minutes=settings.FINANCE_SHEET_STALE_MINUTES)
-    stalled = sheets.filter(status=Sheet.Status.BUILDING, updated_at__lt=stale_before)
-    missing.extend(stalled.values_list("business_date", flat=True))
+    unfinished = sheets.filter(status=Sheet.Status.BUILDING)
+    if stalled_only:
+        stale_before = now - timedelta(minutes=settings.FINANCE_SHEET_STALE_MINUTES)
+        unfinished = unfinished.filter(updated_at__lt=stale_before)
+    missing.extend(unfinished.values_list("business_date", flat=True))
     return sorted(set(missing))
 
 

@@ -110,7 +110,7 @@ def sheets_catch_up(*, kinds: list[str] | None = None, now: datetime | None = No
     failures: list[SheetBuildFailed] = []
     for builder in scheduled_builders(kinds):
         try:
-            for business_date in sheets_due(builder, now=now):
+            for business_date in sheets_due(builder, now=now, stalled_only=False):
                 built.append(
                     sheet_build(kind=builder.kind, business_date=business_date, now=now, wait=False)
                 )

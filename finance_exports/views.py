@@ -97,7 +97,9 @@ def _schedule(sheets):
 
 
 def _sheet(request, pk, queryset=None):
-    return get_object_or_404(queryset or visible_sheets(request.user), pk=pk)
+    if queryset is None:
+        queryset = visible_sheets(request.user)
+    return get_object_or_404(queryset, pk=pk)
 
 
 @require_GET

@@ -1,0 +1,16 @@
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def yuan(value) -> str:
+    """¥1,234.50 - the way finance writes money, in every language (Django's zh-hans number
+    format would drop the thousands separator)."""
+    if value in (None, ""):
+        return "—"
+    amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    sign = "-" if amount < 0 else ""
+    return f"{sign}¥{abs(amount):,.2f}"
