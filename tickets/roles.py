@@ -53,6 +53,11 @@ _AGENT = {
     "tickets.handovernote": _WORK,
     "tickets.vipcustomer": _VIEW,
     "tickets.vipfollowup": _WORK,
+    # Issue 6: importing the seller centre's exports; reading the rate card.
+    "tickets.orderimport": ("view", "add"),
+    "tickets.orderimportfile": _VIEW,
+    "tickets.refundrequest": _VIEW,
+    "tickets.postagerate": _VIEW,
 }
 
 _SUPERVISOR = {
@@ -65,6 +70,9 @@ _SUPERVISOR = {
     "tickets.personaldataaccess": _VIEW,
     "finance_exports.sheet": ("view", "download_sheet", "approve_sheet", "rebuild_sheet"),
     "finance_exports.sheetdownload": _VIEW,
+    # Issue 6: supervisors keep the rate card, including which couriers are priced by hand.
+    "tickets.postagerate": ("view", "add", "change", "delete"),
+    "tickets.courier": ("view", "change"),
 }
 
 _FINANCE = {

@@ -1,7 +1,15 @@
 """URLs of the order import and the postage calculator (issue 6)."""
 
-from django.urls import path  # noqa: F401 - patterns are added with the import pages
+from django.urls import path
+
+from .views import imports
 
 app_name = "imports"
 
-urlpatterns = []
+urlpatterns = [
+    path("", imports.import_home, name="home"),
+    path("<int:pk>/", imports.import_detail, name="detail"),
+    path("<int:pk>/apply/", imports.import_apply, name="apply"),
+    path("<int:pk>/discard/", imports.import_discard, name="discard"),
+    path("postage/", imports.postage_calculator, name="postage"),
+]

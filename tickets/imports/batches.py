@@ -1,0 +1,253 @@
+"""Upload, preview, confirm: the import as people do it in the browser.
+
+``order_import_upload`` keeps the files privately (generated names, no public URL), runs the
+import as a preview and stores its report; ``order_import_apply`` runs it for real, once,
+under a row lock; the files are deleted as soon as the batch is applied, refused or given up.
+"""
+
+import hashlib
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.models import OrderImport, OrderImportFile, Shop, User
+from tickets.selectors import visible_shops
+from tickets.services import DeskError, require_perm
+
+from .report import Report
+from .run import KIND_ORDER, Upload, import_files
+
+B = OrderImport.Status
+
+
+def _sha256(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def _run(batch: OrderImport, *, actor: User | None, dry_run: bool) -> Report:
+    files = sorted(batch.files.all(), key=lambda f: KIND_ORDER.index(f.kind))
+    handles = [f.file.storage.open(f.file.name, "rb") for f in files]
+    try:
+        uploads = [
+            Upload(f.kind, f.original_name, getattr(handle, "file", handle))
+            for f, handle in zip(files, handles, strict=True)
+        ]
+        report = import_files(shop=batch.shop, uploads=uploads, actor=actor, dry_run=dry_run)
+    finally:
+        for handle in handles:
+            handle.close()
+    for f in files:
+        info = report.files.get(f.kind)
+        if info:
+            f.encoding, f.row_count, f.column_count = (
+                info["encoding"],
+                info["rows"],
+                info["columns"],
+            )
+            f.save(update_fields=["encoding", "row_count", "column_count"])
+    return report
+
+
+def _seen_before(batch: OrderImport, report: dict) -> None:
+    """Notes in the report which files were already imported for this shop, and when."""
+    for f in batch.files.all():
+        earlier = (
+            OrderImportFile.objects.filter(
+                sha256=f.sha256, kind=f.kind, batch__shop=batch.shop, batch__status=B.APPLIED
+            )
+            .exclude(batch=batch)
+            .select_related("batch__created_by")
+            .order_by("-batch__applied_at")
+            .first()
+        )
+        if earlier is not None and f.kind in report["files"]:
+            report["files"][f.kind]["seen_before"] = {
+                "at": timezone.localtime(earlier.batch.applied_at).strftime("%Y-%m-%d %H:%M"),
+                "by": str(earlier.batch.created_by or _("命令行")),
+            }
+
+
+def _forget_files(batch_pk: int) -> None:
+    """Deletes the stored files: buyers' data is not kept once the batch is settled."""
+    for f in OrderImportFile.objects.filter(batch_id=batch_pk).exclude(file=""):
+        f.file.delete(save=False)
+        f.save(update_fields=["file"])
+
+
+def order_import_purge_stale(*, now=None) -> int:
+    """Gives up previews nobody confirmed within DESK_IMPORT_PREVIEW_HOURS and deletes their
+    files. Returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.DESK_IMPORT_PREVIEW_HOURS)
+    stale = list(
+        OrderImport.objects.filter(status=B.PREVIEWED, created_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in stale:
+        with transaction.atomic():
+            updated = OrderImport.objects.filter(pk=pk, status=B.PREVIEWED).update(
+                status=B.DISCARDED, updated_at=now
+            )
+            if updated:
+                transaction.on_commit(lambda pk=pk: _forget_files(pk))
+    return len(stale)
+
+
+def order_import_upload(*, actor: User, shop: Shop, files: dict[str, UploadedFile]) -> OrderImport:
+    """Stores the uploaded exports privately and previews the import. ``files`` maps a kind
+    ("orders", "items", "refunds") to its upload. The batch comes back previewed (ready to
+    confirm) or refused (with the bad rows in its report)."""
+    require_perm(actor, "tickets.add_orderimport")
+    if not visible_shops(actor).filter(pk=shop.pk).exists():
+        raise PermissionDenied
+    if not files:
+        raise DeskError(_("请至少选择一个文件。"))
+    limit = settings.DESK_IMPORT_MAX_BYTES
+    for upload in files.values():
+        if upload.size > limit:
+            raise DeskError(
+                _("文件“%(name)s”超过 %(mb)s MB。")
+                % {"name": upload.name, "mb": limit // (1024 * 1024)}
+            )
+    order_import_purge_stale()
+    with transaction.atomic():
+        batch = OrderImport.objects.create(
+            shop=shop, created_by=actor, source=OrderImport.Source.WEB
+        )
+        for kind, upload in files.items():
+            stored = OrderImportFile(
+                batch=batch,
+                kind=kind,
+                original_name=(upload.name or "")[:255],
+                sha256=_sha256(upload),
+                size_bytes=upload.size,
+            )
+            stored.file.save("upload.csv", upload, save=False)
+            stored.save()
+    report = _run(batch, actor=actor, dry_run=True)
+    data = report.as_dict()
+    _seen_before(batch, data)
+    batch.report = data
+    batch.error_count = report.error_count
+    batch.status = B.PREVIEWED if report.ok else B.REFUSED
+    batch.save(update_fields=["report", "error_count", "status", "updated_at"])
+    if batch.status == B.REFUSED:
+        _forget_files(batch.pk)
+    return batch
+
+
+def order_import_apply(*, actor: User, batch: OrderImport) -> OrderImport:
+    """Imports a previewed batch, all or nothing. Only the person who uploaded it may; the
+    same confirmation posted twice imports once."""
+    require_perm(actor, "tickets.add_orderimport")
+    with transaction.atomic():
+        batch = OrderImport.objects.select_for_update().get(pk=batch.pk)
+        if batch.created_by_id != actor.pk:
+            raise DeskError(_("只有上传文件的人可以确认导入。"))
+        if batch.status == B.APPLIED:
+            raise DeskError(_("这批文件已经导入过了。"))
+        if batch.status != B.PREVIEWED:
+            raise DeskError(
+                _("这批文件的状态是“%(status)s”，不能再导入。请重新上传。")
+                % {"status": batch.get_status_display()}
+            )
+        if batch.created_at < timezone.now() - timedelta(hours=settings.DESK_IMPORT_PREVIEW_HOURS):
+            raise DeskError(_("预览已过期，请重新上传文件。"))
+        report = _run(batch, actor=actor, dry_run=False)
+        data = report.as_dict()
+        previewed = batch.report.get("files", {})
+        for kind, info in data["files"].items():
+            if "seen_before" in previewed.get(kind, {}):
+                info["seen_before"] = previewed[kind]["seen_before"]
+        batch.report = data
+        batch.error_count = report.error_count
+        batch.status = B.APPLIED if report.applied else B.REFUSED
+        batch.applied_at = timezone.now() if report.applied else None
+        batch.save(update_fields=["report", "error_count", "status", "applied_at", "updated_at"])
+        transaction.on_commit(lambda: _forget_files(batch.pk))
+    return batch
+
+
+def order_import_discard(*, actor: User, batch: OrderImport) -> OrderImport:
+    """Gives up a preview; its files are deleted."""
+    require_perm(actor, "tickets.add_orderimport")
+    with transaction.atomic():
+        batch = OrderImport.objects.select_for_update().get(pk=batch.pk)
+        if batch.created_by_id != actor.pk:
+            raise DeskError(_("只有上传文件的人可以放弃这批文件。"))
+        if batch.status != B.PREVIEWED:
+            raise DeskError(_("这批文件已经处理过了。"))
+        batch.status = B.DISCARDED
+        batch.save(update_fields=["status", "updated_at"])
+        transaction.on_commit(lambda: _forget_files(batch.pk))
+    return batch
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def order_import_from_paths(
+    *,
+    shop: Shop,
+    paths: list[tuple[str | None, Path]],
+    actor: User | None = None,
+    dry_run: bool = False,
+) -> tuple[OrderImport | None, Report]:
+    """The command line's import: the files are read where they are (``paths`` pairs an
+    expected kind, or None to find out, with a path). A real run leaves a batch row as the
+    record of what was imported; a dry run leaves nothing."""
+    if actor is not None:
+        require_perm(actor, "tickets.add_orderimport")
+    with ExitStack() as stack:
+        uploads = [
+            Upload(kind, path.name, stack.enter_context(path.open("rb"))) for kind, path in paths
+        ]
+        report = import_files(shop=shop, uploads=uploads, actor=actor, dry_run=dry_run)
+    if dry_run:
+        return None, report
+    data = report.as_dict()
+    with transaction.atomic():
+        batch = OrderImport.objects.create(
+            shop=shop,
+            source=OrderImport.Source.COMMAND,
+            created_by=actor,
+            status=B.APPLIED if report.applied else B.REFUSED,
+            error_count=report.error_count,
+            applied_at=timezone.now() if report.applied else None,
+        )
+        by_name = {info["name"]: (kind, info) for kind, info in data["files"].items()}
+        for _kind, path in paths:
+            if path.name not in by_name:
+                continue
+            kind, info = by_name[path.name]
+            OrderImportFile.objects.create(
+                batch=batch,
+                kind=kind,
+                original_name=path.name[:255],
+                sha256=_file_sha256(path),
+                size_bytes=path.stat().st_size,
+                encoding=info["encoding"],
+                row_count=info["rows"],
+                column_count=info["columns"],
+            )
+        _seen_before(batch, data)
+        batch.report = data
+        batch.save(update_fields=["report"])
+    return batch, report

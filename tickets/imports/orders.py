@@ -1,0 +1,579 @@
+"""Orders and their items from the seller centre's two exports, upserted in chunks.
+
+Rows are read one at a time and written a chunk at a time with bulk queries, so memory stays
+flat however long the file is. An order is matched by shop + order number: new ones are
+created, changed ones updated, identical ones left alone. A status only moves forward
+(waiting for payment → paid → shipped → success); "closed" is accepted from any status and is
+final, so an older export re-imported later never undoes what a newer one said.
+"""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.models import Courier, Order, OrderItem, Shop, Sku
+
+from .cleaning import (
+    CellError,
+    clean_amount,
+    clean_datetime,
+    clean_order_no,
+    clean_phone,
+    clean_quantity,
+    clean_text,
+    clean_tracking_no,
+    parse_attributes,
+    split_address,
+    unwrap,
+)
+from .layout import Layout, fold, mapping
+from .report import Report
+
+CHUNK_ROWS = 1000
+CENT = Decimal("0.01")
+S = Order.Status
+_FORWARD = {S.WAITING_PAYMENT: 0, S.PAID: 1, S.SHIPPED: 2, S.SUCCESS: 3}
+
+# Which order fields each mapped column of the order file feeds.
+_ORDER_FIELDS = {
+    "buyer_nick": ("buyer_nick",),
+    "status": ("status",),
+    "placed_at": ("placed_at",),
+    "buyer_alipay_account": ("buyer_alipay_account",),
+    "alipay_no": ("alipay_no",),
+    "goods_amount": ("goods_amount",),
+    "postage": ("postage",),
+    "total_amount": ("total_amount",),
+    "paid_amount": ("paid_amount",),
+    "buyer_message": ("buyer_message",),
+    "receiver_name": ("receiver_name",),
+    "address": (
+        "receiver_province",
+        "receiver_city",
+        "receiver_district",
+        "receiver_address",
+        "receiver_postcode",
+    ),
+    "mobile": ("receiver_phone", "receiver_phone_tail"),
+    "phone": ("receiver_phone", "receiver_phone_tail"),
+    "paid_at": ("paid_at", "ship_by"),
+    "ship_by": ("ship_by",),
+    "shipped_at": ("shipped_at",),
+    "courier": ("courier_id",),
+    "tracking_no": ("tracking_no",),
+    "remark": ("remark",),
+    "flag_memo": ("flag_memo",),
+    "invoice_title": ("invoice_title",),
+    "closed_reason": ("closed_reason",),
+}
+# Text too long for its column: identifiers are refused, descriptions shortened with a warning.
+_IDENTIFIERS = {"buyer_nick", "alipay_no", "tracking_no", "order_no", "sub_order_no", "sku_code"}
+_TEXT_LIMITS = {
+    f.attname: f.max_length
+    for model in (Order, OrderItem)
+    for f in model._meta.concrete_fields
+    if getattr(f, "max_length", None) and f.get_internal_type() == "CharField"
+}
+
+
+def status_moves_forward(current: str, incoming: str) -> bool:
+    """Whether an export saying ``incoming`` may replace ``current``: forward only, except
+    that "closed" (closed or refunded) always applies and nothing follows it."""
+    if incoming == S.CLOSED:
+        return True
+    if current == S.CLOSED:
+        return False
+    return _FORWARD[incoming] >= _FORWARD[current]
+
+
+class CourierMatcher:
+    """The desk's courier for a name in the export: '中通快递', 'ZTO', '顺丰' ..."""
+
+    _SUFFIXES = ("快递包裹", "速递", "速运", "快递", "快运", "物流")
+
+    def __init__(self, couriers: Iterable[Courier]):
+        self.exact, self.stems = {}, []
+        for courier in couriers:
+            self.exact[fold(courier.name).casefold()] = courier
+            self.exact[fold(courier.code).casefold()] = courier
+            stem = fold(courier.name).casefold()
+            for suffix in self._SUFFIXES:
+                stem = stem.removesuffix(suffix)
+            if len(stem) >= 2:
+                self.stems.append((stem, courier))
+        self.stems.sort(key=lambda pair: len(pair[0]), reverse=True)
+
+    def match(self, text: str) -> Courier | None:
+        key = fold(text).casefold()
+        if key in self.exact:
+            return self.exact[key]
+        return next((courier for stem, courier in self.stems if stem in key), None)
+
+
+@dataclass
+class Context:
+    """What one import run shares between its files."""
+
+    shop: Shop
+    report: Report
+    couriers: CourierMatcher
+    ship_within: timedelta
+    now: object = field(default_factory=timezone.now)
+    # Order numbers whose row was refused, so their item rows are not reported again.
+    refused_orders: set[str] = field(default_factory=set)
+
+
+class _Row:
+    """One record of a file, read by field name."""
+
+    __slots__ = ("cells", "layout", "line", "name", "ok", "report")
+
+    def __init__(self, cells: list[str], layout: Layout, line: int, name: str, report: Report):
+        self.cells, self.layout, self.line, self.name = cells, layout, line, name
+        self.report, self.ok = report, True
+
+    def raw(self, field_name: str) -> str:
+        index = self.layout.columns.get(field_name)
+        if index is None or index >= len(self.cells):
+            return ""
+        return self.cells[index]
+
+    def take(self, field_name: str, cleaner, *args, **kwargs):
+        """The cleaned value, or None after reporting the cell as bad."""
+        try:
+            return cleaner(self.raw(field_name), *args, **kwargs)
+        except CellError as exc:
+            self.refuse(field_name, exc.message)
+            return None
+
+    def refuse(self, field_name: str, message: str) -> None:
+        self.ok = False
+        self.report.error(self.name, self.line, self.layout.labels.get(field_name, ""), message)
+
+    def warn(self, field_name: str, message: str) -> None:
+        self.report.warn(self.name, self.line, self.layout.labels.get(field_name, ""), message)
+
+    def fit(self, values: dict, field_by_attr: dict[str, str]) -> None:
+        """Refuses identifiers longer than their column; shortens long descriptions."""
+        for attr, value in values.items():
+            limit = _TEXT_LIMITS.get(attr)
+            if limit is None or not isinstance(value, str) or len(value) <= limit:
+                continue
+            source = field_by_attr.get(attr, attr)
+            if attr in _IDENTIFIERS:
+                self.refuse(source, _("内容超过 %(limit)s 个字符。") % {"limit": limit})
+            else:
+                values[attr] = value[:limit]
+                self.warn(source, _("内容超过 %(limit)s 个字符，已截断。") % {"limit": limit})
+
+
+def _rows(records: Iterator[tuple[int, list[str]]], layout, name, report) -> Iterator[_Row]:
+    for line, cells in records:
+        yield _Row(cells, layout, line, name, report)
+
+
+# --- the order file ---------------------------------------------------------------------
+def order_fields(layout: Layout) -> list[str]:
+    """The order fields this layout provides (the others are never touched)."""
+    fields = []
+    for column, attrs in _ORDER_FIELDS.items():
+        if layout.has(column):
+            fields.extend(a for a in attrs if a not in fields)
+    return fields
+
+
+def _order_values(row: _Row, ctx: Context) -> tuple[str, dict] | None:
+    layout = row.layout
+    order_no = row.take("order_no", clean_order_no)
+    values: dict = {}
+    source: dict[str, str] = {}
+    nick = clean_text(row.raw("buyer_nick"))
+    if not nick:
+        row.refuse("buyer_nick", _("缺少买家会员名。"))
+    values["buyer_nick"] = nick
+    status_text = clean_text(row.raw("status"))
+    status = mapping().order_statuses.get(fold(status_text))
+    if status is None:
+        row.refuse("status", _("未知的订单状态“%(value)s”。") % {"value": status_text})
+    values["status"] = status
+    placed_at = row.take("placed_at", clean_datetime)
+    if placed_at is None and row.ok:
+        row.refuse("placed_at", _("缺少订单创建时间。"))
+    values["placed_at"] = placed_at
+    for name in ("goods_amount", "postage", "total_amount", "paid_amount"):
+        if layout.has(name):
+            values[name] = row.take(name, clean_amount)
+    for name in ("paid_at", "shipped_at", "ship_by"):
+        if layout.has(name):
+            values[name] = row.take(name, clean_datetime)
+    if layout.has("paid_at") and not layout.has("ship_by"):
+        paid_at = values.get("paid_at")
+        values["ship_by"] = paid_at + ctx.ship_within if paid_at else None
+    for name in ("buyer_alipay_account", "buyer_message", "receiver_name", "remark"):
+        if layout.has(name):
+            values[name] = clean_text(row.raw(name))
+    for name in ("flag_memo", "invoice_title", "closed_reason"):
+        if layout.has(name):
+            values[name] = clean_text(row.raw(name))
+    if layout.has("alipay_no"):
+        values["alipay_no"] = unwrap(row.raw("alipay_no"))
+    if layout.has("address"):
+        address = split_address(row.raw("address"))
+        values.update(
+            receiver_province=address.province,
+            receiver_city=address.city,
+            receiver_district=address.district,
+            receiver_address=address.detail,
+            receiver_postcode=address.postcode,
+        )
+        source.update(dict.fromkeys(_ORDER_FIELDS["address"], "address"))
+    if layout.has("mobile") or layout.has("phone"):
+        phone = clean_phone(row.raw("mobile")) or clean_phone(row.raw("phone"))
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        values.update(receiver_phone=phone, receiver_phone_tail=digits[-4:])
+        source["receiver_phone"] = "mobile" if layout.has("mobile") else "phone"
+    if layout.has("courier"):
+        name = clean_text(row.raw("courier"))
+        courier = ctx.couriers.match(name) if name else None
+        if name and courier is None:
+            row.warn(
+                "courier",
+                _("物流公司“%(value)s”不在快递公司列表里，物流公司留空。") % {"value": name},
+            )
+        values["courier_id"] = courier.pk if courier else None
+    if layout.has("tracking_no"):
+        values["tracking_no"] = clean_tracking_no(row.raw("tracking_no"))
+    if layout.has("shop_name"):
+        shop_name = clean_text(row.raw("shop_name"))
+        if shop_name and fold(shop_name) != fold(ctx.shop.name):
+            row.refuse(
+                "shop_name",
+                _("店铺名称“%(value)s”与所选店铺“%(shop)s”不符。")
+                % {"value": shop_name, "shop": ctx.shop.name},
+            )
+    shipped_at = values.get("shipped_at")
+    if placed_at and shipped_at and shipped_at < placed_at:
+        row.refuse("shipped_at", _("发货时间早于订单创建时间。"))
+    source.update({"tracking_no": "tracking_no", "buyer_nick": "buyer_nick"})
+    row.fit(values, source)
+    if order_no and not row.ok:
+        ctx.refused_orders.add(order_no)
+    return (order_no, values) if row.ok else None
+
+
+def import_orders(records, layout: Layout, name: str, ctx: Context) -> None:
+    """Upserts every good row of an order file; reports the bad ones."""
+    fields = order_fields(layout)
+    chunk: list[tuple[int, str, dict]] = []
+    for row in _rows(records, layout, name, ctx.report):
+        parsed = _order_values(row, ctx)
+        if parsed is not None:
+            chunk.append((row.line, *parsed))
+        if len(chunk) >= CHUNK_ROWS:
+            _write_orders(chunk, fields, name, ctx)
+            chunk = []
+    if chunk:
+        _write_orders(chunk, fields, name, ctx)
+
+
+def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, ctx) -> None:
+    counts = ctx.report.counts["orders"]
+    latest: dict[str, tuple[int, dict]] = {}
+    for line, order_no, values in chunk:
+        if order_no in latest:
+            counts["repeated"] += 1
+            ctx.report.warn(
+                name,
+                line,
+                "",
+                _("订单编号 %(no)s 在第 %(line)s 行已经出现过，以这一行为准。")
+                % {"no": order_no, "line": latest[order_no][0]},
+            )
+        latest[order_no] = (line, values)
+    existing = {
+        order.order_no: order
+        for order in Order.objects.filter(shop=ctx.shop, order_no__in=list(latest))
+    }
+    creates, updates, changed_fields = [], [], set()
+    for order_no, (_line, values) in latest.items():
+        current = existing.get(order_no)
+        if current is None:
+            creates.append(
+                Order(
+                    shop=ctx.shop,
+                    order_no=order_no,
+                    created_at=values["placed_at"],
+                    updated_at=ctx.now,
+                    **values,
+                )
+            )
+            continue
+        if not status_moves_forward(current.status, values["status"]):
+            counts["stale"] += 1
+            continue
+        changed = [f for f in fields if getattr(current, f) != values[f]]
+        if not changed:
+            counts["unchanged"] += 1
+            continue
+        for attr in changed:
+            setattr(current, attr, values[attr])
+        current.updated_at = ctx.now
+        changed_fields.update(changed)
+        updates.append(current)
+    first, last = chunk[0][0], chunk[-1][0]
+    try:
+        with transaction.atomic():
+            Order.objects.bulk_create(creates, batch_size=CHUNK_ROWS)
+            if updates:
+                Order.objects.bulk_update(
+                    updates, [*sorted(changed_fields), "updated_at"], batch_size=500
+                )
+    except DatabaseError as exc:
+        _chunk_failed(ctx.report, name, first, last, exc)
+        return
+    counts["created"] += len(creates)
+    counts["updated"] += len(updates)
+
+
+def _chunk_failed(report: Report, name: str, first: int, last: int, exc: Exception) -> None:
+    report.error(
+        name,
+        first,
+        "",
+        _("第 %(first)s 到 %(last)s 行写入数据库失败：%(error)s")
+        % {"first": first, "last": last, "error": str(exc).splitlines()[0][:200]},
+    )
+
+
+# --- the item file ----------------------------------------------------------------------
+@dataclass
+class _Line:
+    """One item row, cleaned."""
+
+    line: int
+    sub_order_no: str
+    title: str
+    sku_code: str
+    colour: str
+    size: str
+    unit_price: Decimal
+    quantity: int
+    paid_amount: Decimal | None
+
+    def content_key(self) -> tuple:
+        return (self.title, self.sku_code, self.colour, self.size)
+
+
+def _item_values(row: _Row) -> tuple[str, _Line] | None:
+    order_no = row.take("order_no", clean_order_no)
+    sub_order_no = row.take("sub_order_no", clean_order_no, required=False) or ""
+    title = clean_text(row.raw("title"))
+    if not title:
+        row.refuse("title", _("缺少宝贝标题。"))
+    unit_price = row.take("unit_price", clean_amount)
+    quantity = row.take("quantity", clean_quantity)
+    paid = row.take("paid_amount", clean_amount) if row.layout.has("paid_amount") else None
+    sku_code = unwrap(row.raw("sku_outer_id")) or unwrap(row.raw("item_code"))
+    colour, size = parse_attributes(row.raw("attributes"))
+    values = {
+        "sub_order_no": sub_order_no,
+        "title": title,
+        "sku_code": sku_code,
+        "colour": colour,
+        "size": size,
+    }
+    row.fit(
+        values,
+        {
+            "sub_order_no": "sub_order_no",
+            "title": "title",
+            "sku_code": "sku_outer_id" if row.layout.has("sku_outer_id") else "item_code",
+            "colour": "attributes",
+            "size": "attributes",
+        },
+    )
+    if not row.ok:
+        return None
+    return order_no, _Line(
+        row.line, unit_price=unit_price, quantity=quantity, paid_amount=paid, **values
+    )
+
+
+def import_items(records, layout: Layout, name: str, ctx: Context) -> None:
+    """Adds or updates the items of orders already in the desk (or in this import's order
+    file). Items of one order are written together: a chunk ends only between orders."""
+    group: list[tuple[str, _Line]] = []
+    for row in _rows(records, layout, name, ctx.report):
+        parsed = _item_values(row)
+        if parsed is None:
+            continue
+        if len(group) >= CHUNK_ROWS and group[-1][0] != parsed[0]:
+            _write_items(group, name, ctx)
+            group = []
+        group.append(parsed)
+    if group:
+        _write_items(group, name, ctx)
+
+
+def allocate(list_totals: list[Decimal], goods_paid: Decimal) -> list[Decimal]:
+    """Shares what the buyer paid for the goods among the lines, in proportion to their list
+    price; never more than a line's list price, and the shares add up exactly."""
+    total = sum(list_totals, Decimal("0"))
+    if total <= 0:
+        return [Decimal("0.00") for _ in list_totals]
+    target = min(goods_paid, total)
+    shares = [(lt * target / total).quantize(CENT, rounding=ROUND_HALF_UP) for lt in list_totals]
+    difference = target - sum(shares, Decimal("0"))
+    order = sorted(range(len(shares)), key=lambda i: list_totals[i], reverse=True)
+    for index in order:
+        if difference == 0:
+            break
+        room = list_totals[index] - shares[index] if difference > 0 else shares[index]
+        step = min(abs(difference), room)
+        shares[index] += step if difference > 0 else -step
+        difference += -step if difference > 0 else step
+    return shares
+
+
+def _write_items(group: list[tuple[str, _Line]], name: str, ctx: Context) -> None:
+    counts = ctx.report.counts["items"]
+    by_order: dict[str, list[_Line]] = {}
+    for order_no, line in group:
+        by_order.setdefault(order_no, []).append(line)
+    orders = {
+        o.order_no: o
+        for o in Order.objects.filter(shop=ctx.shop, order_no__in=list(by_order)).only(
+            "pk", "order_no", "paid_amount", "postage"
+        )
+    }
+    existing: dict[int, list[OrderItem]] = {}
+    for item in OrderItem.objects.filter(order__in=list(orders.values())).order_by("pk"):
+        existing.setdefault(item.order_id, []).append(item)
+    codes = {line.sku_code for lines in by_order.values() for line in lines if line.sku_code}
+    skus = dict(Sku.objects.filter(code__in=codes).values_list("code", "pk")) if codes else {}
+
+    creates, updates = [], {}
+    for order_no, lines in by_order.items():
+        order = orders.get(order_no)
+        if order is None:
+            if order_no not in ctx.refused_orders:
+                for line in lines:
+                    ctx.report.error(
+                        name,
+                        line.line,
+                        "",
+                        _("订单 %(no)s 不在工作台里，也不在这次导入的订单文件里。")
+                        % {"no": order_no},
+                    )
+            continue
+        new, changed, unchanged = _merge_items(order, lines, existing.get(order.pk, []), skus)
+        creates.extend(new)
+        for item in changed:
+            updates[item.pk] = item
+        counts["unchanged"] += unchanged
+    first, last = group[0][1].line, group[-1][1].line
+    try:
+        with transaction.atomic():
+            OrderItem.objects.bulk_create(creates, batch_size=CHUNK_ROWS)
+            if updates:
+                OrderItem.objects.bulk_update(
+                    list(updates.values()),
+                    [
+                        "sub_order_no",
+                        "title",
+                        "sku_code",
+                        "sku_id",
+                        "colour",
+                        "size",
+                        "unit_price",
+                        "quantity",
+                        "paid_amount",
+                    ],
+                    batch_size=500,
+                )
+    except DatabaseError as exc:
+        _chunk_failed(ctx.report, name, first, last, exc)
+        return
+    counts["created"] += len(creates)
+    counts["updated"] += len(updates)
+
+
+def _merge_items(order: Order, lines: list[_Line], current: list[OrderItem], skus: dict):
+    """Matches the file's lines to the order's items (by sub-order number, else by title,
+    SKU code, colour and size in file order), then shares the paid amount over all of them.
+    Returns (new items, changed existing items, number of lines left as they were)."""
+    by_sub = {item.sub_order_no: item for item in current if item.sub_order_no}
+    by_content: dict[tuple, list[OrderItem]] = {}
+    for item in current:
+        key = (item.title, item.sku_code, item.colour, item.size)
+        by_content.setdefault(key, []).append(item)
+    taken: set[int] = set()
+    pairs: list[tuple[_Line, OrderItem | None]] = []
+    for line in lines:
+        match = by_sub.get(line.sub_order_no) if line.sub_order_no else None
+        if match is None or match.pk in taken:
+            candidates = by_content.get(line.content_key(), [])
+            match = next(
+                (
+                    item
+                    for item in candidates
+                    if item.pk not in taken
+                    and (not item.sub_order_no or item.sub_order_no == line.sub_order_no)
+                ),
+                None,
+            )
+        if match is not None:
+            taken.add(match.pk)
+        pairs.append((line, match))
+
+    targets: list[OrderItem] = []
+    before: dict[int, tuple] = {}
+    for line, item in pairs:
+        if item is None:
+            item = OrderItem(order_id=order.pk)
+        else:
+            before[item.pk] = _item_state(item)
+        item.sub_order_no = line.sub_order_no or item.sub_order_no
+        item.title, item.sku_code = line.title, line.sku_code
+        item.sku_id = skus.get(line.sku_code)
+        item.colour, item.size = line.colour, line.size
+        item.unit_price, item.quantity = line.unit_price, line.quantity
+        if line.paid_amount is not None:
+            item.paid_amount = line.paid_amount
+        targets.append(item)
+    if all(line.paid_amount is None for line in lines):
+        # The file gives list prices only: share what the buyer paid for the goods.
+        untouched = [item for item in current if item.pk not in taken]
+        everything = [*targets, *untouched]
+        for item in untouched:
+            before[item.pk] = _item_state(item)
+        goods_paid = max(order.paid_amount - order.postage, Decimal("0"))
+        shares = allocate([i.unit_price * i.quantity for i in everything], goods_paid)
+        for item, share in zip(everything, shares, strict=True):
+            item.paid_amount = share
+        targets = everything
+    new = [item for item in targets if item.pk is None]
+    changed = [i for i in targets if i.pk is not None and _item_state(i) != before[i.pk]]
+    unchanged = sum(1 for line, item in pairs if item is not None) - sum(
+        1 for i in changed if i.pk in taken
+    )
+    return new, changed, unchanged
+
+
+def _item_state(item: OrderItem) -> tuple:
+    return (
+        item.sub_order_no,
+        item.title,
+        item.sku_code,
+        item.sku_id,
+        item.colour,
+        item.size,
+        item.unit_price,
+        item.quantity,
+        item.paid_amount,
+    )

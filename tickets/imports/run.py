@@ -1,0 +1,145 @@
+"""One import run: check the files, then read them into the desk in one transaction.
+
+A run either imports everything it was given or nothing: every row is checked and written
+inside one transaction, and if any row (or file) is bad, or the run is a preview, the
+transaction is rolled back. A preview therefore counts exactly what the import would do.
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from tickets.models import Courier, Shop, User
+
+from .layout import detect_kind, resolve_layout
+from .orders import Context, CourierMatcher, import_items, import_orders
+from .reading import ImportFileError, open_csv
+from .refunds import import_refunds
+from .report import Report
+
+logger = logging.getLogger(__name__)
+
+# Orders first, so their items and refunds find them.
+KIND_ORDER = ("orders", "items", "refunds")
+
+
+def kind_label(kind: str | None) -> str:
+    return {
+        "orders": _("订单文件"),
+        "items": _("宝贝明细文件"),
+        "refunds": _("退款文件"),
+    }.get(kind, _("未知文件"))
+
+
+@dataclass
+class Upload:
+    """A file to import: ``kind`` as the user said (None: find out from its headers),
+    ``name`` as shown in messages, ``file`` a seekable binary file."""
+
+    kind: str | None
+    name: str
+    file: BinaryIO
+
+
+def _counted(rows: Iterator, info: dict) -> Iterator:
+    for row in rows:
+        info["rows"] += 1
+        yield row
+
+
+def import_files(
+    *, shop: Shop, uploads: list[Upload], actor: User | None = None, dry_run: bool = False
+) -> Report:
+    """Imports the given exports for ``shop``. Returns the report; ``report.applied`` says
+    whether anything was kept (never when ``dry_run`` or when anything was wrong)."""
+    report = Report()
+    with ExitStack() as stack:
+        ready = []
+        for upload in uploads:
+            try:
+                opened = stack.enter_context(open_csv(upload.file))
+            except ImportFileError as exc:
+                report.error(upload.name, None, "", exc.message)
+                continue
+            kind = detect_kind(opened.header)
+            if kind is None or (upload.kind is not None and kind != upload.kind):
+                expected = kind_label(upload.kind or "orders")
+                found = _("它看起来是%(kind)s。") % {"kind": kind_label(kind)} if kind else ""
+                report.error(
+                    upload.name,
+                    1,
+                    "",
+                    _("表头不像卖家中心导出的%(expected)s。%(found)s")
+                    % {"expected": expected, "found": found},
+                )
+                continue
+            if kind in report.files:
+                report.error(
+                    upload.name,
+                    None,
+                    "",
+                    _("一次只能导入一个%(kind)s。") % {"kind": kind_label(kind)},
+                )
+                continue
+            layout = resolve_layout(kind, opened.header)
+            if layout.missing:
+                report.error(
+                    upload.name,
+                    1,
+                    "",
+                    _("%(kind)s缺少必需的列：%(columns)s。")
+                    % {"kind": kind_label(kind), "columns": "、".join(layout.missing)},
+                )
+                continue
+            if kind == "refunds" and actor is None:
+                report.error(upload.name, None, "", _("导入退款文件需要指定操作人。"))
+                continue
+            info = {
+                "name": upload.name,
+                "kind": kind,
+                "encoding": opened.encoding_label,
+                "columns": layout.column_count,
+                "unused_columns": list(layout.unused),
+                "rows": 0,
+            }
+            report.files[kind] = info
+            ready.append((kind, _counted(opened.rows, info), layout, upload.name))
+        ready.sort(key=lambda entry: KIND_ORDER.index(entry[0]))
+        if not report.ok:
+            return report
+        ctx = Context(
+            shop=shop,
+            report=report,
+            couriers=CourierMatcher(Courier.objects.all()),
+            ship_within=timedelta(hours=settings.DESK_SHIP_WITHIN_HOURS),
+        )
+        with transaction.atomic():
+            for kind, rows, layout, name in ready:
+                try:
+                    if kind == "orders":
+                        import_orders(rows, layout, name, ctx)
+                    elif kind == "items":
+                        import_items(rows, layout, name, ctx)
+                    else:
+                        import_refunds(rows, layout, name, ctx, actor)
+                except ImportFileError as exc:
+                    report.error(name, None, "", exc.message)
+            report.applied = report.ok and not dry_run
+            if not report.applied:
+                transaction.set_rollback(True)
+    logger.info(
+        "import shop=%s dry_run=%s applied=%s errors=%s counts=%s",
+        shop.code,
+        dry_run,
+        report.applied,
+        report.error_count,
+        {kind: report.counted(kind) for kind in report.counts if report.counted(kind)},
+    )
+    return report
