@@ -24,5 +24,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("finance/", include("finance_exports.urls")),
     path("imports/", include("tickets.urls_imports")),
+    path("registers/", include("tickets.urls_registers")),
     path("", include("tickets.urls")),
 ]

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from tickets.models import HandoverNote, Heartbeat
 from tickets.selectors import scope_to_user, visible_parcels, visible_tickets
+from tickets.selectors_registers import dashboard_registers
 
 
 @require_GET
@@ -44,5 +45,6 @@ def dashboard(request):
         .select_related("ticket", "order")
         .order_by("shift_date")[:10],
         "beat": Heartbeat.objects.filter(name="beat").first(),
+        "registers": dashboard_registers(request.user, now),
     }
     return render(request, "tickets/dashboard.html", context)
