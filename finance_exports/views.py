@@ -83,7 +83,7 @@ def _schedule(sheets):
     """For each scheduled kind: its latest sheet and when the next one is due."""
     now = timezone.now()
     cards = []
-    for builder in scheduled_builders():
+    for builder in sorted(scheduled_builders(), key=lambda builder: builder.due_time()):
         latest = sheets.filter(kind=builder.kind).order_by("-business_date").first()
         next_date = builder.following(builder.latest_due(now))
         cards.append(
