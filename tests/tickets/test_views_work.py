@@ -254,3 +254,14 @@ def test_export_is_the_filtered_list_and_safe_for_excel(logged_in, agent, shop_a
     assert not any(
         isinstance(v, str) and v.startswith("1") and len(v) == 11 for r in rows for v in r
     )
+
+
+def test_ticket_page_suggests_postage_from_the_rate_card(logged_in, agent, shop_a):
+    # a Wuhan shop sending within Wuhan: the rate card's same-city price
+    order = make_order(shop_a, receiver_province="湖北省", receiver_city="武汉市")
+    ticket = make_ticket(order, agent, kind=Ticket.Kind.EXCHANGE)
+    page = logged_in.get(reverse("tickets:ticket_detail", args=[ticket.pk]))
+    form = page.context["ledger_form"]
+    assert form.initial["kind"] == "postage"
+    assert form.initial["amount"] == Decimal("6.00")
+    assert "运费建议" in page.content.decode()

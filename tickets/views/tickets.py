@@ -31,6 +31,7 @@ from tickets.forms import (
 )
 from tickets.models import LedgerEntry, QuickReply, Ticket, User
 from tickets.models.tickets import RESPONSIBILITY_BY_REASON
+from tickets.postage import postage_quote
 from tickets.quick_replies import quick_reply_render
 from tickets.roles import Role, has_role
 from tickets.selectors import staff_for_shops, visible_orders, visible_tickets
@@ -214,7 +215,8 @@ def ticket_page_context(request, ticket: Ticket, **forms):
 
 
 def _money_defaults(ticket: Ticket) -> dict:
-    """What the agent most likely records next on this ticket."""
+    """What the agent most likely records next on this ticket: a refund on a return, the
+    compensation on a compensation ticket, otherwise postage at the rate card's price."""
     if ticket.kind in (Ticket.Kind.RETURN, Ticket.Kind.REFUND_ONLY):
         return {
             "kind": LedgerEntry.Kind.REFUND,
@@ -225,9 +227,12 @@ def _money_defaults(ticket: Ticket) -> dict:
             "kind": LedgerEntry.Kind.COMPENSATION,
             "payment_method": LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
         }
+    quote = postage_quote(ticket.order)
+    suggested = {} if quote.confirm_by_hand else {"amount": quote.amount}
     return {
         "kind": LedgerEntry.Kind.POSTAGE,
         "payment_method": LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
+        **suggested,
     }
 
 
