@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .views import registers as r
+from .views import statistics as s
 
 app_name = "registers"
 
@@ -46,4 +47,6 @@ urlpatterns = [
     path("vips/plan/", r.vip_plan, name="vip_plan"),
     path("vips/<int:pk>/", r.vip_detail, name="vip_detail"),
     path("vips/follow-ups/<int:pk>/", r.follow_up_record, name="follow_up_record"),
+    path("statistics/", s.statistics, name="statistics"),
+    path("statistics/<slug:table>.xlsx", s.statistics_export, name="statistics_export"),
 ]

@@ -132,6 +132,8 @@ def _url(name, objects):
     params = dict(ROUTES)[name]
     if not params:
         return reverse(f"registers:{name}")
+    if params == ["table"]:
+        return reverse(f"registers:{name}", kwargs={"table": "days"})
     return reverse(f"registers:{name}", kwargs={"pk": objects[OBJECT_FOR[name.split("_")[0]]].pk})
 
 
@@ -223,7 +225,8 @@ def test_every_list_and_detail_opens_for_the_shops_supervisor(client, supervisor
             continue
         response = client.get(_url(name, objects_b))
         assert response.status_code == 200, name
-        assert not re.search(r"1\d{10}", response.content.decode()), name
+        if not response.streaming:  # the statistics download is checked in test_statistics
+            assert not re.search(r"1\d{10}", response.content.decode()), name
 
 
 def test_review_flow_through_the_pages(client, agent, order_a, settings):
