@@ -192,12 +192,27 @@ CATALOGUE = [
     ("CS", "商务长袖衬衫", ["白色", "浅蓝"], ["39", "40", "41", "42"], (99, 189)),
 ]
 
-STATUS_WEIGHTS = [
-    (Order.Status.WAITING_PAYMENT, 3),
-    (Order.Status.PAID, 10),
-    (Order.Status.SHIPPED, 25),
-    (Order.Status.SUCCESS, 55),
-    (Order.Status.CLOSED, 7),
+# (orders younger than this, their status weights)
+STATUS_BY_AGE = [
+    (
+        timedelta(days=1),
+        [
+            (Order.Status.WAITING_PAYMENT, 15),
+            (Order.Status.PAID, 45),
+            (Order.Status.SHIPPED, 30),
+            (Order.Status.CLOSED, 10),
+        ],
+    ),
+    (
+        timedelta(days=11),
+        [
+            (Order.Status.PAID, 2),
+            (Order.Status.SHIPPED, 78),
+            (Order.Status.SUCCESS, 12),
+            (Order.Status.CLOSED, 8),
+        ],
+    ),
+    (timedelta.max, [(Order.Status.SUCCESS, 92), (Order.Status.CLOSED, 8)]),
 ]
 TICKET_KINDS = [
     (Ticket.Kind.RETURN, 30),
@@ -412,12 +427,13 @@ class DemoBuilder:
         self._order_serial += 1
         # 19-digit order numbers like the seller centre's; the serial keeps them unique.
         order_no = str(3_500_000_000_000_000_000 + self._order_serial * 9973 + rng.randrange(9973))
-        status = weighted(rng, STATUS_WEIGHTS)
-        age = timedelta(minutes=rng.randrange(0, self.days * 24 * 60))
-        if status in (Order.Status.WAITING_PAYMENT, Order.Status.PAID):
-            age = timedelta(minutes=rng.randrange(5, 3 * 24 * 60))
-        elif status == Order.Status.SHIPPED:
-            age = timedelta(minutes=rng.randrange(24 * 60, 10 * 24 * 60))
+        # The status follows the order's age, as in a real shop: only the last days' orders
+        # are still unpaid, waiting to ship or on the way; older ones are done.
+        age = timedelta(minutes=rng.randrange(5, self.days * 24 * 60))
+        status = weighted(
+            rng,
+            STATUS_BY_AGE[next(i for i, (limit, _) in enumerate(STATUS_BY_AGE) if age < limit)][1],
+        )
         placed = self.now - age
         paid = (
             placed + timedelta(minutes=rng.randrange(1, 90))

@@ -95,7 +95,12 @@ class Order(TimeStampedModel):
                 name="order_shipped_after_placed",
             ),
         ]
-        indexes = [models.Index(fields=["shop", "-placed_at"], name="order_shop_placed_idx")]
+        indexes = [
+            models.Index(fields=["shop", "-placed_at"], name="order_shop_placed_idx"),
+            # Agents search by the order number alone; the (shop, order_no) unique index
+            # can't serve a lookup that doesn't name the shop.
+            models.Index(fields=["order_no"], name="order_no_idx"),
+        ]
         permissions = [("reveal_personal_data", _("可以查看买家完整个人信息"))]
 
     def __str__(self):
