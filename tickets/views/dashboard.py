@@ -4,8 +4,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from tickets.models import HandoverNote, Heartbeat
-from tickets.selectors import scope_to_user, visible_parcels, visible_tickets
+from tickets.models import Heartbeat
+from tickets.selectors import visible_parcels, visible_tickets
 from tickets.selectors_registers import dashboard_registers
 
 
@@ -39,11 +39,6 @@ def dashboard(request):
         "unassigned": unassigned,
         "counts": counts,
         "unknown_parcels": visible_parcels(request.user).filter(order__isnull=True).count(),
-        "open_handover": scope_to_user(
-            HandoverNote.objects.filter(handled_at__isnull=True), request.user
-        )
-        .select_related("ticket", "order")
-        .order_by("shift_date")[:10],
         "beat": Heartbeat.objects.filter(name="beat").first(),
         "registers": dashboard_registers(request.user, now),
     }
