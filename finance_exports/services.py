@@ -30,12 +30,12 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from finance_exports.builders import SheetBuilder, get_builder, scheduled_builders
 from finance_exports.models import ExchangeLine, Sheet, SheetDownload
 from finance_exports.selectors import sheets_due
 from finance_exports.uploads import read_tracking_numbers
+from finance_exports.xlsx import SheetBook
 from tickets.models import Ticket, User
 from tickets.services import DeskError, require_perm
 from tickets.services.tickets import ticket_transition
@@ -203,8 +203,8 @@ def _write_file(builder: SheetBuilder, sheet: Sheet) -> None:
     stem = f"{sheet.kind}-{sheet.business_date:%Y%m%d}"
     handle, tmp_path = tempfile.mkstemp(prefix=f"{stem}-", suffix=".xlsx.part", dir=tmp_dir)
     os.close(handle)
+    book = SheetBook(tmp_dir=tmp_dir)
     try:
-        book = Workbook(write_only=True)
         # Finance gets Chinese headers whoever's request (or which worker) writes the file.
         with translation.override(settings.LANGUAGE_CODE):
             builder.write(sheet, book)
@@ -213,6 +213,7 @@ def _write_file(builder: SheetBuilder, sheet: Sheet) -> None:
             name = f"{stem}-{secrets.token_hex(4)}.xlsx"
             sheet.file.save(name, _CompleteFile(complete), save=False)
     finally:
+        book.close()
         Path(tmp_path).unlink(missing_ok=True)
     if previous and previous != sheet.file.name:
         storage = sheet.file.storage

@@ -1,31 +1,53 @@
-"""Writing sheets with openpyxl's write-only mode: rows stream to disk, memory stays flat.
+"""Writing the sheets: openpyxl in write-only mode, rows streamed, memory flat.
 
 Finance opens these files in Excel, so two rules hold for every cell:
 
 - Text that came from a person (a buyer's nickname, a note, a shop name, an order number from an
   import) is always a text cell. Text starting with ``=``, ``+``, ``-``, ``@``, tab, CR or LF is
   additionally marked with Excel's "quote prefix", so Excel shows it as typed and never
-  evaluates it, not even after someone edits the cell (CSV/formula injection).
+  evaluates it, not even after someone edits the cell (CSV/formula injection). Characters XML
+  cannot hold (control characters pasted in with a note) are dropped instead of failing the
+  whole sheet.
 - Money is a number (a ``Decimal``, never a float) formatted ``¥#,##0.00``, so totals can be
   re-added in Excel.
+
+Big tables (the finance sheet's detail, 100,000 rows on a busy day) can be *streamed*: openpyxl
+still makes the workbook, the styles, the header row, widths, frozen panes and autofilter, but
+the rows are serialised here to the same ``<row>``/``<c>`` XML openpyxl writes, into a temporary
+file that ``SheetBook.save`` splices into the saved file. openpyxl spends 15-25 µs on each cell
+(a Cell object and an XML element tree per cell); at 1.2 million cells that alone is over the
+sheet's time budget. ``bench/finance_sheet.py`` measures both ways and the tests compare their
+output cell by cell.
 """
 
+import contextlib
+import io
+import os
+import re
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Callable, Iterable
+from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 MONEY_FORMAT = "¥#,##0.00"
 TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 # What Excel (and LibreOffice, Google Sheets) would read as the start of a formula or command.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+# Characters an XML 1.0 document cannot contain (openpyxl refuses them).
+NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 TEXT = "text"  # anything a person typed or imported
 MONEY = "money"
@@ -51,35 +73,84 @@ def local_naive(moment: datetime | None) -> datetime | None:
     return timezone.localtime(moment).replace(tzinfo=None)
 
 
-class SheetWriter:
-    """One write-only worksheet with an optional preamble (title lines, "" for a blank one), a
-    bold header row
-    that stays frozen with an autofilter over the data, fixed column widths, and rows
-    appended one at a time in a single pass."""
+def clean_text(value) -> str:
+    text = str(value)
+    return NOT_IN_XML.sub("", text) if NOT_IN_XML.search(text) else text
 
-    def __init__(
-        self,
-        book: Workbook,
-        title: str,
-        columns: list[Column],
-        *,
-        preamble: Iterable[str] = (),
-    ):
+
+class SheetBook:
+    """The workbook of one sheet file. ``write_only=False`` (openpyxl's normal mode, everything
+    in memory until saved) exists for the benchmark's comparison; the desk writes write-only."""
+
+    def __init__(self, *, write_only: bool = True, stream_rows: bool = True, tmp_dir=None):
+        self.workbook = Workbook(write_only=write_only)
+        if not write_only:
+            self.workbook.remove(self.workbook.active)  # a write-only book starts empty too
+        self.stream_rows = stream_rows and write_only
+        self.tmp_dir = tmp_dir
+        self._writers: list[SheetWriter] = []
+        self._saved = False
+
+    def table(
+        self, title: str, columns: list[Column], *, preamble: Iterable[str] = (), big=False
+    ) -> "SheetWriter":
+        """A worksheet for a table; ``big`` streams its rows (when this book streams)."""
+        writer = SheetWriter(
+            self, title, columns, preamble=preamble, stream=big and self.stream_rows
+        )
+        self._writers.append(writer)
+        return writer
+
+    def save(self, path: str | Path) -> None:
+        streamed = [(writer, writer.close_stream()) for writer in self._writers if writer.streamed]
+        self.workbook.save(path)
+        self._saved = True
+        if streamed:
+            # A sheet's part name (xl/worksheets/sheetN.xml) is known once openpyxl saved it.
+            _splice_rows(Path(path), {w.sheet.path.lstrip("/"): rows for w, rows in streamed})
+
+    def close(self) -> None:
+        """Removes the temporary files, saved or not (safe to call twice)."""
+        for writer in self._writers:
+            if writer.streamed:
+                Path(writer.close_stream()).unlink(missing_ok=True)
+        if not self._saved:
+            # An abandoned write-only workbook keeps a temporary file per sheet and open
+            # generators that complain when collected; saving it nowhere closes both.
+            self._saved = True
+            with contextlib.suppress(Exception):
+                self.workbook.save(io.BytesIO())
+
+
+class SheetWriter:
+    """One worksheet with an optional preamble (title lines, "" for a blank one), a bold
+    header row that stays frozen with an autofilter over the data, fixed column widths, and
+    rows appended one at a time in a single pass."""
+
+    def __init__(self, book: SheetBook, title: str, columns: list[Column], *, preamble, stream):
         self.columns = columns
-        self.sheet: WriteOnlyWorksheet = book.create_sheet(title)
+        self.sheet = book.workbook.create_sheet(title)
+        # A write-only sheet writes each row out before the next: a styled cell can be reused.
+        # A normal sheet keeps the cell objects it is given, so it needs new ones every row.
+        self._reuse_cells = isinstance(self.sheet, WriteOnlyWorksheet)
         for index, column in enumerate(columns, start=1):
             self.sheet.column_dimensions[get_column_letter(index)].width = column.width
         preamble = list(preamble)
         self.header_row = len(preamble) + 1
         self.sheet.freeze_panes = f"A{self.header_row + 1}"
         self._rows_written = 0
-        self._convert = [self._converter(column.kind) for column in columns]
         for index, line in enumerate(preamble):
             self.sheet.append([self._title(line, big=index == 0) if line else None])
         self.sheet.append([self._header(column.header) for column in columns])
+        self._stream = _RowStream(self, book.tmp_dir) if stream else None
+        self._convert = [self._converter(column.kind) for column in columns]
+
+    @property
+    def streamed(self) -> bool:
+        return self._stream is not None
 
     # -- cells ------------------------------------------------------------------------
-    def _styled(self, *, number_format: str | None = None, quote_prefix: bool = False):
+    def styled(self, *, number_format: str | None = None, quote_prefix: bool = False) -> Cell:
         cell = WriteOnlyCell(self.sheet)
         if number_format:
             cell.number_format = number_format
@@ -106,69 +177,68 @@ class SheetWriter:
         cell.data_type = "s"  # never "f", whatever the text starts with
         return cell
 
+    def _cell_like(self, template: Cell) -> Cell:
+        if self._reuse_cells:
+            return template
+        cell = WriteOnlyCell(self.sheet)
+        cell._style = copy(template._style)
+        return cell
+
     def _converter(self, kind: str) -> Callable:
         """A function turning one value of a column into what ``append`` takes. Plain values
-        are passed through (cheapest); a styled cell is made once per column and reused:
-        openpyxl writes a row's cells before the next row is appended."""
+        are passed through (cheapest); a styled cell is made once per column and, in a
+        write-only sheet, reused for every row."""
         if kind == MONEY:
-            money = self._styled(number_format=MONEY_FORMAT)
+            money = self.styled(number_format=MONEY_FORMAT)
 
             def to_money(value):
                 if value is None:
                     return None
-                if not isinstance(value, Decimal):
-                    raise TypeError(f"money must be a Decimal, got {type(value).__name__}")
-                money.value = value
-                return money
+                cell = self._cell_like(money)
+                cell.value = _decimal(value)
+                return cell
 
             return to_money
         if kind == TIME:
-            when = self._styled(number_format=TIME_FORMAT)
+            when = self.styled(number_format=TIME_FORMAT)
 
             def to_time(value):
                 if value is None:
                     return None
-                when.value = local_naive(value)
-                return when
+                cell = self._cell_like(when)
+                cell.value = local_naive(value)
+                return cell
 
             return to_time
         if kind == NUMBER:
             return lambda value: value
-        text_cell = self._styled(quote_prefix=True)
+        text_cell = self.styled(quote_prefix=True)
 
         def to_text(value):
             if value is None or value == "":
                 return None
-            value = str(value)
+            value = clean_text(value)
             if value.startswith(FORMULA_TRIGGERS):
-                return self._as_text(text_cell, value)
+                return self._as_text(self._cell_like(text_cell), value)
             return value
 
         return to_text
 
     # -- rows -------------------------------------------------------------------------
     def append(self, values) -> None:
-        convert = self._convert
-        self.sheet.append([convert[i](value) for i, value in enumerate(values)])
+        if self._stream is not None:
+            self._stream.append(values)
+        else:
+            convert = self._convert
+            self.sheet.append([convert[i](value) for i, value in enumerate(values)])
         self._rows_written += 1
 
     def append_cells(self, cells: list) -> None:
         """A row outside the table's columns (a total line, a blank spacer)."""
         self.sheet.append(cells)
 
-    def text(self, value: str) -> Cell | str | None:
-        """A free-standing text cell with the same protection as table cells."""
-        if not value:
-            return None
-        value = str(value)
-        if value.startswith(FORMULA_TRIGGERS):
-            cell = WriteOnlyCell(self.sheet)
-            cell.quotePrefix = True
-            return self._as_text(cell, value)
-        return value
-
     def money(self, value: Decimal, *, bold: bool = False) -> Cell:
-        cell = WriteOnlyCell(self.sheet, value=value)
+        cell = WriteOnlyCell(self.sheet, value=_decimal(value))
         cell.number_format = MONEY_FORMAT
         if bold:
             cell.font = _HEADER_FONT
@@ -186,3 +256,92 @@ class SheetWriter:
             last_row = self.header_row + max(self._rows_written, 1)
             self.sheet.auto_filter.ref = f"A{self.header_row}:{last_column}{last_row}"
         return self._rows_written
+
+    def close_stream(self) -> str:
+        return self._stream.close()
+
+
+def _decimal(value) -> Decimal:
+    if not isinstance(value, Decimal):
+        raise TypeError(f"money must be a Decimal, got {type(value).__name__}")
+    return value
+
+
+# --- streamed rows --------------------------------------------------------------------------
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _RowStream:
+    """Serialises a table's rows as openpyxl's write-only writer would (inline strings, style
+    ids from the workbook's own stylesheet), into a temporary file."""
+
+    def __init__(self, writer: SheetWriter, tmp_dir):
+        self._next_row = writer.header_row + 1
+        handle, self.path = tempfile.mkstemp(suffix=".rows.xml", dir=tmp_dir)
+        self._file = os.fdopen(handle, "w", encoding="utf-8", buffering=1024 * 1024)
+        money = writer.styled(number_format=MONEY_FORMAT).style_id
+        when = writer.styled(number_format=TIME_FORMAT).style_id
+        quoted = writer.styled(quote_prefix=True).style_id
+        epoch = writer.sheet.parent.epoch
+        letters = [get_column_letter(i) for i in range(1, len(writer.columns) + 1)]
+
+        def text(ref, value):
+            value = clean_text(value)
+            style = f' s="{quoted}"' if value.startswith(FORMULA_TRIGGERS) else ""
+            space = ' xml:space="preserve"' if value != value.strip() else ""
+            return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{_escape(value)}</t></is></c>'
+
+        def number(ref, value):
+            return f'<c r="{ref}" t="n"><v>{int(value)}</v></c>'
+
+        def money_cell(ref, value):
+            return f'<c r="{ref}" s="{money}" t="n"><v>{_decimal(value):f}</v></c>'
+
+        beijing = timezone.get_current_timezone()  # looked up once, not per row
+
+        def time_cell(ref, value):
+            serial = to_excel(value.astimezone(beijing).replace(tzinfo=None), epoch)
+            return f'<c r="{ref}" s="{when}" t="n"><v>{serial:.16g}</v></c>'
+
+        kinds = {TEXT: text, NUMBER: number, MONEY: money_cell, TIME: time_cell}
+        self._cells = list(zip(letters, [kinds[c.kind] for c in writer.columns], strict=True))
+
+    def append(self, values) -> None:
+        number = self._next_row
+        parts = [f'<row r="{number}">']
+        for (letter, cell), value in zip(self._cells, values, strict=True):
+            if value is not None and value != "":
+                parts.append(cell(f"{letter}{number}", value))
+        parts.append("</row>")
+        self._file.write("".join(parts))
+        self._next_row += 1
+
+    def close(self) -> str:
+        if not self._file.closed:
+            self._file.close()
+        return self.path
+
+
+def _splice_rows(path: Path, streams: dict[str, str]) -> None:
+    """Rewrites the saved workbook with each streamed sheet's rows placed at the end of its
+    ``<sheetData>``, copying in chunks (memory stays flat), then replaces the file."""
+    spliced = path.with_name(path.name + ".splice")
+    with (
+        zipfile.ZipFile(path) as source,
+        zipfile.ZipFile(spliced, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            if info.filename not in streams:
+                target.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            head, marker, tail = source.read(info).rpartition(b"</sheetData>")
+            if not marker:
+                raise ValueError(f"{info.filename} has no <sheetData> to put the rows in")
+            member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            with target.open(member, "w") as out, open(streams[info.filename], "rb") as rows:
+                out.write(head)
+                shutil.copyfileobj(rows, out, 1024 * 1024)
+                out.write(marker + tail)
+    os.replace(spliced, path)

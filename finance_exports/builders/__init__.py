@@ -21,9 +21,9 @@ from enum import StrEnum
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from finance_exports.models import Sheet
+from finance_exports.xlsx import SheetBook
 from tickets.services import DeskError
 
 
@@ -93,8 +93,8 @@ class SheetBuilder:
     def summarize(self, sheet: Sheet) -> Summary:
         raise NotImplementedError
 
-    def write(self, sheet: Sheet, book: Workbook) -> None:
-        """Adds the sheet's worksheets to a write-only workbook, streaming the rows."""
+    def write(self, sheet: Sheet, book: SheetBook) -> None:
+        """Adds the sheet's worksheets to the book (``book.table(...)``), streaming the rows."""
         raise NotImplementedError
 
 

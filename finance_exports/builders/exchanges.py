@@ -10,10 +10,9 @@ onto a later list). Only a signed list is shipped from.
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from finance_exports.models import ExchangeLine, Sheet
-from finance_exports.xlsx import NUMBER, TIME, Column, SheetWriter, local_naive
+from finance_exports.xlsx import NUMBER, TIME, Column, SheetBook, local_naive
 from tickets.models import Ticket, TicketEvent, TicketItem
 from tickets.services.tickets import ticket_transition
 
@@ -125,11 +124,10 @@ class ExchangeListBuilder(SheetBuilder):
             }
         return _("未签字：主管签字之前不要发货。")
 
-    def write(self, sheet: Sheet, book: Workbook) -> None:
+    def write(self, sheet: Sheet, book: SheetBook) -> None:
         lines = list(self.lines(sheet))
         totals = sheet.totals
-        writer = SheetWriter(
-            book,
+        writer = book.table(
             _("换货清单"),
             self.columns(),
             preamble=[
@@ -177,9 +175,8 @@ class ExchangeListBuilder(SheetBuilder):
             self._write_removed(book, removed)
 
     @staticmethod
-    def _write_removed(book: Workbook, removed: list[ExchangeLine]) -> None:
-        writer = SheetWriter(
-            book,
+    def _write_removed(book: SheetBook, removed: list[ExchangeLine]) -> None:
+        writer = book.table(
             _("已移出"),
             [
                 Column(_("售后单号"), 11),

@@ -12,10 +12,9 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Case, Count, DecimalField, F, QuerySet, Sum, Value, When
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from finance_exports.models import FinanceSheetEntry, Sheet
-from finance_exports.xlsx import MONEY, NUMBER, TIME, Column, SheetWriter, local_naive
+from finance_exports.xlsx import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
 from tickets.models import LedgerEntry, Ticket
 from tickets.services.ledger import counted
 
@@ -121,14 +120,13 @@ class FinanceSheetBuilder(SheetBuilder):
             Column(_("冲销原流水号"), 13, NUMBER),
         ]
 
-    def write(self, sheet: Sheet, book: Workbook) -> None:
+    def write(self, sheet: Sheet, book: SheetBook) -> None:
         self._write_summary(sheet, book)
         self._write_detail(sheet, book)
 
-    def _write_summary(self, sheet: Sheet, book: Workbook) -> None:
+    def _write_summary(self, sheet: Sheet, book: SheetBook) -> None:
         totals = sheet.totals
-        writer = SheetWriter(
-            book,
+        writer = book.table(
             _("汇总"),
             [Column(_("项目"), 24), Column(_("笔数"), 10, NUMBER), Column(_("金额"), 16, MONEY)],
             preamble=[
@@ -155,8 +153,8 @@ class FinanceSheetBuilder(SheetBuilder):
         )
         writer.finish(filter_rows=False)
 
-    def _write_detail(self, sheet: Sheet, book: Workbook) -> None:
-        writer = SheetWriter(book, _("明细"), self.columns())
+    def _write_detail(self, sheet: Sheet, book: SheetBook) -> None:
+        writer = book.table(_("明细"), self.columns(), big=True)
         kinds = {value: str(label) for value, label in LedgerEntry.Kind.choices}
         reversals = {value: _("%(kind)s冲销") % {"kind": label} for value, label in kinds.items()}
         reasons = {value: str(label) for value, label in Ticket.Reason.choices}

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from finance_exports.builders import Period, SheetBuilder, Summary, register, unregister
 from finance_exports.models import Sheet
+from finance_exports.xlsx import MONEY, Column
 
 from .helpers import at, queued_exchange, record
 
@@ -96,7 +97,7 @@ class MonthlyLosses(SheetBuilder):
         return Summary(row_count=0)
 
     def write(self, sheet, book):
-        book.create_sheet("月结").append(["快递公司", "金额"])
+        book.table("月结", [Column("快递公司", 12), Column("金额", 12, MONEY)]).finish()
 
 
 @pytest.fixture
