@@ -287,3 +287,20 @@ def test_amounts_on_the_page_come_from_the_sheet_totals(client, finance, agent, 
     page = client.get(url("sheet_detail", sheet.pk))
     assert page.context["by_kind"] == [{"label": "退款", "count": 1, "amount": Decimal("1234.50")}]
     assert "¥1,234.50" in page.content.decode()
+
+
+def test_the_list_page_of_an_exchange_list_costs_the_same_queries_however_long(
+    client, supervisor, agent, shop_a, django_assert_max_num_queries
+):
+    for _ in range(2):
+        queued_exchange(agent, make_order(shop_a, status=Order.Status.SUCCESS))
+    short = build("exchanges", days_ahead=1)
+    for _ in range(15):
+        queued_exchange(agent, make_order(shop_a, status=Order.Status.SUCCESS))
+    long = build("exchanges", days_ahead=2)
+    client.force_login(supervisor)
+    with django_assert_max_num_queries(25) as few:
+        client.get(url("sheet_detail", short.pk))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(url("sheet_detail", long.pk))
+    assert len(page.context["lines"]) == 15
