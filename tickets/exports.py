@@ -1,22 +1,35 @@
-"""The ticket list as a spreadsheet, written with the desk's one sheet writer
-(``finance_exports.xlsx``: write-only, streamed, text that Excel never runs)."""
+"""Spreadsheets the agent's pages hand out (the ticket list, the statistics tables), written
+with the desk's one sheet writer (``finance_exports.xlsx``: write-only, text Excel never runs)."""
 
+import os
 import tempfile
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
-from finance_exports.xlsx import TIME, Column, SheetWriter
+from finance_exports.xlsx import TIME, Column, SheetBook
 from tickets.privacy import mask_nick
+
+
+def book_file(book: SheetBook):
+    """Saves ``book`` to a temporary file and returns it open for reading, already unlinked:
+    the file disappears when the response that streams it closes it."""
+    handle, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(handle)
+    try:
+        book.save(path)
+        stream = open(path, "rb")  # noqa: SIM115 - the response closes it
+    finally:
+        book.close()
+        os.unlink(path)
+    return stream
 
 
 def ticket_list_workbook(tickets, *, limit: int):
     """Writes up to ``limit`` tickets (already filtered and ordered) to a temporary .xlsx;
     returns (open file, rows written). Buyers' personal data is not in it."""
-    book = Workbook(write_only=True)
-    writer = SheetWriter(
-        book,
+    book = SheetBook()
+    writer = book.table(
         _("售后单"),
         [
             Column(_("单号"), 12),
@@ -34,6 +47,7 @@ def ticket_list_workbook(tickets, *, limit: int):
             Column(_("超时"), 6),
             Column(_("退回运单号"), 20),
         ],
+        big=True,
     )
     now = timezone.now()
     for ticket in tickets[:limit].iterator(chunk_size=2000):
@@ -56,7 +70,4 @@ def ticket_list_workbook(tickets, *, limit: int):
             ]
         )
     rows = writer.finish()
-    handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - the response closes it
-    book.save(handle)
-    handle.seek(0)
-    return handle, rows
+    return book_file(book), rows

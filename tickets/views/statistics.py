@@ -2,7 +2,6 @@
 each table downloadable as .xlsx with the same filter. Supervisors only (the permission to
 approve compensation is the supervisor's)."""
 
-import tempfile
 from datetime import timedelta
 
 from django import forms
@@ -13,9 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
-from openpyxl import Workbook
 
-from finance_exports.xlsx import MONEY, NUMBER, Column, SheetWriter
+from finance_exports.xlsx import MONEY, NUMBER, Column, SheetBook
+from tickets.exports import book_file
 from tickets.selectors import visible_shops
 from tickets.statistics import StatsRange, bar_chart, per_agent, per_day, per_product
 
@@ -84,8 +83,7 @@ def statistics(request):
 
 
 def _agents_sheet(book, user, range_):
-    writer = SheetWriter(
-        book,
+    writer = book.table(
         _("按客服"),
         [
             Column(_("客服"), 16),
@@ -114,8 +112,7 @@ def _agents_sheet(book, user, range_):
 
 def _products_sheet(book, user, range_):
     reasons, rows = per_product(user, range_, limit=1000)
-    writer = SheetWriter(
-        book,
+    writer = book.table(
         _("按商品"),
         [
             Column(_("商品"), 36),
@@ -129,8 +126,7 @@ def _products_sheet(book, user, range_):
 
 
 def _days_sheet(book, user, range_):
-    writer = SheetWriter(
-        book,
+    writer = book.table(
         _("按日"),
         [
             Column(_("日期"), 12),
@@ -163,11 +159,9 @@ def statistics_export(request, table: str):
     if build is None:
         raise Http404
     _form, range_ = _range(request)
-    book = Workbook(write_only=True)
+    book = SheetBook()
     build(book, request.user, range_).finish()
-    handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - the response closes it
-    book.save(handle)
-    handle.seek(0)
+    handle = book_file(book)
     response = FileResponse(
         handle,
         as_attachment=True,
