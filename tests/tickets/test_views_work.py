@@ -265,3 +265,20 @@ def test_ticket_page_suggests_postage_from_the_rate_card(logged_in, agent, shop_
     assert form.initial["kind"] == "postage"
     assert form.initial["amount"] == Decimal("6.00")
     assert "运费建议" in page.content.decode()
+
+
+def test_order_page_shows_the_invoice_number_and_its_posting(logged_in, agent, order_a):
+    from tickets.models import InvoiceRequest
+
+    InvoiceRequest.objects.create(
+        shop=order_a.shop,
+        order=order_a,
+        title="武汉某某科技有限公司",
+        amount=Decimal("99.00"),
+        status="posted",
+        invoice_no="04412345",
+        posting_tracking_no="SF9988",
+        recorded_by=agent,
+    )
+    html = logged_in.get(reverse("tickets:order_detail", args=[order_a.pk])).content.decode()
+    assert "04412345" in html and "SF9988" in html

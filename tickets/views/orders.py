@@ -68,6 +68,7 @@ def order_page_context(request, order, revealed=None):
         "order": order,
         "items": list(order.items.all()),
         "tickets": tickets,
+        "invoices": list(order.invoice_requests.order_by("-created_at")),
         "receiver": _receiver(order, revealed),
         "auto_confirm_at": deadline,
         "auto_confirm_warning": bool(
