@@ -41,6 +41,8 @@ def test_beat_task_and_heartbeat_catch_up_build_the_sheets_on_a_real_worker(
     entry = record(agent, rich_order, "18.80", note="worker")
     clock.set(real_now)
     assert not app.conf.task_always_eager
+    # a catch-up an earlier test's heartbeat queued would otherwise build the sheet first
+    app.control.purge()
 
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         # when: beat's 16:00 entry, exactly as configured
