@@ -212,6 +212,14 @@ def _env_clock(name: str, default: str) -> tuple[int, int]:
 FINANCE_SHEET_TIMES = {
     "finance": _env_clock("FINANCE_SHEET_AT", "16:00"),
     "exchanges": _env_clock("FINANCE_EXCHANGE_LIST_AT", "17:00"),
+    "courier_loss": _env_clock("FINANCE_COURIER_LOSS_AT", "09:00"),
+    "invoices": _env_clock("FINANCE_INVOICE_BATCH_AT", "09:00"),
+}
+# The days of the month a sheet that is not daily is due (crontab day_of_month): the courier
+# losses of a month on the 1st of the next, an invoice batch on the 1st, 11th and 21st.
+FINANCE_SHEET_DAYS = {
+    "courier_loss": "1",
+    "invoices": "1,11,21",
 }
 # A failing build is tried this many times in all (task retries with exponential backoff
 # starting at FINANCE_SHEET_RETRY_SECONDS), then the sheet is marked failed with the reason.
@@ -234,7 +242,9 @@ CELERY_BEAT_SCHEDULE = {
     **{
         f"sheet-{kind}": {
             "task": "finance_exports.tasks.build_due_sheets",
-            "schedule": crontab(hour=at[0], minute=at[1]),
+            "schedule": crontab(
+                hour=at[0], minute=at[1], day_of_month=FINANCE_SHEET_DAYS.get(kind, "*")
+            ),
             "kwargs": {"kind": kind},
         }
         for kind, at in FINANCE_SHEET_TIMES.items()

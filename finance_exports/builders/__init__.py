@@ -30,6 +30,12 @@ from tickets.services import DeskError
 class Period(StrEnum):
     DAY = "day"
     MONTH = "month"
+    # A batch every ten days, dated the 1st, 11th and 21st of the month (the invoice batch).
+    TEN_DAYS = "ten_days"
+
+
+# The days of the month a TEN_DAYS sheet is dated (and due).
+TEN_DAY_BATCH_DAYS = (1, 11, 21)
 
 
 @dataclass
@@ -56,18 +62,29 @@ class SheetBuilder:
         return time(hour, minute)
 
     def normalise(self, business_date: date) -> date:
-        """The business date a sheet is filed under: the day, or the month's first day."""
-        return business_date.replace(day=1) if self.period == Period.MONTH else business_date
+        """The business date a sheet is filed under: the day, the month's first day, or the
+        batch day (1st, 11th, 21st) on or before it."""
+        if self.period == Period.MONTH:
+            return business_date.replace(day=1)
+        if self.period == Period.TEN_DAYS:
+            batch_day = max(d for d in TEN_DAY_BATCH_DAYS if d <= business_date.day)
+            return business_date.replace(day=batch_day)
+        return business_date
 
     def following(self, business_date: date) -> date:
         if self.period == Period.MONTH:
+            return (business_date.replace(day=28) + timedelta(days=4)).replace(day=1)
+        if self.period == Period.TEN_DAYS:
+            later = [d for d in TEN_DAY_BATCH_DAYS if d > business_date.day]
+            if later:
+                return business_date.replace(day=later[0])
             return (business_date.replace(day=28) + timedelta(days=4)).replace(day=1)
         return business_date + timedelta(days=1)
 
     def cutoff(self, business_date: date) -> datetime:
         """What was recorded *before* this moment belongs on the sheet of ``business_date``.
-        A daily sheet is cut at its due time that day; a monthly one at its due time on the
-        first day of the next month."""
+        A daily sheet (and a ten-day batch) is cut at its due time that day; a monthly one at
+        its due time on the first day of the next month."""
         day = self.following(business_date) if self.period == Period.MONTH else business_date
         return timezone.make_aware(datetime.combine(day, self.due_time()))
 
@@ -82,7 +99,9 @@ class SheetBuilder:
                 if now >= self.cutoff(previous)
                 else self.normalise(previous - timedelta(days=1))
             )
-        return current if now >= self.cutoff(current) else current - timedelta(days=1)
+        return (
+            current if now >= self.cutoff(current) else self.normalise(current - timedelta(days=1))
+        )
 
     # -- what -------------------------------------------------------------------------
     def claim(self, sheet: Sheet) -> int:
@@ -138,4 +157,4 @@ def scheduled_builders(kinds: list[str] | None = None) -> list[SheetBuilder]:
 
 
 # The builders register themselves on import.
-from . import exchanges, finance  # noqa: E402, F401
+from . import courier_loss, exchanges, finance, invoices  # noqa: E402, F401

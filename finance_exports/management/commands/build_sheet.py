@@ -1,5 +1,8 @@
 """``manage.py build_sheet finance --date 2026-11-24``: build (or return) a sheet by hand.
 
+A monthly sheet takes ``--month 2026-11`` (``build_sheet courier_loss --month 2026-11``); an
+invoice batch takes its batch date (``build_sheet invoices --date 2026-11-11``).
+
 The same service the Celery tasks call; prints the path of the sheet's file.
 """
 
@@ -31,9 +34,14 @@ class Command(BaseCommand):
     help = "Builds the sheet of a kind for a business date (or returns it if it exists)."
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=registered_kinds())
+        # "courier-loss" is accepted for courier_loss (the issue and the runbook spell it so).
+        parser.add_argument(
+            "kind", choices=registered_kinds(), type=lambda text: text.replace("-", "_")
+        )
         when = parser.add_mutually_exclusive_group(required=True)
-        when.add_argument("--date", help="business date of a daily sheet, YYYY-MM-DD")
+        when.add_argument(
+            "--date", help="business date of a daily sheet or an invoice batch, YYYY-MM-DD"
+        )
         when.add_argument("--month", help="month of a monthly sheet, YYYY-MM")
         parser.add_argument("--user", help="username recorded as who built it by hand")
 
@@ -41,9 +49,15 @@ class Command(BaseCommand):
         builder = get_builder(kind)
         if builder.period == Period.MONTH and date:
             raise CommandError(f"{kind} is a monthly sheet: use --month YYYY-MM")
-        if builder.period == Period.DAY and month:
-            raise CommandError(f"{kind} is a daily sheet: use --date YYYY-MM-DD")
+        if builder.period != Period.MONTH and month:
+            raise CommandError(f"{kind} is not a monthly sheet: use --date YYYY-MM-DD")
         business_date = _month(month) if month else _day(date)
+        if builder.normalise(business_date) != business_date:
+            # A ten-day batch is dated its batch day (1st, 11th, 21st), never a day inside it.
+            raise CommandError(
+                f"{kind} sheets are dated {builder.normalise(business_date):%Y-%m-%d} or "
+                f"{builder.following(business_date):%Y-%m-%d}, not {business_date:%Y-%m-%d}"
+            )
         actor = None
         if user:
             actor = User.objects.filter(username=user, is_active=True).first()
