@@ -107,7 +107,9 @@ class TicketFilter(django_filters.FilterSet):
         return queryset.filter(assignee_id=value)
 
     def filter_overdue(self, queryset, name, value):
-        return queryset.overdue() if value else queryset
+        if not value:
+            return queryset
+        return queryset.overdue(already_open=self.form.cleaned_data.get("status") == "open")
 
     def search(self, queryset, name, value):
         """Order no., buyer nickname, or a tracking number (outbound or return), exact."""
