@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from finance_exports.builders import scheduled_builders
+from finance_exports.builders import Period, scheduled_builders
 from finance_exports.builders.exchanges import ExchangeListBuilder
 from finance_exports.forms import RemoveLineForm, SheetFilterForm, ShipLineForm, TrackingUploadForm
 from finance_exports.models import Sheet
@@ -79,11 +79,16 @@ def sheet_list(request):
     return render(request, "finance_exports/sheet_list.html", context)
 
 
+def _daily_first(builder) -> tuple:
+    """The daily sheets first (what finance opens every afternoon), then by time of day."""
+    return (builder.period != Period.DAY, builder.due_time())
+
+
 def _schedule(sheets):
     """For each scheduled kind: its latest sheet and when the next one is due."""
     now = timezone.now()
     cards = []
-    for builder in sorted(scheduled_builders(), key=lambda builder: builder.due_time()):
+    for builder in sorted(scheduled_builders(), key=_daily_first):
         latest = sheets.filter(kind=builder.kind).order_by("-business_date").first()
         next_date = builder.following(builder.latest_due(now))
         cards.append(
