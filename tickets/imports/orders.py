@@ -7,6 +7,7 @@ created, changed ones updated, identical ones left alone. A status only moves fo
 final, so an older export re-imported later never undoes what a newer one said.
 """
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from tickets.models import Courier, Order, OrderItem, Shop, Sku
 
+from .bulk import ANALYZE_EVERY_ROWS, insert_rows, refresh_statistics, row_defaults
 from .cleaning import (
     CellError,
     clean_amount,
@@ -126,6 +128,21 @@ class Context:
     now: object = field(default_factory=timezone.now)
     # Order numbers whose row was refused, so their item rows are not reported again.
     refused_orders: set[str] = field(default_factory=set)
+    _defaults: dict = field(default_factory=dict)
+    _unanalysed: Counter = field(default_factory=Counter)
+
+    def defaults(self, model) -> dict:
+        """Column defaults for new rows of ``model``, worked out once per run."""
+        if model not in self._defaults:
+            self._defaults[model] = row_defaults(model)
+        return self._defaults[model]
+
+    def wrote(self, model, rows: int) -> None:
+        """Counts new rows; refreshes the table's statistics when many have come in."""
+        self._unanalysed[model] += rows
+        if self._unanalysed[model] >= ANALYZE_EVERY_ROWS:
+            refresh_statistics(model)
+            self._unanalysed[model] = 0
 
 
 class _Row:
@@ -297,20 +314,24 @@ def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, c
         latest[order_no] = (line, values)
     existing = {
         order.order_no: order
-        for order in Order.objects.filter(shop=ctx.shop, order_no__in=list(latest))
+        for order in Order.objects.filter(shop=ctx.shop, order_no__in=list(latest)).only(
+            "pk", "order_no", "status", *fields
+        )
     }
+    defaults = ctx.defaults(Order)
     creates, updates, changed_fields = [], [], set()
     for order_no, (_line, values) in latest.items():
         current = existing.get(order_no)
         if current is None:
             creates.append(
-                Order(
-                    shop=ctx.shop,
-                    order_no=order_no,
-                    created_at=values["placed_at"],
-                    updated_at=ctx.now,
+                {
+                    **defaults,
                     **values,
-                )
+                    "shop_id": ctx.shop.pk,
+                    "order_no": order_no,
+                    "created_at": values["placed_at"],
+                    "updated_at": ctx.now,
+                }
             )
             continue
         if not status_moves_forward(current.status, values["status"]):
@@ -328,7 +349,7 @@ def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, c
     first, last = chunk[0][0], chunk[-1][0]
     try:
         with transaction.atomic():
-            Order.objects.bulk_create(creates, batch_size=CHUNK_ROWS)
+            insert_rows(Order, creates)
             if updates:
                 Order.objects.bulk_update(
                     updates, [*sorted(changed_fields), "updated_at"], batch_size=500
@@ -338,6 +359,7 @@ def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, c
         return
     counts["created"] += len(creates)
     counts["updated"] += len(updates)
+    ctx.wrote(Order, len(creates))
 
 
 def _chunk_failed(report: Report, name: str, first: int, last: int, exc: Exception) -> None:
@@ -446,13 +468,14 @@ def _write_items(group: list[tuple[str, _Line]], name: str, ctx: Context) -> Non
     for order_no, line in group:
         by_order.setdefault(order_no, []).append(line)
     orders = {
-        o.order_no: o
-        for o in Order.objects.filter(shop=ctx.shop, order_no__in=list(by_order)).only(
-            "pk", "order_no", "paid_amount", "postage"
-        )
+        order_no: _OrderFacts(pk, paid_amount, postage)
+        for pk, order_no, paid_amount, postage in Order.objects.filter(
+            shop=ctx.shop, order_no__in=list(by_order)
+        ).values_list("pk", "order_no", "paid_amount", "postage")
     }
     existing: dict[int, list[OrderItem]] = {}
-    for item in OrderItem.objects.filter(order__in=list(orders.values())).order_by("pk"):
+    order_ids = [order.pk for order in orders.values()]
+    for item in OrderItem.objects.filter(order_id__in=order_ids).order_by("pk"):
         existing.setdefault(item.order_id, []).append(item)
     codes = {line.sku_code for lines in by_order.values() for line in lines if line.sku_code}
     skus = dict(Sku.objects.filter(code__in=codes).values_list("code", "pk")) if codes else {}
@@ -479,7 +502,8 @@ def _write_items(group: list[tuple[str, _Line]], name: str, ctx: Context) -> Non
     first, last = group[0][1].line, group[-1][1].line
     try:
         with transaction.atomic():
-            OrderItem.objects.bulk_create(creates, batch_size=CHUNK_ROWS)
+            defaults = ctx.defaults(OrderItem)
+            insert_rows(OrderItem, [{**defaults, **_item_row(item)} for item in creates])
             if updates:
                 OrderItem.objects.bulk_update(
                     list(updates.values()),
@@ -501,9 +525,42 @@ def _write_items(group: list[tuple[str, _Line]], name: str, ctx: Context) -> Non
         return
     counts["created"] += len(creates)
     counts["updated"] += len(updates)
+    ctx.wrote(OrderItem, len(creates))
 
 
-def _merge_items(order: Order, lines: list[_Line], current: list[OrderItem], skus: dict):
+@dataclass(frozen=True)
+class _OrderFacts:
+    """What the item file needs of an order."""
+
+    pk: int
+    paid_amount: Decimal
+    postage: Decimal
+
+
+class _NewItem:
+    """An item to create: the attributes of an ``OrderItem`` without a model instance, which
+    costs more to build than the row costs to write."""
+
+    __slots__ = (
+        "colour",
+        "order_id",
+        "paid_amount",
+        "pk",
+        "quantity",
+        "size",
+        "sku_code",
+        "sku_id",
+        "sub_order_no",
+        "title",
+        "unit_price",
+    )
+
+    def __init__(self, order_id: int):
+        self.order_id, self.pk, self.sub_order_no = order_id, None, ""
+        self.paid_amount = Decimal("0.00")
+
+
+def _merge_items(order: _OrderFacts, lines: list[_Line], current: list[OrderItem], skus: dict):
     """Matches the file's lines to the order's items (by sub-order number, else by title,
     SKU code, colour and size in file order), then shares the paid amount over all of them.
     Returns (new items, changed existing items, number of lines left as they were)."""
@@ -535,7 +592,7 @@ def _merge_items(order: Order, lines: list[_Line], current: list[OrderItem], sku
     before: dict[int, tuple] = {}
     for line, item in pairs:
         if item is None:
-            item = OrderItem(order_id=order.pk)
+            item = _NewItem(order.pk)
         else:
             before[item.pk] = _item_state(item)
         item.sub_order_no = line.sub_order_no or item.sub_order_no
@@ -563,6 +620,21 @@ def _merge_items(order: Order, lines: list[_Line], current: list[OrderItem], sku
         1 for i in changed if i.pk in taken
     )
     return new, changed, unchanged
+
+
+def _item_row(item: OrderItem) -> dict:
+    return {
+        "order_id": item.order_id,
+        "sub_order_no": item.sub_order_no,
+        "sku_id": item.sku_id,
+        "title": item.title,
+        "sku_code": item.sku_code,
+        "colour": item.colour,
+        "size": item.size,
+        "unit_price": item.unit_price,
+        "quantity": item.quantity,
+        "paid_amount": item.paid_amount,
+    }
 
 
 def _item_state(item: OrderItem) -> tuple:
