@@ -270,8 +270,10 @@ DESK_LATE_SHIPMENT_CAP = env_decimal("DESK_LATE_SHIPMENT_CAP", "500")
 # The shipping promise an imported order gets when the export has no promised time:
 # this many hours after payment (the platforms' default is 72).
 DESK_SHIP_WITHIN_HOURS = env_int("DESK_SHIP_WITHIN_HOURS", 72)
-# Order import: largest file accepted, and how long an unconfirmed preview keeps its files.
-DESK_IMPORT_MAX_BYTES = env_int("DESK_IMPORT_MAX_BYTES", 64 * 1024 * 1024)
+# Order import in the browser: largest file accepted (16 MiB is about 40,000 orders, a preview
+# well within a web request; larger back-fills go through `manage.py import_orders`), and how
+# long an unconfirmed preview keeps its files.
+DESK_IMPORT_MAX_BYTES = env_int("DESK_IMPORT_MAX_BYTES", 16 * 1024 * 1024)
 DESK_IMPORT_PREVIEW_HOURS = env_int("DESK_IMPORT_PREVIEW_HOURS", 24)
 # Review follow-ups: standard compensation and the harassment guard.
 DESK_REVIEW_COMPENSATION = {

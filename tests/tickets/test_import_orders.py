@@ -414,3 +414,35 @@ def test_ticket_items_keep_their_order_item_when_reimported(shop_a, agent):
 def test_paid_amount_is_shared_exactly(totals, paid, shares):
     result = allocate([Decimal(t) for t in totals], Decimal(paid))
     assert result == [Decimal(s) for s in shares]
+
+
+def test_a_file_written_by_hand_with_bare_formula_marks(shop_a):
+    # Some exports write ="…" without CSV quoting around it, and end lines with \n only.
+    header = "订单编号,买家会员名,订单状态,订单创建时间,买家实际支付金额,联系手机\n"
+    line = f'="{NO_1}",小鱼爱吃猫,交易成功,2026-03-01 10:15:30,88.00元,\'13912345678\n'
+    report = run(shop_a, (header + line).encode("gbk"))
+    assert report.ok, report.lines()
+    order = Order.objects.get(order_no=NO_1)
+    assert (order.paid_amount, order.receiver_phone_tail) == (Decimal("88.00"), "5678")
+
+
+def test_the_sample_files_in_the_docs_import(shop_a, agent):
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[2] / "docs" / "samples"
+    report = run(
+        shop_a,
+        (samples / "ExportOrderList-sample.csv").read_bytes(),
+        (samples / "ExportOrderDetailList-sample.csv").read_bytes(),
+    )
+    assert report.ok, report.lines()
+    assert report.counted("orders") == {"created": 5}
+    refunds = import_files(
+        shop=shop_a,
+        uploads=[
+            Upload("refunds", "refunds-sample.csv", (samples / "refunds-sample.csv").open("rb"))
+        ],
+        actor=agent,
+    )
+    assert refunds.ok, refunds.lines()
+    assert refunds.counted("refunds") == {"opened": 2, "interventions_created": 1}

@@ -234,11 +234,14 @@ def test_finance_has_no_import_or_rate_card_pages(client, finance, previewed):
     assert reverse("imports:home") not in nav and reverse("imports:postage") not in nav
 
 
-def test_agents_and_supervisors_find_the_pages_in_the_navigation(client, agent, supervisor):
+def test_agents_and_supervisors_find_the_pages(client, agent, supervisor):
     for user in (agent, supervisor):
         client.force_login(user)
         nav = client.get(reverse("tickets:dashboard")).content.decode()
-        assert reverse("imports:home") in nav and reverse("imports:postage") in nav
+        assert reverse("imports:home") in nav
+        # the calculator is one click from the import page (and the import from it)
+        assert reverse("imports:postage") in client.get(reverse("imports:home")).content.decode()
+        assert reverse("imports:home") in client.get(reverse("imports:postage")).content.decode()
 
 
 def test_is_staff_does_not_open_the_import(client, shop_a):
@@ -336,3 +339,20 @@ def test_stored_files_are_not_served_at_any_url(client, previewed):
     name = OrderImportFile.objects.filter(batch=previewed).first().file.name
     for url in (f"/{name}", f"/media/{name}", f"/static/{name}"):
         assert client.get(url).status_code == 404
+
+
+def test_the_rate_card_reads_like_the_shops_table(client, agent):
+    client.force_login(agent)
+    card = client.get(reverse("imports:postage")).context["card"]
+    assert [(line["rate"].name, line["destinations"]) for line in card] == [
+        ("江浙沪本地", ["上海", "江苏", "浙江"]),
+        ("武汉同城", ["湖北 武汉"]),
+        ("湖北省内", ["湖北"]),
+        ("内蒙古、山西", ["山西", "内蒙古"]),
+        ("东北三省", ["辽宁", "吉林", "黑龙江"]),
+        ("西南", ["重庆", "四川", "贵州", "云南"]),
+        ("西北五省", ["陕西", "甘肃", "青海", "宁夏", "新疆"]),
+        ("西藏", ["西藏"]),
+        ("港澳台", ["香港", "澳门", "台湾"]),
+        ("其他省份", []),
+    ]

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tickets.imports.batches import order_import_apply, order_import_discard, order_import_upload
 from tickets.imports.forms import ImportUploadForm, PostageQuoteForm
-from tickets.imports.run import kind_label
-from tickets.models import OrderImport, PostageRate
+from tickets.imports.run import KIND_ORDER, kind_label
+from tickets.models import OrderImport, PostageRate, Province
 from tickets.postage import late_shipment_penalty, postage_calculate, postage_quote
 from tickets.selectors import scope_to_user, visible_orders
 from tickets.services import DeskError
@@ -93,7 +93,8 @@ def _sections(report: dict) -> list[dict]:
 def import_detail(request, pk):
     batch = get_object_or_404(_visible_batches(request.user), pk=pk)
     report = batch.report or {}
-    files = [{**info, "label": kind_label(kind)} for kind, info in report.get("files", {}).items()]
+    stored = report.get("files", {})
+    files = [{**stored[kind], "label": kind_label(kind)} for kind in KIND_ORDER if kind in stored]
     context = {
         "batch": batch,
         "report": report,
@@ -137,6 +138,48 @@ def import_discard(request, pk):
 
 
 _QUOTE_FIELDS = ("shop", "province", "city", "weight_kg", "courier")
+_PROVINCE_ORDER = {value: index for index, value in enumerate(Province.values)}
+
+
+def rate_card_lines(rates: list[PostageRate]) -> list[dict]:
+    """The rate card as people read it: one line per rule, with all its destinations
+    ("西北五省: 陕西、甘肃、宁夏、青海、新疆 15 元/kg"); the shops' own lines first, then the
+    zones, the ones priced by hand, and "every other province" last."""
+    groups: dict[tuple, list[PostageRate]] = {}
+    for rate in rates:
+        key = (
+            rate.origin,
+            rate.name,
+            rate.first_weight_kg,
+            rate.first_price,
+            rate.extra_kg_price,
+            rate.confirm_by_hand,
+        )
+        groups.setdefault(key, []).append(rate)
+    lines = []
+    for members in groups.values():
+        members.sort(key=lambda r: (_PROVINCE_ORDER.get(r.province, -1), r.city))
+        lines.append(
+            {
+                "rate": members[0],
+                "destinations": [
+                    " ".join(filter(None, (r.get_province_display(), r.city)))
+                    for r in members
+                    if r.province
+                ],
+            }
+        )
+    lines.sort(
+        key=lambda line: (
+            line["rate"].origin == "",
+            line["rate"].origin,
+            line["rate"].province == "",
+            not line["rate"].city,
+            line["rate"].confirm_by_hand,
+            _PROVINCE_ORDER.get(line["rate"].province, -1),
+        )
+    )
+    return lines
 
 
 @require_GET
@@ -178,6 +221,6 @@ def postage_calculator(request):
         "order": order,
         "quote": quote,
         "penalty": late_shipment_penalty(order) if order is not None else None,
-        "rates": sorted(rates, key=lambda r: (r.origin == "", r.province == "", r.province)),
+        "card": rate_card_lines(rates),
     }
     return render(request, "tickets/imports/postage.html", context)
