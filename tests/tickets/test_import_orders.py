@@ -446,3 +446,23 @@ def test_the_sample_files_in_the_docs_import(shop_a, agent):
     )
     assert refunds.ok, refunds.lines()
     assert refunds.counted("refunds") == {"opened": 2, "interventions_created": 1}
+
+
+def test_a_row_the_database_refuses_is_reported_and_undoes_everything(shop_a, monkeypatch):
+    # given a cleaning rule that (wrongly) lets a negative amount through
+    from tickets.imports import orders as importer
+
+    real = importer.clean_amount
+
+    def lenient(raw):
+        return Decimal("-1.00") if raw == "-1" else real(raw)
+
+    monkeypatch.setattr(importer, "clean_amount", lenient)
+    rows = [order_row(f"35150000000{n:08d}") for n in range(CHUNK_ROWS)]
+    rows.append(order_row(NO_1, 买家实际支付金额="-1"))
+    # when the database's constraint refuses it
+    report = run(shop_a, orders_file(rows))
+    # then the chunk is named, and nothing is kept
+    assert report.error_count == 1
+    assert "写入数据库失败" in report.errors[0].message
+    assert not Order.objects.exists()

@@ -34,8 +34,10 @@ def insert_rows(model: type[Model], rows: list[dict]) -> None:
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
     attnames = [f.attname for f in fields]
-    # The psycopg cursor under Django's wrapper: COPY runs in the open transaction.
+    # The psycopg cursor under Django's wrapper: COPY runs in the open transaction, and its
+    # errors become Django's (IntegrityError, DataError ...) as any query's do.
     with (
+        connection.wrap_database_errors,
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):
