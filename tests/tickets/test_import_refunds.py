@@ -324,3 +324,15 @@ def test_refund_reasons_map_to_ticket_reasons(text, reason, responsibility):
 def test_the_exports_responsibility_column_wins():
     assert ticket_responsibility("卖家", Ticket.Reason.NO_REASON) == "seller"
     assert ticket_responsibility("物流公司", Ticket.Reason.QUALITY) == "courier"
+
+
+def test_a_changed_request_is_noted_on_the_timeline(shop_a, agent, order):
+    refunds(shop_a, agent, refund_row(REFUND_NO, ORDER_NO))
+    ticket = RefundRequest.objects.get().ticket
+    notes_before = ticket.events.filter(kind=TicketEvent.Kind.NOTE).count()
+    report = refunds(shop_a, agent, refund_row(REFUND_NO, ORDER_NO, 买家退款金额="49.50"))
+    assert report.counted("refunds") == {"updated": 1}
+    assert RefundRequest.objects.get().amount == Decimal("49.50")
+    notes = ticket.events.filter(kind=TicketEvent.Kind.NOTE)
+    assert notes.count() == notes_before + 1
+    assert "49.50" in notes.last().message

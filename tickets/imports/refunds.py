@@ -52,6 +52,8 @@ T = Ticket.Status
 REQUESTED, AWAITING_RETURN, RETURNED = "requested", "awaiting_return", "returned"
 REFUSED, CLOSED, SUCCESS = "refused", "closed", "success"
 _MEANINGS = {REQUESTED, AWAITING_RETURN, RETURNED, REFUSED, CLOSED, SUCCESS}
+# Changes the agent should read on the timeline (the buyer changed the request, or its status).
+_WORTH_A_NOTE = {"status", "amount", "needs_return", "reason", "description"}
 
 
 @dataclass(frozen=True)
@@ -344,7 +346,7 @@ def refund_request_sync(*, actor: User, shop: Shop, refund: RefundData) -> list[
             setattr(request, name, values[name])
         request.save(update_fields=[*changed, "updated_at"])
         outcome = "updated"
-        if "status" in changed:
+        if set(changed) & _WORTH_A_NOTE:
             _note(request.ticket, actor, _describe(refund))
     _follow(actor, request.ticket, refund)
     intervention = _sync_intervention(actor, order, request)
