@@ -25,7 +25,7 @@ def _manage(*args, env):
 
 
 def test_deploy_check_passes_with_production_settings(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(
         DEBUG="0",
         SECRET_KEY="x" * 20 + "production-secret-key-with-enough-entropy-0123456789",
