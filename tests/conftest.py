@@ -55,7 +55,7 @@ def private_files(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def reference_data(request):
     """Transactional tests empty the tables after themselves; the next one starts again with
-    what a freshly migrated database holds (roles and couriers)."""
+    what a freshly migrated database holds (roles, couriers, the postage rate card)."""
     marker = request.node.get_closest_marker("django_db")
     if not (marker and marker.kwargs.get("transaction")):
         return
@@ -66,8 +66,9 @@ def reference_data(request):
 def restore_reference_data():
     from django.apps import apps as global_apps
 
-    from tickets.reference import create_couriers
+    from tickets.reference import create_couriers, create_postage_rates
     from tickets.roles import sync_roles
 
     sync_roles(global_apps)
     create_couriers(global_apps)
+    create_postage_rates(global_apps)
