@@ -9,7 +9,6 @@ buyer's phone or address.
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -30,6 +29,7 @@ from tickets.selectors import staff_for_shops
 from tickets.services import DeskError
 from tickets.services import registers as reg
 from tickets.services.ledger import submission_key_issue, submission_key_read
+from tickets.views.actions import form_error, post_action
 
 PAGE_SIZE = 50
 
@@ -144,11 +144,6 @@ def _page(request, filterset, template, extra=None, decorate=None):
     return render(request, template, context)
 
 
-def _invalid(form) -> DeskError:
-    errors = "；".join(str(e) for errors in form.errors.values() for e in errors)
-    return DeskError(errors or _("提交的内容有误。"))
-
-
 def _create(request, form, template, save, title):
     """GET shows the form; a valid POST calls ``save`` (a service) and goes to the new row."""
     if request.method == "POST" and form.is_valid():
@@ -160,29 +155,6 @@ def _create(request, form, template, save, title):
             messages.success(request, _("已登记。"))
             return redirect(url)
     return render(request, template, {"form": form, "title": title})
-
-
-def register_action(perm: str, loader, url_name: str, *, with_pk: bool = True):
-    """A POST-only action on a visible row: runs it, shows its message, goes back to the row."""
-
-    def decorate(action):
-        @require_POST
-        @permission_required(perm, raise_exception=True)
-        @wraps(action)
-        def view(request, pk, *args, **kwargs):
-            obj = get_object_or_404(loader(request.user), pk=pk)
-            try:
-                result = action(request, obj, *args, **kwargs)
-            except DeskError as exc:
-                messages.error(request, exc.message)
-            else:
-                if result:
-                    messages.success(request, result)
-            return redirect(url_name, pk=obj.pk) if with_pk else redirect(url_name)
-
-        return view
-
-    return decorate
 
 
 # --- courier losses -------------------------------------------------------------------
@@ -247,11 +219,11 @@ def loss_print(request, pk):
     return render(request, "registers/loss_print.html", {"report": report, "now": timezone.now()})
 
 
-@register_action("tickets.change_courierlossreport", _losses, "registers:loss_detail")
+@post_action("tickets.change_courierlossreport", _losses, "registers:loss_detail")
 def loss_transition(request, report):
     form = forms.CourierLossTransitionForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     report = reg.courier_loss_transition(
         actor=request.user,
         report=report,
@@ -343,7 +315,7 @@ def alert_detail(request, pk):
     )
 
 
-@register_action("tickets.change_productionalert", _alerts, "registers:alert_detail")
+@post_action("tickets.change_productionalert", _alerts, "registers:alert_detail")
 def alert_sent(request, alert):
     reg.production_alert_mark_sent(actor=request.user, alert=alert)
     return _("已标记为已反馈生产。")
@@ -471,13 +443,11 @@ def intervention_detail(request, pk):
     )
 
 
-@register_action(
-    "tickets.change_platformintervention", _interventions, "registers:intervention_detail"
-)
+@post_action("tickets.change_platformintervention", _interventions, "registers:intervention_detail")
 def intervention_update(request, case):
     form = forms.InterventionUpdateForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     reg.intervention_update(actor=request.user, intervention=case, **form.cleaned_data)
     return _("已保存。")
 
@@ -531,20 +501,20 @@ def invoice_detail(request, pk):
     return render(request, "registers/invoice_detail.html", context)
 
 
-@register_action("tickets.change_invoicerequest", _invoices, "registers:invoice_detail")
+@post_action("tickets.change_invoicerequest", _invoices, "registers:invoice_detail")
 def invoice_decline(request, invoice):
     form = forms.InvoiceDeclineForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     reg.invoice_decline(actor=request.user, invoice=invoice, reason=form.cleaned_data["reason"])
     return _("已拒绝，并记录了理由。")
 
 
-@register_action("tickets.change_invoicerequest", _invoices, "registers:invoice_detail")
+@post_action("tickets.change_invoicerequest", _invoices, "registers:invoice_detail")
 def invoice_issue(request, invoice):
     form = forms.InvoiceIssueForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     invoice = reg.invoice_record_issue(actor=request.user, invoice=invoice, **form.cleaned_data)
     return _("已保存：%(status)s。") % {"status": invoice.get_status_display()}
 
@@ -610,7 +580,7 @@ def review_detail(request, pk):
     return render(request, "registers/review_detail.html", context)
 
 
-@register_action("tickets.change_review", _reviews, "registers:review_detail")
+@post_action("tickets.change_review", _reviews, "registers:review_detail")
 def review_assign(request, review):
     choice = request.POST.get("assignee", "")
     if choice == "me":
@@ -625,20 +595,20 @@ def review_assign(request, review):
     return _("跟进人已更新。")
 
 
-@register_action("tickets.add_reviewcontact", _reviews, "registers:review_detail")
+@post_action("tickets.add_reviewcontact", _reviews, "registers:review_detail")
 def review_contact(request, review):
     form = forms.ReviewContactForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     reg.review_contact_log(actor=request.user, review=review, **form.cleaned_data)
     return _("已记录这次联系。")
 
 
-@register_action("tickets.add_ledgerentry", _reviews, "registers:review_detail")
+@post_action("tickets.add_ledgerentry", _reviews, "registers:review_detail")
 def review_compensate(request, review):
     form = forms.ReviewCompensateForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     data = form.cleaned_data
     entry = reg.review_compensate(
         actor=request.user,
@@ -651,11 +621,11 @@ def review_compensate(request, review):
     return _("已登记赔偿 ¥%(amount)s。") % {"amount": entry.amount}
 
 
-@register_action("tickets.change_review", _reviews, "registers:review_detail")
+@post_action("tickets.change_review", _reviews, "registers:review_detail")
 def review_close(request, review):
     form = forms.ReviewCloseForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     review = reg.review_close(actor=request.user, review=review, **form.cleaned_data)
     return _("结果已记录：%(outcome)s。") % {"outcome": review.get_outcome_display()}
 
@@ -707,11 +677,11 @@ def handover_new(request):
     return _create(request, form, "registers/form.html", save, _("写交接事项"))
 
 
-@register_action("tickets.change_handovernote", _handover, "registers:handover_list", with_pk=False)
+@post_action("tickets.change_handovernote", _handover, "registers:handover_list", with_pk=False)
 def handover_handled(request, item):
     form = forms.HandledForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     reg.handover_mark_handled(actor=request.user, item=item, note=form.cleaned_data["note"])
     return _("已标记为已处理。")
 
@@ -781,7 +751,7 @@ def follow_up_record(request, pk):
     form = forms.FollowUpForm(request.POST)
     try:
         if not form.is_valid():
-            raise _invalid(form)
+            raise form_error(form)
         reg.vip_follow_up_record(actor=request.user, follow_up=follow_up, **form.cleaned_data)
     except DeskError as exc:
         messages.error(request, exc.message)

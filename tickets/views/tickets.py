@@ -5,8 +5,6 @@ ledger entry, photo) through its ticket, so another shop's row is a 404. Every c
 POST that calls one service and comes back to the ticket page with a message.
 """
 
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -15,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from tickets.exports import ticket_list_workbook
 from tickets.filters import TicketFilter
@@ -58,6 +56,7 @@ from tickets.services.tickets import (
     ticket_transition,
     transition_refusal,
 )
+from tickets.views.actions import form_error, post_action
 from tickets.workflow import manual_next
 
 PAGE_SIZE = 25
@@ -159,13 +158,14 @@ def ticket_new(request, order_pk):
 
 
 # --- the ticket page ------------------------------------------------------------------
-def _ticket(request, pk) -> Ticket:
-    return get_object_or_404(
-        visible_tickets(request.user).select_related(
-            "order__shop", "order__courier", "shop", "assignee", "opened_by", "return_courier"
-        ),
-        pk=pk,
+def _workable_tickets(user):
+    return visible_tickets(user).select_related(
+        "order__shop", "order__courier", "shop", "assignee", "opened_by", "return_courier"
     )
+
+
+def _ticket(request, pk) -> Ticket:
+    return get_object_or_404(_workable_tickets(request.user), pk=pk)
 
 
 def ticket_page_context(request, ticket: Ticket, **forms):
@@ -246,39 +246,14 @@ def ticket_detail(request, pk):
 # --- actions --------------------------------------------------------------------------
 def ticket_action(perm: str, anchor: str = ""):
     """POST-only view on a visible ticket: runs the action, shows its message, goes back."""
-
-    def decorate(action):
-        @require_POST
-        @permission_required(perm, raise_exception=True)
-        @wraps(action)
-        def view(request, pk, *args, **kwargs):
-            ticket = _ticket(request, pk)
-            try:
-                result = action(request, ticket, *args, **kwargs)
-            except DeskError as exc:
-                messages.error(request, exc.message)
-            else:
-                if hasattr(result, "status_code"):
-                    return result
-                if result:
-                    messages.success(request, result)
-            return redirect(reverse("tickets:ticket_detail", args=[ticket.pk]) + anchor)
-
-        return view
-
-    return decorate
-
-
-def _invalid(form) -> DeskError:
-    errors = "；".join(str(e) for errors in form.errors.values() for e in errors)
-    return DeskError(errors or _("提交的内容有误。"))
+    return post_action(perm, _workable_tickets, "tickets:ticket_detail", anchor=anchor)
 
 
 @ticket_action("tickets.change_ticket")
 def ticket_transition_view(request, ticket):
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     moved = ticket_transition(
         actor=request.user,
         ticket=ticket,
@@ -308,7 +283,7 @@ def ticket_assign_view(request, ticket):
 def ticket_note_view(request, ticket):
     form = NoteForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     ticket_note(actor=request.user, ticket=ticket, text=form.cleaned_data["text"])
     return _("备注已保存。")
 
@@ -317,7 +292,7 @@ def ticket_note_view(request, ticket):
 def ticket_escalate_view(request, ticket):
     form = EscalateForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     ticket_escalate(actor=request.user, ticket=ticket, reason=form.cleaned_data["reason"])
     return _("已升级给主管。")
 
@@ -326,7 +301,7 @@ def ticket_escalate_view(request, ticket):
 def promise_add_view(request, ticket):
     form = PromiseForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     promise_add(actor=request.user, ticket=ticket, **form.cleaned_data)
     return _("承诺已记录，兑现前会一直显示在售后单上。")
 
@@ -342,7 +317,7 @@ def promise_fulfil_view(request, ticket, promise_pk):
 def ledger_record_view(request, ticket):
     form = LedgerForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     data = form.cleaned_data
     entry = ledger_record(
         actor=request.user,
@@ -367,7 +342,7 @@ def ledger_reverse_view(request, ticket, entry_pk):
     entry = get_object_or_404(ticket.ledger_entries, pk=entry_pk)
     form = ReverseForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_error(form)
     reversal = ledger_reverse(
         actor=request.user,
         entry=entry,

@@ -1,0 +1,46 @@
+"""The shape every "do something to this row" view shares on the desk's pages."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tickets.services import DeskError
+
+
+def post_action(perm: str, loader, url_name: str, *, anchor: str = "", with_pk: bool = True):
+    """A POST-only view on a row the user may see (``loader(user)`` is the permitted
+    queryset, so another shop's row is a 404): runs the action, shows its message or the
+    DeskError's, and goes back to ``url_name`` (with the row's pk and ``anchor``)."""
+
+    def decorate(action):
+        @require_POST
+        @permission_required(perm, raise_exception=True)
+        @wraps(action)
+        def view(request, pk, *args, **kwargs):
+            obj = get_object_or_404(loader(request.user), pk=pk)
+            try:
+                result = action(request, obj, *args, **kwargs)
+            except DeskError as exc:
+                messages.error(request, exc.message)
+            else:
+                if hasattr(result, "status_code"):
+                    return result
+                if result:
+                    messages.success(request, result)
+            url = reverse(url_name, args=[obj.pk]) if with_pk else reverse(url_name)
+            return redirect(url + anchor)
+
+        return view
+
+    return decorate
+
+
+def form_error(form) -> DeskError:
+    """A form's errors as one DeskError message, for actions that answer with a message."""
+    errors = "；".join(str(e) for errors in form.errors.values() for e in errors)
+    return DeskError(errors or _("提交的内容有误。"))
