@@ -88,28 +88,38 @@ class CourierLossForm(OrderRefForm):
 
 class CourierLossTransitionForm(forms.Form):
     to_status = forms.ChoiceField(choices=CourierLossReport.Status.choices)
-    received_amount = forms.CharField(label=_("实收赔款（元）"), max_length=20, required=False)
+    received_amount = MoneyField(label=_("实收赔款（元）"), required=False)
     note = forms.CharField(label=_("说明"), max_length=500, required=False)
 
 
-class SkuField(forms.CharField):
-    """A SKU by its merchant code (商家编码)."""
+class SkuField(forms.ModelChoiceField):
+    """A SKU typed by its merchant code (商家编码) into a text box; cleans to a ``Sku`` with its
+    product. SKUs belong to no shop, so any code may be named.
+
+    A choice field, not a ``CharField`` that returns a model: a text field's validators
+    (``max_length``) run on what ``to_python`` returns, and ``len(sku)`` was a 500."""
+
+    widget = forms.TextInput
+    default_error_messages = {"invalid_choice": _("没有这个商家编码。")}
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            queryset=Sku.objects.select_related("product"),
+            to_field_name="code",
+            empty_label=None,
+            **kwargs,
+        )
+        self.widget.attrs.setdefault("maxlength", Sku._meta.get_field("code").max_length)
 
     def to_python(self, value):
-        code = (super().to_python(value) or "").strip()
-        if not code:
-            return None
-        sku = Sku.objects.select_related("product").filter(code=code).first()
-        if sku is None:
-            raise forms.ValidationError(_("没有这个商家编码。"))
-        return sku
+        return super().to_python(value.strip() if isinstance(value, str) else value)
 
 
 class QualityProblemForm(ShopChoiceMixin, OrderRefForm):
     order_required = False
 
     shop = forms.ModelChoiceField(label=_("店铺"), queryset=None)
-    sku = SkuField(label=_("商家编码"), max_length=60)
+    sku = SkuField(label=_("商家编码"))
     batch = forms.CharField(label=_("批次"), max_length=40, required=False)
     problem_type = forms.ChoiceField(
         label=_("问题类型"), choices=QualityProblem.ProblemType.choices
@@ -133,7 +143,7 @@ class QualityProblemForm(ShopChoiceMixin, OrderRefForm):
 class ProductFeedbackForm(OrderRefForm):
     order_required = False
 
-    sku = SkuField(label=_("商家编码"), max_length=60)
+    sku = SkuField(label=_("商家编码"))
     topic = forms.ChoiceField(label=_("方面"), choices=ProductFeedback.Topic.choices)
     text = forms.CharField(label=_("反馈"), widget=_TEXT)
 

@@ -325,6 +325,119 @@ def test_harassment_guard_three_in_total(agent, order_a, settings):
     assert review.contacts.count() == 3
 
 
+def test_harassment_guard_counts_per_buyer_over_all_their_reviews(agent, shop_a, settings):
+    # given one buyer with two reviews, in two of the company's shops
+    settings.DESK_REVIEW_MAX_CONTACTS_PER_DAY = 2
+    settings.DESK_REVIEW_MAX_CONTACTS_TOTAL = 3
+    other_shop = make_shop()
+    both = make_user("both-shops", Role.AGENT, shops=[shop_a, other_shop])
+    first = _review(agent, make_order(shop_a, buyer_nick="爱买家"))
+    second = _review(both, make_order(other_shop, buyer_nick="爱买家"))
+    stranger = _review(agent, make_order(shop_a, buyer_nick="别的买家"))
+    # when the buyer is contacted once about each review
+    reg.review_contact_log(actor=agent, review=first, channel="phone")
+    reg.review_contact_log(actor=both, review=second, channel="wangwang")
+    # then a third contact in 24 hours is refused, whichever review it is about
+    for review in (first, second):
+        assert reg.contact_refusal(review)
+        with pytest.raises(DeskError, match="24"):
+            reg.review_contact_log(actor=both, review=review, channel="sms")
+    assert ReviewContact.objects.count() == 2
+    # and another buyer is not held back by them
+    assert reg.contact_refusal(stranger) is None
+    reg.review_contact_log(actor=agent, review=stranger, channel="phone")
+
+
+def test_harassment_guard_total_is_per_buyer_over_the_reviews_being_followed(
+    agent, shop_a, settings
+):
+    settings.DESK_REVIEW_MAX_CONTACTS_PER_DAY = 2
+    settings.DESK_REVIEW_MAX_CONTACTS_TOTAL = 3
+    now = timezone.now()
+    old = _review(agent, make_order(shop_a, buyer_nick="老买家"), minutes_ago=90 * 24 * 60)
+    first = _review(agent, make_order(shop_a, buyer_nick="老买家"), minutes_ago=4 * 24 * 60)
+    second = _review(agent, make_order(shop_a, buyer_nick="老买家"), minutes_ago=4 * 24 * 60)
+    # given an old review, closed long ago after three calls: its follow-up is over
+    for days in (80, 70, 60):
+        reg.review_contact_log(
+            actor=agent, review=old, channel="phone", contacted_at=now - timedelta(days=days)
+        )
+    reg.review_close(actor=agent, review=old, outcome="refused")
+    # when the buyer's two open reviews are contacted on different days
+    for review, hours in ((first, 72), (second, 48)):
+        reg.review_contact_log(
+            actor=agent, review=review, channel="phone", contacted_at=now - timedelta(hours=hours)
+        )
+    reg.review_contact_log(actor=agent, review=first, channel="phone")
+    # then the third contact over both open reviews is the limit
+    with pytest.raises(DeskError, match="3"):
+        reg.review_contact_log(actor=agent, review=second, channel="phone")
+    assert ReviewContact.objects.filter(review__in=[first, second]).count() == 3
+
+
+def _negative_review(agent, order, **extra):
+    return _review(agent, order, rating="negative", **extra)
+
+
+def _compensate(agent, review, amount, **extra):
+    return reg.review_compensate(
+        actor=agent, review=review, amount=amount, payment_method="red_packet", **extra
+    )
+
+
+def test_compensation_standard_is_a_total_per_review(agent, order_a):
+    # given a negative review (standard 10 yuan)
+    review = _negative_review(agent, order_a)
+    # when money is recorded in parts
+    _compensate(agent, review, "4")
+    _compensate(agent, review, "6.00")
+    # then nothing more fits, not even a cent, and five tens were never possible
+    for amount in ("0.01", "10"):
+        with pytest.raises(DeskError, match=r"¥10\.00"):
+            _compensate(agent, review, amount)
+    assert reg.review_compensation_room(review) == Decimal("0.00")
+    assert sum(e.amount for e in LedgerEntry.objects.all()) == Decimal("10.00")
+
+
+def test_a_closed_review_takes_no_money(agent, order_a):
+    review = _negative_review(agent, order_a)
+    reg.review_close(actor=agent, review=review, outcome="explained")
+    with pytest.raises(DeskError, match="结果"):
+        _compensate(agent, review, "5")
+    assert not LedgerEntry.objects.exists()
+
+
+def test_a_reversal_frees_room_again(agent, order_a):
+    from tickets.services.ledger import ledger_reverse
+
+    review = _negative_review(agent, order_a)
+    entry = _compensate(agent, review, "10")
+    with pytest.raises(DeskError):
+        _compensate(agent, review, "1")
+    reversal = ledger_reverse(actor=agent, entry=entry, reason="买家不要红包")
+    assert list(reg.review_compensations(review)) == [entry, reversal]
+    assert reg.review_compensation_room(review) == Decimal("10.00")
+    _compensate(agent, review, "10")
+    assert reg.review_compensation_room(review) == Decimal("0.00")
+
+
+def test_waiting_money_counts_and_rejected_money_does_not(agent, supervisor, order_a, settings):
+    from tickets.services.ledger import compensation_decide
+
+    # given compensation above the approval threshold, waiting for a supervisor
+    settings.DESK_COMPENSATION_APPROVAL_THRESHOLD = Decimal("5")
+    review = _negative_review(agent, order_a)
+    waiting = _compensate(agent, review, "8")
+    assert waiting.requires_approval
+    with pytest.raises(DeskError):
+        _compensate(agent, review, "3")
+    # when the supervisor rejects it
+    compensation_decide(actor=supervisor, entry=waiting, approved=False, reason="太多")
+    # then the whole standard is free again
+    assert reg.review_compensation_room(review) == Decimal("10.00")
+    _compensate(agent, review, "3")
+
+
 def test_compensation_goes_through_the_ledger_once(agent, order_a):
     review = _review(agent, order_a, rating="neutral")
     token = submission_key_issue(agent)

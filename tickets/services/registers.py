@@ -39,27 +39,20 @@ from tickets.models import (
     VipFollowUp,
     WrongShipment,
 )
+from tickets.money import cents, committed_total, parse_money
 from tickets.roles import Role, has_role, user_roles
 from tickets.text import normalise_tracking_no
 
 from . import DeskError, require_perm
-from .ledger import ledger_record, parse_amount
+from .ledger import ledger_record
 
 L = CourierLossReport.Status
 INV = InvoiceRequest.Status
-CENT = Decimal("0.01")
 
 
 def _ticket_matches(ticket: Ticket | None, order: Order | None) -> None:
     if ticket is not None and order is not None and ticket.order_id != order.pk:
         raise DeskError(_("售后单不属于这个订单。"))
-
-
-def _money(raw, *, allow_zero: bool = False) -> Decimal:
-    """A non-negative amount (zero allowed where the register means "nothing")."""
-    if allow_zero and str(raw).strip() in {"0", "0.0", "0.00"}:
-        return Decimal("0.00")
-    return parse_amount(raw)
 
 
 # --- courier losses -------------------------------------------------------------------
@@ -96,8 +89,8 @@ def courier_loss_create(
         raise DeskError(_("请填写运单号。"))
     if not items_description.strip():
         raise DeskError(_("请写明丢失或破损的物品。"))
-    value = _money(items_value)
-    claimed = _money(claimed_amount)
+    value = parse_money(items_value)
+    claimed = parse_money(claimed_amount)
     if claimed > value:
         raise DeskError(_("索赔金额不能超过物品价值。"))
     if CourierLossReport.objects.filter(courier=courier, tracking_no=tracking_no).exists():
@@ -161,7 +154,7 @@ def courier_loss_transition(
     elif to_status == L.SETTLED:
         if received_amount in (None, ""):
             raise DeskError(_("请填写实收赔款。"))
-        received = _money(received_amount)
+        received = parse_money(received_amount)
         if received > report.claimed_amount:
             raise DeskError(_("实收赔款不能超过索赔金额。"))
         report.received_amount = received
@@ -392,7 +385,7 @@ def invoice_request_register(
     require_perm(actor, "tickets.add_invoicerequest")
     if not title.strip():
         raise DeskError(_("请填写发票抬头。"))
-    value = parse_amount(amount)
+    value = parse_money(amount)
     if value > order.paid_amount:
         raise DeskError(_("开票金额不能超过买家实付 ¥%(paid)s。") % {"paid": order.paid_amount})
     return InvoiceRequest.objects.create(
@@ -540,23 +533,46 @@ def review_assign(*, actor: User, review: Review, assignee: User | None) -> Revi
 
 
 def contact_refusal(review: Review, now: datetime | None = None) -> str | None:
-    """The harassment guard (恶意骚扰): why another contact about this review would be too
-    many, or None. Counts contacts in the last 24 hours and in total."""
+    """The harassment guard (恶意骚扰, 12 points; DOMAIN.md "Platform rules"): why another
+    contact with the buyer of ``review`` would be too many, or None.
+
+    Contacts are counted per buyer (the order's ``buyer_nick``), over every review that buyer
+    left in any of the company's shops: the platform punishes contacting the buyer too often,
+    whichever review it was about. In the last 24 hours at most
+    DESK_REVIEW_MAX_CONTACTS_PER_DAY contacts, counting every review of the buyer; over the
+    whole follow-up at most DESK_REVIEW_MAX_CONTACTS_TOTAL, counting the buyer's reviews still
+    being followed (outcome pending), so a buyer whose old review was closed long ago can be
+    called about a new one."""
     now = now or timezone.now()
-    contacts = ReviewContact.objects.filter(review=review)
-    total = contacts.count()
-    if total >= settings.DESK_REVIEW_MAX_CONTACTS_TOTAL:
+    contacts = ReviewContact.objects.filter(review__order__buyer_nick=review.order.buyer_nick)
+    following = contacts.filter(review__outcome=Review.Outcome.PENDING).count()
+    if following >= settings.DESK_REVIEW_MAX_CONTACTS_TOTAL:
         return _(
-            "这条评价已经联系买家 %(n)s 次，达到上限 %(max)s 次；"
+            "这位买家的中差评已经联系 %(n)s 次，达到上限 %(max)s 次；"
             "再联系可能被判为恶意骚扰（扣 12 分）。"
-        ) % {"n": total, "max": settings.DESK_REVIEW_MAX_CONTACTS_TOTAL}
+        ) % {"n": following, "max": settings.DESK_REVIEW_MAX_CONTACTS_TOTAL}
     recent = contacts.filter(contacted_at__gt=now - timedelta(hours=24)).count()
     if recent >= settings.DESK_REVIEW_MAX_CONTACTS_PER_DAY:
         return _(
-            "24 小时内已经联系买家 %(n)s 次，达到上限 %(max)s 次；"
+            "24 小时内已经联系这位买家 %(n)s 次，达到上限 %(max)s 次；"
             "请明天再联系，以免被判为恶意骚扰。"
         ) % {"n": recent, "max": settings.DESK_REVIEW_MAX_CONTACTS_PER_DAY}
     return None
+
+
+def _lock_buyers_reviews(review: Review) -> Review:
+    """Locks every review of the buyer of ``review`` (in id order, so two agents never wait
+    for each other) and returns ``review`` re-read under the lock: one buyer's contacts are
+    counted and logged one at a time, whichever review they are about."""
+    nick = Order.objects.values_list("buyer_nick", flat=True).get(pk=review.order_id)
+    locked = (
+        Review.objects.select_for_update(of=("self",))
+        .filter(order__buyer_nick=nick)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    list(locked)
+    return Review.objects.select_related("order").get(pk=review.pk)
 
 
 @transaction.atomic
@@ -570,7 +586,7 @@ def review_contact_log(
 ) -> ReviewContact:
     """Logs one contact with the buyer, refused by the harassment guard when too many."""
     require_perm(actor, "tickets.add_reviewcontact")
-    review = Review.objects.select_for_update().get(pk=review.pk)
+    review = _lock_buyers_reviews(review)
     if review.outcome != Review.Outcome.PENDING:
         raise DeskError(_("这条评价已经有结果了，不需要再联系买家。"))
     if channel not in ReviewContact.Channel.values:
@@ -602,7 +618,9 @@ def review_contact_log(
 
 
 def review_standard_compensation(review: Review) -> Decimal:
-    return Decimal(settings.DESK_REVIEW_COMPENSATION[review.rating]).quantize(CENT)
+    """The most a review may be compensated in total, in yuan: DESK_REVIEW_COMPENSATION for
+    its rating (5 for a neutral, 10 for a negative review; DOMAIN.md "The daily routine" 9)."""
+    return cents(settings.DESK_REVIEW_COMPENSATION[review.rating])
 
 
 def review_compensation_note(review: Review) -> str:
@@ -612,11 +630,26 @@ def review_compensation_note(review: Review) -> str:
 
 
 def review_compensations(review: Review):
+    """The review's compensation entries (``QuerySet[LedgerEntry]``, oldest first) and the
+    reversals of them, whatever the reversal's note says."""
+    marker = review_compensation_note(review)
     return LedgerEntry.objects.filter(
+        Q(note__startswith=marker) | Q(reverses__note__startswith=marker),
         order_id=review.order_id,
         kind=LedgerEntry.Kind.COMPENSATION,
-        note__startswith=review_compensation_note(review),
-    ).order_by("recorded_at")
+    ).order_by("recorded_at", "id")
+
+
+def review_compensation_given(review: Review) -> Decimal:
+    """The review's compensation so far, in yuan: counted or waiting for approval, reversals
+    subtracted, rejected not counted (``tickets.money.committed_total``)."""
+    return committed_total(review_compensations(review))
+
+
+def review_compensation_room(review: Review) -> Decimal:
+    """What the review may still be compensated, in yuan (never below 0.00)."""
+    room = review_standard_compensation(review) - review_compensation_given(review)
+    return max(room, Decimal("0.00"))
 
 
 @transaction.atomic
@@ -629,15 +662,37 @@ def review_compensate(
     note: str = "",
     idempotency_key: str | None = None,
 ) -> LedgerEntry:
-    """Money for the buyer of a review (cash, red packet or coupon value) is recorded as a
-    compensation ledger entry on the order, within the standard for the rating."""
+    """Money for the buyer of a review (cash, red packet or coupon value), recorded as a
+    compensation ledger entry on the order. ``amount`` is yuan (str or Decimal).
+
+    The standard (``review_standard_compensation``) is a total per review, not per entry;
+    a review with an outcome takes no more money. The review row is locked while deciding,
+    so two submissions can't both fit into the same room. The same ``idempotency_key`` again
+    returns the entry it made. Raises ``DeskError`` (``MoneyError`` for what is not an
+    amount), ``PermissionDenied`` without the permission."""
     require_perm(actor, "tickets.change_review")
-    value = parse_amount(amount)
+    value = parse_money(amount)
+    review = (
+        Review.objects.select_for_update(of=("self",)).select_related("order").get(pk=review.pk)
+    )
+    if idempotency_key:
+        done = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if done is not None:
+            return done
+    if review.outcome != Review.Outcome.PENDING:
+        raise DeskError(_("这条评价已经有结果了，不能再登记补偿。"))
     standard = review_standard_compensation(review)
-    if value > standard:
+    given = review_compensation_given(review)
+    room = max(standard - given, Decimal("0.00"))
+    if value > room:
         raise DeskError(
-            _("%(rating)s的补偿标准最多 ¥%(max)s。")
-            % {"rating": review.get_rating_display(), "max": standard}
+            _("%(rating)s的补偿标准合计最多 ¥%(max)s，已登记 ¥%(done)s，最多还能补偿 ¥%(room)s。")
+            % {
+                "rating": review.get_rating_display(),
+                "max": standard,
+                "done": given,
+                "room": room,
+            }
         )
     full_note = review_compensation_note(review)
     if note.strip():

@@ -9,7 +9,9 @@ buyer's phone or address.
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -346,7 +348,7 @@ def feedback_new(request):
             text=data["text"],
             order=data["order"],
         )
-        return reverse("registers:feedback_list") + f"?q={data['sku'].code}"
+        return reverse("registers:feedback_list") + "?" + urlencode({"q": data["sku"].code})
 
     return _create(request, form, "registers/form.html", save, _("记录顾客反馈"))
 
@@ -556,6 +558,7 @@ def review_new(request):
 def review_detail(request, pk):
     review = get_object_or_404(_reviews(request.user).select_related("recorded_by"), pk=pk)
     now = timezone.now()
+    room = reg.review_compensation_room(review)
     staff = (
         list(staff_for_shops([review.shop_id])) if has_role(request.user, Role.SUPERVISOR) else []
     )
@@ -566,12 +569,17 @@ def review_detail(request, pk):
         "refusal": reg.contact_refusal(review, now),
         "late": reg.review_is_late(review, now),
         "standard": reg.review_standard_compensation(review),
+        "room": room,
+        "limits": {
+            "per_day": settings.DESK_REVIEW_MAX_CONTACTS_PER_DAY,
+            "total": settings.DESK_REVIEW_MAX_CONTACTS_TOTAL,
+        },
         "staff": staff,
         "contact_form": forms.ReviewContactForm(),
         "compensate_form": forms.ReviewCompensateForm(
             initial={
                 "submission": submission_key_issue(request.user),
-                "amount": reg.review_standard_compensation(review),
+                "amount": room or None,
             }
         ),
         "close_form": forms.ReviewCloseForm(initial={"buyer_notes": review.buyer_notes}),
