@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -31,7 +30,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site lets in administrators and supervisors only (aftersales/admin.py).
+    "aftersales.admin.DeskAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "django_htmx",
+    # Who changed which reference data (shops, couriers, rate card, users), before and after.
+    "simple_history",
     "tickets.apps.TicketsConfig",
     "finance_exports.apps.FinanceExportsConfig",
 ]
@@ -58,7 +60,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Records the logged-in user as the author of each reference-data change.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
+# Old versions of reference data are read, never restored with one click: a change is made
+# (and recorded) like any other.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 ROOT_URLCONF = "aftersales.urls"
 WSGI_APPLICATION = "aftersales.wsgi.application"
@@ -208,20 +215,16 @@ def _env_clock(name: str, default: str) -> tuple[int, int]:
     raise ImproperlyConfigured(f"{name} must be a time of day like 16:00, got {raw!r}")
 
 
-# When each daily sheet is due, Asia/Shanghai "HH:MM". The time is also the sheet's cut-off:
-# the finance sheet holds money recorded before 16:00, the exchange-goods list the exchanges
-# queued before 17:00. Beat runs the build at that time; a missed run is caught up later.
+# When each sheet is due, Asia/Shanghai "HH:MM". The time is also the sheet's cut-off: the
+# finance sheet holds money recorded before 16:00, the exchange-goods list the exchanges queued
+# before 17:00. Beat runs the build at that time (on the days its builder's period says: daily,
+# the 1st for a month's courier losses, the 1st/11th/21st for an invoice batch); a missed run
+# is caught up later.
 FINANCE_SHEET_TIMES = {
     "finance": _env_clock("FINANCE_SHEET_AT", "16:00"),
     "exchanges": _env_clock("FINANCE_EXCHANGE_LIST_AT", "17:00"),
     "courier_loss": _env_clock("FINANCE_COURIER_LOSS_AT", "09:00"),
     "invoices": _env_clock("FINANCE_INVOICE_BATCH_AT", "09:00"),
-}
-# The days of the month a sheet that is not daily is due (crontab day_of_month): the courier
-# losses of a month on the 1st of the next, an invoice batch on the 1st, 11th and 21st.
-FINANCE_SHEET_DAYS = {
-    "courier_loss": "1",
-    "invoices": "1,11,21",
 }
 # A failing build is tried this many times in all (task retries with exponential backoff
 # starting at FINANCE_SHEET_RETRY_SECONDS), then the sheet is marked failed with the reason.
@@ -238,23 +241,12 @@ FINANCE_SHEET_TMP_MAX_AGE_HOURS = env_int("FINANCE_SHEET_TMP_MAX_AGE_HOURS", 24)
 # The warehouse's tracking-number upload (the exchange list with its last column filled in).
 FINANCE_TRACKING_UPLOAD_MAX_BYTES = env_int("FINANCE_TRACKING_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
 
-# The whole schedule lives here, in Asia/Shanghai time.
+# The beat schedule, in Asia/Shanghai time: the fixed entries here; the sheets' entries (one per
+# scheduled sheet builder, the minutely catch-up check, the nightly clean-up) come from
+# finance_exports.tasks.beat_schedule(), which aftersales/celery.py adds when the Celery app is
+# finalized, so a sheet kind is declared once, by its builder.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tickets.tasks.heartbeat", "schedule": 60.0},
-    **{
-        f"sheet-{kind}": {
-            "task": "finance_exports.tasks.build_due_sheets",
-            "schedule": crontab(
-                hour=at[0], minute=at[1], day_of_month=FINANCE_SHEET_DAYS.get(kind, "*")
-            ),
-            "kwargs": {"kind": kind},
-        }
-        for kind, at in FINANCE_SHEET_TIMES.items()
-    },
-    "sheet-tmp-cleanup": {
-        "task": "finance_exports.tasks.clean_sheet_tmp_dir",
-        "schedule": crontab(hour=3, minute=30),
-    },
 }
 
 # --- The desk's business settings -------------------------------------------------------

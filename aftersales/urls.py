@@ -3,13 +3,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.utils.translation import gettext_lazy as _
 
 from tickets.views.system import healthz
-
-admin.site.site_header = _("售后工作台 管理")
-admin.site.site_title = _("售后工作台")
-admin.site.index_title = _("数据管理")
 
 urlpatterns = [
     path(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from celery import signature
 from django.conf import settings
 from django.core.files import File
 from django.db import connection, transaction
@@ -31,14 +32,14 @@ from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from aftersales.spreadsheets import SheetBook
 from finance_exports.builders import SheetBuilder, get_builder, scheduled_builders
 from finance_exports.models import ExchangeLine, Sheet, SheetDownload
 from finance_exports.selectors import sheets_due
 from finance_exports.uploads import read_tracking_numbers
-from finance_exports.xlsx import SheetBook
 from tickets.models import Ticket, User
 from tickets.services import DeskError, require_perm
-from tickets.services.tickets import ticket_transition
+from tickets.services.tickets import open_promises, ticket_transition
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ S = Ticket.Status
 # pg_advisory_xact_lock(namespace, key): the namespace keeps the desk's locks apart from others.
 _LOCK_NAMESPACE = 0x5EE7
 TRACKING_NO = re.compile(r"^[A-Z0-9-]{6,40}$")
+# The task that builds one sheet (``finance_exports.tasks.build_sheet``), queued by name: the
+# tasks module imports this one, so this one does not import it back.
+BUILD_SHEET_TASK = "finance_exports.tasks.build_sheet"
 
 
 class SheetNotDue(DeskError):
@@ -103,8 +107,8 @@ def sheet_build(
 
 def sheets_catch_up(*, kinds: list[str] | None = None, now: datetime | None = None) -> list[Sheet]:
     """Builds every scheduled sheet that is due and missing (beat was down, a worker died),
-    oldest first, each dated for the day it belongs to. Run by beat at each sheet's time, on
-    worker start and whenever the heartbeat finds something missing."""
+    oldest first, each dated for the day it belongs to. Run by beat at each sheet's time, and
+    whenever the minutely check (also run on worker start) finds something missing."""
     now = now or timezone.now()
     built: list[Sheet] = []
     failures: list[SheetBuildFailed] = []
@@ -261,9 +265,7 @@ def sheet_rebuild(*, actor: User, sheet: Sheet) -> Sheet:
 
 
 def _enqueue_build(kind: str, business_date: str) -> None:
-    from finance_exports.tasks import build_sheet
-
-    build_sheet.delay(kind, business_date)
+    signature(BUILD_SHEET_TASK, args=(kind, business_date)).apply_async()
 
 
 # --- downloads --------------------------------------------------------------------------
@@ -290,30 +292,50 @@ def _rewrite(sheet: Sheet) -> None:
 
 @transaction.atomic
 def exchange_line_remove(*, actor: User, line: ExchangeLine, reason: str) -> ExchangeLine:
-    """Takes a line off a list before it is signed; the ticket goes back to the queue (and so
-    onto the next list). The line stays, with who, when and why."""
+    """A supervisor takes a line off a list; the ticket goes back to the queue (and so onto
+    the next list, or it can now be cancelled). The line stays, with who, when and why.
+
+    Taking a line off a **signed** list voids the signature: the list waits for a signature
+    again and its file is rewritten, so the warehouse never ships from a file that lists a
+    ticket no longer on it. A line whose goods already went out can't be taken off.
+    Raises ``DeskError`` with the reason when refused."""
     require_perm(actor, "finance_exports.approve_sheet")
     reason = reason.strip()
     if not reason:
         raise DeskError(_("请写明移出的原因。"))
     sheet = _lock_list(line.sheet)
-    if sheet.status != Sheet.Status.AWAITING_APPROVAL:
-        raise DeskError(_("只有待签字的换货清单可以移出行。"))
+    if sheet.status not in (Sheet.Status.AWAITING_APPROVAL, Sheet.Status.APPROVED):
+        raise DeskError(_("换货清单还没有生成好，不能移出行。"))
     line = ExchangeLine.objects.select_for_update().select_related("ticket").get(pk=line.pk)
     if not line.is_active:
         raise DeskError(_("这一行已经移出了。"))
+    if line.ticket.status != S.ON_EXCHANGE_LIST:
+        raise DeskError(
+            _("%(ticket)s 已经按清单发货，不能再移出。") % {"ticket": line.ticket.number}
+        )
+    note = _("移出 %(date)s 换货清单：%(reason)s") % {
+        "date": f"{sheet.business_date:%Y-%m-%d}",
+        "reason": reason[:255],
+    }
+    if sheet.status == Sheet.Status.APPROVED:
+        note += _("（清单原由 %(name)s 于 %(at)s 签字，签字作废，需重新签字）") % {
+            "name": sheet.approved_by,
+            "at": f"{timezone.localtime(sheet.approved_at):%Y-%m-%d %H:%M}",
+        }
+        sheet.status = Sheet.Status.AWAITING_APPROVAL
+        sheet.approved_by = None
+        sheet.approved_at = None
     line.removed_at = timezone.now()
     line.removed_by = actor
     line.removed_reason = reason[:255]
     line.save(update_fields=["removed_at", "removed_by", "removed_reason", "updated_at"])
-    if line.ticket.status == S.ON_EXCHANGE_LIST:
-        ticket_transition(
-            actor=actor,
-            ticket=line.ticket,
-            to_status=S.QUEUED_FOR_EXCHANGE,
-            note=_("移出 %(date)s 换货清单：%(reason)s")
-            % {"date": f"{sheet.business_date:%Y-%m-%d}", "reason": line.removed_reason},
-        )
+    ticket_transition(
+        actor=actor,
+        ticket=line.ticket,
+        to_status=S.QUEUED_FOR_EXCHANGE,
+        note=note,
+        by_list=True,
+    )
     _rewrite(sheet)
     return line
 
@@ -347,8 +369,9 @@ def normalise_tracking_no(raw: str) -> str:
 
 @transaction.atomic
 def exchange_line_ship(*, actor: User, line: ExchangeLine, tracking_no: str) -> Ticket:
-    """Records the exchange parcel's tracking number on the ticket, which ships and closes it.
-    Entering the same number again changes nothing (an upload may be sent twice)."""
+    """Records the exchange parcel's tracking number on the ticket, which ships and closes it
+    (it stays shipped while a promise to the buyer is open). Entering the same number again
+    changes nothing (an upload may be sent twice)."""
     require_perm(actor, "tickets.change_ticket")
     tracking_no = normalise_tracking_no(tracking_no)
     if not TRACKING_NO.match(tracking_no):
@@ -373,7 +396,11 @@ def exchange_line_ship(*, actor: User, line: ExchangeLine, tracking_no: str) -> 
         to_status=S.SHIPPED,
         tracking_no=tracking_no,
         note=_("按 %(date)s 换货清单发出") % {"date": f"{sheet.business_date:%Y-%m-%d}"},
+        by_list=True,
     )
+    if open_promises(ticket).exists():
+        # A promise to the buyer is still open: the agent keeps or waives it, then closes.
+        return ticket
     return ticket_transition(actor=actor, ticket=ticket, to_status=S.CLOSED)
 
 

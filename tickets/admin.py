@@ -1,16 +1,21 @@
-"""The Django admin for every model, held to the same shop scope as the desk's own pages.
+"""The Django admin: the administrators' tool for reference data, and a window on the rest.
 
-``is_staff`` only opens the admin's door; what a user sees inside is still limited by
-``tickets.selectors`` and their role's permissions. Append-only rows (ledger, timeline,
-audit) are read-only here.
+Reference data (shops, couriers, products and SKUs, the postage rate card, quick replies,
+users with their roles and shops) is kept here, each change recorded with who, when, before
+and after (django-simple-history). Everything else changes state through a service in
+``tickets.services`` / ``finance_exports.services`` - with its caps, its workflow and its
+timeline - so it is read-only here for everyone, superusers included (``ServiceDoorAdmin``).
+Agents and finance don't reach the admin at all (``aftersales.admin.DeskAdminSite``), and
+what a supervisor sees inside is limited to the shops they serve, as on the desk's pages.
 """
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from . import models
-from .selectors import scope_to_user, visible_orders, visible_shops, visible_tickets
+from .selectors import scope_to_user, visible_shops
 
 
 class ScopedShopListFilter(admin.RelatedFieldListFilter):
@@ -21,31 +26,30 @@ class ScopedShopListFilter(admin.RelatedFieldListFilter):
         return [(shop.pk, str(shop)) for shop in shops]
 
 
-class ShopScopedAdmin(admin.ModelAdmin):
-    """Lists, edits, filters and foreign-key choices limited to the shops the user serves."""
+class ServiceDoorAdmin(admin.ModelAdmin):
+    """A model whose rows change only through the desk's services: listed and shown, limited
+    to the shops the user serves, never added, changed or deleted from the admin.
+
+    ``shop_field`` is the path to the row's shop; ``shop_path_is_many`` says it runs through a
+    to-many relation, so the scope is a subquery (a join would list a row once per match)."""
 
     shop_field = "shop"
+    shop_path_is_many = False
     list_per_page = 50
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
 
     def get_queryset(self, request):
-        return scope_to_user(super().get_queryset(request), request.user, self.shop_field)
+        queryset = super().get_queryset(request)
+        if self.shop_path_is_many:
+            allowed = scope_to_user(self.model.objects.all(), request.user, self.shop_field)
+            return queryset.filter(pk__in=allowed.values("pk"))
+        return scope_to_user(queryset, request.user, self.shop_field)
 
     def get_list_filter(self, request):
         return [
             (name, ScopedShopListFilter) if name == "shop" else name
             for name in super().get_list_filter(request)
         ]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        scoped = {"shop": visible_shops, "order": visible_orders, "ticket": visible_tickets}
-        if db_field.name in scoped:
-            kwargs["queryset"] = scoped[db_field.name](request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class ReadOnlyAdmin(ShopScopedAdmin):
-    """For append-only rows: visible, never added, changed or deleted from the admin."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -57,8 +61,35 @@ class ReadOnlyAdmin(ShopScopedAdmin):
         return False
 
 
+class ServiceDoorInline(admin.TabularInline):
+    """Rows shown inside a service-door model's page: read-only like their parent."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReferenceAdmin(SimpleHistoryAdmin):
+    """Reference data: edited here by whoever holds the model's permission, every change kept
+    in its history (the "历史" button on the row), which supervisors can read."""
+
+    list_per_page = 50
+
+    def get_readonly_fields(self, request, obj=None):
+        stamps = [f.name for f in self.model._meta.fields if f.name in ("created_at", "updated_at")]
+        return (*super().get_readonly_fields(request, obj), *stamps)
+
+
 @admin.register(models.User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("负责店铺"), {"fields": ("all_shops", "shops")}),
@@ -69,7 +100,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(models.Shop)
-class ShopAdmin(admin.ModelAdmin):
+class ShopAdmin(ReferenceAdmin):
     list_display = ("code", "name", "kind", "location", "is_active")
     list_filter = ("kind", "location", "is_active")
     search_fields = ("code", "name")
@@ -79,7 +110,7 @@ class ShopAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Courier)
-class CourierAdmin(admin.ModelAdmin):
+class CourierAdmin(ReferenceAdmin):
     list_display = ("code", "name", "priced_by_hand")
     search_fields = ("code", "name")
 
@@ -90,27 +121,27 @@ class SkuInline(admin.TabularInline):
 
 
 @admin.register(models.Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ReferenceAdmin):
     list_display = ("model_no", "title")
     search_fields = ("model_no", "title")
     inlines = [SkuInline]
 
 
 @admin.register(models.Sku)
-class SkuAdmin(admin.ModelAdmin):
+class SkuAdmin(ReferenceAdmin):
     list_display = ("code", "product", "colour", "size", "batch")
     search_fields = ("code", "product__model_no", "product__title")
     list_select_related = ("product",)
 
 
-class OrderItemInline(admin.TabularInline):
+class OrderItemInline(ServiceDoorInline):
     model = models.OrderItem
     extra = 0
     raw_id_fields = ("sku",)
 
 
 @admin.register(models.Order)
-class OrderAdmin(ShopScopedAdmin):
+class OrderAdmin(ServiceDoorAdmin):
     list_display = (
         "order_no",
         "shop",
@@ -128,23 +159,29 @@ class OrderAdmin(ShopScopedAdmin):
     inlines = [OrderItemInline]
     # Buyers' personal data stays masked in the admin too; the desk's order page reveals
     # it on purpose and records who looked.
-    exclude = ("receiver_name", "receiver_phone", "receiver_phone_tail", "receiver_address")
+    exclude = (
+        "receiver_name",
+        "receiver_phone",
+        "receiver_phone_tail",
+        "receiver_address",
+        "buyer_alipay_account",
+    )
 
 
-class TicketItemInline(admin.TabularInline):
+class TicketItemInline(ServiceDoorInline):
     model = models.TicketItem
     extra = 0
     raw_id_fields = ("order_item",)
 
 
-class PromiseInline(admin.TabularInline):
+class PromiseInline(ServiceDoorInline):
     model = models.Promise
     extra = 0
     raw_id_fields = ("made_by", "fulfilled_by")
 
 
 @admin.register(models.Ticket)
-class TicketAdmin(ShopScopedAdmin):
+class TicketAdmin(ServiceDoorAdmin):
     list_display = (
         "number",
         "shop",
@@ -165,7 +202,7 @@ class TicketAdmin(ShopScopedAdmin):
 
 
 @admin.register(models.TicketEvent)
-class TicketEventAdmin(ReadOnlyAdmin):
+class TicketEventAdmin(ServiceDoorAdmin):
     shop_field = "ticket__shop"
     list_display = ("ticket", "kind", "actor", "from_status", "to_status", "created_at")
     list_filter = ("kind",)
@@ -173,7 +210,7 @@ class TicketEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.TicketPhoto)
-class TicketPhotoAdmin(ReadOnlyAdmin):
+class TicketPhotoAdmin(ServiceDoorAdmin):
     shop_field = "ticket__shop"
     list_display = (
         "ticket",
@@ -187,13 +224,13 @@ class TicketPhotoAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.QuickReply)
-class QuickReplyAdmin(admin.ModelAdmin):
+class QuickReplyAdmin(ReferenceAdmin):
     list_display = ("title", "is_active", "updated_at")
     search_fields = ("title", "body")
 
 
 @admin.register(models.LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(ServiceDoorAdmin):
     list_display = (
         "id",
         "recorded_at",
@@ -213,20 +250,20 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.LedgerApproval)
-class LedgerApprovalAdmin(ReadOnlyAdmin):
+class LedgerApprovalAdmin(ServiceDoorAdmin):
     shop_field = "entry__shop"
     list_display = ("entry", "approved", "decided_by", "decided_at")
 
 
 @admin.register(models.PersonalDataAccess)
-class PersonalDataAccessAdmin(ReadOnlyAdmin):
+class PersonalDataAccessAdmin(ServiceDoorAdmin):
     shop_field = "order__shop"
     list_display = ("accessed_at", "user", "order", "fields")
     list_select_related = ("user", "order")
 
 
 @admin.register(models.ReturnParcel)
-class ReturnParcelAdmin(ShopScopedAdmin):
+class ReturnParcelAdmin(ServiceDoorAdmin):
     list_display = (
         "tracking_no",
         "shop",
@@ -247,21 +284,22 @@ class ReturnParcelAdmin(ShopScopedAdmin):
 
 
 @admin.register(models.CourierLossReport)
-class CourierLossReportAdmin(ShopScopedAdmin):
+class CourierLossReportAdmin(ServiceDoorAdmin):
     list_display = ("tracking_no", "courier", "shop", "status", "claimed_amount", "received_amount")
     list_filter = ("status", "courier", "shop")
     search_fields = ("=tracking_no",)
     raw_id_fields = ("order", "ticket", "created_by")
 
 
-def _register_simple(model, list_display, list_filter=(), shop_field="shop", raw=()):
+def _register_simple(model, list_display, list_filter=(), shop_field="shop", raw=(), many=False):
     attrs = {
         "list_display": list_display,
         "list_filter": list_filter,
         "shop_field": shop_field,
+        "shop_path_is_many": many,
         "raw_id_fields": raw,
     }
-    admin.site.register(model, type(f"{model.__name__}Admin", (ShopScopedAdmin,), attrs))
+    admin.site.register(model, type(f"{model.__name__}Admin", (ServiceDoorAdmin,), attrs))
 
 
 _register_simple(
@@ -275,6 +313,7 @@ _register_simple(
     ("sku", "batch", "complaint_count", "sent_at"),
     shop_field="sku__quality_problems__shop",
     raw=("sku", "sent_by"),
+    many=True,
 )
 _register_simple(
     models.ProductFeedback,
@@ -324,7 +363,7 @@ _register_simple(
 
 
 @admin.register(models.ReviewContact)
-class ReviewContactAdmin(ReadOnlyAdmin):
+class ReviewContactAdmin(ServiceDoorAdmin):
     shop_field = "review__shop"
     list_display = ("review", "channel", "agent", "contacted_at", "result")
 
@@ -339,10 +378,13 @@ class HeartbeatAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 # --- Issue 6: the rate card and what came in from the seller centre ----------------------
 @admin.register(models.PostageRate)
-class PostageRateAdmin(admin.ModelAdmin):
+class PostageRateAdmin(ReferenceAdmin):
     """The shops' rate card: supervisors edit it; the calculator reads it on every quote."""
 
     list_display = (
@@ -359,19 +401,14 @@ class PostageRateAdmin(admin.ModelAdmin):
     search_fields = ("name", "province", "city")
 
 
-class OrderImportFileInline(admin.TabularInline):
+class OrderImportFileInline(ServiceDoorInline):
     model = models.OrderImportFile
-    extra = 0
     fields = ("kind", "original_name", "encoding", "row_count", "column_count", "size_bytes")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.OrderImport)
-class OrderImportAdmin(ReadOnlyAdmin):
+class OrderImportAdmin(ServiceDoorAdmin):
     """The record of who imported what; imports happen on the desk's import page."""
 
     list_display = ("created_at", "shop", "status", "source", "created_by", "error_count")
@@ -382,7 +419,7 @@ class OrderImportAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.RefundRequest)
-class RefundRequestAdmin(ReadOnlyAdmin):
+class RefundRequestAdmin(ServiceDoorAdmin):
     list_display = ("refund_no", "shop", "order", "ticket", "status", "amount", "updated_at")
     list_filter = ("shop", "needs_return")
     search_fields = ("=refund_no", "=order__order_no")

@@ -33,12 +33,12 @@ from .models import (
     User,
 )
 from .models.tickets import RESPONSIBILITY_BY_REASON
+from .money import CENT
 from .roles import Role
 from .sla import sla_due_times
 from .workflow import happy_path
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CENT = Decimal("0.01")
 
 # (code, name, kind, location): 11 shops, C-stores and Tmall stores in Wuhan and Shanghai.
 SHOPS = [
@@ -369,7 +369,7 @@ class DemoBuilder:
                 defaults={
                     "last_name": family,
                     "first_name": given,
-                    "is_staff": True,
+                    "is_staff": role == Role.SUPERVISOR,
                     "all_shops": shop_codes is None,
                 },
             )

@@ -4,8 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import LedgerEntry, Promise, ReturnParcel, Ticket
-from .services import DeskError
-from .services.ledger import parse_amount
+from .money import MoneyError, parse_money
 
 
 class TicketOpenForm(forms.Form):
@@ -62,6 +61,7 @@ class TransitionForm(forms.Form):
     to_status = forms.ChoiceField(choices=Ticket.Status.choices)
     note = forms.CharField(required=False, max_length=500)
     tracking_no = forms.CharField(required=False, max_length=40)
+    waive_reason = forms.CharField(required=False, max_length=255)
 
 
 class NoteForm(forms.Form):
@@ -90,8 +90,8 @@ class MoneyField(forms.CharField):
         if value in self.empty_values:
             return None
         try:
-            return parse_amount(value)
-        except DeskError as exc:
+            return parse_money(value)
+        except MoneyError as exc:
             raise forms.ValidationError(exc.message) from exc
 
 

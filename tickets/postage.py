@@ -27,8 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Courier, Order, PostageRate, Province, Shop
+from .money import CENT
 
-CENT = Decimal("0.01")
 EXTRA_WEIGHT_STEP_KG = Decimal("1")
 
 # Suffixes that name the kind of province-level division, longest first.

@@ -73,6 +73,8 @@ _SUPERVISOR = {
     # Issue 6: supervisors keep the rate card, including which couriers are priced by hand.
     "tickets.postagerate": ("view", "add", "change", "delete"),
     "tickets.courier": ("view", "change"),
+    # They read the staff list and each reference record's history (who changed what).
+    "tickets.user": _VIEW,
 }
 
 _FINANCE = {

@@ -49,6 +49,13 @@ def scope_to_user(queryset: QuerySet, user, shop_field: str = "shop") -> QuerySe
     return queryset.filter(**{f"{shop_field}__in": visible_shop_ids(user)})
 
 
+def can_work_on(user, shop_id: int) -> bool:
+    """Whether ``user`` works tickets (agent or supervisor) of the shop ``shop_id``."""
+    return bool(user_roles(user) & {Role.AGENT, Role.SUPERVISOR}) and shop_id in visible_shop_ids(
+        user
+    )
+
+
 def visible_orders(user) -> QuerySet[Order]:
     return scope_to_user(Order.objects.all(), user)
 

@@ -27,9 +27,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .models import LedgerEntry, Ticket, TicketItem
+from .money import counted
 from .selectors import visible_ledger, visible_tickets
 from .selectors_registers import visible_reviews
-from .services.ledger import counted
 
 
 @dataclass

@@ -62,11 +62,15 @@ def happy_path(kind: str) -> list[str]:
     return path
 
 
-# Moves made by the exchange-goods list itself (building it, taking a line off), not by a
-# button on the ticket page.
+# Moves made by the exchange-goods list itself (building it, taking a line off, shipping a
+# line of a signed list), never by a button or a hand-made POST: ``ticket_transition`` refuses
+# them unless the list asks. A ticket on a list is not cancelled behind the list's back: a
+# supervisor takes its line off first (which unsigns a signed list), then it can be cancelled.
 LIST_ONLY = {
     (K.EXCHANGE, S.QUEUED_FOR_EXCHANGE, S.ON_EXCHANGE_LIST),
     (K.EXCHANGE, S.ON_EXCHANGE_LIST, S.QUEUED_FOR_EXCHANGE),
+    (K.EXCHANGE, S.ON_EXCHANGE_LIST, S.SHIPPED),
+    (K.EXCHANGE, S.ON_EXCHANGE_LIST, S.CANCELLED),
 }
 
 

@@ -8,11 +8,10 @@ onto a later list). Only a signed list is shipped from.
 """
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.spreadsheets import NUMBER, TIME, Column, SheetBook, local_naive
 from finance_exports.models import ExchangeLine, Sheet
-from finance_exports.xlsx import NUMBER, TIME, Column, SheetBook, local_naive
 from tickets.models import Ticket, TicketEvent, TicketItem
 from tickets.services.tickets import ticket_transition
 
@@ -53,12 +52,11 @@ class ExchangeListBuilder(SheetBuilder):
         note = _("上 %(date)s 换货清单") % {"date": f"{sheet.business_date:%Y-%m-%d}"}
         tickets = list(self.claimable(sheet).select_for_update().order_by("shop__code", "pk"))
         for ticket in tickets:
-            # A ticket put back in the queue some other way still has its old line: close it,
-            # so the ticket is on one list at a time.
-            ExchangeLine.objects.filter(ticket=ticket, removed_at__isnull=True).update(
-                removed_at=timezone.now(), removed_reason=_("已退回待换货，改上新的换货清单")
+            # Only taking a line off a list puts a ticket back in the queue, and that closes
+            # its line: a ticket is on one list at a time (and the database holds it to that).
+            ticket_transition(
+                actor=None, ticket=ticket, to_status=S.ON_EXCHANGE_LIST, note=note, by_list=True
             )
-            ticket_transition(actor=None, ticket=ticket, to_status=S.ON_EXCHANGE_LIST, note=note)
             ExchangeLine.objects.create(sheet=sheet, ticket=ticket)
         return len(tickets)
 

@@ -13,10 +13,10 @@ from django.db import connection
 from django.db.models import Case, Count, DecimalField, F, QuerySet, Sum, Value, When
 from django.utils.translation import gettext as _
 
+from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
 from finance_exports.models import FinanceSheetEntry, Sheet
-from finance_exports.xlsx import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
 from tickets.models import LedgerEntry, Ticket
-from tickets.services.ledger import counted
+from tickets.money import counted
 
 from . import SheetBuilder, Summary, register, ticket_number
 

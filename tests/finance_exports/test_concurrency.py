@@ -15,9 +15,9 @@ from finance_exports.models import FinanceSheetEntry, Sheet
 from finance_exports.services import exchange_list_approve, sheet_build
 from tests.factories import make_order, make_shop, make_user
 from tickets.models import LedgerEntry, Order
+from tickets.money import counted_total
 from tickets.roles import Role
 from tickets.services import DeskError
-from tickets.services.ledger import counted_total
 
 from .helpers import file_bytes, queued_exchange, record
 

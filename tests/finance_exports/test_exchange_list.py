@@ -230,12 +230,63 @@ def test_only_supervisors_sign_and_take_lines_off(agent, finance, exchange_order
     assert sheet.status == Sheet.Status.AWAITING_APPROVAL
 
 
-def test_a_signed_list_is_not_changed_any_more(supervisor, signed_list):
+def test_taking_a_line_off_a_signed_list_voids_the_signature(supervisor, signed_list):
+    # given a signed list
+    sheet, line = signed_list
+    signed_file = sheet.file.name
+    # when the supervisor takes the line off (the buyer changed their mind)
+    exchange_line_remove(actor=supervisor, line=line, reason="买家不换了")
+    # then the list waits for a signature again and its file no longer lists the ticket
+    sheet.refresh_from_db()
+    assert sheet.status == Sheet.Status.AWAITING_APPROVAL
+    assert (sheet.approved_by, sheet.approved_at) == (None, None)
+    assert sheet.file.name != signed_file
+    assert workbook(sheet)["换货清单"]["A2"].value.startswith("未签字")
+    assert list_rows(sheet) == []
+    ticket = line.ticket
+    ticket.refresh_from_db()
+    assert ticket.status == S.QUEUED_FOR_EXCHANGE
+    assert "签字作废" in ticket.events.last().message
+    # and nothing ships from it until it is signed again
+    with pytest.raises(DeskError, match="签字"):
+        exchange_line_ship(actor=supervisor, line=line, tracking_no="SF1234567890")
+
+
+def test_a_shipped_line_is_not_taken_off(supervisor, signed_list):
     _sheet, line = signed_list
-    with pytest.raises(DeskError):
+    exchange_line_ship(actor=supervisor, line=line, tracking_no="SF1234567890")
+    with pytest.raises(DeskError, match="已经按清单发货"):
         exchange_line_remove(actor=supervisor, line=line, reason="太晚了")
     line.refresh_from_db()
     assert line.is_active
+
+
+@pytest.mark.parametrize("move", [S.SHIPPED, S.CANCELLED, S.QUEUED_FOR_EXCHANGE])
+def test_a_ticket_on_a_list_moves_only_through_the_list(agent, supervisor, signed_list, move):
+    # a hand-made POST or a direct service call cannot ship, cancel or requeue it
+    _sheet, line = signed_list
+    ticket = line.ticket
+    with pytest.raises(DeskError, match="换货清单"):
+        ticket_transition(actor=supervisor, ticket=ticket, to_status=move, tracking_no="SF12345678")
+    ticket.refresh_from_db()
+    assert ticket.status == S.ON_EXCHANGE_LIST
+
+
+def test_cancelling_after_the_line_is_taken_off(agent, supervisor, signed_list):
+    _sheet, line = signed_list
+    exchange_line_remove(actor=supervisor, line=line, reason="买家改退款")
+    ticket = ticket_transition(actor=agent, ticket=line.ticket, to_status=S.CANCELLED)
+    assert ticket.status == S.CANCELLED
+    line.refresh_from_db()
+    assert not line.is_active
+
+
+def test_a_queued_exchange_is_not_put_on_a_list_by_hand(agent, exchange_order):
+    ticket = queued_exchange(agent, exchange_order)
+    with pytest.raises(DeskError, match="17:00"):
+        ticket_transition(actor=agent, ticket=ticket, to_status=S.ON_EXCHANGE_LIST)
+    ticket.refresh_from_db()
+    assert ticket.status == S.QUEUED_FOR_EXCHANGE
 
 
 def test_a_finance_sheet_is_not_an_exchange_list(supervisor, db):
@@ -347,11 +398,11 @@ def test_a_ticket_is_on_one_list_at_a_time(agent, supervisor, exchange_order):
         ExchangeLine.objects.filter(sheet=first).update(removed_at=timezone.now())  # no reason
 
 
-def test_a_ticket_put_back_in_the_queue_elsewhere_moves_to_the_next_list(agent, exchange_order):
+def test_a_ticket_taken_off_a_list_moves_to_the_next_list(agent, supervisor, exchange_order):
     ticket = queued_exchange(agent, exchange_order)
     first = build_list(days_ahead=1)
-    ticket_transition(actor=agent, ticket=ticket, to_status=S.QUEUED_FOR_EXCHANGE)
+    exchange_line_remove(actor=supervisor, line=first.exchange_lines.get(), reason="下次再发")
     second = build_list(days_ahead=2)
     old = first.exchange_lines.get()
-    assert old.removed_at is not None and old.removed_by is None and old.removed_reason
+    assert old.removed_at is not None and old.removed_by == supervisor
     assert second.exchange_lines.get().ticket_id == ticket.pk

@@ -6,14 +6,15 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
+from aftersales.spreadsheets import FORMULA_TRIGGERS
 from finance_exports.builders import get_builder, ticket_number
 from finance_exports.models import FinanceSheetEntry, Sheet
 from finance_exports.services import SheetNotDue, sheet_build
-from finance_exports.xlsx import FORMULA_TRIGGERS
 from tests.factories import make_order, make_ticket
 from tickets.models import AppendOnlyError, LedgerEntry
+from tickets.money import counted_total
 from tickets.services import DeskError
-from tickets.services.ledger import compensation_decide, counted_total, ledger_reverse
+from tickets.services.ledger import compensation_decide, ledger_reverse
 
 from .helpers import at, detail_rows, file_bytes, record, table, workbook
 

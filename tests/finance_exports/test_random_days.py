@@ -14,7 +14,8 @@ from finance_exports.models import FinanceSheetEntry, Sheet
 from finance_exports.services import sheet_build, sheets_catch_up
 from tests.factories import make_order
 from tickets.models import LedgerEntry
-from tickets.services.ledger import compensation_decide, counted, counted_total, ledger_reverse
+from tickets.money import counted, counted_total
+from tickets.services.ledger import compensation_decide, ledger_reverse
 
 from .helpers import at, detail_rows, record
 

@@ -7,14 +7,14 @@ from django.core.exceptions import PermissionDenied
 
 from tests.factories import make_order, make_user
 from tickets.models import LedgerApproval, LedgerEntry, Order, Ticket
+from tickets.money import counted_total
+from tickets.money import parse_money as parse_amount
 from tickets.roles import Role
 from tickets.services import DeskError
 from tickets.services.ledger import (
     compensation_decide,
-    counted_total,
     ledger_record,
     ledger_reverse,
-    parse_amount,
     refund_room,
     submission_key_issue,
     submission_key_read,

@@ -19,7 +19,7 @@ from tickets.services.tickets import (
     ticket_open,
     ticket_transition,
 )
-from tickets.workflow import WORKFLOWS, allowed_next
+from tickets.workflow import LIST_ONLY, WORKFLOWS, allowed_next
 
 S = Ticket.Status
 
@@ -116,9 +116,15 @@ def test_every_transition_is_allowed_or_refused_as_the_table_says(agent, shipped
         before = ticket.events.filter(kind=TicketEvent.Kind.STATUS).count()
         legal = target in allowed_next(kind, source)
         money_needed = target in (S.REFUNDED, S.COMPENSATED)  # see test_services_ledger
+        list_only = (kind, source, target) in LIST_ONLY
+        if legal and list_only:
+            # only the exchange-goods list makes this move; a hand-made request is refused
+            with pytest.raises(DeskError, match="清单"):
+                ticket_transition(actor=agent, ticket=ticket, to_status=target, tracking_no="SF1")
+            assert ticket.events.filter(kind=TicketEvent.Kind.STATUS).count() == before
         if legal and not money_needed:
             moved = ticket_transition(
-                actor=agent, ticket=ticket, to_status=target, tracking_no="SF123"
+                actor=agent, ticket=ticket, to_status=target, tracking_no="SF123", by_list=list_only
             )
             assert moved.status == target
             event = moved.events.filter(kind=TicketEvent.Kind.STATUS).latest("id")
@@ -139,10 +145,8 @@ def test_illegal_transition_says_why_and_what_is_possible(agent, shipped):
     assert "等待退回" in str(refused.value)
 
 
-def test_shipping_an_exchange_needs_the_tracking_number(agent, shipped):
-    ticket = open_ticket(agent, shipped)
-    Ticket.objects.filter(pk=ticket.pk).update(status=S.ON_EXCHANGE_LIST)
-    ticket.refresh_from_db()
+def test_shipping_goods_needs_the_tracking_number(agent, shipped):
+    ticket = open_ticket(agent, shipped, kind=Ticket.Kind.RESHIP)
     with pytest.raises(DeskError, match="运单号"):
         ticket_transition(actor=agent, ticket=ticket, to_status=S.SHIPPED)
     shipped_ticket = ticket_transition(

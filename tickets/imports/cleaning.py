@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
+from tickets.money import MoneyError, parse_money
+
 from .layout import fold, mapping
 
 # The seller centre writes Beijing time without a zone.
 SELLER_CENTRE_TZ = ZoneInfo("Asia/Shanghai")
-CENT = Decimal("0.01")
-MONEY_LIMIT = Decimal("1e10")
 
 _EXCEL_FORMULA = re.compile(r'^=\s*"(.*)"$', re.DOTALL)
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
@@ -84,24 +84,12 @@ def clean_phone(raw: str | None) -> str:
 
 
 def clean_amount(raw: str | None) -> Decimal:
-    """A CNY amount: '12.50', '12.5元', '¥1,234.00'; blank is 0. Never a float."""
-    text = unicodedata.normalize("NFKC", unwrap(raw))
-    text = text.replace(",", "").replace("元", "").replace("¥", "").replace(" ", "")
-    if not text:
-        return Decimal("0.00")
+    """A CNY amount as the seller centre writes it: '12.50', '12.5元', '¥1,234.00'; blank is
+    0.00. Read by ``tickets.money.parse_money``, the desk's one money parser."""
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise CellError(_("金额“%(value)s”不是数字。") % {"value": raw}) from None
-    if not amount.is_finite():
-        raise CellError(_("金额“%(value)s”不是数字。") % {"value": raw})
-    if amount < 0:
-        raise CellError(_("金额“%(value)s”不能是负数。") % {"value": raw})
-    if amount != amount.quantize(CENT):
-        raise CellError(_("金额“%(value)s”最多两位小数。") % {"value": raw})
-    if amount >= MONEY_LIMIT:
-        raise CellError(_("金额“%(value)s”过大。") % {"value": raw})
-    return amount.quantize(CENT)
+        return parse_money(unwrap(raw), allow_zero=True, blank_is_zero=True)
+    except MoneyError as exc:
+        raise CellError(exc.message) from None
 
 
 def clean_quantity(raw: str | None) -> int:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tickets.models import Courier, Order, OrderItem, Shop, Sku
+from tickets.money import CENT
 
 from .bulk import ANALYZE_EVERY_ROWS, insert_rows, refresh_statistics, row_defaults
 from .cleaning import (
@@ -37,7 +38,6 @@ from .layout import Layout, fold, mapping
 from .report import Report
 
 CHUNK_ROWS = 1000
-CENT = Decimal("0.01")
 S = Order.Status
 _FORWARD = {S.WAITING_PAYMENT: 0, S.PAID: 1, S.SHIPPED: 2, S.SUCCESS: 3}
 

@@ -30,9 +30,11 @@ from tickets.services import DeskError, require_perm
 from tickets.services.tickets import (
     ItemRequest,
     ticket_open,
+    ticket_set_return_tracking,
     ticket_transition,
     transition_refusal,
 )
+from tickets.services.timeline import timeline_write
 
 from .cleaning import (
     clean_amount,
@@ -178,9 +180,7 @@ def import_refunds(records, layout: Layout, name: str, ctx: Context, actor: User
 def _note(ticket: Ticket, actor: User, message: str) -> None:
     """A line on the timeline saying what the seller centre reported. Not a reply to the
     buyer, so unlike an agent's note it does not count as the first response."""
-    TicketEvent.objects.create(
-        ticket=ticket, actor=actor, kind=TicketEvent.Kind.NOTE, message=message
-    )
+    timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.NOTE, message=message)
 
 
 def _items_for(order: Order, refund: RefundData) -> list[ItemRequest]:
@@ -255,10 +255,9 @@ def _follow(actor: User, ticket: Ticket, refund: RefundData) -> None:
         )
         return
     if tracking and ticket.return_tracking_no != tracking and ticket.status == T.AWAITING_RETURN:
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        ticket.return_tracking_no = tracking
-        ticket.save(update_fields=["return_tracking_no", "updated_at"])
-        _note(ticket, actor, _("买家已寄回，退货运单号 %(no)s。") % {"no": tracking})
+        ticket_set_return_tracking(
+            actor=actor, ticket=ticket, tracking_no=tracking, note=_("卖家中心：买家已寄回")
+        )
     elif refund.meaning == SUCCESS:
         if transition_refusal(ticket, T.REFUNDED) is None:
             ticket_transition(

@@ -7,8 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-MONEY_MAX_DIGITS = 12
-MONEY_PLACES = 2
+from tickets.money import MONEY_MAX_DIGITS, MONEY_PLACES
 
 
 def MoneyField(verbose_name, **kwargs):

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from .base import TimeStampedModel
 
@@ -9,6 +10,8 @@ from .base import TimeStampedModel
 class Product(TimeStampedModel):
     model_no = models.CharField(_("款号"), max_length=40, unique=True)
     title = models.CharField(_("商品标题"), max_length=200)
+
+    history = HistoricalRecords(verbose_name=_("变更记录"))
 
     class Meta:
         verbose_name = _("商品")
@@ -27,6 +30,8 @@ class Sku(TimeStampedModel):
     colour = models.CharField(_("颜色"), max_length=40, blank=True)
     size = models.CharField(_("尺码"), max_length=20, blank=True)
     batch = models.CharField(_("批次"), max_length=40, blank=True)
+
+    history = HistoricalRecords(verbose_name=_("变更记录"))
 
     class Meta:
         verbose_name = _("SKU")

@@ -16,7 +16,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .base import MONEY_MAX_DIGITS, MONEY_PLACES, AppendOnlyModel, choices_check
+from tickets.money import CENT, MONEY_MAX_DIGITS, MONEY_PLACES
+
+from .base import AppendOnlyModel, choices_check
 from .orders import Order
 from .shops import Shop
 from .tickets import Ticket
@@ -120,7 +122,7 @@ class LedgerEntry(AppendOnlyModel):
         amount = Decimal(self.amount)
         if amount <= 0:
             raise ValidationError({"amount": _("金额必须大于 0。")})
-        if amount != amount.quantize(Decimal("0.01")):
+        if amount != amount.quantize(CENT):
             raise ValidationError({"amount": _("金额最多两位小数。")})
 
     def save(self, *args, **kwargs):

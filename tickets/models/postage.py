@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from .base import MoneyField, TimeStampedModel
 from .shops import ShopLocation
@@ -100,6 +101,8 @@ class PostageRate(TimeStampedModel):
         default=False,
         help_text=_("如西藏：收费前必须先确认实际运费再告知买家，不给建议金额。"),
     )
+
+    history = HistoricalRecords(verbose_name=_("变更记录"))
 
     class Meta:
         verbose_name = _("运费规则")

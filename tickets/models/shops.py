@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from .base import TimeStampedModel, choices_check
 
@@ -27,6 +28,8 @@ class Shop(TimeStampedModel):
     kind = models.CharField(_("店铺类型"), max_length=16, choices=Kind.choices)
     location = models.CharField(_("所在地"), max_length=16, choices=Location.choices)
     is_active = models.BooleanField(_("在用"), default=True)
+
+    history = HistoricalRecords(verbose_name=_("变更记录"))
 
     class Meta:
         verbose_name = _("店铺")
@@ -57,6 +60,13 @@ class User(AbstractUser):
         help_text=_("主管和财务通常负责全部店铺，包括以后新开的店铺。"),
     )
 
+    # Who gave whom which role and shops, and when; never the password or the last login.
+    history = HistoricalRecords(
+        verbose_name=_("变更记录"),
+        excluded_fields=["password", "last_login"],
+        m2m_fields=[shops],
+    )
+
     class Meta(AbstractUser.Meta):
         verbose_name = _("员工")
         verbose_name_plural = _("员工")
@@ -74,6 +84,8 @@ class Courier(models.Model):
     priced_by_hand = models.BooleanField(
         _("按官方价格人工确认"), default=False, help_text=_("顺丰、EMS 等按快递公司官方价格计费。")
     )
+
+    history = HistoricalRecords(verbose_name=_("变更记录"))
 
     class Meta:
         verbose_name = _("快递公司")

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from .base import AppendOnlyModel, TimeStampedModel, choices_check
 from .orders import Order, OrderItem
@@ -280,6 +281,18 @@ class Promise(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # A promise not kept when the ticket ends is waived on purpose, with the reason: the
+    # breach-of-promise rule (违背承诺) wants it on record, never silently dropped.
+    waived_at = models.DateTimeField(_("放弃时间"), null=True, blank=True)
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("放弃人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    waived_reason = models.CharField(_("未兑现原因"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("对买家的承诺")
@@ -292,10 +305,23 @@ class Promise(TimeStampedModel):
                 | Q(fulfilled_at__isnull=False, fulfilled_by__isnull=False),
                 name="promise_fulfilled_with_who_and_when",
             ),
+            models.CheckConstraint(
+                condition=Q(waived_at__isnull=True, waived_by__isnull=True, waived_reason="")
+                | (
+                    Q(waived_at__isnull=False, waived_by__isnull=False, fulfilled_at__isnull=True)
+                    & ~Q(waived_reason="")
+                ),
+                name="promise_waived_with_who_when_why_and_not_kept",
+            ),
         ]
 
     def __str__(self):
         return self.text
+
+    @property
+    def is_open(self) -> bool:
+        """Neither kept nor waived: the ticket shows it and may not end while it stays."""
+        return self.fulfilled_at is None and self.waived_at is None
 
 
 class TicketEventKind(models.TextChoices):
@@ -305,6 +331,7 @@ class TicketEventKind(models.TextChoices):
     NOTE = "note", _("备注")
     MONEY = "money", _("资金")
     PARCEL = "parcel", _("退件")
+    TRACKING = "tracking", _("退回运单号")
     PHOTO = "photo", _("照片")
     PROMISE = "promise", _("承诺")
     ESCALATED = "escalated", _("升级")
@@ -401,6 +428,8 @@ class QuickReply(TimeStampedModel):
         _("内容"), help_text=_("可用占位符：{买家}、{订单号}、{运单号}、{退回运单号}")
     )
     is_active = models.BooleanField(_("在用"), default=True)
+
+    history = HistoricalRecords(verbose_name=_("变更记录"))
 
     class Meta:
         verbose_name = _("快捷短语")

@@ -8,16 +8,9 @@ service never sees another shop's rows.
 
 from django.core.exceptions import PermissionDenied
 
+from tickets.errors import DeskError
 
-class DeskError(Exception):
-    """A domain rule refused the action; the message is for the user, in their language."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self):
-        return str(self.message)
+__all__ = ["DeskError", "require_perm"]
 
 
 def require_perm(user, perm: str) -> None:

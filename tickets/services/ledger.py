@@ -1,9 +1,10 @@
 """Recording money: postage, compensation and refunds, their reversals and approvals.
 
 Rules (DOMAIN.md "Record money", QUALITY.md "Money"):
-- amounts are positive Decimals with at most two places;
-- a refund never exceeds what the buyer paid for the ticket's items minus refunds already made,
-  and refunds plus compensation on an order never exceed what the buyer paid for it;
+- amounts are positive Decimals with at most two places, read by ``tickets.money.parse_money``;
+- a refund never exceeds what the buyer paid for the ticket's items minus what any ticket has
+  refunded for those items, and refunds plus compensation on an order never exceed what the
+  buyer paid for it;
 - compensation above DESK_COMPENSATION_APPROVAL_THRESHOLD counts only once a supervisor has
   approved it;
 - a correction is a reversing entry, at most one per entry;
@@ -11,21 +12,24 @@ Rules (DOMAIN.md "Record money", QUALITY.md "Money"):
 """
 
 import uuid
-from decimal import Decimal, InvalidOperation
+from collections import defaultdict
+from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import LedgerApproval, LedgerEntry, Order, Ticket, TicketEvent, User
+from tickets.models import LedgerApproval, LedgerEntry, Order, Ticket, TicketEvent, TicketItem, User
+from tickets.money import CENT, ZERO, cents, committed_total, not_rejected, parse_money
 
 from . import DeskError, require_perm
+from .tickets import ticket_responded, ticket_transition, transition_refusal
+from .timeline import timeline_write
 
 K = LedgerEntry.Kind
-CENT = Decimal("0.01")
 _KEY_SALT = "tickets.ledger.submission"
 
 
@@ -46,76 +50,78 @@ def submission_key_read(user: User, token: str, *, max_age: int = 12 * 3600) -> 
     return data["k"]
 
 
-# --- amounts --------------------------------------------------------------------------
-def parse_amount(raw) -> Decimal:
-    """A money amount from user input: '12', '12.5', '¥1,234.50', '8元' -> Decimal; never float."""
-    if isinstance(raw, float):
-        raise TypeError("money is never a float")
-    text = str(raw).strip().replace(",", "").replace("，", "").removeprefix("¥").removesuffix("元")
-    try:
-        amount = Decimal(text.strip())
-    except InvalidOperation as exc:
-        raise DeskError(_("金额“%(raw)s”不是有效的数字。") % {"raw": raw}) from exc
-    if not amount.is_finite() or amount <= 0:
-        raise DeskError(_("金额必须大于 0。"))
-    if amount != amount.quantize(CENT):
-        raise DeskError(_("金额最多两位小数。"))
-    if amount >= Decimal("1e10"):
-        raise DeskError(_("金额过大。"))
-    return amount.quantize(CENT)
-
-
-# --- what counts ----------------------------------------------------------------------
-def counted(entries: QuerySet[LedgerEntry]) -> QuerySet[LedgerEntry]:
-    """Entries that count: not waiting for approval and not rejected (a reversal counts when
-    the entry it reverses does)."""
-    return entries.filter(
-        Q(requires_approval=False, reverses__isnull=True)
-        | Q(requires_approval=True, approval__approved=True)
-        | Q(reverses__isnull=False, reverses__requires_approval=False)
-        | Q(reverses__isnull=False, reverses__approval__approved=True)
-    )
-
-
-def _signed_sum(entries: QuerySet[LedgerEntry]) -> Decimal:
-    totals = entries.aggregate(
-        plus=Sum("amount", filter=Q(reverses__isnull=True)),
-        minus=Sum("amount", filter=Q(reverses__isnull=False)),
-    )
-    return ((totals["plus"] or Decimal("0")) - (totals["minus"] or Decimal("0"))).quantize(CENT)
-
-
-def counted_total(entries: QuerySet[LedgerEntry]) -> Decimal:
-    return _signed_sum(counted(entries))
-
-
-def _committed_total(entries: QuerySet[LedgerEntry]) -> Decimal:
-    """Counted money plus money waiting for approval: what a cap must leave room for."""
-    not_rejected = entries.exclude(approval__approved=False).exclude(
-        reverses__approval__approved=False
-    )
-    return _signed_sum(not_rejected)
-
-
+# --- caps -----------------------------------------------------------------------------
 def ticket_refund_cap(ticket: Ticket) -> Decimal:
-    """What the buyer paid for the ticket's items (by quantity share of each order item)."""
-    cap = Decimal("0")
-    for item in ticket.items.select_related("order_item"):
+    """What the buyer paid for the ticket's items (by quantity share of each order item),
+    in yuan."""
+    return sum(
+        (
+            _share(item.order_item.paid_amount, item.quantity, item.order_item.quantity)
+            for item in ticket.items.select_related("order_item")
+        ),
+        ZERO,
+    )
+
+
+def _share(paid: Decimal, quantity: int, of: int) -> Decimal:
+    return cents(paid * quantity / of)
+
+
+def _refunded_by_ticket(order: Order) -> dict[int, Decimal]:
+    """Refunds (counted or waiting, reversals subtracted) per ticket of ``order``."""
+    rows = (
+        not_rejected(order.ledger_entries.filter(kind=K.REFUND, ticket__isnull=False))
+        .values("ticket_id")
+        .annotate(
+            plus=Sum("amount", filter=Q(reverses__isnull=True)),
+            minus=Sum("amount", filter=Q(reverses__isnull=False)),
+        )
+    )
+    return {row["ticket_id"]: (row["plus"] or ZERO) - (row["minus"] or ZERO) for row in rows}
+
+
+def _item_room(order: Order, ticket: Ticket) -> Decimal:
+    """The largest refund ``ticket`` may still take so that no order item is refunded for more
+    than the buyer paid for it, whichever tickets refunded it.
+
+    A refund on a ticket counts against the ticket's items in proportion to what the buyer
+    paid for each (the ticket's share of that order item), so two tickets on the same item
+    share one cap: one 100.00 item refunded in full on one ticket leaves 0.00 for the next.
+    """
+    shares: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    paid: dict[int, Decimal] = {}
+    items = TicketItem.objects.filter(ticket__order=order).select_related("order_item")
+    for item in items:
         line = item.order_item
-        cap += (line.paid_amount * item.quantity / line.quantity).quantize(CENT)
-    return cap
+        paid[line.pk] = line.paid_amount
+        shares[item.ticket_id][line.pk] = _share(line.paid_amount, item.quantity, line.quantity)
+    refunded = _refunded_by_ticket(order)
+    taken: dict[int, Decimal] = defaultdict(Decimal)
+    for ticket_id, amount in refunded.items():
+        cap = sum(shares[ticket_id].values(), ZERO)
+        for line_id, share in shares[ticket_id].items():
+            if cap:
+                taken[line_id] += amount * share / cap
+    own = shares[ticket.pk]
+    cap = sum(own.values(), ZERO)
+    room = cap - refunded.get(ticket.pk, ZERO)
+    for line_id, share in own.items():
+        if share:
+            room = min(room, (paid[line_id] - taken[line_id]) * cap / share)
+    return room.quantize(CENT, rounding=ROUND_DOWN)
 
 
 def refund_room(order: Order, ticket: Ticket | None) -> Decimal:
-    """The largest refund the rules allow now on this order (and ticket)."""
-    order_paid_out = _committed_total(
+    """The largest refund the rules allow now on this order (and ticket), in yuan: what the
+    buyer paid minus refunds and compensation already made or waiting for approval, and for a
+    ticket also what is left on its items (``_item_room``). QUALITY.md 18."""
+    order_paid_out = committed_total(
         order.ledger_entries.filter(kind__in=[K.REFUND, K.COMPENSATION])
     )
     room = order.paid_amount - order_paid_out
     if ticket is not None:
-        refunded = _committed_total(ticket.ledger_entries.filter(kind=K.REFUND))
-        room = min(room, ticket_refund_cap(ticket) - refunded)
-    return max(room, Decimal("0"))
+        room = min(room, _item_room(order, ticket))
+    return max(room, ZERO)
 
 
 # --- writes ---------------------------------------------------------------------------
@@ -141,7 +147,7 @@ def ledger_record(
     done = _existing(idempotency_key)
     if done is not None:
         return done
-    amount = parse_amount(amount)
+    amount = parse_money(amount)
     if kind not in K.values:
         raise DeskError(_("未知的资金类型。"))
     if ticket is not None and ticket.order_id != order.pk:
@@ -185,8 +191,6 @@ def ledger_record(
 
 
 def _money_event(actor: User, ticket: Ticket, entry: LedgerEntry) -> None:
-    from .tickets import _responded
-
     label = entry.get_kind_display()
     if entry.is_reversal:
         text = _("冲销%(kind)s ¥%(amount)s：%(note)s")
@@ -200,19 +204,13 @@ def _money_event(actor: User, ticket: Ticket, entry: LedgerEntry) -> None:
         "method": entry.get_payment_method_display(),
         "note": entry.note,
     }
-    TicketEvent.objects.create(
-        ticket=ticket, actor=actor, kind=TicketEvent.Kind.MONEY, message=message
-    )
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    if _responded(ticket, timezone.now()):
-        ticket.save(update_fields=["first_responded_at", "updated_at"])
+    timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.MONEY, message=message)
+    ticket_responded(ticket)
 
 
 def _advance_ticket(actor: User, ticket: Ticket, entry: LedgerEntry) -> None:
     """A refund on a received return (or an open refund-only ticket) marks it refunded;
     compensation that counts marks a compensation ticket compensated."""
-    from .tickets import ticket_transition, transition_refusal
-
     ticket.refresh_from_db()
     target = {
         (K.REFUND, Ticket.Kind.RETURN, Ticket.Status.RECEIVED): Ticket.Status.REFUNDED,
@@ -284,8 +282,8 @@ def compensation_decide(
     )
     if entry.ticket_id:
         verdict = _("批准") if approved else _("拒绝")
-        TicketEvent.objects.create(
-            ticket_id=entry.ticket_id,
+        timeline_write(
+            ticket=entry.ticket,
             actor=actor,
             kind=TicketEvent.Kind.MONEY,
             message=_("主管%(verdict)s赔偿 ¥%(amount)s %(reason)s")

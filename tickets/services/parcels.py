@@ -11,7 +11,8 @@ from tickets.selectors import visible_orders, visible_tickets
 from tickets.text import normalise_tracking_no
 
 from . import DeskError, require_perm
-from .tickets import ticket_transition
+from .tickets import ticket_set_return_tracking, ticket_transition
+from .timeline import timeline_write
 
 S = Ticket.Status
 
@@ -43,7 +44,11 @@ def find_ticket_for_parcel(user: User, tracking_no: str) -> Ticket | None:
 
 def _receive(actor: User, parcel: ReturnParcel, ticket: Ticket) -> None:
     """Moves the ticket on as the parcel's arrival means, and notes it on the timeline."""
-    TicketEvent.objects.create(
+    if not ticket.return_tracking_no:
+        ticket = ticket_set_return_tracking(
+            actor=actor, ticket=ticket, tracking_no=parcel.tracking_no
+        )
+    timeline_write(
         ticket=ticket,
         actor=actor,
         kind=TicketEvent.Kind.PARCEL,
@@ -70,8 +75,6 @@ def _receive(actor: User, parcel: ReturnParcel, ticket: Ticket) -> None:
             to_status=target,
             note=_("拆件登记：%(no)s") % {"no": parcel.tracking_no},
         )
-    if not ticket.return_tracking_no:
-        Ticket.objects.filter(pk=ticket.pk).update(return_tracking_no=parcel.tracking_no)
 
 
 @transaction.atomic

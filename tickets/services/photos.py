@@ -11,6 +11,7 @@ from PIL import Image, UnidentifiedImageError
 from tickets.models import Ticket, TicketEvent, TicketPhoto, User
 
 from . import DeskError, require_perm
+from .timeline import timeline_write
 
 _FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
 MAX_PIXELS = 40_000_000  # about 7,000 x 5,700: far above any phone camera
@@ -70,7 +71,7 @@ def photo_add(*, actor: User, ticket: Ticket, data: bytes, original_name: str = 
     )
     photo.file.save(f"photo.{fmt}", ContentFile(clean), save=False)
     photo.save()
-    TicketEvent.objects.create(
+    timeline_write(
         ticket=ticket,
         actor=actor,
         kind=TicketEvent.Kind.PHOTO,

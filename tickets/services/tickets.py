@@ -1,4 +1,6 @@
-"""Opening and working tickets. ``ticket_transition`` is the one door for status changes."""
+"""Opening and working tickets. ``ticket_transition`` is the one door for status changes,
+``ticket_set_return_tracking`` the one way a return tracking number is set, and every line
+of the timeline is written by ``timeline.timeline_write``."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -8,13 +10,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tickets.models import Order, OrderItem, Promise, Ticket, TicketEvent, TicketItem, User
+from tickets.money import counted_total
 from tickets.roles import Role, has_role
-from tickets.selectors import visible_shops
+from tickets.selectors import can_work_on
 from tickets.sla import sla_due_times
 from tickets.text import normalise_tracking_no
-from tickets.workflow import allowed_next
+from tickets.workflow import LIST_ONLY, allowed_next
 
 from . import DeskError, require_perm
+from .timeline import timeline_write
 
 S = Ticket.Status
 
@@ -38,12 +42,8 @@ class PromiseRequest:
     due_on: date | None = None
 
 
-def _event(
-    ticket: Ticket, actor: User | None, kind: str, message: str = "", **extra
-) -> TicketEvent:
-    return TicketEvent.objects.create(
-        ticket=ticket, actor=actor, kind=kind, message=message, **extra
-    )
+def _event(ticket: Ticket, actor: User | None, kind: str, message: str = "", **extra):
+    return timeline_write(ticket=ticket, actor=actor, kind=kind, message=message, **extra)
 
 
 def _responded(ticket: Ticket, now) -> list[str]:
@@ -53,6 +53,14 @@ def _responded(ticket: Ticket, now) -> list[str]:
         ticket.first_responded_at = now
         return ["first_responded_at"]
     return []
+
+
+def ticket_responded(ticket: Ticket) -> None:
+    """Records now as the ticket's first response if it has none yet (money recorded by staff
+    counts as a response, like a note or a status change)."""
+    locked = _lock(ticket)
+    if _responded(locked, timezone.now()):
+        locked.save(update_fields=["first_responded_at", "updated_at"])
 
 
 def _lock(ticket: Ticket) -> Ticket:
@@ -106,13 +114,14 @@ def ticket_open(
         opened_by=actor,
         first_response_due=first_due,
         resolution_due=resolution_due,
-        return_tracking_no=normalise_tracking_no(return_tracking_no),
         created_at=now,
     )
     TicketItem.objects.bulk_create(
         [TicketItem(ticket=ticket, order_item=i.order_item, quantity=i.quantity) for i in items]
     )
     _event(ticket, actor, TicketEvent.Kind.OPENED, description, to_status=S.OPEN)
+    if normalise_tracking_no(return_tracking_no):
+        ticket_set_return_tracking(actor=actor, ticket=ticket, tracking_no=return_tracking_no)
     for promise in promises:
         promise_add(
             actor=actor, ticket=ticket, kind=promise.kind, text=promise.text, due_on=promise.due_on
@@ -122,8 +131,11 @@ def ticket_open(
     return ticket
 
 
-def transition_refusal(ticket: Ticket, to_status: str) -> str | None:
-    """Why ``ticket`` may not move to ``to_status`` now, or None when it may."""
+def transition_refusal(ticket: Ticket, to_status: str, *, by_list: bool = False) -> str | None:
+    """Why ``ticket`` may not move to ``to_status`` now, or None when it may.
+
+    Moves that only the exchange-goods list makes (``workflow.LIST_ONLY``: onto a list, back
+    off it, shipped from a signed list) are refused unless ``by_list``, whoever asks."""
     allowed = allowed_next(ticket.kind, ticket.status)
     if to_status not in allowed:
         labels = "、".join(str(S(s).label) for s in allowed) or _("无（已完结）")
@@ -133,8 +145,17 @@ def transition_refusal(ticket: Ticket, to_status: str) -> str | None:
             "to": S(to_status).label,
             "allowed": labels,
         }
+    if not by_list and (ticket.kind, ticket.status, to_status) in LIST_ONLY:
+        if ticket.status == S.ON_EXCHANGE_LIST:
+            return _(
+                "这张售后单在换货清单上，只能按清单发货。要撤销或改动，请主管先把它移出换货清单"
+                "（已签字的清单移出后要重新签字）。"
+            )
+        return _("“%(to)s”由每天 17:00 的换货清单自动完成，不能手动改。") % {
+            "to": S(to_status).label
+        }
     money = {S.REFUNDED: "refund", S.COMPENSATED: "compensation"}.get(to_status)
-    if money and not _has_counted_money(ticket, money):
+    if money and not counted_total(ticket.ledger_entries.filter(kind=money)) > 0:
         return (
             _("还没有登记退款，不能标记为“已退款”。请先登记退款。")
             if money == "refund"
@@ -143,25 +164,40 @@ def transition_refusal(ticket: Ticket, to_status: str) -> str | None:
     return None
 
 
-def _has_counted_money(ticket: Ticket, kind: str) -> bool:
-    from .ledger import counted_total
-
-    return counted_total(ticket.ledger_entries.filter(kind=kind)) > 0
+def open_promises(ticket: Ticket):
+    """Promises on ``ticket`` neither kept nor waived (违背承诺: shown until dealt with)."""
+    return ticket.promises.filter(fulfilled_at__isnull=True, waived_at__isnull=True)
 
 
 @transaction.atomic
 def ticket_transition(
-    *, actor: User | None, ticket: Ticket, to_status: str, note: str = "", tracking_no: str = ""
+    *,
+    actor: User | None,
+    ticket: Ticket,
+    to_status: str,
+    note: str = "",
+    tracking_no: str = "",
+    waive_reason: str = "",
+    by_list: bool = False,
 ) -> Ticket:
     """Moves ``ticket`` to ``to_status`` if its kind's workflow allows it, and records who and
-    when on the timeline. ``actor`` None means the desk itself (a scheduled task)."""
+    when on the timeline. ``actor`` None means the desk itself (a scheduled task).
+
+    Ending a ticket (closed, cancelled) with a promise to the buyer not yet kept is refused
+    unless ``waive_reason`` says why it will not be kept; each such promise is then marked
+    waived with that reason, on the timeline (DOMAIN.md "Breach of promise"). ``by_list``: the
+    exchange-goods list itself is moving the ticket (``finance_exports``); nobody else may.
+    Raises ``DeskError`` with the reason when refused."""
     if actor is not None:
         require_perm(actor, "tickets.change_ticket")
     ticket = _lock(ticket)
-    refusal = transition_refusal(ticket, to_status)
+    refusal = transition_refusal(ticket, to_status, by_list=by_list)
     if refusal:
         raise DeskError(refusal)
     tracking_no = normalise_tracking_no(tracking_no)
+    now = timezone.now()
+    if to_status in Ticket.FINISHED_STATUSES:
+        _waive_open_promises(actor, ticket, waive_reason, now)
     if to_status == S.SHIPPED and ticket.kind in (
         Ticket.Kind.EXCHANGE,
         Ticket.Kind.RESHIP,
@@ -170,9 +206,6 @@ def ticket_transition(
         if not tracking_no:
             raise DeskError(_("发出商品时必须填写运单号。"))
         ticket.outbound_tracking_no = tracking_no
-    elif to_status == S.AWAITING_RETURN and tracking_no:
-        ticket.return_tracking_no = tracking_no
-    now = timezone.now()
     from_status = ticket.status
     ticket.status = to_status
     if to_status in _RESOLVING and ticket.resolved_at is None:
@@ -185,15 +218,63 @@ def ticket_transition(
     _event(
         ticket, actor, TicketEvent.Kind.STATUS, note, from_status=from_status, to_status=to_status
     )
+    if to_status == S.AWAITING_RETURN and tracking_no:
+        ticket_set_return_tracking(actor=actor, ticket=ticket, tracking_no=tracking_no)
     return ticket
 
 
-def can_work_on(user: User, shop_id: int) -> bool:
-    """Whether ``user`` works tickets (agent or supervisor) of the shop ``shop_id``."""
-    return (
-        has_role(user, Role.AGENT, Role.SUPERVISOR)
-        and visible_shops(user).filter(pk=shop_id).exists()
+def _waive_open_promises(actor: User | None, ticket: Ticket, reason: str, now) -> None:
+    pending = list(open_promises(ticket).select_for_update())
+    if not pending:
+        return
+    reason = reason.strip()
+    if not reason:
+        raise DeskError(
+            _("还有 %(n)s 个对买家的承诺没有兑现（%(what)s）。请先兑现，或写明不兑现的原因。")
+            % {"n": len(pending), "what": "；".join(p.text for p in pending)}
+        )
+    if actor is None:
+        raise DeskError(_("有未兑现的承诺，只能由客服写明原因后结束。"))
+    for promise in pending:
+        promise.waived_at = now
+        promise.waived_by = actor
+        promise.waived_reason = reason[:255]
+        promise.save(update_fields=["waived_at", "waived_by", "waived_reason", "updated_at"])
+        _event(
+            ticket,
+            actor,
+            TicketEvent.Kind.PROMISE,
+            _("承诺未兑现：%(text)s。原因：%(reason)s")
+            % {"text": promise.text, "reason": promise.waived_reason},
+        )
+
+
+@transaction.atomic
+def ticket_set_return_tracking(
+    *, actor: User | None, ticket: Ticket, tracking_no: str, note: str = ""
+) -> Ticket:
+    """Sets the tracking number of the parcel the buyer sends back (退回运单号), normalised,
+    and says so on the timeline with the number it replaces. The one way this field changes:
+    the ticket form, a status change, unpacking and the refund import all come here. Setting
+    the number it already has changes nothing. Raises ``DeskError`` on a finished ticket."""
+    tracking_no = normalise_tracking_no(tracking_no)
+    ticket = _lock(ticket)
+    if not tracking_no or tracking_no == ticket.return_tracking_no:
+        return ticket
+    if not ticket.is_open:
+        raise DeskError(_("已完结的售后单不能再改退回运单号。"))
+    before = ticket.return_tracking_no
+    ticket.return_tracking_no = tracking_no
+    ticket.save(update_fields=["return_tracking_no", "updated_at"])
+    message = (
+        _("退回运单号改为 %(no)s（原为 %(before)s）") % {"no": tracking_no, "before": before}
+        if before
+        else _("退回运单号：%(no)s") % {"no": tracking_no}
     )
+    if note:
+        message = f"{message}。{note}"
+    _event(ticket, actor, TicketEvent.Kind.TRACKING, message)
+    return ticket
 
 
 @transaction.atomic
@@ -281,6 +362,8 @@ def promise_fulfil(*, actor: User, promise: Promise) -> Promise:
     promise = Promise.objects.select_for_update().get(pk=promise.pk)
     if promise.fulfilled_at is not None:
         raise DeskError(_("这个承诺已经兑现过了。"))
+    if promise.waived_at is not None:
+        raise DeskError(_("这个承诺已经登记为未兑现。"))
     promise.fulfilled_at = timezone.now()
     promise.fulfilled_by = actor
     promise.save(update_fields=["fulfilled_at", "fulfilled_by", "updated_at"])

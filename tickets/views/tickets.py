@@ -29,13 +29,13 @@ from tickets.forms import (
 )
 from tickets.models import LedgerEntry, QuickReply, Ticket, User
 from tickets.models.tickets import RESPONSIBILITY_BY_REASON
+from tickets.money import counted_total
 from tickets.postage import postage_quote
 from tickets.quick_replies import quick_reply_render
 from tickets.roles import Role, has_role
-from tickets.selectors import staff_for_shops, visible_orders, visible_tickets
+from tickets.selectors import can_work_on, staff_for_shops, visible_orders, visible_tickets
 from tickets.services import DeskError
 from tickets.services.ledger import (
-    counted_total,
     ledger_record,
     ledger_reverse,
     refund_room,
@@ -46,7 +46,6 @@ from tickets.services.photos import photo_add
 from tickets.services.tickets import (
     ItemRequest,
     PromiseRequest,
-    can_work_on,
     promise_add,
     promise_fulfil,
     ticket_assign,
@@ -184,6 +183,7 @@ def ticket_page_context(request, ticket: Ticket, **forms):
         (reply, quick_reply_render(reply, ticket))
         for reply in QuickReply.objects.filter(is_active=True)
     ]
+    promises = list(ticket.promises.select_related("made_by", "fulfilled_by"))
     # Supervisors assign to anyone serving the shop; agents only take tickets themselves.
     staff = (
         list(staff_for_shops([ticket.shop_id])) if has_role(request.user, Role.SUPERVISOR) else []
@@ -193,7 +193,8 @@ def ticket_page_context(request, ticket: Ticket, **forms):
         "order": ticket.order,
         "items": list(ticket.items.select_related("order_item")),
         "events": list(ticket.events.select_related("actor")),
-        "promises": list(ticket.promises.select_related("made_by", "fulfilled_by")),
+        "promises": promises,
+        "open_promises": [p for p in promises if p.is_open],
         "photos": list(ticket.photos.all()),
         "entries": entries,
         "money_total": counted_total(ticket.ledger_entries.all()),
@@ -260,6 +261,7 @@ def ticket_transition_view(request, ticket):
         to_status=form.cleaned_data["to_status"],
         note=form.cleaned_data["note"],
         tracking_no=form.cleaned_data["tracking_no"],
+        waive_reason=form.cleaned_data["waive_reason"],
     )
     return _("状态已改为“%(status)s”。") % {"status": moved.get_status_display()}
 

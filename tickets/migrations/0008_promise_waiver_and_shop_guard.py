@@ -1,0 +1,132 @@
+# A promise not kept when its ticket ends is waived with a reason; and the database refuses a
+# row whose shop is not its order's shop (a ledger row, a ticket, a register entry), and an
+# order moved to another shop under its tickets and money.
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+# Tables with both a shop and an order: the shop must be the order's.
+SHOP_OF_ORDER_TABLES = (
+    "tickets_ledgerentry",
+    "tickets_ticket",
+    "tickets_returnparcel",
+    "tickets_courierlossreport",
+    "tickets_qualityproblem",
+    "tickets_wrongshipment",
+    "tickets_platformintervention",
+    "tickets_invoicerequest",
+    "tickets_review",
+    "tickets_handovernote",
+    "tickets_refundrequest",
+)
+
+_PG_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION desk_shop_is_order_shop() RETURNS trigger AS $$
+BEGIN
+    IF NEW.order_id IS NOT NULL AND NEW.shop_id IS DISTINCT FROM
+            (SELECT shop_id FROM tickets_order WHERE id = NEW.order_id) THEN
+        RAISE EXCEPTION '%: shop % is not the shop of order %', TG_TABLE_NAME, NEW.shop_id,
+            NEW.order_id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE OR REPLACE FUNCTION desk_order_keeps_shop() RETURNS trigger AS $$
+BEGIN
+    IF NEW.shop_id IS DISTINCT FROM OLD.shop_id THEN
+        RAISE EXCEPTION 'an order never moves to another shop (order %)', OLD.id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def shop_guard_forward(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(_PG_FUNCTIONS, params=None)
+        for table in SHOP_OF_ORDER_TABLES:
+            schema_editor.execute(
+                f"CREATE TRIGGER {table}_shop_is_order_shop "
+                f"BEFORE INSERT OR UPDATE OF shop_id, order_id ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION desk_shop_is_order_shop();"
+            )
+        schema_editor.execute(
+            "CREATE TRIGGER tickets_order_keeps_shop BEFORE UPDATE OF shop_id ON tickets_order "
+            "FOR EACH ROW EXECUTE FUNCTION desk_order_keeps_shop();"
+        )
+    elif vendor == "sqlite":
+        for table in SHOP_OF_ORDER_TABLES:
+            for event, suffix in (("INSERT", "ins"), ("UPDATE OF shop_id, order_id", "upd")):
+                schema_editor.execute(
+                    f"CREATE TRIGGER {table}_shop_is_order_shop_{suffix} BEFORE {event} "
+                    f"ON {table} FOR EACH ROW WHEN NEW.order_id IS NOT NULL AND NEW.shop_id IS NOT "
+                    f"(SELECT shop_id FROM tickets_order WHERE id = NEW.order_id) BEGIN "
+                    f"SELECT RAISE(ABORT, '{table}: the shop is not the shop of the order'); END;"
+                )
+        schema_editor.execute(
+            "CREATE TRIGGER tickets_order_keeps_shop BEFORE UPDATE OF shop_id ON tickets_order "
+            "FOR EACH ROW WHEN NEW.shop_id IS NOT OLD.shop_id BEGIN "
+            "SELECT RAISE(ABORT, 'an order never moves to another shop'); END;"
+        )
+
+
+def shop_guard_backward(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        for table in SHOP_OF_ORDER_TABLES:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_shop_is_order_shop ON {table};")
+        schema_editor.execute("DROP TRIGGER IF EXISTS tickets_order_keeps_shop ON tickets_order;")
+        schema_editor.execute("DROP FUNCTION IF EXISTS desk_shop_is_order_shop();")
+        schema_editor.execute("DROP FUNCTION IF EXISTS desk_order_keeps_shop();")
+    elif vendor == "sqlite":
+        for table in SHOP_OF_ORDER_TABLES:
+            for suffix in ("ins", "upd"):
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_shop_is_order_shop_{suffix};")
+        schema_editor.execute("DROP TRIGGER IF EXISTS tickets_order_keeps_shop;")
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('tickets', '0007_covering_open_ticket_index'),
+    ]
+
+    operations = [
+        migrations.RemoveConstraint(
+            model_name='ticketevent',
+            name='ticket_event_kind_valid',
+        ),
+        migrations.AddField(
+            model_name='promise',
+            name='waived_at',
+            field=models.DateTimeField(blank=True, null=True, verbose_name='放弃时间'),
+        ),
+        migrations.AddField(
+            model_name='promise',
+            name='waived_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='放弃人'),
+        ),
+        migrations.AddField(
+            model_name='promise',
+            name='waived_reason',
+            field=models.CharField(blank=True, max_length=255, verbose_name='未兑现原因'),
+        ),
+        migrations.AlterField(
+            model_name='ticketevent',
+            name='kind',
+            field=models.CharField(choices=[('opened', '创建'), ('status', '状态变更'), ('assigned', '分配'), ('note', '备注'), ('money', '资金'), ('parcel', '退件'), ('tracking', '退回运单号'), ('photo', '照片'), ('promise', '承诺'), ('escalated', '升级')], max_length=16, verbose_name='类型'),
+        ),
+        migrations.AddConstraint(
+            model_name='promise',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('waived_at__isnull', True), ('waived_by__isnull', True), ('waived_reason', '')), models.Q(('fulfilled_at__isnull', True), ('waived_at__isnull', False), ('waived_by__isnull', False), models.Q(('waived_reason', ''), _negated=True)), _connector='OR'), name='promise_waived_with_who_when_why_and_not_kept'),
+        ),
+        migrations.AddConstraint(
+            model_name='ticketevent',
+            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['opened', 'status', 'assigned', 'note', 'money', 'parcel', 'tracking', 'photo', 'promise', 'escalated'])), name='ticket_event_kind_valid'),
+        ),
+        migrations.RunPython(shop_guard_forward, shop_guard_backward),
+    ]
