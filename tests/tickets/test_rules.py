@@ -56,6 +56,7 @@ def test_overdue_query_and_overdue_method_agree(order_a, agent):
             created_at=long_ago,
             first_responded_at=long_ago,
             resolved_at=now,
+            kind=Ticket.Kind.REFUND_ONLY,
             status=Ticket.Status.REFUNDED,
         ),
         make_ticket(order_a, agent, created_at=long_ago, status=Ticket.Status.CLOSED),
