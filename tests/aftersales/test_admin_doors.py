@@ -14,7 +14,7 @@ from tickets.admin import ReferenceAdmin, ServiceDoorAdmin
 from tickets.models import Order, ProductionAlert, QualityProblem, QuickReply, Sku, Ticket
 from tickets.models.catalogue import Product
 from tickets.roles import Role
-from tickets.services.registers import quality_problem_register
+from tickets.services.quality import quality_problem_register
 from tickets.services.tickets import ItemRequest, ticket_open
 
 # Reference data: edited in the admin (by whoever holds the permission), with history.
@@ -216,3 +216,11 @@ def test_the_shop_admin_cannot_be_used_to_see_another_shop(client, shop_a, shop_
     client.force_login(boss)
     listing = client.get(reverse("admin:tickets_shop_changelist")).content.decode()
     assert shop_a.name in listing and shop_b.name not in listing
+
+
+def test_the_admin_link_shows_only_for_those_the_admin_lets_in(client, agent, db):
+    client.force_login(agent)
+    assert reverse("admin:index") not in client.get(reverse("tickets:dashboard")).content.decode()
+    boss = make_user("boss-staff", Role.SUPERVISOR, all_shops=True, is_staff=True)
+    client.force_login(boss)
+    assert reverse("admin:index") in client.get(reverse("tickets:dashboard")).content.decode()
