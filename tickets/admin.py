@@ -10,7 +10,13 @@ what a supervisor sees inside is limited to the shops they serve, as on the desk
 """
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db.models.constants import LOOKUP_SEP
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -26,7 +32,22 @@ class ScopedShopListFilter(admin.RelatedFieldListFilter):
         return [(shop.pk, str(shop)) for shop in shops]
 
 
-class ServiceDoorAdmin(admin.ModelAdmin):
+class DeclaredLookupsOnly:
+    """List filters in the URL only on the fields the list offers as filters (its
+    ``list_filter`` and ``date_hierarchy``). Django would accept any field of the model, so
+    ``?receiver_phone__startswith=138`` or ``?password__startswith=`` could guess a buyer's
+    phone or a password hash one character at a time."""
+
+    def lookup_allowed(self, lookup, value, request=None):
+        offered = {f if isinstance(f, str) else f[0] for f in self.list_filter}
+        if self.date_hierarchy:
+            offered.add(self.date_hierarchy)
+        if lookup.split(LOOKUP_SEP)[0] not in offered:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
+class ServiceDoorAdmin(DeclaredLookupsOnly, admin.ModelAdmin):
     """A model whose rows change only through the desk's services: listed and shown, limited
     to the shops the user serves, never added, changed or deleted from the admin.
 
@@ -77,7 +98,27 @@ class ServiceDoorInline(admin.TabularInline):
         return False
 
 
-class ReferenceAdmin(SimpleHistoryAdmin):
+class ReadOnlyHistory:
+    """A record's history is read, never written: simple-history's version page would save a
+    POST for anyone who may merely view the model (and revert for a superuser), so POST is
+    refused there; and a history shows only for a record the user may see."""
+
+    def _visible_or_404(self, request, object_id):
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied
+        self._visible_or_404(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ReferenceAdmin(ReadOnlyHistory, DeclaredLookupsOnly, SimpleHistoryAdmin):
     """Reference data: edited here by whoever holds the model's permission, every change kept
     in its history (the "历史" button on the row), which supervisors can read."""
 
@@ -89,7 +130,7 @@ class ReferenceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.User)
-class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
+class UserAdmin(ReadOnlyHistory, DeclaredLookupsOnly, SimpleHistoryAdmin, DjangoUserAdmin):
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("负责店铺"), {"fields": ("all_shops", "shops")}),
@@ -97,6 +138,15 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
     filter_horizontal = ("groups", "user_permissions", "shops")
     list_display = ("username", "last_name", "first_name", "is_active", "all_shops")
     list_filter = ("is_active", "groups", "all_shops")
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(ReadOnlyHistory, DeclaredLookupsOnly, SimpleHistoryAdmin, DjangoGroupAdmin):
+    """The roles: which permissions each holds is set by ``tickets.roles`` after every
+    migrate; a change made here is recorded (and undone by the next migrate)."""
 
 
 @admin.register(models.Shop)
@@ -164,6 +214,8 @@ class OrderAdmin(ServiceDoorAdmin):
         "receiver_phone",
         "receiver_phone_tail",
         "receiver_address",
+        "receiver_district",
+        "receiver_postcode",
         "buyer_alipay_account",
     )
 

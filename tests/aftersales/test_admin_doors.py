@@ -224,3 +224,66 @@ def test_the_admin_link_shows_only_for_those_the_admin_lets_in(client, agent, db
     boss = make_user("boss-staff", Role.SUPERVISOR, all_shops=True, is_staff=True)
     client.force_login(boss)
     assert reverse("admin:index") in client.get(reverse("tickets:dashboard")).content.decode()
+
+
+# --- what a hostile supervisor tried -----------------------------------------------------
+def test_a_history_page_never_saves(client, shop_a):
+    boss = make_user("boss-a", Role.SUPERVISOR, shops=[shop_a], is_staff=True)
+    record = boss.history.order_by("-history_id").first()
+    client.force_login(boss)
+    url = reverse("admin:tickets_user_simple_history", args=[boss.pk, record.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url, {"username": boss.username, "is_superuser": "on", "all_shops": "on", "is_staff": "on"}
+    )
+    assert response.status_code == 403
+    boss.refresh_from_db()
+    assert not boss.is_superuser and not boss.all_shops
+
+
+def test_another_shops_history_is_not_shown(client, shop_a, shop_b):
+    boss = make_user("boss-a", Role.SUPERVISOR, shops=[shop_a], is_staff=True)
+    client.force_login(boss)
+    record = shop_b.history.first()
+    assert client.get(reverse("admin:tickets_shop_history", args=[shop_b.pk])).status_code == 404
+    form = reverse("admin:tickets_shop_simple_history", args=[shop_b.pk, record.pk])
+    assert client.get(form).status_code == 404
+    assert client.get(reverse("admin:tickets_shop_history", args=[shop_a.pk])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        "receiver_phone__startswith=1381",
+        "receiver_name__contains=张",
+        "receiver_address__contains=解放",
+        "buyer_alipay_account__startswith=a",
+    ],
+)
+def test_personal_data_cannot_be_guessed_with_list_filters(client, order, lookup):
+    boss = make_user("boss-staff", Role.SUPERVISOR, all_shops=True, is_staff=True)
+    client.force_login(boss)
+    response = client.get(reverse("admin:tickets_order_changelist") + "?" + lookup)
+    assert response.status_code in (302, 400)  # Django refuses the lookup
+    if response.status_code == 302:
+        assert "e=1" in response["Location"]
+
+
+def test_a_password_hash_cannot_be_guessed_either(client, shop_a):
+    boss = make_user("boss-staff", Role.SUPERVISOR, all_shops=True, is_staff=True)
+    client.force_login(boss)
+    response = client.get(reverse("admin:tickets_user_changelist") + "?password__startswith=p")
+    assert response.status_code in (302, 400)
+
+
+def test_role_changes_are_recorded(shop_a):
+    from django.contrib.auth.models import Group
+
+    agent = make_user("agent-x", Role.AGENT, shops=[shop_a])
+    agent.groups.add(Group.objects.get(name=Role.SUPERVISOR.value))
+    record = agent.history.order_by("-history_id").first()
+    assert {g.group.name for g in record.groups.all()} == {"agent", "supervisor"}
+    group = Group.objects.get(name=Role.AGENT.value)
+    group.name = "agent-renamed"
+    group.save()
+    assert group.history.order_by("-history_id").first().name == "agent-renamed"

@@ -234,7 +234,7 @@ def test_bad_amounts_say_why(raw, message):
         clean_amount(raw)
 
 
-@pytest.mark.parametrize(("raw", "quantity"), [("2", 2), ("'3", 3), ("1.0", 1)])
+@pytest.mark.parametrize(("raw", "quantity"), [("2", 2), ("'3", 3), ("1.0", 1), ("２", 2)])
 def test_quantities(raw, quantity):
     assert clean_quantity(raw) == quantity
 
@@ -318,3 +318,9 @@ def test_tracking_numbers():
     assert clean_tracking_no('="zt7700123456"') == "ZT7700123456"
     assert clean_tracking_no("YT001,YT002") == "YT001"
     assert clean_tracking_no("") == ""
+
+
+@pytest.mark.parametrize("raw", ["1e2", "1_0", "1.5", "-1", "0", "", "١", "100001"])
+def test_odd_quantities_are_refused(raw):
+    with pytest.raises(CellError):
+        clean_quantity(raw)

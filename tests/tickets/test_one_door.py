@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from tests.factories import make_order, make_shop
+from tickets.db import APPEND_ONLY_TABLES
 from tickets.models import LedgerEntry, Order, Promise, Ticket, TicketEvent
 from tickets.money import MoneyError, parse_money
 from tickets.services import DeskError
@@ -20,6 +21,7 @@ from tickets.services.parcels import parcel_unpack
 from tickets.services.tickets import (
     ItemRequest,
     PromiseRequest,
+    promise_add,
     promise_fulfil,
     ticket_open,
     ticket_set_return_tracking,
@@ -362,3 +364,59 @@ def test_only_the_timeline_module_writes_timeline_rows():
 @pytest.fixture
 def shipped_order(shop_a) -> Order:
     return make_order(shop_a, status=Order.Status.SHIPPED)
+
+
+def test_no_promise_on_a_finished_ticket(agent, order_a):
+    ticket = refund_only(agent, order_a, order_a.items.get())
+    ticket = ticket_transition(actor=agent, ticket=ticket, to_status=S.CANCELLED)
+    with pytest.raises(DeskError, match="已完结"):
+        promise_add(actor=agent, ticket=ticket, kind=Promise.Kind.GIFT, text="送礼物")
+    assert not ticket.promises.exists()
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "\u200b", "\u200b\ufeff \u2060"])
+def test_an_invisible_reason_is_no_reason(agent, promised, reason):
+    with pytest.raises(DeskError):
+        ticket_transition(actor=agent, ticket=promised, to_status=S.CLOSED, waive_reason=reason)
+    assert promised.promises.get().is_open
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ledger_row_on_another_orders_ticket_is_refused_by_the_database(agent, shop_a):
+    order = make_order(shop_a)
+    other_order = make_order(shop_a)
+    ticket = refund_only(agent, other_order, other_order.items.get())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerEntry.objects.create(
+            shop=shop_a,
+            order=order,
+            ticket=ticket,
+            kind=K.POSTAGE,
+            amount=Decimal("5.00"),
+            payment_method=ALIPAY,
+            recorded_by=agent,
+        )
+    assert not LedgerEntry.objects.exists()
+
+
+def test_every_guard_trigger_is_in_place(db):
+    """A later migration that rebuilds a table on SQLite would drop its triggers silently."""
+    from importlib import import_module
+
+    from django.db import connection
+
+    shop = import_module("tickets.migrations.0008_promise_waiver_and_shop_guard")
+    ticket = import_module("tickets.migrations.0010_role_history_and_ticket_order_guard")
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        names = {row[0] for row in cursor.fetchall()}
+    suffixes = ("_ins",) if connection.vendor == "sqlite" else ("",)
+    expected = {f"{t}_shop_is_order_shop{s}" for t in shop.SHOP_OF_ORDER_TABLES for s in suffixes}
+    expected |= {
+        f"{t}_ticket_is_of_order{s}" for t in ticket.TICKET_OF_ORDER_TABLES for s in suffixes
+    }
+    expected |= {f"{t}_append_only" for t in APPEND_ONLY_TABLES}
+    assert expected - names == set()

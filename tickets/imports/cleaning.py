@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
@@ -93,16 +93,18 @@ def clean_amount(raw: str | None) -> Decimal:
 
 
 def clean_quantity(raw: str | None) -> int:
-    text = unicodedata.normalize("NFKC", unwrap(raw))
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise CellError(_("数量“%(value)s”不是整数。") % {"value": raw}) from None
-    if not number.is_finite() or number != number.to_integral_value():
+    """A whole number of pieces, 1 to 100000: '2', "'3", '1.0', '２'. Not '1e2' or '1_0':
+    digits only, as a person writes a count."""
+    text = unicodedata.normalize("NFKC", unwrap(raw)).strip()
+    if not _QUANTITY.fullmatch(text):
         raise CellError(_("数量“%(value)s”不是整数。") % {"value": raw})
+    number = int(text.split(".")[0])
     if number <= 0 or number > 100000:
         raise CellError(_("数量“%(value)s”必须在 1 到 100000 之间。") % {"value": raw})
-    return int(number)
+    return number
+
+
+_QUANTITY = re.compile(r"[0-9]{1,9}(?:\.0+)?")
 
 
 def clean_datetime(raw: str | None) -> datetime | None:

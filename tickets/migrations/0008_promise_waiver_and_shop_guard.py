@@ -74,6 +74,17 @@ def shop_guard_forward(apps, schema_editor):
         )
 
 
+def restore_timeline_guard(apps, schema_editor):
+    """SQLite rebuilds a table to change its constraints, and the rebuild drops its triggers:
+    the timeline's append-only trigger (migration 0002) is put back after the change above."""
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute(
+            "CREATE TRIGGER IF NOT EXISTS tickets_ticketevent_append_only BEFORE UPDATE ON "
+            "tickets_ticketevent BEGIN SELECT RAISE(ABORT, "
+            "'table tickets_ticketevent is append-only: UPDATE refused'); END;"
+        )
+
+
 def shop_guard_backward(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
@@ -128,5 +139,6 @@ class Migration(migrations.Migration):
             model_name='ticketevent',
             constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['opened', 'status', 'assigned', 'note', 'money', 'parcel', 'tracking', 'photo', 'promise', 'escalated'])), name='ticket_event_kind_valid'),
         ),
+        migrations.RunPython(restore_timeline_guard, migrations.RunPython.noop),
         migrations.RunPython(shop_guard_forward, shop_guard_backward),
     ]

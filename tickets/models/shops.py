@@ -1,8 +1,9 @@
 """Shops, their staff and the courier companies they ship with."""
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history import register as record_history
 from simple_history.models import HistoricalRecords
 
 from .base import TimeStampedModel, choices_check
@@ -64,7 +65,7 @@ class User(AbstractUser):
     history = HistoricalRecords(
         verbose_name=_("变更记录"),
         excluded_fields=["password", "last_login"],
-        m2m_fields=[shops],
+        m2m_fields=[shops, "groups", "user_permissions"],
     )
 
     class Meta(AbstractUser.Meta):
@@ -94,3 +95,7 @@ class Courier(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# The roles (groups) and which permissions each holds: their changes are recorded too.
+record_history(Group, app="tickets", m2m_fields=["permissions"], verbose_name=_("角色变更记录"))

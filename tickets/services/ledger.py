@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from tickets.models import LedgerApproval, LedgerEntry, Order, Ticket, TicketEvent, TicketItem, User
 from tickets.money import CENT, ZERO, cents, committed_total, not_rejected, parse_money
+from tickets.text import meaningful_text
 
 from . import DeskError, require_perm
 from .tickets import ticket_responded, ticket_transition, transition_refusal
@@ -230,7 +231,7 @@ def ledger_reverse(
     done = _existing(idempotency_key)
     if done is not None:
         return done
-    reason = reason.strip()
+    reason = meaningful_text(reason)
     if not reason:
         raise DeskError(_("请写明冲销原因。"))
     entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)

@@ -14,7 +14,7 @@ from tickets.money import counted_total
 from tickets.roles import Role, has_role
 from tickets.selectors import can_work_on
 from tickets.sla import sla_due_times
-from tickets.text import normalise_tracking_no
+from tickets.text import meaningful_text, normalise_tracking_no
 from tickets.workflow import LIST_ONLY, allowed_next
 
 from . import DeskError, require_perm
@@ -227,7 +227,7 @@ def _waive_open_promises(actor: User | None, ticket: Ticket, reason: str, now) -
     pending = list(open_promises(ticket).select_for_update())
     if not pending:
         return
-    reason = reason.strip()
+    reason = meaningful_text(reason)
     if not reason:
         raise DeskError(
             _("还有 %(n)s 个对买家的承诺没有兑现（%(what)s）。请先兑现，或写明不兑现的原因。")
@@ -306,7 +306,7 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Tick
 @transaction.atomic
 def ticket_note(*, actor: User, ticket: Ticket, text: str) -> TicketEvent:
     require_perm(actor, "tickets.change_ticket")
-    text = text.strip()
+    text = meaningful_text(text)
     if not text:
         raise DeskError(_("备注不能为空。"))
     ticket = _lock(ticket)
@@ -320,7 +320,7 @@ def ticket_note(*, actor: User, ticket: Ticket, text: str) -> TicketEvent:
 def ticket_escalate(*, actor: User, ticket: Ticket, reason: str) -> Ticket:
     """Hands the decision to a supervisor (for example, compensation the buyer won't accept)."""
     require_perm(actor, "tickets.escalate_ticket")
-    reason = reason.strip()
+    reason = meaningful_text(reason)
     if not reason:
         raise DeskError(_("请写明升级原因，方便主管判断。"))
     ticket = _lock(ticket)
@@ -340,9 +340,11 @@ def promise_add(
 ) -> Promise:
     """Records what the agent promised the buyer; it stays on the ticket until kept."""
     require_perm(actor, "tickets.add_promise")
-    text = text.strip()
+    text = meaningful_text(text)
     if not text:
         raise DeskError(_("请写明承诺内容。"))
+    if not ticket.is_open:
+        raise DeskError(_("已完结的售后单不能再记录承诺。"))
     promise = Promise.objects.create(
         ticket=ticket, kind=kind, text=text, due_on=due_on, made_by=actor
     )
