@@ -1,6 +1,6 @@
 """Forms for the registers (issue 5). They parse input and find the order, ticket, shop or
 SKU a register row hangs on, always through what the requesting user may see; the services
-in ``tickets.services.registers`` decide."""
+in ``tickets.services`` (one module per register) decide."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _

@@ -79,3 +79,25 @@ def manual_next(kind: str, status: str) -> tuple[str, ...]:
     return tuple(
         target for target in allowed_next(kind, status) if (kind, status, target) not in LIST_ONLY
     )
+
+
+# --- courier-loss reports -------------------------------------------------------------
+# A loss report (DOMAIN.md "The daily routine" 7) is written, handed to the courier's pickup
+# person, accepted or rejected by the courier, and an accepted claim is settled with finance
+# at month end. ``courier_loss_transition`` (tickets.services.courier_losses) is its one door.
+from .models import CourierLossReport  # noqa: E402  (kept beside its flow, below the tickets')
+
+L = CourierLossReport.Status
+
+LOSS_FLOW: dict[str, tuple[str, ...]] = {
+    L.DRAFTED: (L.HANDED,),
+    L.HANDED: (L.ACCEPTED, L.REJECTED),
+    L.ACCEPTED: (L.SETTLED,),
+    L.REJECTED: (),
+    L.SETTLED: (),
+}
+
+
+def loss_allowed_next(status: str) -> tuple[str, ...]:
+    """Statuses a courier-loss report may move to from ``status``, in the order offered."""
+    return LOSS_FLOW.get(status, ())

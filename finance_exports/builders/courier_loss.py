@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from finance_exports.models import Sheet
 from finance_exports.xlsx import MONEY, NUMBER, TIME, Column, SheetBook
 from tickets.models import CourierLossReport, User
-from tickets.services.registers import CourierSettlement, courier_loss_settlement, month_bounds
+from tickets.selectors_registers import CourierSettlement, courier_loss_settlement, month_bounds
 
 from . import Period, SheetBuilder, Summary, register, ticket_number
 

@@ -19,8 +19,9 @@ from finance_exports.services import SheetNotDue, sheet_build, sheets_catch_up
 from finance_exports.tasks import build_due_sheets
 from tests.factories import make_order, make_ticket
 from tickets.models import Courier, CourierLossReport
-from tickets.services.registers import courier_loss_create as _create
-from tickets.services.registers import courier_loss_settlement, courier_loss_transition
+from tickets.selectors_registers import courier_loss_settlement
+from tickets.services.courier_losses import courier_loss_create as _create
+from tickets.services.courier_losses import courier_loss_transition
 
 from .helpers import at, file_bytes, table, workbook
 

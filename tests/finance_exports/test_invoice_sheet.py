@@ -16,7 +16,7 @@ from finance_exports.services import SheetNotDue, sheet_build, sheets_catch_up
 from tests.factories import make_order
 from tickets.models import InvoiceRequest
 from tickets.services import DeskError
-from tickets.services.registers import invoice_decline, invoice_request_register
+from tickets.services.invoices import invoice_decline, invoice_request_register
 
 from .helpers import at, file_bytes, table, workbook
 

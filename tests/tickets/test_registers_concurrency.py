@@ -11,7 +11,7 @@ from tests.factories import make_order, make_shop, make_user
 from tests.tickets.registers_helpers import run_together
 from tickets.models import LedgerEntry, ReviewContact
 from tickets.roles import Role
-from tickets.services import registers as reg
+from tickets.services.reviews import review_compensate, review_contact_log, review_register
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -20,7 +20,7 @@ pytestmark = [
 
 
 def _review(agent, order):
-    return reg.review_register(
+    return review_register(
         actor=agent,
         order=order,
         rating="negative",
@@ -36,7 +36,7 @@ def test_two_compensations_at_once_stay_within_the_standard():
     review = _review(agents[0], make_order(shop))
     # when both record 10 yuan at the same moment
     errors = run_together(
-        lambda i: reg.review_compensate(
+        lambda i: review_compensate(
             actor=agents[i], review=review, amount="10", payment_method="red_packet"
         )
     )
@@ -54,7 +54,7 @@ def test_two_contacts_with_one_buyer_at_once_respect_the_daily_limit(settings):
     reviews = [_review(agents[0], make_order(shop, buyer_nick="同一个买家")) for _ in range(2)]
     # when two agents call the buyer about different reviews at the same moment
     errors = run_together(
-        lambda i: reg.review_contact_log(actor=agents[i], review=reviews[i], channel="phone")
+        lambda i: review_contact_log(actor=agents[i], review=reviews[i], channel="phone")
     )
     # then one contact is logged
     assert ReviewContact.objects.count() == 1

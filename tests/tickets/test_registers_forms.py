@@ -27,7 +27,12 @@ from tickets.models import (
     WrongShipment,
 )
 from tickets.roles import Role
-from tickets.services import registers as reg
+from tickets.services.courier_losses import courier_loss_create, courier_loss_transition
+from tickets.services.handover import handover_add
+from tickets.services.interventions import intervention_register
+from tickets.services.invoices import invoice_request_register
+from tickets.services.reviews import review_compensate, review_register
+from tickets.services.vips import vip_add, vip_follow_ups_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -302,8 +307,8 @@ def test_vip_form_is_a_supervisors_and_writes_the_vip(client, agent, shop_a):
 
 # --- row actions: a valid POST does what it says --------------------------------------
 def test_follow_up_is_recorded_through_its_page(desk, agent, supervisor, shop_a):
-    vip = reg.vip_add(actor=supervisor, shop=shop_a, buyer_nick="老顾客")
-    reg.vip_follow_ups_plan(actor=supervisor, month=timezone.localdate())
+    vip = vip_add(actor=supervisor, shop=shop_a, buyer_nick="老顾客")
+    vip_follow_ups_plan(actor=supervisor, month=timezone.localdate())
     follow_up = VipFollowUp.objects.get()
     response = _post(
         desk, "follow_up_record", {"done": "on", "notes": "满意，想要新款"}, follow_up.pk
@@ -315,7 +320,7 @@ def test_follow_up_is_recorded_through_its_page(desk, agent, supervisor, shop_a)
 
 
 def test_loss_moves_through_its_pages(client, agent, shop_a, order_a):
-    report = reg.courier_loss_create(
+    report = courier_loss_create(
         actor=agent,
         order=order_a,
         courier=Courier.objects.get(code="yto"),
@@ -347,7 +352,7 @@ def test_loss_moves_through_its_pages(client, agent, shop_a, order_a):
 
 
 def test_invoice_is_declined_through_its_page(desk, agent, order_a):
-    invoice = reg.invoice_request_register(actor=agent, order=order_a, title="某公司", amount="9")
+    invoice = invoice_request_register(actor=agent, order=order_a, title="某公司", amount="9")
     response = _post(desk, "invoice_decline", {"reason": "集市店不提供发票"}, invoice.pk)
     _landed(response, "invoice_detail", invoice.pk)
     invoice.refresh_from_db()
@@ -355,7 +360,7 @@ def test_invoice_is_declined_through_its_page(desk, agent, order_a):
 
 
 def test_invoice_is_issued_and_posted_through_its_page(client, agent, shop_a, order_a):
-    invoice = reg.invoice_request_register(actor=agent, order=order_a, title="某公司", amount="9")
+    invoice = invoice_request_register(actor=agent, order=order_a, title="某公司", amount="9")
     client.force_login(make_user("money-a", Role.FINANCE, shops=[shop_a]))
     _post(client, "invoice_issue", {"invoice_no": "0001"}, invoice.pk)
     invoice.refresh_from_db()
@@ -371,7 +376,7 @@ def test_invoice_is_issued_and_posted_through_its_page(client, agent, shop_a, or
 
 
 def test_intervention_is_updated_through_its_page(desk, agent, order_a):
-    case = reg.intervention_register(actor=agent, order=order_a, case_no="C1", reason="未收到货")
+    case = intervention_register(actor=agent, order=order_a, case_no="C1", reason="未收到货")
     response = _post(
         desk, "intervention_update", {"evidence": "物流签收截图", "outcome": "won"}, case.pk
     )
@@ -382,7 +387,7 @@ def test_intervention_is_updated_through_its_page(desk, agent, order_a):
 
 
 def test_handover_item_is_handled_through_its_page(desk, agent, shop_a):
-    item = reg.handover_add(actor=agent, shop=shop_a, note="回电")
+    item = handover_add(actor=agent, shop=shop_a, note="回电")
     response = _post(desk, "handover_handled", {"note": "已回电"}, item.pk)
     _landed(response, "handover_list")
     item.refresh_from_db()
@@ -390,7 +395,7 @@ def test_handover_item_is_handled_through_its_page(desk, agent, shop_a):
 
 
 def test_review_is_contacted_compensated_and_closed_through_its_page(desk, agent, order_a):
-    review = reg.review_register(
+    review = review_register(
         actor=agent,
         order=order_a,
         rating="negative",
@@ -554,7 +559,7 @@ def test_invoice_form_answers_bad_money_with_a_message(desk, order_a, raw):
 
 @pytest.mark.parametrize("raw", NOT_MONEY)
 def test_loss_settlement_answers_bad_money_with_a_message(client, agent, shop_a, order_a, raw):
-    report = reg.courier_loss_create(
+    report = courier_loss_create(
         actor=agent,
         order=order_a,
         courier=Courier.objects.get(code="yto"),
@@ -566,7 +571,7 @@ def test_loss_settlement_answers_bad_money_with_a_message(client, agent, shop_a,
         claimed_amount="50",
     )
     for step in ("handed", "accepted"):
-        report = reg.courier_loss_transition(actor=agent, report=report, to_status=step)
+        report = courier_loss_transition(actor=agent, report=report, to_status=step)
     client.force_login(make_user("money-a", Role.FINANCE, shops=[shop_a]))
     response = _post(
         client, "loss_transition", {"to_status": "settled", "received_amount": raw}, report.pk
@@ -579,9 +584,7 @@ def test_loss_settlement_answers_bad_money_with_a_message(client, agent, shop_a,
 
 @pytest.mark.parametrize("raw", NOT_MONEY)
 def test_review_compensation_answers_bad_money_with_a_message(desk, agent, order_a, raw):
-    review = reg.review_register(
-        actor=agent, order=order_a, rating="negative", made_at=timezone.now()
-    )
+    review = review_register(actor=agent, order=order_a, rating="negative", made_at=timezone.now())
     page = desk.get(reverse("registers:review_detail", args=[review.pk]))
     key = page.context["compensate_form"].initial["submission"]
     response = _post(
@@ -596,10 +599,8 @@ def test_review_compensation_answers_bad_money_with_a_message(desk, agent, order
 
 
 def test_review_page_offers_only_what_is_left_of_the_standard(desk, agent, order_a):
-    review = reg.review_register(
-        actor=agent, order=order_a, rating="negative", made_at=timezone.now()
-    )
-    reg.review_compensate(actor=agent, review=review, amount="4", payment_method="red_packet")
+    review = review_register(actor=agent, order=order_a, rating="negative", made_at=timezone.now())
+    review_compensate(actor=agent, review=review, amount="4", payment_method="red_packet")
     page = desk.get(reverse("registers:review_detail", args=[review.pk]))
     assert page.context["room"] == Decimal("6.00")
     assert page.context["compensate_form"].initial["amount"] == Decimal("6.00")

@@ -25,9 +25,35 @@ from tickets.models import (
     VipFollowUp,
 )
 from tickets.roles import Role
+from tickets.selectors_registers import (
+    contact_refusal,
+    courier_loss_settlement,
+    handover_flagged_filter,
+    handover_is_flagged,
+    handover_shift_date,
+    invoice_may_decline,
+    review_compensation_room,
+    review_compensations,
+    review_is_late,
+)
 from tickets.services import DeskError
-from tickets.services import registers as reg
+from tickets.services.courier_losses import courier_loss_create, courier_loss_transition
+from tickets.services.handover import handover_add, handover_mark_handled
+from tickets.services.invoices import (
+    invoice_decline,
+    invoice_record_issue,
+    invoice_request_register,
+)
 from tickets.services.ledger import submission_key_issue, submission_key_read
+from tickets.services.quality import production_alert_mark_sent, quality_problem_register
+from tickets.services.reviews import (
+    review_assign,
+    review_close,
+    review_compensate,
+    review_contact_log,
+    review_register,
+)
+from tickets.services.vips import vip_add, vip_follow_up_record, vip_follow_ups_plan
 
 pytestmark = pytest.mark.django_db
 TZ = timezone.get_current_timezone()
@@ -39,7 +65,7 @@ def local(*args) -> datetime:
 
 # --- courier losses -------------------------------------------------------------------
 def _loss(agent, order, tracking="YT100", claimed="80", courier_code="yto", **extra):
-    return reg.courier_loss_create(
+    return courier_loss_create(
         actor=agent,
         order=order,
         courier=Courier.objects.get(code=courier_code),
@@ -56,11 +82,11 @@ def _loss(agent, order, tracking="YT100", claimed="80", courier_code="yto", **ex
 def test_loss_moves_drafted_handed_accepted_settled(agent, finance, order_a):
     report = _loss(agent, order_a)
     assert report.status == "drafted" and report.shop_id == order_a.shop_id
-    report = reg.courier_loss_transition(actor=agent, report=report, to_status="handed")
+    report = courier_loss_transition(actor=agent, report=report, to_status="handed")
     assert report.handed_at is not None
-    report = reg.courier_loss_transition(actor=agent, report=report, to_status="accepted")
+    report = courier_loss_transition(actor=agent, report=report, to_status="accepted")
     assert report.decided_at is not None
-    report = reg.courier_loss_transition(
+    report = courier_loss_transition(
         actor=finance, report=report, to_status="settled", received_amount="60.50"
     )
     report.refresh_from_db()
@@ -81,9 +107,9 @@ def test_loss_moves_drafted_handed_accepted_settled(agent, finance, order_a):
 def test_loss_refuses_steps_outside_the_flow(agent, finance, order_a, path, refused):
     report = _loss(agent, order_a)
     for step in path:
-        report = reg.courier_loss_transition(actor=agent, report=report, to_status=step)
+        report = courier_loss_transition(actor=agent, report=report, to_status=step)
     with pytest.raises(DeskError):
-        reg.courier_loss_transition(
+        courier_loss_transition(
             actor=finance, report=report, to_status=refused, received_amount="1"
         )
     report.refresh_from_db()
@@ -93,17 +119,17 @@ def test_loss_refuses_steps_outside_the_flow(agent, finance, order_a, path, refu
 def test_only_finance_or_supervisor_settles_and_never_above_the_claim(agent, finance, order_a):
     report = _loss(agent, order_a, claimed="50")
     for step in ("handed", "accepted"):
-        report = reg.courier_loss_transition(actor=agent, report=report, to_status=step)
+        report = courier_loss_transition(actor=agent, report=report, to_status=step)
     with pytest.raises(DeskError):
-        reg.courier_loss_transition(
+        courier_loss_transition(
             actor=agent, report=report, to_status="settled", received_amount="50"
         )
     with pytest.raises(DeskError):
-        reg.courier_loss_transition(
+        courier_loss_transition(
             actor=finance, report=report, to_status="settled", received_amount="50.01"
         )
     with pytest.raises(DeskError):
-        reg.courier_loss_transition(actor=finance, report=report, to_status="settled")
+        courier_loss_transition(actor=finance, report=report, to_status="settled")
     report.refresh_from_db()
     assert report.status == "accepted"
 
@@ -137,14 +163,14 @@ def test_monthly_settlement_totals_per_courier(agent, supervisor, order_a, shop_
     CourierLossReport.objects.filter(pk=dec.pk).update(created_at=local(2026, 12, 1, 0, 0))
     y1, y2, _z1 = nov
     for report, steps, received in ((y1, "accepted", "70"), (y2, "rejected", None)):
-        reg.courier_loss_transition(actor=agent, report=report, to_status="handed")
-        reg.courier_loss_transition(actor=agent, report=report, to_status=steps)
+        courier_loss_transition(actor=agent, report=report, to_status="handed")
+        courier_loss_transition(actor=agent, report=report, to_status=steps)
         if received:
-            reg.courier_loss_transition(
+            courier_loss_transition(
                 actor=supervisor, report=report, to_status="settled", received_amount=received
             )
     # when the November settlement is computed
-    rows = reg.courier_loss_settlement(CourierLossReport.objects.all(), date(2026, 11, 1))
+    rows = courier_loss_settlement(CourierLossReport.objects.all(), date(2026, 11, 1))
     # then per courier: claimed, received, outstanding (hand-computed)
     by_code = {row.courier.code: row for row in rows}
     assert set(by_code) == {"yto", "zto"}
@@ -163,7 +189,7 @@ def test_database_refuses_a_settled_report_without_amount(agent, order_a):
 
 # --- production alert -----------------------------------------------------------------
 def _complain(agent, shop, sku, batch="B1"):
-    return reg.quality_problem_register(
+    return quality_problem_register(
         actor=agent, shop=shop, sku=sku, batch=batch, problem_type="stitching"
     )
 
@@ -200,10 +226,10 @@ def test_sent_alert_leaves_and_counting_starts_again(agent, supervisor, shop_a, 
     _complain(agent, shop_a, sku)
     _p, alert = _complain(agent, shop_a, sku)
     with pytest.raises(PermissionDenied):
-        reg.production_alert_mark_sent(actor=agent, alert=alert)
-    reg.production_alert_mark_sent(actor=supervisor, alert=alert)
+        production_alert_mark_sent(actor=agent, alert=alert)
+    production_alert_mark_sent(actor=supervisor, alert=alert)
     with pytest.raises(DeskError):
-        reg.production_alert_mark_sent(actor=supervisor, alert=alert)
+        production_alert_mark_sent(actor=supervisor, alert=alert)
     # the complaints already reported don't raise a new alert; two new ones do
     assert _complain(agent, shop_a, sku)[1] is None
     assert _complain(agent, shop_a, sku)[1].complaint_count == 2
@@ -212,31 +238,27 @@ def test_sent_alert_leaves_and_counting_starts_again(agent, supervisor, shop_a, 
 
 # --- invoices -------------------------------------------------------------------------
 def test_c_store_may_decline_with_a_reason(agent, order_a):
-    invoice = reg.invoice_request_register(
-        actor=agent, order=order_a, title="某某公司", amount="99"
-    )
-    assert reg.invoice_may_decline(invoice)
+    invoice = invoice_request_register(actor=agent, order=order_a, title="某某公司", amount="99")
+    assert invoice_may_decline(invoice)
     with pytest.raises(DeskError):
-        reg.invoice_decline(actor=agent, invoice=invoice, reason="  ")
-    invoice = reg.invoice_decline(actor=agent, invoice=invoice, reason="集市店不提供发票")
+        invoice_decline(actor=agent, invoice=invoice, reason="  ")
+    invoice = invoice_decline(actor=agent, invoice=invoice, reason="集市店不提供发票")
     assert invoice.status == "declined"
 
 
 def test_tmall_store_must_issue(shop_b, order_b, finance):
     agent_b = make_user("agent-b", Role.AGENT, shops=[shop_b])
-    invoice = reg.invoice_request_register(
-        actor=agent_b, order=order_b, title="某某公司", amount="99"
-    )
-    assert not reg.invoice_may_decline(invoice)
+    invoice = invoice_request_register(actor=agent_b, order=order_b, title="某某公司", amount="99")
+    assert not invoice_may_decline(invoice)
     with pytest.raises(DeskError, match="天猫"):
-        reg.invoice_decline(actor=agent_b, invoice=invoice, reason="不想开")
+        invoice_decline(actor=agent_b, invoice=invoice, reason="不想开")
     assert InvoiceRequest.objects.get().status == "requested"
     # only finance records the number; a tracking number marks it posted
     with pytest.raises(DeskError):
-        reg.invoice_record_issue(actor=agent_b, invoice=invoice, invoice_no="0001")
-    invoice = reg.invoice_record_issue(actor=finance, invoice=invoice, invoice_no="0001")
+        invoice_record_issue(actor=agent_b, invoice=invoice, invoice_no="0001")
+    invoice = invoice_record_issue(actor=finance, invoice=invoice, invoice_no="0001")
     assert invoice.status == "issued"
-    invoice = reg.invoice_record_issue(
+    invoice = invoice_record_issue(
         actor=finance, invoice=invoice, invoice_no="", posting_tracking_no="sf 123"
     )
     assert (invoice.status, invoice.invoice_no, invoice.posting_tracking_no) == (
@@ -248,7 +270,7 @@ def test_tmall_store_must_issue(shop_b, order_b, finance):
 
 def test_invoice_amount_within_what_was_paid(agent, order_a):
     with pytest.raises(DeskError):
-        reg.invoice_request_register(actor=agent, order=order_a, title="x", amount="99.01")
+        invoice_request_register(actor=agent, order=order_a, title="x", amount="99.01")
 
 
 # --- reviews --------------------------------------------------------------------------
@@ -259,7 +281,7 @@ def _on_shift(user):
 
 
 def _review(actor, order, minutes_ago=10, **extra):
-    return reg.review_register(
+    return review_register(
         actor=actor,
         order=order,
         rating=extra.pop("rating", "negative"),
@@ -281,15 +303,15 @@ def test_reviews_go_round_robin_over_agents_on_shift(shop_a, supervisor):
 def test_no_agent_on_shift_leaves_the_review_unassigned_and_late(supervisor, order_a):
     review = _review(supervisor, order_a, minutes_ago=61)
     assert review.assignee is None
-    assert reg.review_is_late(review)
-    assert not reg.review_is_late(_review(supervisor, make_order(order_a.shop), minutes_ago=30))
+    assert review_is_late(review)
+    assert not review_is_late(_review(supervisor, make_order(order_a.shop), minutes_ago=30))
 
 
 def test_review_registered_once(agent, order_a):
     made = timezone.now() - timedelta(hours=2)
-    reg.review_register(actor=agent, order=order_a, rating="neutral", made_at=made)
+    review_register(actor=agent, order=order_a, rating="neutral", made_at=made)
     with pytest.raises(DeskError):
-        reg.review_register(actor=agent, order=order_a, rating="neutral", made_at=made)
+        review_register(actor=agent, order=order_a, rating="neutral", made_at=made)
 
 
 def test_harassment_guard_two_a_day(agent, order_a, settings):
@@ -297,12 +319,12 @@ def test_harassment_guard_two_a_day(agent, order_a, settings):
     settings.DESK_REVIEW_MAX_CONTACTS_TOTAL = 3
     review = _review(agent, order_a)
     now = timezone.now()
-    reg.review_contact_log(
+    review_contact_log(
         actor=agent, review=review, channel="phone", contacted_at=now - timedelta(hours=3)
     )
-    reg.review_contact_log(actor=agent, review=review, channel="wangwang")
+    review_contact_log(actor=agent, review=review, channel="wangwang")
     with pytest.raises(DeskError, match="24"):
-        reg.review_contact_log(actor=agent, review=review, channel="sms")
+        review_contact_log(actor=agent, review=review, channel="sms")
     assert ReviewContact.objects.count() == 2
     review.refresh_from_db()
     assert review.first_contact_at == now - timedelta(hours=3)
@@ -314,14 +336,14 @@ def test_harassment_guard_three_in_total(agent, order_a, settings):
     review = _review(agent, order_a, minutes_ago=3 * 24 * 60)
     now = timezone.now()
     for hours in (50, 26):  # outside the last 24 hours
-        reg.review_contact_log(
+        review_contact_log(
             actor=agent, review=review, channel="phone", contacted_at=now - timedelta(hours=hours)
         )
-    reg.review_contact_log(actor=agent, review=review, channel="phone")
-    refusal = reg.contact_refusal(review)
+    review_contact_log(actor=agent, review=review, channel="phone")
+    refusal = contact_refusal(review)
     assert refusal and "3" in refusal
     with pytest.raises(DeskError):
-        reg.review_contact_log(actor=agent, review=review, channel="phone")
+        review_contact_log(actor=agent, review=review, channel="phone")
     assert review.contacts.count() == 3
 
 
@@ -335,17 +357,17 @@ def test_harassment_guard_counts_per_buyer_over_all_their_reviews(agent, shop_a,
     second = _review(both, make_order(other_shop, buyer_nick="爱买家"))
     stranger = _review(agent, make_order(shop_a, buyer_nick="别的买家"))
     # when the buyer is contacted once about each review
-    reg.review_contact_log(actor=agent, review=first, channel="phone")
-    reg.review_contact_log(actor=both, review=second, channel="wangwang")
+    review_contact_log(actor=agent, review=first, channel="phone")
+    review_contact_log(actor=both, review=second, channel="wangwang")
     # then a third contact in 24 hours is refused, whichever review it is about
     for review in (first, second):
-        assert reg.contact_refusal(review)
+        assert contact_refusal(review)
         with pytest.raises(DeskError, match="24"):
-            reg.review_contact_log(actor=both, review=review, channel="sms")
+            review_contact_log(actor=both, review=review, channel="sms")
     assert ReviewContact.objects.count() == 2
     # and another buyer is not held back by them
-    assert reg.contact_refusal(stranger) is None
-    reg.review_contact_log(actor=agent, review=stranger, channel="phone")
+    assert contact_refusal(stranger) is None
+    review_contact_log(actor=agent, review=stranger, channel="phone")
 
 
 def test_harassment_guard_total_is_per_buyer_over_the_reviews_being_followed(
@@ -359,19 +381,19 @@ def test_harassment_guard_total_is_per_buyer_over_the_reviews_being_followed(
     second = _review(agent, make_order(shop_a, buyer_nick="老买家"), minutes_ago=4 * 24 * 60)
     # given an old review, closed long ago after three calls: its follow-up is over
     for days in (80, 70, 60):
-        reg.review_contact_log(
+        review_contact_log(
             actor=agent, review=old, channel="phone", contacted_at=now - timedelta(days=days)
         )
-    reg.review_close(actor=agent, review=old, outcome="refused")
+    review_close(actor=agent, review=old, outcome="refused")
     # when the buyer's two open reviews are contacted on different days
     for review, hours in ((first, 72), (second, 48)):
-        reg.review_contact_log(
+        review_contact_log(
             actor=agent, review=review, channel="phone", contacted_at=now - timedelta(hours=hours)
         )
-    reg.review_contact_log(actor=agent, review=first, channel="phone")
+    review_contact_log(actor=agent, review=first, channel="phone")
     # then the third contact over both open reviews is the limit
     with pytest.raises(DeskError, match="3"):
-        reg.review_contact_log(actor=agent, review=second, channel="phone")
+        review_contact_log(actor=agent, review=second, channel="phone")
     assert ReviewContact.objects.filter(review__in=[first, second]).count() == 3
 
 
@@ -380,7 +402,7 @@ def _negative_review(agent, order, **extra):
 
 
 def _compensate(agent, review, amount, **extra):
-    return reg.review_compensate(
+    return review_compensate(
         actor=agent, review=review, amount=amount, payment_method="red_packet", **extra
     )
 
@@ -395,13 +417,13 @@ def test_compensation_standard_is_a_total_per_review(agent, order_a):
     for amount in ("0.01", "10"):
         with pytest.raises(DeskError, match=r"¥10\.00"):
             _compensate(agent, review, amount)
-    assert reg.review_compensation_room(review) == Decimal("0.00")
+    assert review_compensation_room(review) == Decimal("0.00")
     assert sum(e.amount for e in LedgerEntry.objects.all()) == Decimal("10.00")
 
 
 def test_a_closed_review_takes_no_money(agent, order_a):
     review = _negative_review(agent, order_a)
-    reg.review_close(actor=agent, review=review, outcome="explained")
+    review_close(actor=agent, review=review, outcome="explained")
     with pytest.raises(DeskError, match="结果"):
         _compensate(agent, review, "5")
     assert not LedgerEntry.objects.exists()
@@ -415,10 +437,10 @@ def test_a_reversal_frees_room_again(agent, order_a):
     with pytest.raises(DeskError):
         _compensate(agent, review, "1")
     reversal = ledger_reverse(actor=agent, entry=entry, reason="买家不要红包")
-    assert list(reg.review_compensations(review)) == [entry, reversal]
-    assert reg.review_compensation_room(review) == Decimal("10.00")
+    assert list(review_compensations(review)) == [entry, reversal]
+    assert review_compensation_room(review) == Decimal("10.00")
     _compensate(agent, review, "10")
-    assert reg.review_compensation_room(review) == Decimal("0.00")
+    assert review_compensation_room(review) == Decimal("0.00")
 
 
 def test_waiting_money_counts_and_rejected_money_does_not(agent, supervisor, order_a, settings):
@@ -434,7 +456,7 @@ def test_waiting_money_counts_and_rejected_money_does_not(agent, supervisor, ord
     # when the supervisor rejects it
     compensation_decide(actor=supervisor, entry=waiting, approved=False, reason="太多")
     # then the whole standard is free again
-    assert reg.review_compensation_room(review) == Decimal("10.00")
+    assert review_compensation_room(review) == Decimal("10.00")
     _compensate(agent, review, "3")
 
 
@@ -443,11 +465,9 @@ def test_compensation_goes_through_the_ledger_once(agent, order_a):
     token = submission_key_issue(agent)
     key = submission_key_read(agent, token)
     with pytest.raises(DeskError):  # above the neutral standard (5)
-        reg.review_compensate(
-            actor=agent, review=review, amount="5.01", payment_method="red_packet"
-        )
+        review_compensate(actor=agent, review=review, amount="5.01", payment_method="red_packet")
     entries = {
-        reg.review_compensate(
+        review_compensate(
             actor=agent,
             review=review,
             amount="5",
@@ -460,78 +480,78 @@ def test_compensation_goes_through_the_ledger_once(agent, order_a):
     assert len(entries) == 1
     entry = LedgerEntry.objects.get()
     assert (entry.kind, entry.amount, entry.order_id) == ("compensation", Decimal("5"), order_a.pk)
-    assert list(reg.review_compensations(review)) == [entry]
+    assert list(review_compensations(review)) == [entry]
 
 
 def test_outcome_recorded_once_with_revised_time(agent, order_a):
     review = _review(agent, order_a)
     with pytest.raises(DeskError):  # nobody called yet
-        reg.review_close(actor=agent, review=review, outcome="no_answer")
-    review = reg.review_close(
+        review_close(actor=agent, review=review, outcome="no_answer")
+    review = review_close(
         actor=agent, review=review, outcome="revised", buyer_notes="脾气急，先打电话"
     )
     assert review.revised_at is not None and review.buyer_notes == "脾气急，先打电话"
     with pytest.raises(DeskError):
-        reg.review_close(actor=agent, review=review, outcome="explained")
+        review_close(actor=agent, review=review, outcome="explained")
     with pytest.raises(DeskError):
-        reg.review_contact_log(actor=agent, review=review, channel="phone")
+        review_contact_log(actor=agent, review=review, channel="phone")
 
 
 def test_agent_assigns_only_to_self(agent, supervisor, order_a, shop_a):
     other = make_user("peer", Role.AGENT, shops=[shop_a])
     review = _review(supervisor, order_a, assign=False)
     with pytest.raises(DeskError):
-        reg.review_assign(actor=agent, review=review, assignee=other)
-    assert reg.review_assign(actor=agent, review=review, assignee=agent).assignee == agent
-    assert reg.review_assign(actor=supervisor, review=review, assignee=other).assignee == other
+        review_assign(actor=agent, review=review, assignee=other)
+    assert review_assign(actor=agent, review=review, assignee=agent).assignee == agent
+    assert review_assign(actor=supervisor, review=review, assignee=other).assignee == other
     stranger = make_user("stranger", Role.AGENT, shops=[make_shop()])
     with pytest.raises(DeskError):
-        reg.review_assign(actor=supervisor, review=review, assignee=stranger)
+        review_assign(actor=supervisor, review=review, assignee=stranger)
 
 
 # --- handover -------------------------------------------------------------------------
 def test_handover_flagged_after_noon_the_next_day(agent, shop_a, order_a):
     ticket = make_ticket(order_a, agent)
-    item = reg.handover_add(
+    item = handover_add(
         actor=agent, shop=shop_a, ticket=ticket, note="买家等回电", shift_date=date(2026, 3, 9)
     )
     assert item.order_id == order_a.pk
-    assert not reg.handover_is_flagged(item, local(2026, 3, 10, 11, 59))
-    assert reg.handover_is_flagged(item, local(2026, 3, 10, 12, 0))
-    rows = HandoverNote.objects.filter(reg.handover_flagged_filter(local(2026, 3, 10, 11, 59)))
+    assert not handover_is_flagged(item, local(2026, 3, 10, 11, 59))
+    assert handover_is_flagged(item, local(2026, 3, 10, 12, 0))
+    rows = HandoverNote.objects.filter(handover_flagged_filter(local(2026, 3, 10, 11, 59)))
     assert not rows.exists()
-    rows = HandoverNote.objects.filter(reg.handover_flagged_filter(local(2026, 3, 10, 12, 0)))
+    rows = HandoverNote.objects.filter(handover_flagged_filter(local(2026, 3, 10, 12, 0)))
     assert list(rows) == [item]
-    reg.handover_mark_handled(actor=agent, item=item, note="已回电")
+    handover_mark_handled(actor=agent, item=item, note="已回电")
     item.refresh_from_db()
-    assert not reg.handover_is_flagged(item, local(2026, 3, 11, 9))
+    assert not handover_is_flagged(item, local(2026, 3, 11, 9))
     with pytest.raises(DeskError):
-        reg.handover_mark_handled(actor=agent, item=item)
+        handover_mark_handled(actor=agent, item=item)
 
 
 def test_night_shift_date_before_and_after_noon():
-    assert reg.handover_shift_date(local(2026, 3, 10, 2, 30)) == date(2026, 3, 9)
-    assert reg.handover_shift_date(local(2026, 3, 10, 22, 0)) == date(2026, 3, 10)
+    assert handover_shift_date(local(2026, 3, 10, 2, 30)) == date(2026, 3, 9)
+    assert handover_shift_date(local(2026, 3, 10, 22, 0)) == date(2026, 3, 10)
 
 
 def test_handover_item_must_belong_to_the_shop(agent, shop_a, order_b):
     with pytest.raises(DeskError):
-        reg.handover_add(actor=agent, shop=shop_a, order=order_b, note="x")
+        handover_add(actor=agent, shop=shop_a, order=order_b, note="x")
 
 
 # --- VIPs -----------------------------------------------------------------------------
 def test_monthly_follow_ups_once_per_vip(supervisor, agent, shop_a):
-    vip = reg.vip_add(actor=supervisor, shop=shop_a, buyer_nick="老顾客")
+    vip = vip_add(actor=supervisor, shop=shop_a, buyer_nick="老顾客")
     VipCustomer.objects.create(shop=shop_a, buyer_nick="不再回访", is_active=False)
     with pytest.raises(PermissionDenied):
-        reg.vip_add(actor=agent, shop=shop_a, buyer_nick="x")
-    assert reg.vip_follow_ups_plan(month=date(2026, 5, 17)) == 1
-    assert reg.vip_follow_ups_plan(month=date(2026, 5, 2)) == 0
+        vip_add(actor=agent, shop=shop_a, buyer_nick="x")
+    assert vip_follow_ups_plan(month=date(2026, 5, 17)) == 1
+    assert vip_follow_ups_plan(month=date(2026, 5, 2)) == 0
     follow_up = VipFollowUp.objects.get()
     assert (follow_up.vip, follow_up.month) == (vip, date(2026, 5, 1))
     with pytest.raises(DeskError):
-        reg.vip_follow_up_record(actor=agent, follow_up=follow_up, done=True, notes="")
-    follow_up = reg.vip_follow_up_record(
+        vip_follow_up_record(actor=agent, follow_up=follow_up, done=True, notes="")
+    follow_up = vip_follow_up_record(
         actor=agent, follow_up=follow_up, done=True, notes="满意，想要新款"
     )
     assert follow_up.done_by == agent and follow_up.done_at is not None

@@ -28,7 +28,14 @@ from tickets.models import (
     WrongShipment,
 )
 from tickets.roles import Role
-from tickets.services import registers as reg
+from tickets.services.courier_losses import courier_loss_create
+from tickets.services.handover import handover_add
+from tickets.services.interventions import intervention_register
+from tickets.services.invoices import invoice_request_register
+from tickets.services.quality import quality_problem_register
+from tickets.services.reviews import review_register
+from tickets.services.vips import vip_add, vip_follow_ups_plan
+from tickets.services.wrong_shipments import wrong_shipment_register
 
 pytestmark = pytest.mark.django_db
 
@@ -91,13 +98,13 @@ def objects_b(shop_b, supervisor, settings):
     order = make_order(shop_b)
     ticket = make_ticket(order, supervisor)
     sku = make_sku()
-    problem, alert = reg.quality_problem_register(
+    problem, alert = quality_problem_register(
         actor=supervisor, shop=shop_b, sku=sku, problem_type="fabric", order=order
     )
-    vip = reg.vip_add(actor=supervisor, shop=shop_b, buyer_nick="B店老顾客")
-    reg.vip_follow_ups_plan(month=timezone.localdate())
+    vip = vip_add(actor=supervisor, shop=shop_b, buyer_nick="B店老顾客")
+    vip_follow_ups_plan(month=timezone.localdate())
     return {
-        "loss": reg.courier_loss_create(
+        "loss": courier_loss_create(
             actor=supervisor,
             order=order,
             courier=Courier.objects.get(code="yto"),
@@ -110,19 +117,19 @@ def objects_b(shop_b, supervisor, settings):
         ),
         "quality": problem,
         "alert": alert,
-        "wrong": reg.wrong_shipment_register(
+        "wrong": wrong_shipment_register(
             actor=supervisor, order=order, kind="wrong", sent_description="红色 M"
         ),
-        "intervention": reg.intervention_register(
+        "intervention": intervention_register(
             actor=supervisor, order=order, case_no="CASE-B", reason="未收到货"
         ),
-        "invoice": reg.invoice_request_register(
+        "invoice": invoice_request_register(
             actor=supervisor, order=order, title="B公司", amount="50"
         ),
-        "review": reg.review_register(
+        "review": review_register(
             actor=supervisor, order=order, rating="negative", made_at=timezone.now()
         ),
-        "handover": reg.handover_add(actor=supervisor, shop=shop_b, ticket=ticket, note="B"),
+        "handover": handover_add(actor=supervisor, shop=shop_b, ticket=ticket, note="B"),
         "vip": vip,
         "follow_up": VipFollowUp.objects.get(vip=vip),
     }
@@ -298,13 +305,13 @@ def test_list_queries_do_not_grow_with_rows(
     client.force_login(supervisor)
     for n in range(15):
         order = make_order(shop_b)
-        reg.review_register(
+        review_register(
             actor=supervisor,
             order=order,
             rating="neutral",
             made_at=timezone.now() - timedelta(minutes=n),
         )
-        reg.courier_loss_create(
+        courier_loss_create(
             actor=supervisor,
             order=order,
             courier=Courier.objects.get(code="zto"),
@@ -332,7 +339,7 @@ def test_dashboard_shows_alerts_interventions_and_flagged_handover(client, super
 
 def test_agent_dashboard_has_no_alerts(client, agent, shop_a, settings):
     settings.DESK_QUALITY_ALERT_COUNT = 1
-    reg.quality_problem_register(actor=agent, shop=shop_a, sku=make_sku(), problem_type="smell")
+    quality_problem_register(actor=agent, shop=shop_a, sku=make_sku(), problem_type="smell")
     client.force_login(agent)
     html = client.get(reverse("tickets:dashboard")).content.decode()
     assert "registers/alerts/" not in html

@@ -1,0 +1,90 @@
+"""The registers' front page: the registers the user's role may read."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+
+@dataclass(frozen=True)
+class Register:
+    """One register as the index shows it: its URL names start with ``key``."""
+
+    key: str
+    title: str
+    perm: str
+    add_perm: str | None = None
+
+
+REGISTERS = [
+    Register(
+        "loss",
+        gettext_lazy("快递丢件"),
+        "tickets.view_courierlossreport",
+        "tickets.add_courierlossreport",
+    ),
+    Register("review", gettext_lazy("中差评"), "tickets.view_review", "tickets.add_review"),
+    Register(
+        "quality",
+        gettext_lazy("质量问题"),
+        "tickets.view_qualityproblem",
+        "tickets.add_qualityproblem",
+    ),
+    Register("alert", gettext_lazy("生产问题预警"), "tickets.view_productionalert"),
+    Register(
+        "feedback",
+        gettext_lazy("顾客反馈（款式/尺码/颜色）"),
+        "tickets.view_productfeedback",
+        "tickets.add_productfeedback",
+    ),
+    Register(
+        "wrong",
+        gettext_lazy("发错货/漏发/多发"),
+        "tickets.view_wrongshipment",
+        "tickets.add_wrongshipment",
+    ),
+    Register(
+        "intervention",
+        gettext_lazy("小二介入"),
+        "tickets.view_platformintervention",
+        "tickets.add_platformintervention",
+    ),
+    Register(
+        "invoice",
+        gettext_lazy("发票申请"),
+        "tickets.view_invoicerequest",
+        "tickets.add_invoicerequest",
+    ),
+    Register(
+        "handover",
+        gettext_lazy("夜班交接"),
+        "tickets.view_handovernote",
+        "tickets.add_handovernote",
+    ),
+    Register(
+        "vip", gettext_lazy("特邀 VIP 回访"), "tickets.view_vipcustomer", "tickets.add_vipcustomer"
+    ),
+]
+
+
+@require_GET
+def index(request):
+    """The registers the user's role may read, each with its list and (if allowed) new-row link."""
+    user = request.user
+    entries = [
+        {
+            "title": r.title,
+            "list_url": reverse(f"registers:{r.key}_list"),
+            "new_url": reverse(f"registers:{r.key}_new")
+            if r.add_perm and user.has_perm(r.add_perm)
+            else None,
+        }
+        for r in REGISTERS
+        if user.has_perm(r.perm)
+    ]
+    if not entries:
+        raise PermissionDenied
+    return render(request, "registers/index.html", {"registers": entries})
