@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tests.factories import make_order, make_shop, make_ticket, make_user
-from tests.tickets.registers_helpers import make_sku
+from tests.tickets.registers_helpers import make_sku, open_ticket
 from tickets.models import (
     Courier,
     CourierLossReport,
@@ -19,6 +19,7 @@ from tickets.models import (
     InvoiceRequest,
     LedgerEntry,
     ProductionAlert,
+    QualityProblem,
     Review,
     ReviewContact,
     VipCustomer,
@@ -234,6 +235,18 @@ def test_sent_alert_leaves_and_counting_starts_again(agent, supervisor, shop_a, 
     assert _complain(agent, shop_a, sku)[1] is None
     assert _complain(agent, shop_a, sku)[1].complaint_count == 2
     assert ProductionAlert.objects.count() == 2
+
+
+def test_complaint_refuses_an_order_or_ticket_of_another_shop(supervisor, shop_a, order_b):
+    # given a supervisor of every shop, and a ticket of shop B
+    ticket_b = open_ticket(supervisor, order_b)
+    # when a complaint of shop A names shop B's order or ticket, then it is refused
+    for extra in ({"order": order_b}, {"ticket": ticket_b}):
+        with pytest.raises(DeskError, match="店铺"):
+            quality_problem_register(
+                actor=supervisor, shop=shop_a, sku=make_sku(), problem_type="smell", **extra
+            )
+    assert not QualityProblem.objects.exists()
 
 
 # --- invoices -------------------------------------------------------------------------
