@@ -12,8 +12,8 @@ wall clock, and the peak RSS growth over the process's RSS before the build (Lin
 reset just before). Between runs the claims and the sheet are removed with TRUNCATE, which the
 append-only trigger on claims does not see (only ever on a benchmark database).
 
-Three modes, the same code, the same rows, cells and styles (tests/finance_exports/test_xlsx.py
-compares their files cell by cell):
+Three modes, the same code, the same rows, cells and styles
+(tests/aftersales/test_spreadsheets.py compares their files cell by cell):
 
 - desk: what the desk runs, a write-only workbook whose detail rows are streamed;
 - write-only: openpyxl's write-only mode with every cell through openpyxl's own writer;
@@ -156,7 +156,7 @@ def reset() -> None:
 
 # --- one measured build (in its own process) ------------------------------------------------
 MODES = {
-    # what the desk runs: write-only workbook, the detail rows streamed (finance_exports.xlsx)
+    # what the desk runs: write-only workbook, the detail rows streamed (aftersales.spreadsheets)
     "desk": {},
     # openpyxl write-only mode, every cell through openpyxl's own writer
     "write-only": {"stream_rows": False},

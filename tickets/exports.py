@@ -1,5 +1,6 @@
 """Spreadsheets the agent's pages hand out (the ticket list, the statistics tables), written
-with the desk's one sheet writer (``finance_exports.xlsx``: write-only, text Excel never runs)."""
+with the desk's one sheet writer (``aftersales.spreadsheets``: write-only, text Excel never
+runs)."""
 
 import os
 import tempfile
@@ -7,7 +8,7 @@ import tempfile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from finance_exports.xlsx import TIME, Column, SheetBook
+from aftersales.spreadsheets import TIME, Column, SheetBook
 from tickets.privacy import mask_nick
 
 

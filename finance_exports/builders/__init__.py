@@ -22,8 +22,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.spreadsheets import SheetBook
 from finance_exports.models import Sheet
-from finance_exports.xlsx import SheetBook
 from tickets.services import DeskError
 
 

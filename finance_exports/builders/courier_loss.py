@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook
 from finance_exports.models import Sheet
-from finance_exports.xlsx import MONEY, NUMBER, TIME, Column, SheetBook
 from tickets.models import CourierLossReport, User
 from tickets.selectors_registers import CourierSettlement, courier_loss_settlement, month_bounds
 

@@ -13,8 +13,8 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
 from finance_exports.models import Sheet
-from finance_exports.xlsx import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
 from tickets.models import InvoiceRequest
 
 from . import Period, SheetBuilder, Summary, register

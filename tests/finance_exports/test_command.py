@@ -10,9 +10,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from aftersales.spreadsheets import MONEY, Column
 from finance_exports.builders import Period, SheetBuilder, Summary, register, unregister
 from finance_exports.models import Sheet
-from finance_exports.xlsx import MONEY, Column
 
 from .helpers import at, queued_exchange, record
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from finance_exports.xlsx import MONEY, NUMBER, Column, SheetBook
+from aftersales.spreadsheets import MONEY, NUMBER, Column, SheetBook
 from tickets.exports import book_file
 from tickets.selectors import visible_shops
 from tickets.statistics import StatsRange, bar_chart, per_agent, per_day, per_product

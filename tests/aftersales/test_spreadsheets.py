@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from finance_exports.xlsx import MONEY, NUMBER, TIME, Column, SheetBook
+from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook
 
 COLUMNS = [
     Column("编号", 8, NUMBER),

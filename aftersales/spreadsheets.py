@@ -1,4 +1,8 @@
-"""Writing the sheets: openpyxl in write-only mode, rows streamed, memory flat.
+"""The desk's one spreadsheet writer: openpyxl in write-only mode, rows streamed, memory flat.
+
+It belongs to neither app: the finance sheets (``finance_exports``) and the agents' downloads
+(``tickets.exports``: the ticket list, the statistics tables) both write through it, and it
+imports nothing of theirs.
 
 Finance opens these files in Excel, so two rules hold for every cell:
 
