@@ -1,4 +1,8 @@
-"""The desk's Celery app: configured from Django settings (CELERY_*), tasks autodiscovered."""
+"""The desk's Celery app: configured from Django settings (CELERY_*), tasks autodiscovered.
+
+The beat schedule is ``CELERY_BEAT_SCHEDULE`` plus the sheets' entries, which
+``finance_exports.tasks.beat_schedule()`` derives from the registered sheet builders.
+"""
 
 import os
 from pathlib import Path
@@ -29,10 +33,20 @@ def _prepare(sender, **kwargs):
     _make_filesystem_broker_dirs()
 
 
+@app.on_after_finalize.connect
+def _schedule_sheets(sender, **kwargs):
+    """Adds the sheets' beat entries. Beat finalizes the app before it reads the schedule, and
+    Django is set up by then (imported here, not at the top: this module loads with settings)."""
+    from finance_exports.tasks import beat_schedule
+
+    sender.conf.beat_schedule = {**sender.conf.beat_schedule, **beat_schedule()}
+
+
 @worker_ready.connect
 def _catch_up_on_worker_start(sender, **kwargs):
     """Work missed while the desk was down is caught up as soon as a worker is back."""
     sender.app.send_task("tickets.tasks.heartbeat", kwargs={"source": "worker"})
+    sender.app.send_task("finance_exports.tasks.catch_up_if_due")
 
 
 @beat_init.connect

@@ -25,8 +25,8 @@ def sheets_due(builder, *, now: datetime, stalled_only: bool = True) -> list[dat
     them), plus sheets still "building". Oldest first.
 
     With ``stalled_only`` a building sheet counts only once nothing has touched it for
-    FINANCE_SHEET_STALE_MINUTES (its worker went away): that is the heartbeat's question, which
-    must not queue work every minute while a retry waits out its backoff. The catch-up itself
+    FINANCE_SHEET_STALE_MINUTES (its worker went away): that is the minutely check's question,
+    which must not queue work every minute while a retry waits out its backoff. The catch-up itself
     takes every unfinished sheet (one being written right now is skipped by its row lock)."""
     latest = builder.latest_due(now)
     sheets = Sheet.objects.filter(kind=builder.kind)

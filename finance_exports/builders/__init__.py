@@ -52,7 +52,8 @@ class SheetBuilder:
     period: Period = Period.DAY
     # The status a sheet gets when its file is complete.
     ready_status: str = Sheet.Status.READY
-    # Built by Celery beat at the kind's time and by the catch-up check.
+    # Built by Celery beat at the kind's time (its entry comes from ``due_time``/``due_days``,
+    # see ``finance_exports.tasks.beat_schedule``) and by the catch-up check.
     scheduled: bool = False
 
     # -- when -------------------------------------------------------------------------
@@ -60,6 +61,15 @@ class SheetBuilder:
         """The time of day the sheet is due (from ``FINANCE_SHEET_TIMES``), Asia/Shanghai."""
         hour, minute = settings.FINANCE_SHEET_TIMES.get(self.kind, (0, 0))
         return time(hour, minute)
+
+    def due_days(self) -> str:
+        """The days of the month a sheet is due, as crontab's ``day_of_month``: every day, the
+        1st (a month's sheet is due on the first of the next), or the batch days."""
+        if self.period == Period.MONTH:
+            return "1"
+        if self.period == Period.TEN_DAYS:
+            return ",".join(str(day) for day in TEN_DAY_BATCH_DAYS)
+        return "*"
 
     def normalise(self, business_date: date) -> date:
         """The business date a sheet is filed under: the day, the month's first day, or the

@@ -5,13 +5,12 @@ from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 from django.utils import timezone
 
 from aftersales.celery import app
 from finance_exports.builders import get_builder
 from finance_exports.models import Sheet
-from tickets.tasks import heartbeat
+from finance_exports.tasks import beat_schedule, catch_up_if_due
 
 from .helpers import detail_rows, record
 
@@ -30,7 +29,7 @@ def _wait_for(condition, timeout=60):
     return False
 
 
-def test_beat_task_and_heartbeat_catch_up_build_the_sheets_on_a_real_worker(
+def test_beat_task_and_the_catch_up_check_build_the_sheets_on_a_real_worker(
     clock, agent, rich_order
 ):
     # given: money recorded before the latest 16:00 that has passed
@@ -41,15 +40,16 @@ def test_beat_task_and_heartbeat_catch_up_build_the_sheets_on_a_real_worker(
     entry = record(agent, rich_order, "18.80", note="worker")
     clock.set(real_now)
     assert not app.conf.task_always_eager
-    # a catch-up an earlier test's heartbeat queued would otherwise build the sheet first
+    # a catch-up an earlier test's check queued would otherwise build the sheet first
     app.control.purge()
 
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         # when: beat's 16:00 entry, exactly as configured
-        scheduled = settings.CELERY_BEAT_SCHEDULE["sheet-finance"]
+        scheduled = beat_schedule()["sheet-finance"]
         sheet_ids = app.send_task(scheduled["task"], kwargs=scheduled["kwargs"]).get(timeout=90)
-        # and the exchange list that beat "missed": the heartbeat (as on worker start) sees it
-        heartbeat.delay(source="worker").get(timeout=60)
+        # and the exchange list that beat "missed": the minutely check (also sent when a worker
+        # starts) sees it
+        assert catch_up_if_due.delay().get(timeout=60) is True
         assert _wait_for(
             lambda: Sheet.objects.filter(kind="exchanges").exclude(status="building").exists()
         )

@@ -16,7 +16,7 @@ from finance_exports.builders import get_builder, register
 from finance_exports.builders.courier_loss import CourierLossSheetBuilder
 from finance_exports.models import Sheet
 from finance_exports.services import SheetNotDue, sheet_build, sheets_catch_up
-from finance_exports.tasks import build_due_sheets
+from finance_exports.tasks import beat_schedule, build_due_sheets
 from tests.factories import make_order, make_ticket
 from tickets.models import Courier, CourierLossReport
 from tickets.selectors_registers import courier_loss_settlement
@@ -209,7 +209,7 @@ def test_beat_and_catch_up_build_last_month(november, clock):
 
 
 def test_beat_schedule_has_the_monthly_and_ten_day_sheets():
-    schedule = settings.CELERY_BEAT_SCHEDULE
+    schedule = beat_schedule()
     losses, invoices = schedule["sheet-courier_loss"], schedule["sheet-invoices"]
     assert losses["task"] == invoices["task"] == build_due_sheets.name
     assert losses["kwargs"] == {"kind": "courier_loss"}

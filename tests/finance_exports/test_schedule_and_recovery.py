@@ -12,8 +12,8 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from aftersales.celery import app
-from finance_exports.builders import scheduled_builders
+from aftersales.celery import _catch_up_on_worker_start, app
+from finance_exports.builders import Period, SheetBuilder, register, scheduled_builders, unregister
 from finance_exports.builders.finance import FinanceSheetBuilder
 from finance_exports.models import FinanceSheetEntry, Sheet
 from finance_exports.selectors import sheets_pending
@@ -24,7 +24,7 @@ from finance_exports.services import (
     sheet_rebuild,
     sheets_catch_up,
 )
-from finance_exports.tasks import build_due_sheets, build_sheet, catch_up_if_due
+from finance_exports.tasks import beat_schedule, build_due_sheets, build_sheet, catch_up_if_due
 from tickets.tasks import heartbeat
 
 from .helpers import at, detail_rows, record
@@ -34,8 +34,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- the schedule --------------------------------------------------------------------------
+def beat_runs() -> dict:
+    """The schedule beat runs: CELERY_BEAT_SCHEDULE plus the sheets' entries, which are added
+    when the app is finalized (beat finalizes it before reading the schedule)."""
+    app.finalize()
+    return app.conf.beat_schedule
+
+
 def test_beat_builds_the_finance_sheet_at_16_and_the_exchange_list_at_17_beijing_time():
-    schedule = settings.CELERY_BEAT_SCHEDULE
+    schedule = beat_runs()
     finance, exchanges = schedule["sheet-finance"], schedule["sheet-exchanges"]
     assert finance["task"] == exchanges["task"] == build_due_sheets.name
     assert (finance["kwargs"], exchanges["kwargs"]) == ({"kind": "finance"}, {"kind": "exchanges"})
@@ -43,19 +50,43 @@ def test_beat_builds_the_finance_sheet_at_16_and_the_exchange_list_at_17_beijing
     assert (finance["schedule"].hour, finance["schedule"].minute) == ({16}, {0})
     assert (exchanges["schedule"].hour, exchanges["schedule"].minute) == ({17}, {0})
     assert app.conf.timezone == "Asia/Shanghai"
-    assert schedule["heartbeat"]["schedule"] == 60.0  # still there
-    assert schedule["sheet-tmp-cleanup"]["task"] in app.tasks
-    assert build_due_sheets.name in app.tasks
+    assert schedule["heartbeat"] == settings.CELERY_BEAT_SCHEDULE["heartbeat"]  # still there
+    assert schedule["heartbeat"]["schedule"] == 60.0
+    assert schedule["sheet-catch-up"] == {"task": catch_up_if_due.name, "schedule": 60.0}
+    for entry in schedule.values():
+        assert entry["task"] in app.tasks
+
+
+def test_every_scheduled_builder_brings_its_own_beat_entry():
+    # given: a new scheduled kind, registered like the real ones (and no change in settings)
+    class Slips(SheetBuilder):
+        kind = "exchange_slips"
+        period = Period.MONTH
+        scheduled = True
+
+    register(Slips)
+    try:
+        # when / then
+        entries = {k for k in beat_schedule() if k not in ("sheet-catch-up", "sheet-tmp-cleanup")}
+        assert entries == {f"sheet-{builder.kind}" for builder in scheduled_builders()}
+        assert "sheet-exchange_slips" in entries
+        slips = beat_schedule()["sheet-exchange_slips"]
+        assert slips["kwargs"] == {"kind": "exchange_slips"}
+        assert (slips["schedule"].day_of_month, slips["schedule"].hour) == ({1}, {0})
+    finally:
+        unregister("exchange_slips")
+    assert "sheet-exchange_slips" not in beat_schedule()
 
 
 def test_the_cut_off_is_the_scheduled_time():
     assert FinanceSheetBuilder().cutoff(DAY) == at(DAY, "16:00:00")
 
 
-def _settings_in_a_fresh_process(**env):
+def _schedule_in_a_fresh_process(**env):
     code = (
-        "import django, json; django.setup(); from django.conf import settings; "
-        "s = settings.CELERY_BEAT_SCHEDULE['sheet-finance']['schedule']; "
+        "import django; django.setup(); from django.conf import settings; "
+        "from aftersales.celery import app; app.finalize(); "
+        "s = app.conf.beat_schedule['sheet-finance']['schedule']; "
         "print(sorted(s.hour), sorted(s.minute), settings.FINANCE_SHEET_TIMES['finance'])"
     )
     full_env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "aftersales.settings", **env}
@@ -70,9 +101,9 @@ def _settings_in_a_fresh_process(**env):
 
 
 def test_the_time_is_configured_from_the_environment():
-    moved = _settings_in_a_fresh_process(FINANCE_SHEET_AT="15:30")
+    moved = _schedule_in_a_fresh_process(FINANCE_SHEET_AT="15:30")
     assert moved.stdout.strip() == "[15] [30] (15, 30)", moved.stderr
-    wrong = _settings_in_a_fresh_process(FINANCE_SHEET_AT="4pm")
+    wrong = _schedule_in_a_fresh_process(FINANCE_SHEET_AT="4pm")
     assert wrong.returncode != 0
     assert "FINANCE_SHEET_AT" in wrong.stderr
 
@@ -113,15 +144,29 @@ def test_catch_up_goes_back_at_most_the_configured_number_of_days(db, settings):
     assert [s.business_date for s in built] == [DAY - timedelta(days=n) for n in (2, 1, 0)]
 
 
-def test_the_heartbeat_queues_the_catch_up_only_when_a_sheet_is_missing(db, monkeypatch):
+def test_the_minutely_check_queues_the_catch_up_only_when_a_sheet_is_missing(db, monkeypatch):
     queued = []
     monkeypatch.setattr(build_due_sheets, "delay", lambda *a, **k: queued.append((a, k)))
-    heartbeat(source="beat")  # nothing built yet: yesterday's sheets are missing
+    heartbeat(source="beat")  # the desk's heartbeat knows nothing of sheets
+    assert queued == []
+    assert catch_up_if_due() is True  # nothing built yet: yesterday's sheets are missing
     assert len(queued) == 1
     sheets_catch_up()
     assert catch_up_if_due() is False
-    heartbeat(source="worker")
     assert len(queued) == 1
+
+
+def test_a_worker_that_starts_sends_the_heartbeat_and_the_catch_up_check():
+    sent = []
+
+    class Sender:
+        class app:  # stands in for the worker's app
+            @staticmethod
+            def send_task(name, **options):
+                sent.append(name)
+
+    _catch_up_on_worker_start(Sender)
+    assert sent == [heartbeat.name, catch_up_if_due.name]
 
 
 # --- failures, retries, a worker killed half-way --------------------------------------------
@@ -236,8 +281,10 @@ def test_a_rebuilt_sheet_is_built_by_the_task_it_queues(
     sheet = Sheet.objects.get()
     assert sheet.status == Sheet.Status.FAILED
     monkeypatch.undo()
-    # the worker: run the queued task here
-    monkeypatch.setattr(build_sheet, "delay", lambda *args: build_sheet.apply(args=args))
+    # the worker: run the queued task here (the service queues it by name)
+    monkeypatch.setattr(
+        build_sheet, "apply_async", lambda args=(), kwargs=None, **_: build_sheet.apply(args)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         sheet_rebuild(actor=supervisor, sheet=sheet)
     sheet.refresh_from_db()

@@ -259,7 +259,8 @@ def test_a_failed_sheet_shows_why_and_a_supervisor_rebuilds_it_with_one_click(
     assert url("sheet_rebuild", sheet.pk) not in listing  # finance may not rebuild
     queued = []
     monkeypatch.setattr(
-        "finance_exports.tasks.build_sheet.delay", lambda *args: queued.append(args)
+        "finance_exports.tasks.build_sheet.apply_async",
+        lambda args=(), kwargs=None, **options: queued.append(tuple(args)),
     )
     client.force_login(supervisor)
     detail = client.get(url("sheet_detail", sheet.pk)).content.decode()
