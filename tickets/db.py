@@ -1,12 +1,18 @@
-"""Database-level guards that Django's constraints cannot express."""
+"""Database-level guards that Django's constraints cannot express.
 
+``refuse_changes`` puts an append-only trigger on tables: UPDATE is refused (and on PostgreSQL
+DELETE too). The tickets app guards its own tables here (migration 0002); an app that builds
+on tickets guards its tables from its own migrations with the same two functions
+(``finance_exports`` 0003/0004), so this module names no other app's table.
+"""
+
+# The tickets app's append-only tables (migration 0002).
 APPEND_ONLY_TABLES = (
     "tickets_ledgerentry",
     "tickets_ledgerapproval",
     "tickets_ticketevent",
     "tickets_personaldataaccess",
     "tickets_reviewcontact",
-    "finance_exports_sheetdownload",
 )
 
 _PG_FUNCTION = """
@@ -19,8 +25,8 @@ $$ LANGUAGE plpgsql;
 """
 
 
-def append_only_forward(apps, schema_editor):
-    """Refuses UPDATE (and on PostgreSQL DELETE) on append-only tables in the database itself.
+def refuse_changes(schema_editor, tables) -> None:
+    """Refuses UPDATE (and on PostgreSQL DELETE) on ``tables`` in the database itself.
 
     On SQLite only UPDATE is refused: Django's test flush empties tables with DELETE there,
     while PostgreSQL uses TRUNCATE, which a row trigger does not see.
@@ -28,25 +34,34 @@ def append_only_forward(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         schema_editor.execute(_PG_FUNCTION, params=None)
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             schema_editor.execute(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION desk_refuse_change();"
             )
     elif vendor == "sqlite":
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             schema_editor.execute(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only: UPDATE refused'); END;"
             )
 
 
-def append_only_backward(apps, schema_editor):
+def allow_changes(schema_editor, tables) -> None:
+    """Removes the triggers ``refuse_changes`` made (those that exist)."""
     vendor = schema_editor.connection.vendor
-    for table in APPEND_ONLY_TABLES:
+    for table in tables:
         if vendor == "postgresql":
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
         elif vendor == "sqlite":
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only;")
-    if vendor == "postgresql":
+
+
+def append_only_forward(apps, schema_editor):
+    refuse_changes(schema_editor, APPEND_ONLY_TABLES)
+
+
+def append_only_backward(apps, schema_editor):
+    allow_changes(schema_editor, APPEND_ONLY_TABLES)
+    if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("DROP FUNCTION IF EXISTS desk_refuse_change();")

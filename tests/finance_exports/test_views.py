@@ -5,11 +5,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from finance_exports.models import Sheet, SheetDownload
-from finance_exports.services import exchange_list_approve, sheet_build
+from finance_exports.services import exchange_list_approve, sheet_build, sheet_download_record
 from tests.factories import make_order, make_user
 from tickets.models import Order, Ticket
 from tickets.roles import Role
@@ -180,6 +181,17 @@ def test_finance_downloads_a_sheet_as_a_private_attachment_and_it_is_recorded(
     assert (download.sheet, download.user) == (finance_sheet, finance)
     page = client.get(url("sheet_detail", finance_sheet.pk)).content.decode()
     assert str(finance) in page
+
+
+def test_the_download_log_is_append_only_in_the_database(finance, finance_sheet):
+    # the trigger comes from finance_exports' own migration (0004), not from tickets'
+    download = sheet_download_record(actor=finance, sheet=finance_sheet)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE finance_exports_sheetdownload SET user_id = user_id WHERE id = %s",
+            [download.pk],
+        )
+    assert SheetDownload.objects.get().pk == download.pk
 
 
 def test_a_sheet_without_its_file_yet_is_not_downloadable(client, finance, db):
