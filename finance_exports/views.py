@@ -33,15 +33,12 @@ from finance_exports.services import (
     sheet_rebuild,
 )
 from tickets.models import LedgerEntry
+from tickets.money import cents
 from tickets.privacy import mask_name, mask_nick, mask_phone
 from tickets.services import DeskError
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PER_PAGE = 30
-
-
-def _money(value) -> Decimal:
-    return Decimal(str(value or "0"))
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -133,12 +130,12 @@ def _finance_totals(sheet):
             {
                 "label": labels.get(row["kind"], row["kind"]),
                 "count": row["count"],
-                "amount": _money(row["amount"]),
+                "amount": cents(Decimal(row["amount"])),
             }
             for row in totals.get("by_kind", [])
         ],
         "by_shop": [
-            {"shop": row["shop"], "count": row["count"], "amount": _money(row["amount"])}
+            {"shop": row["shop"], "count": row["count"], "amount": cents(Decimal(row["amount"]))}
             for row in totals.get("by_shop", [])
         ],
     }

@@ -14,13 +14,10 @@ from django.utils.translation import gettext as _
 from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook
 from finance_exports.models import Sheet
 from tickets.models import CourierLossReport, User
+from tickets.money import ZERO, cents
 from tickets.selectors_registers import CourierSettlement, courier_loss_settlement, month_bounds
 
 from . import Period, SheetBuilder, Summary, register, ticket_number
-
-
-def _money(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.01")))
 
 
 @register
@@ -47,14 +44,14 @@ class CourierLossSheetBuilder(SheetBuilder):
             {
                 "courier": group.courier.name,
                 "count": len(group.reports),
-                "claimed": _money(group.claimed),
-                "received": _money(group.received),
-                "outstanding": _money(group.outstanding),
+                "claimed": str(cents(group.claimed)),
+                "received": str(cents(group.received)),
+                "outstanding": str(cents(group.outstanding)),
             }
             for group in groups
         ]
-        claimed = sum((g.claimed for g in groups), Decimal("0.00"))
-        received = sum((g.received for g in groups), Decimal("0.00"))
+        claimed = sum((g.claimed for g in groups), ZERO)
+        received = sum((g.received for g in groups), ZERO)
         count = sum(len(g.reports) for g in groups)
         return Summary(
             row_count=count,
@@ -62,9 +59,9 @@ class CourierLossSheetBuilder(SheetBuilder):
             totals={
                 "by_courier": by_courier,
                 "count": count,
-                "claimed": _money(claimed),
-                "received": _money(received),
-                "outstanding": _money(claimed - received),
+                "claimed": str(cents(claimed)),
+                "received": str(cents(received)),
+                "outstanding": str(cents(claimed - received)),
             },
         )
 
@@ -142,7 +139,7 @@ class CourierLossSheetBuilder(SheetBuilder):
         authors = {user.pk: str(user) for user in User.objects.filter(pk__in=author_ids)}
         for group in groups:
             for report in group.reports:
-                received = report.received_amount or Decimal("0.00")
+                received = report.received_amount or ZERO
                 writer.append(
                     (
                         group.courier.name,

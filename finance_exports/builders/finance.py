@@ -16,21 +16,16 @@ from django.utils.translation import gettext as _
 from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
 from finance_exports.models import FinanceSheetEntry, Sheet
 from tickets.models import LedgerEntry, Ticket
-from tickets.money import counted
+from tickets.money import ZERO, cents, counted
 
 from . import SheetBuilder, Summary, register, ticket_number
 
-CENT = Decimal("0.01")
 # A reversal counts negative (LedgerEntry.signed_amount), in SQL.
 SIGNED_AMOUNT = Case(
     When(reverses__isnull=False, then=F("amount") * Value(-1)),
     default=F("amount"),
     output_field=DecimalField(max_digits=14, decimal_places=2),
 )
-
-
-def _money(value) -> Decimal:
-    return (value or Decimal("0")).quantize(CENT)
 
 
 @register
@@ -84,17 +79,17 @@ class FinanceSheetBuilder(SheetBuilder):
             {
                 "kind": kind,
                 "count": by_kind[kind]["count"],
-                "amount": str(_money(by_kind[kind]["amount"])),
+                "amount": str(cents(by_kind[kind]["amount"])),
             }
             for kind in LedgerEntry.Kind.values
             if kind in by_kind
         ]
         shops = [
-            {"shop": row["shop__name"], "count": row["count"], "amount": str(_money(row["amount"]))}
+            {"shop": row["shop__name"], "count": row["count"], "amount": str(cents(row["amount"]))}
             for row in by_shop
         ]
         count = sum(row["count"] for row in kinds)
-        total = sum((Decimal(row["amount"]) for row in kinds), Decimal("0.00"))
+        total = sum((Decimal(row["amount"]) for row in kinds), ZERO)
         return Summary(
             row_count=count,
             total_amount=total,

@@ -16,14 +16,11 @@ from django.utils.translation import gettext as _
 from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
 from finance_exports.models import Sheet
 from tickets.models import InvoiceRequest
+from tickets.money import ZERO, cents
 
 from . import Period, SheetBuilder, Summary, register
 
 INV = InvoiceRequest.Status
-
-
-def _money(value) -> Decimal:
-    return (value or Decimal("0")).quantize(Decimal("0.01"))
 
 
 @register
@@ -53,13 +50,13 @@ class InvoiceBatchBuilder(SheetBuilder):
     def summarize(self, sheet: Sheet) -> Summary:
         requests = self.requests(sheet)
         by_shop = [
-            {"shop": row["shop__name"], "count": row["count"], "amount": str(_money(row["amount"]))}
+            {"shop": row["shop__name"], "count": row["count"], "amount": str(cents(row["amount"]))}
             for row in requests.values("shop__name")
             .annotate(count=Count("pk"), amount=Sum("amount"))
             .order_by("shop__name")
         ]
         count = sum(row["count"] for row in by_shop)
-        total = sum((Decimal(row["amount"]) for row in by_shop), Decimal("0.00"))
+        total = sum((Decimal(row["amount"]) for row in by_shop), ZERO)
         return Summary(
             row_count=count,
             total_amount=total,

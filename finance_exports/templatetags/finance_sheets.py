@@ -2,6 +2,8 @@ from decimal import Decimal
 
 from django import template
 
+from tickets.money import cents
+
 register = template.Library()
 
 
@@ -11,6 +13,6 @@ def yuan(value) -> str:
     format would drop the thousands separator)."""
     if value in (None, ""):
         return "—"
-    amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    amount = cents(Decimal(str(value)))
     sign = "-" if amount < 0 else ""
     return f"{sign}¥{abs(amount):,.2f}"
