@@ -16,7 +16,10 @@ def _sync_roles_after_migrate(sender, apps=None, **kwargs):
     """Roles always end a migrate (or a flush) holding exactly the permissions in
     ``tickets.roles``. A flush sends the signal without a migration state: use the models."""
     from django.apps import apps as global_apps
+    from django.db import connections
 
+    from .db import guards_ensure
     from .roles import sync_roles
 
     sync_roles(apps or global_apps)
+    guards_ensure(connections[kwargs.get("using") or "default"])

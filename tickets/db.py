@@ -15,6 +15,34 @@ APPEND_ONLY_TABLES = (
     "tickets_reviewcontact",
 )
 
+# Tables with both a shop and an order: the shop must be the order's (migration 0008).
+SHOP_OF_ORDER_TABLES = (
+    "tickets_ledgerentry",
+    "tickets_ticket",
+    "tickets_returnparcel",
+    "tickets_courierlossreport",
+    "tickets_qualityproblem",
+    "tickets_wrongshipment",
+    "tickets_platformintervention",
+    "tickets_invoicerequest",
+    "tickets_review",
+    "tickets_handovernote",
+    "tickets_refundrequest",
+)
+
+# Tables with both an order and a ticket: when both are set, the ticket is one of the order's
+# (migration 0010).
+TICKET_OF_ORDER_TABLES = (
+    "tickets_ledgerentry",
+    "tickets_returnparcel",
+    "tickets_courierlossreport",
+    "tickets_qualityproblem",
+    "tickets_wrongshipment",
+    "tickets_platformintervention",
+    "tickets_handovernote",
+    "tickets_refundrequest",
+)
+
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION desk_refuse_change() RETURNS trigger AS $$
 BEGIN

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from tests.factories import make_order, make_shop
-from tickets.db import APPEND_ONLY_TABLES
+from tickets.db import APPEND_ONLY_TABLES, SHOP_OF_ORDER_TABLES, TICKET_OF_ORDER_TABLES
 from tickets.models import LedgerEntry, Order, Promise, Ticket, TicketEvent
 from tickets.money import MoneyError, parse_money
 from tickets.services import DeskError
@@ -401,12 +401,8 @@ def test_a_ledger_row_on_another_orders_ticket_is_refused_by_the_database(agent,
 
 def test_every_guard_trigger_is_in_place(db):
     """A later migration that rebuilds a table on SQLite would drop its triggers silently."""
-    from importlib import import_module
-
     from django.db import connection
 
-    shop = import_module("tickets.migrations.0008_promise_waiver_and_shop_guard")
-    ticket = import_module("tickets.migrations.0010_role_history_and_ticket_order_guard")
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
@@ -414,9 +410,24 @@ def test_every_guard_trigger_is_in_place(db):
             cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
         names = {row[0] for row in cursor.fetchall()}
     suffixes = ("_ins",) if connection.vendor == "sqlite" else ("",)
-    expected = {f"{t}_shop_is_order_shop{s}" for t in shop.SHOP_OF_ORDER_TABLES for s in suffixes}
-    expected |= {
-        f"{t}_ticket_is_of_order{s}" for t in ticket.TICKET_OF_ORDER_TABLES for s in suffixes
-    }
+    expected = {f"{t}_shop_is_order_shop{s}" for t in SHOP_OF_ORDER_TABLES for s in suffixes}
+    expected |= {f"{t}_ticket_is_of_order{s}" for t in TICKET_OF_ORDER_TABLES for s in suffixes}
     expected |= {f"{t}_append_only" for t in APPEND_ONLY_TABLES}
     assert expected - names == set()
+
+
+def test_an_order_has_one_review(agent, order_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.services.reviews import review_register
+
+    made = timezone.now() - timedelta(hours=1)
+    review_register(actor=agent, order=order_a, rating="negative", made_at=made)
+    for rating, later in (("negative", 1), ("neutral", 60)):
+        with pytest.raises(DeskError, match="已经登记过了"):
+            review_register(
+                actor=agent, order=order_a, rating=rating, made_at=made + timedelta(seconds=later)
+            )
+    assert order_a.reviews.count() == 1

@@ -6,20 +6,9 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from tickets.db import SHOP_OF_ORDER_TABLES
+
 # Tables with both a shop and an order: the shop must be the order's.
-SHOP_OF_ORDER_TABLES = (
-    "tickets_ledgerentry",
-    "tickets_ticket",
-    "tickets_returnparcel",
-    "tickets_courierlossreport",
-    "tickets_qualityproblem",
-    "tickets_wrongshipment",
-    "tickets_platformintervention",
-    "tickets_invoicerequest",
-    "tickets_review",
-    "tickets_handovernote",
-    "tickets_refundrequest",
-)
 
 _PG_FUNCTIONS = """
 CREATE OR REPLACE FUNCTION desk_shop_is_order_shop() RETURNS trigger AS $$

@@ -9,18 +9,10 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+from tickets.db import TICKET_OF_ORDER_TABLES
+
 
 # Tables with both an order and a ticket: when both are set, the ticket is one of the order's.
-TICKET_OF_ORDER_TABLES = (
-    "tickets_ledgerentry",
-    "tickets_returnparcel",
-    "tickets_courierlossreport",
-    "tickets_qualityproblem",
-    "tickets_wrongshipment",
-    "tickets_platformintervention",
-    "tickets_handovernote",
-    "tickets_refundrequest",
-)
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION desk_ticket_is_of_order() RETURNS trigger AS $$

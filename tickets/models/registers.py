@@ -324,7 +324,9 @@ class Review(TimeStampedModel):
         constraints = [
             choices_check("rating", ReviewRating, "review_rating_valid"),
             choices_check("outcome", ReviewOutcome, "review_outcome_valid"),
-            models.UniqueConstraint(fields=["order", "rating", "made_at"], name="review_once"),
+            # A buyer reviews an order once; a revision or a follow-up is the same review, so
+            # a second row (and a second compensation standard) is refused.
+            models.UniqueConstraint(fields=["order"], name="review_one_per_order"),
         ]
 
     def __str__(self):

@@ -41,15 +41,27 @@ def review_register(
 ) -> Review:
     """Registers a neutral or negative review of ``order`` made at ``made_at`` (aware, not in
     the future) and, unless ``assign`` is False, hands it to the next agent on shift
-    (round-robin; unassigned when nobody is on shift). The same review is registered once.
+    (round-robin; unassigned when nobody is on shift). An order has one review: registering
+    a second one (the same review again, or its revision) is refused.
     Raises ``DeskError``, ``PermissionDenied``."""
     require_perm(actor, "tickets.add_review")
     if rating not in Review.Rating.values:
         raise DeskError(_("未知的评价类型。"))
     if made_at > timezone.now() + timedelta(minutes=5):
         raise DeskError(_("评价时间不能晚于现在。"))
-    if Review.objects.filter(order=order, rating=rating, made_at=made_at).exists():
-        raise DeskError(_("这条评价已经登记过了。"))
+    # One review per order (the platform's rule: a revision is the same review). The order
+    # row is locked so two agents registering it at once make one review.
+    Order.objects.select_for_update().filter(pk=order.pk).first()
+    existing = Review.objects.filter(order=order).first()
+    if existing is not None:
+        raise DeskError(
+            _("订单 %(no)s 的评价已经登记过了（%(rating)s，%(outcome)s），请在那条评价上继续跟进。")
+            % {
+                "no": order.order_no,
+                "rating": existing.get_rating_display(),
+                "outcome": existing.get_outcome_display(),
+            }
+        )
     review = Review.objects.create(
         shop_id=order.shop_id,
         order=order,
