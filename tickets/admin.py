@@ -47,7 +47,20 @@ class DeclaredLookupsOnly:
         return super().lookup_allowed(lookup, value, request)
 
 
-class ServiceDoorAdmin(DeclaredLookupsOnly, admin.ModelAdmin):
+class NoWrites:
+    """Nothing added, changed or deleted here, whoever asks (superusers included)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ServiceDoorAdmin(NoWrites, DeclaredLookupsOnly, admin.ModelAdmin):
     """A model whose rows change only through the desk's services: listed and shown, limited
     to the shops the user serves, never added, changed or deleted from the admin.
 
@@ -72,30 +85,12 @@ class ServiceDoorAdmin(DeclaredLookupsOnly, admin.ModelAdmin):
             for name in super().get_list_filter(request)
         ]
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ServiceDoorInline(admin.TabularInline):
+class ServiceDoorInline(NoWrites, admin.TabularInline):
     """Rows shown inside a service-door model's page: read-only like their parent."""
 
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReadOnlyHistory:
@@ -390,7 +385,7 @@ _register_simple(
     models.InvoiceRequest,
     ("order", "title", "amount", "status", "invoice_no"),
     ("status", "shop"),
-    raw=("order", "sheet", "recorded_by"),
+    raw=("order", "recorded_by"),
 )
 _register_simple(
     models.Review,

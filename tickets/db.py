@@ -93,3 +93,136 @@ def append_only_backward(apps, schema_editor):
     allow_changes(schema_editor, APPEND_ONLY_TABLES)
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("DROP FUNCTION IF EXISTS desk_refuse_change();")
+
+
+# --- a row's shop is its order's; a row's ticket is one of its order's tickets -----------
+_PG_GUARD_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION desk_shop_is_order_shop() RETURNS trigger AS $$
+BEGIN
+    IF NEW.order_id IS NOT NULL AND NEW.shop_id IS DISTINCT FROM
+            (SELECT shop_id FROM tickets_order WHERE id = NEW.order_id) THEN
+        RAISE EXCEPTION '%: shop % is not the shop of order %', TG_TABLE_NAME, NEW.shop_id,
+            NEW.order_id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE OR REPLACE FUNCTION desk_ticket_is_of_order() RETURNS trigger AS $$
+BEGIN
+    IF NEW.ticket_id IS NOT NULL AND NEW.order_id IS NOT NULL AND NEW.order_id IS DISTINCT FROM
+            (SELECT order_id FROM tickets_ticket WHERE id = NEW.ticket_id) THEN
+        RAISE EXCEPTION '%: ticket % is not a ticket of order %', TG_TABLE_NAME, NEW.ticket_id,
+            NEW.order_id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE OR REPLACE FUNCTION desk_order_keeps_shop() RETURNS trigger AS $$
+BEGIN
+    IF NEW.shop_id IS DISTINCT FROM OLD.shop_id THEN
+        RAISE EXCEPTION 'an order never moves to another shop (order %)', OLD.id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+# (trigger name suffix, tables, columns watched on UPDATE, SQLite condition, words)
+_ROW_GUARDS = {
+    "shop_is_order_shop": (
+        SHOP_OF_ORDER_TABLES,
+        "shop_id, order_id",
+        "NEW.order_id IS NOT NULL AND NEW.shop_id IS NOT "
+        "(SELECT shop_id FROM tickets_order WHERE id = NEW.order_id)",
+        "the shop is not the shop of the order",
+    ),
+    "ticket_is_of_order": (
+        TICKET_OF_ORDER_TABLES,
+        "ticket_id, order_id",
+        "NEW.ticket_id IS NOT NULL AND NEW.order_id IS NOT NULL AND NEW.order_id IS NOT "
+        "(SELECT order_id FROM tickets_ticket WHERE id = NEW.ticket_id)",
+        "the ticket is not a ticket of the order",
+    ),
+}
+_SQLITE_ORDER_KEEPS_SHOP = (
+    "CREATE TRIGGER IF NOT EXISTS tickets_order_keeps_shop BEFORE UPDATE OF shop_id ON "
+    "tickets_order FOR EACH ROW WHEN NEW.shop_id IS NOT OLD.shop_id "
+    "BEGIN SELECT RAISE(ABORT, 'an order never moves to another shop'); END;"
+)
+
+
+def _sqlite_row_guard(name: str, table: str) -> list[str]:
+    _tables, columns, condition, words = _ROW_GUARDS[name]
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_{name}_{suffix} BEFORE {event} ON {table} "
+        f"FOR EACH ROW WHEN {condition} BEGIN SELECT RAISE(ABORT, '{table}: {words}'); END;"
+        for event, suffix in (("INSERT", "ins"), (f"UPDATE OF {columns}", "upd"))
+    ]
+
+
+def row_guard_install(schema_editor, name: str) -> None:
+    """Puts the row guard ``name`` (``shop_is_order_shop``: a row's shop is its order's shop,
+    and an order never changes shop; ``ticket_is_of_order``: a row's ticket belongs to its
+    order) on every table it covers, as a trigger the database itself enforces."""
+    vendor = schema_editor.connection.vendor
+    tables, columns, _condition, _words = _ROW_GUARDS[name]
+    if vendor == "postgresql":
+        schema_editor.execute(_PG_GUARD_FUNCTIONS, params=None)
+        for table in tables:
+            schema_editor.execute(
+                f"CREATE TRIGGER {table}_{name} BEFORE INSERT OR UPDATE OF {columns} "
+                f"ON {table} FOR EACH ROW EXECUTE FUNCTION desk_{name}();"
+            )
+        if name == "shop_is_order_shop":
+            schema_editor.execute(
+                "CREATE TRIGGER tickets_order_keeps_shop BEFORE UPDATE OF shop_id "
+                "ON tickets_order FOR EACH ROW EXECUTE FUNCTION desk_order_keeps_shop();"
+            )
+    elif vendor == "sqlite":
+        for table in tables:
+            for statement in _sqlite_row_guard(name, table):
+                schema_editor.execute(statement)
+        if name == "shop_is_order_shop":
+            schema_editor.execute(_SQLITE_ORDER_KEEPS_SHOP)
+
+
+def row_guard_remove(schema_editor, name: str) -> None:
+    vendor = schema_editor.connection.vendor
+    tables = _ROW_GUARDS[name][0]
+    for table in tables:
+        if vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_{name} ON {table};")
+        elif vendor == "sqlite":
+            for suffix in ("ins", "upd"):
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_{name}_{suffix};")
+    if name == "shop_is_order_shop":
+        if vendor == "postgresql":
+            schema_editor.execute(
+                "DROP TRIGGER IF EXISTS tickets_order_keeps_shop ON tickets_order;"
+            )
+        elif vendor == "sqlite":
+            schema_editor.execute("DROP TRIGGER IF EXISTS tickets_order_keeps_shop;")
+
+
+def guards_ensure(connection) -> None:
+    """Puts back any guard trigger of the tickets app that a migration lost. SQLite rebuilds a
+    table to change its constraints and the rebuild drops the table's triggers; this runs
+    after every migrate, so the rules hold whatever later migrations do. PostgreSQL keeps
+    triggers through ALTER TABLE: nothing to do there."""
+    if connection.vendor != "sqlite":
+        return
+    statements = [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_append_only BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only: UPDATE refused'); END;"
+        for table in APPEND_ONLY_TABLES
+    ]
+    for name, (tables, *_rest) in _ROW_GUARDS.items():
+        statements += [s for table in tables for s in _sqlite_row_guard(name, table)]
+    statements.append(_SQLITE_ORDER_KEEPS_SHOP)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        present = {row[0] for row in cursor.fetchall()}
+        for statement in statements:
+            if statement.split(" ON ")[1].split()[0] in present:
+                cursor.execute(statement)

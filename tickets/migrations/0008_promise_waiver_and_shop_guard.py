@@ -6,61 +6,11 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from tickets.db import SHOP_OF_ORDER_TABLES
-
-# Tables with both a shop and an order: the shop must be the order's.
-
-_PG_FUNCTIONS = """
-CREATE OR REPLACE FUNCTION desk_shop_is_order_shop() RETURNS trigger AS $$
-BEGIN
-    IF NEW.order_id IS NOT NULL AND NEW.shop_id IS DISTINCT FROM
-            (SELECT shop_id FROM tickets_order WHERE id = NEW.order_id) THEN
-        RAISE EXCEPTION '%: shop % is not the shop of order %', TG_TABLE_NAME, NEW.shop_id,
-            NEW.order_id USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NEW;
-END;
-$$ LANGUAGE plpgsql;
-CREATE OR REPLACE FUNCTION desk_order_keeps_shop() RETURNS trigger AS $$
-BEGIN
-    IF NEW.shop_id IS DISTINCT FROM OLD.shop_id THEN
-        RAISE EXCEPTION 'an order never moves to another shop (order %)', OLD.id
-            USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NEW;
-END;
-$$ LANGUAGE plpgsql;
-"""
+from tickets.db import row_guard_install, row_guard_remove
 
 
 def shop_guard_forward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(_PG_FUNCTIONS, params=None)
-        for table in SHOP_OF_ORDER_TABLES:
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_shop_is_order_shop "
-                f"BEFORE INSERT OR UPDATE OF shop_id, order_id ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION desk_shop_is_order_shop();"
-            )
-        schema_editor.execute(
-            "CREATE TRIGGER tickets_order_keeps_shop BEFORE UPDATE OF shop_id ON tickets_order "
-            "FOR EACH ROW EXECUTE FUNCTION desk_order_keeps_shop();"
-        )
-    elif vendor == "sqlite":
-        for table in SHOP_OF_ORDER_TABLES:
-            for event, suffix in (("INSERT", "ins"), ("UPDATE OF shop_id, order_id", "upd")):
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_shop_is_order_shop_{suffix} BEFORE {event} "
-                    f"ON {table} FOR EACH ROW WHEN NEW.order_id IS NOT NULL AND NEW.shop_id IS NOT "
-                    f"(SELECT shop_id FROM tickets_order WHERE id = NEW.order_id) BEGIN "
-                    f"SELECT RAISE(ABORT, '{table}: the shop is not the shop of the order'); END;"
-                )
-        schema_editor.execute(
-            "CREATE TRIGGER tickets_order_keeps_shop BEFORE UPDATE OF shop_id ON tickets_order "
-            "FOR EACH ROW WHEN NEW.shop_id IS NOT OLD.shop_id BEGIN "
-            "SELECT RAISE(ABORT, 'an order never moves to another shop'); END;"
-        )
+    row_guard_install(schema_editor, "shop_is_order_shop")
 
 
 def restore_timeline_guard(apps, schema_editor):
@@ -75,18 +25,7 @@ def restore_timeline_guard(apps, schema_editor):
 
 
 def shop_guard_backward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        for table in SHOP_OF_ORDER_TABLES:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_shop_is_order_shop ON {table};")
-        schema_editor.execute("DROP TRIGGER IF EXISTS tickets_order_keeps_shop ON tickets_order;")
-        schema_editor.execute("DROP FUNCTION IF EXISTS desk_shop_is_order_shop();")
-        schema_editor.execute("DROP FUNCTION IF EXISTS desk_order_keeps_shop();")
-    elif vendor == "sqlite":
-        for table in SHOP_OF_ORDER_TABLES:
-            for suffix in ("ins", "upd"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_shop_is_order_shop_{suffix};")
-        schema_editor.execute("DROP TRIGGER IF EXISTS tickets_order_keeps_shop;")
+    row_guard_remove(schema_editor, "shop_is_order_shop")
 
 
 class Migration(migrations.Migration):

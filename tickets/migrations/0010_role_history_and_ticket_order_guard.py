@@ -9,59 +9,16 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-from tickets.db import TICKET_OF_ORDER_TABLES
+from tickets.db import row_guard_install, row_guard_remove
 
-
-# Tables with both an order and a ticket: when both are set, the ticket is one of the order's.
-
-_PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION desk_ticket_is_of_order() RETURNS trigger AS $$
-BEGIN
-    IF NEW.ticket_id IS NOT NULL AND NEW.order_id IS NOT NULL AND NEW.order_id IS DISTINCT FROM
-            (SELECT order_id FROM tickets_ticket WHERE id = NEW.ticket_id) THEN
-        RAISE EXCEPTION '%: ticket % is not a ticket of order %', TG_TABLE_NAME, NEW.ticket_id,
-            NEW.order_id USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NEW;
-END;
-$$ LANGUAGE plpgsql;
-"""
 
 
 def ticket_guard_forward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(_PG_FUNCTION, params=None)
-        for table in TICKET_OF_ORDER_TABLES:
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_ticket_is_of_order "
-                f"BEFORE INSERT OR UPDATE OF ticket_id, order_id ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION desk_ticket_is_of_order();"
-            )
-    elif vendor == "sqlite":
-        for table in TICKET_OF_ORDER_TABLES:
-            for event, suffix in (("INSERT", "ins"), ("UPDATE OF ticket_id, order_id", "upd")):
-                schema_editor.execute(
-                    f"CREATE TRIGGER {table}_ticket_is_of_order_{suffix} BEFORE {event} "
-                    f"ON {table} FOR EACH ROW WHEN NEW.ticket_id IS NOT NULL AND NEW.order_id IS NOT NULL "
-                    f"AND NEW.order_id "
-                    f"IS NOT (SELECT order_id FROM tickets_ticket WHERE id = NEW.ticket_id) BEGIN "
-                    f"SELECT RAISE(ABORT, '{table}: the ticket is not a ticket of the order'); END;"
-                )
+    row_guard_install(schema_editor, "ticket_is_of_order")
 
 
 def ticket_guard_backward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table in TICKET_OF_ORDER_TABLES:
-        if vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_ticket_is_of_order ON {table};")
-        elif vendor == "sqlite":
-            for suffix in ("ins", "upd"):
-                schema_editor.execute(
-                    f"DROP TRIGGER IF EXISTS {table}_ticket_is_of_order_{suffix};"
-                )
-    if vendor == "postgresql":
-        schema_editor.execute("DROP FUNCTION IF EXISTS desk_ticket_is_of_order();")
+    row_guard_remove(schema_editor, "ticket_is_of_order")
 
 
 class Migration(migrations.Migration):

@@ -44,3 +44,20 @@ def form_error(form) -> DeskError:
     """A form's errors as one DeskError message, for actions that answer with a message."""
     errors = "；".join(str(e) for errors in form.errors.values() for e in errors)
     return DeskError(errors or _("提交的内容有误。"))
+
+
+def assignee_from_post(request):
+    """The staff member an "assign" form chose: ``me``, nobody (back to the queue: ""), or an
+    active user's id. Whether that person may take the work is the service's rule; this only
+    reads the choice. Raises ``DeskError`` for an id that is no active user."""
+    from tickets.models import User
+
+    choice = request.POST.get("assignee", "")
+    if choice == "me":
+        return request.user
+    if choice == "":
+        return None
+    assignee = User.objects.filter(pk=choice if choice.isdigit() else 0, is_active=True).first()
+    if assignee is None:
+        raise DeskError(_("没有这个员工。"))
+    return assignee

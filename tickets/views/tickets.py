@@ -27,7 +27,7 @@ from tickets.forms import (
     TicketOpenForm,
     TransitionForm,
 )
-from tickets.models import LedgerEntry, QuickReply, Ticket, User
+from tickets.models import LedgerEntry, QuickReply, Ticket
 from tickets.models.tickets import RESPONSIBILITY_BY_REASON
 from tickets.money import counted_total
 from tickets.postage import postage_quote
@@ -55,7 +55,7 @@ from tickets.services.tickets import (
     ticket_transition,
     transition_refusal,
 )
-from tickets.views.actions import form_error, post_action
+from tickets.views.actions import assignee_from_post, form_error, post_action
 from tickets.workflow import manual_next
 
 PAGE_SIZE = 25
@@ -268,15 +268,7 @@ def ticket_transition_view(request, ticket):
 
 @ticket_action("tickets.change_ticket")
 def ticket_assign_view(request, ticket):
-    choice = request.POST.get("assignee", "")
-    if choice == "me":
-        assignee = request.user
-    elif choice == "":
-        assignee = None
-    else:
-        assignee = User.objects.filter(pk=choice if choice.isdigit() else 0, is_active=True).first()
-        if assignee is None:
-            raise DeskError(_("没有这个员工。"))
+    assignee = assignee_from_post(request)
     ticket_assign(actor=request.user, ticket=ticket, assignee=assignee)
     return _("已认领。") if assignee == request.user else _("处理人已更新。")
 

@@ -12,13 +12,11 @@ from django.utils.translation import gettext_lazy
 from tickets import filters_registers as filters
 from tickets import forms_registers as forms
 from tickets import selectors_registers as sel
-from tickets.models import User
 from tickets.roles import Role, has_role
 from tickets.selectors import staff_for_shops
-from tickets.services import DeskError
 from tickets.services import reviews as service
 from tickets.services.ledger import submission_key_issue, submission_key_read
-from tickets.views.actions import form_error, post_action
+from tickets.views.actions import assignee_from_post, form_error, post_action
 
 from .base import RegisterCreateView, RegisterDetailView, RegisterListView
 
@@ -94,15 +92,7 @@ class ReviewDetail(RegisterDetailView):
 
 @post_action(CHANGE, _reviews, "registers:review_detail")
 def review_assign(request, review):
-    choice = request.POST.get("assignee", "")
-    if choice == "me":
-        assignee = request.user
-    elif choice == "":
-        assignee = None
-    else:
-        assignee = User.objects.filter(pk=choice if choice.isdigit() else 0, is_active=True).first()
-        if assignee is None:
-            raise DeskError(_("没有这个员工。"))
+    assignee = assignee_from_post(request)
     service.review_assign(actor=request.user, review=review, assignee=assignee)
     return _("跟进人已更新。")
 
