@@ -18,7 +18,8 @@ from tests.tickets.export_files import (
     order_row,
 )
 from tickets.imports.cleaning import SELLER_CENTRE_TZ
-from tickets.imports.orders import CHUNK_ROWS, allocate, status_moves_forward
+from tickets.imports.items import allocate
+from tickets.imports.orders import CHUNK_ROWS, status_moves_forward
 from tickets.imports.run import Upload, import_files
 from tickets.models import Courier, Order, OrderItem, Sku
 

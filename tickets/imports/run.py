@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from tickets.models import Courier, Shop, User
 
 from .layout import detect_kind, resolve_layout
-from .orders import Context, CourierMatcher, import_items, import_orders
+from .items import import_items
+from .orders import Context, CourierMatcher, import_orders
 from .reading import ImportFileError, open_csv
 from .refunds import import_refunds
 from .report import Report
