@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from tickets.models import Courier, Shop, User
 
-from .layout import detect_kind, resolve_layout
 from .items import import_items
+from .layout import detect_kind, resolve_layout
 from .orders import Context, CourierMatcher, import_orders
 from .reading import ImportFileError, open_csv
 from .refunds import import_refunds
