@@ -2,8 +2,12 @@
 
 A sheet *claims* what it reports in the same transaction that creates it: a finance sheet
 claims ledger entries (``FinanceSheetEntry``, one sheet per entry, held by a unique key), an
-exchange-goods list claims exchange tickets (``ExchangeLine``). The file is written afterwards
-from those claims, so a retry writes the same content and nothing is ever claimed twice.
+exchange-goods list claims exchange tickets (``ExchangeLine``), an invoice batch claims invoice
+requests (``InvoiceBatchLine``, one batch per request). The file is written afterwards from
+those claims, so a retry writes the same content and nothing is ever claimed twice.
+
+The claims point at the desk's rows from here; the desk's models know nothing of sheets
+(``tickets`` never imports ``finance_exports``).
 """
 
 from django.conf import settings
@@ -178,6 +182,31 @@ class FinanceSheetEntry(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.sheet} #{self.entry_id}"
+
+
+class InvoiceBatchLine(AppendOnlyModel):
+    """An invoice request claimed by the ten-day invoice batch it goes to finance on.
+
+    The unique key on ``invoice`` is what makes "a request is on one batch" a fact of the
+    database. Never edited or deleted.
+    """
+
+    sheet = models.ForeignKey(
+        Sheet, verbose_name=_("开票批次表"), on_delete=models.PROTECT, related_name="invoice_claims"
+    )
+    invoice = models.OneToOneField(
+        "tickets.InvoiceRequest",
+        verbose_name=_("发票申请"),
+        on_delete=models.PROTECT,
+        related_name="batch_claim",
+    )
+
+    class Meta:
+        verbose_name = _("开票批次行")
+        verbose_name_plural = _("开票批次行")
+
+    def __str__(self):
+        return f"{self.sheet} #{self.invoice_id}"
 
 
 class ExchangeLine(TimeStampedModel):

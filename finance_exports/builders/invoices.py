@@ -2,19 +2,19 @@
 
 A batch claims every invoice request still "requested" that was recorded before its cut-off
 (its due time on the batch date) and is on no batch: in the transaction that creates the
-sheet it sets the request's ``sheet`` and moves it to "batched". A request can therefore be
-on one batch only, a declined one never, and one recorded after the cut-off (or committed
-late) waits for the next batch.
+sheet it writes an ``InvoiceBatchLine`` for the request (unique per request) and moves it to
+"batched". A request can therefore be on one batch only, a declined one never, and one
+recorded after the cut-off (or committed late) waits for the next batch.
 """
 
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
-from finance_exports.models import Sheet
+from finance_exports.models import InvoiceBatchLine, Sheet
 from tickets.models import InvoiceRequest
 from tickets.money import ZERO, cents
 
@@ -31,21 +31,30 @@ class InvoiceBatchBuilder(SheetBuilder):
 
     # -- claiming -----------------------------------------------------------------------
     def claimable(self, sheet: Sheet) -> QuerySet[InvoiceRequest]:
+        on_a_batch = InvoiceBatchLine.objects.filter(invoice=OuterRef("pk"))
         return InvoiceRequest.objects.filter(
-            status=INV.REQUESTED, sheet__isnull=True, created_at__lt=sheet.cutoff_at
+            ~Exists(on_a_batch), status=INV.REQUESTED, created_at__lt=sheet.cutoff_at
         )
 
     def claim(self, sheet: Sheet) -> int:
-        # The rows are locked and re-checked by the UPDATE's own WHERE: a request declined
-        # meanwhile is no longer "requested" and stays off the batch.
-        return self.claimable(sheet).update(
-            sheet=sheet, status=INV.BATCHED, updated_at=timezone.now()
+        # The requests are locked, and a request another transaction changed while we waited
+        # for its lock is checked again (PostgreSQL re-reads it): one declined meanwhile is no
+        # longer "requested" and stays off the batch.
+        claimed = list(
+            self.claimable(sheet).select_for_update().order_by("pk").values_list("pk", flat=True)
         )
+        InvoiceRequest.objects.filter(pk__in=claimed).update(
+            status=INV.BATCHED, updated_at=timezone.now()
+        )
+        InvoiceBatchLine.objects.bulk_create(
+            [InvoiceBatchLine(sheet=sheet, invoice_id=pk) for pk in claimed], batch_size=1000
+        )
+        return len(claimed)
 
     # -- reading the claims ---------------------------------------------------------------
     @staticmethod
     def requests(sheet: Sheet) -> QuerySet[InvoiceRequest]:
-        return InvoiceRequest.objects.filter(sheet=sheet)
+        return InvoiceRequest.objects.filter(batch_claim__sheet=sheet)
 
     def summarize(self, sheet: Sheet) -> Summary:
         requests = self.requests(sheet)

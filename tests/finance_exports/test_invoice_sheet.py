@@ -7,14 +7,16 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from finance_exports.builders import get_builder, register
 from finance_exports.builders.invoices import InvoiceBatchBuilder
-from finance_exports.models import Sheet
+from finance_exports.models import InvoiceBatchLine, Sheet
 from finance_exports.services import SheetNotDue, sheet_build, sheets_catch_up
 from tests.factories import make_order
-from tickets.models import InvoiceRequest
+from tickets.models import AppendOnlyError, InvoiceRequest
 from tickets.services import DeskError
 from tickets.services.invoices import invoice_decline, invoice_request_register
 
@@ -87,13 +89,16 @@ def test_the_batch_claims_and_lists_every_request_before_the_cut_off(requests, c
     assert sheet.status == Sheet.Status.READY
     assert sheet.cutoff_at == at(B11, "09:00:00")
 
-    on_batch = InvoiceRequest.objects.filter(sheet=sheet)
+    on_batch = InvoiceRequest.objects.filter(batch_claim__sheet=sheet)
     assert set(on_batch.values_list("pk", flat=True)) == {r.pk for r in requests["first"]}
     assert set(on_batch.values_list("status", flat=True)) == {INV.BATCHED}
     requests["declined"].refresh_from_db()
     requests["next"].refresh_from_db()
-    assert (requests["declined"].sheet_id, requests["declined"].status) == (None, INV.DECLINED)
-    assert (requests["next"].sheet_id, requests["next"].status) == (None, INV.REQUESTED)
+    assert requests["declined"].status == INV.DECLINED
+    assert requests["next"].status == INV.REQUESTED
+    assert not InvoiceBatchLine.objects.filter(
+        invoice__in=[requests["declined"], requests["next"]]
+    ).exists()
 
     rows = table(workbook(sheet)["明细"], 1)
     assert len(rows) == sheet.row_count == 3
@@ -146,13 +151,32 @@ def test_each_request_is_on_exactly_one_batch_and_late_ones_go_on_the_next(reque
     clock.set(at(B21, "09:30:00"))
     second = Sheet.objects.get(pk=sheets_catch_up(kinds=["invoices"])[0].pk)
     assert second.business_date == B21
-    assert list(InvoiceRequest.objects.filter(sheet=second)) == [requests["next"]]
+    assert list(InvoiceRequest.objects.filter(batch_claim__sheet=second)) == [requests["next"]]
     assert [r["发票抬头"] for r in table(workbook(second)["明细"], 1)] == ["晚到公司"]
     # every non-declined request is on exactly one batch
     for invoice in InvoiceRequest.objects.exclude(status=INV.DECLINED):
-        assert invoice.sheet_id in (first.pk, second.pk)
-    assert InvoiceRequest.objects.filter(sheet=first).count() == 3
-    assert not InvoiceRequest.objects.filter(status=INV.DECLINED, sheet__isnull=False).exists()
+        assert invoice.batch_claim.sheet_id in (first.pk, second.pk)
+    assert InvoiceRequest.objects.filter(batch_claim__sheet=first).count() == 3
+    assert not InvoiceBatchLine.objects.filter(invoice__status=INV.DECLINED).exists()
+
+
+def test_a_request_is_claimed_once_and_the_claim_never_changes(requests, clock):
+    # given a batch with its claims
+    clock.set(at(B11, "09:05:00"))
+    first = sheet_build(kind=Sheet.Kind.INVOICES, business_date=B11)
+    claim = InvoiceBatchLine.objects.filter(sheet=first).first()
+    clock.set(at(B21, "09:05:00"))
+    second = sheet_build(kind=Sheet.Kind.INVOICES, business_date=B21)
+    # then the database refuses a second batch for the same request, and any edit of a claim
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InvoiceBatchLine.objects.create(sheet=second, invoice=claim.invoice)
+    with pytest.raises(AppendOnlyError):
+        claim.delete()
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE finance_exports_invoicebatchline SET sheet_id = %s WHERE id = %s",
+            [second.pk, claim.pk],
+        )
 
 
 def test_batches_are_dated_the_1st_11th_and_21st(db, clock):
@@ -181,10 +205,22 @@ def test_catch_up_builds_each_missed_batch_in_order(requests, clock, agent, shop
     clock.set(at(B21, "12:00:00"))  # beat was down on the 11th
     built = sheets_catch_up(kinds=["invoices"])
     assert [s.business_date for s in built] == [B11, B21]
-    assert set(InvoiceRequest.objects.filter(sheet=built[0]).values_list("pk", flat=True)) == {
-        r.pk for r in requests["first"]
-    }
-    assert set(InvoiceRequest.objects.filter(sheet=built[1]).values_list("pk", flat=True)) == {
+    claims = InvoiceBatchLine.objects.values_list("invoice_id", flat=True)
+    assert set(claims.filter(sheet=built[0])) == {r.pk for r in requests["first"]}
+    assert set(claims.filter(sheet=built[1])) == {
         requests["next"].pk,
         mid.pk,
     }
+
+
+def test_the_invoice_page_names_the_batch_that_claimed_it(requests, clock, client, supervisor):
+    clock.set(at(B11, "09:05:00"))
+    sheet = sheet_build(kind=Sheet.Kind.INVOICES, business_date=B11)
+    client.force_login(supervisor)
+
+    def page(invoice):
+        url = reverse("registers:invoice_detail", args=[invoice.pk])
+        return client.get(url).content.decode()
+
+    assert str(sheet) in page(requests["first"][0])
+    assert str(sheet) not in page(requests["next"])

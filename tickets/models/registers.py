@@ -229,7 +229,8 @@ class InvoiceRequestStatus(models.TextChoices):
 
 
 class InvoiceRequest(TimeStampedModel):
-    """A buyer's invoice request. A C-store may decline; a Tmall store must issue."""
+    """A buyer's invoice request. A C-store may decline; a Tmall store must issue. The batch
+    that takes it to finance claims it from its own side; this model knows no sheets."""
 
     Status = InvoiceRequestStatus
 
@@ -246,14 +247,6 @@ class InvoiceRequest(TimeStampedModel):
         _("状态"), max_length=16, choices=Status.choices, default=Status.REQUESTED
     )
     decline_reason = models.CharField(_("拒绝理由"), max_length=200, blank=True)
-    sheet = models.ForeignKey(
-        "finance_exports.Sheet",
-        verbose_name=_("开票批次表"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="invoice_requests",
-    )
     invoice_no = models.CharField(_("发票号码"), max_length=40, blank=True)
     posting_tracking_no = models.CharField(_("寄送运单号"), max_length=40, blank=True)
     recorded_by = _staff_fk(_("登记人"))

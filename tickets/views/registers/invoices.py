@@ -17,7 +17,7 @@ CHANGE = "tickets.change_invoicerequest"
 
 
 def _invoices(user):
-    return sel.visible_invoices(user).select_related("shop", "order", "recorded_by", "sheet")
+    return sel.visible_invoices(user).select_related("shop", "order", "recorded_by")
 
 
 class InvoiceList(RegisterListView):
