@@ -317,3 +317,32 @@ def test_the_list_page_of_an_exchange_list_costs_the_same_queries_however_long(
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get(url("sheet_detail", long.pk))
     assert len(page.context["lines"]) == 15
+
+
+def test_the_supervisor_takes_a_line_off_a_signed_list_from_the_page(
+    client, agent, supervisor, exchange_list
+):
+    exchange_list_approve(actor=supervisor, sheet=exchange_list)
+    line = exchange_list.exchange_lines.get()
+    client.force_login(supervisor)
+    page = client.get(url("sheet_detail", exchange_list.pk)).content.decode()
+    assert "签字作废" in page
+    response = client.post(
+        url("exchange_line_remove", exchange_list.pk, line.pk),
+        {"reason": "买家不换了"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    exchange_list.refresh_from_db()
+    line.refresh_from_db()
+    assert exchange_list.status == Sheet.Status.AWAITING_APPROVAL
+    assert line.removed_reason == "买家不换了"
+    # an agent can't take a line off, signed or not
+    other = make_user("agent-x", Role.AGENT, all_shops=True)
+    client.force_login(other)
+    assert (
+        client.post(
+            url("exchange_line_remove", exchange_list.pk, line.pk), {"reason": "x"}
+        ).status_code
+        == 403
+    )
