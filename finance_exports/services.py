@@ -38,8 +38,9 @@ from finance_exports.models import ExchangeLine, Sheet, SheetDownload
 from finance_exports.selectors import sheets_due
 from finance_exports.uploads import read_tracking_numbers
 from tickets.models import Ticket, User
+from tickets.selectors import open_promises
 from tickets.services import DeskError, require_perm
-from tickets.services.tickets import open_promises, ticket_transition
+from tickets.services.tickets import ticket_transition
 
 logger = logging.getLogger(__name__)
 

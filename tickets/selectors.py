@@ -1,10 +1,16 @@
-"""Reads. The one place that decides which shops, orders, tickets and money a user may see.
+"""Reads. The one place that decides which shops, orders, tickets and money a user may see,
+and what the rules still allow (a ticket's next moves, the refund room).
 
 Every list, detail page, search, count, dashboard and export starts from one of these
-querysets, so a rule changed here holds everywhere.
+querysets, so a rule changed here holds everywhere. Services ask the same questions here
+before they write.
 """
 
-from django.db.models import Q, QuerySet
+from collections import defaultdict
+from decimal import ROUND_DOWN, Decimal
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from .models import (
     LedgerEntry,
@@ -12,10 +18,16 @@ from .models import (
     ReturnParcel,
     Shop,
     Ticket,
+    TicketItem,
     User,
 )
+from .money import CENT, ZERO, cents, committed_total, counted_total, not_rejected
 from .roles import Role, user_roles
 from .text import normalise_tracking_no
+from .workflow import LIST_ONLY, allowed_next
+
+S = Ticket.Status
+K = LedgerEntry.Kind
 
 
 def visible_shops(user) -> QuerySet[Shop]:
@@ -104,3 +116,128 @@ def staff_for_shops(shops) -> QuerySet[User]:
         .distinct()
         .order_by("username")
     )
+
+
+# --- a ticket's next moves ---------------------------------------------------------
+def transition_refusal(ticket: Ticket, to_status: str, *, by_list: bool = False) -> str | None:
+    """Why ``ticket`` may not move to ``to_status`` now, or None when it may.
+
+    Moves that only the exchange-goods list makes (``workflow.LIST_ONLY``: onto a list, back
+    off it, shipped from a signed list) are refused unless ``by_list``, whoever asks."""
+    allowed = allowed_next(ticket.kind, ticket.status)
+    if to_status not in allowed:
+        labels = "、".join(str(S(s).label) for s in allowed) or _("无（已完结）")
+        return _("%(kind)s单不能从“%(from)s”变为“%(to)s”。现在可以变为：%(allowed)s。") % {
+            "kind": ticket.get_kind_display(),
+            "from": ticket.get_status_display(),
+            "to": S(to_status).label,
+            "allowed": labels,
+        }
+    if not by_list and (ticket.kind, ticket.status, to_status) in LIST_ONLY:
+        if ticket.status == S.ON_EXCHANGE_LIST:
+            return _(
+                "这张售后单在换货清单上，只能按清单发货。要撤销或改动，请主管先把它移出换货清单"
+                "（已签字的清单移出后要重新签字）。"
+            )
+        return _("“%(to)s”由每天 17:00 的换货清单自动完成，不能手动改。") % {
+            "to": S(to_status).label
+        }
+    money = {S.REFUNDED: "refund", S.COMPENSATED: "compensation"}.get(to_status)
+    if money and not counted_total(ticket.ledger_entries.filter(kind=money)) > 0:
+        return (
+            _("还没有登记退款，不能标记为“已退款”。请先登记退款。")
+            if money == "refund"
+            else _("还没有已生效的赔偿，不能标记为“已赔偿”。请先登记赔偿（超额需主管审批）。")
+        )
+    return None
+
+
+def open_promises(ticket: Ticket):
+    """Promises on ``ticket`` neither kept nor waived (违背承诺: shown until dealt with)."""
+    return ticket.promises.filter(fulfilled_at__isnull=True, waived_at__isnull=True)
+
+
+def find_ticket_for_parcel(user: User, tracking_no: str) -> Ticket | None:
+    """The open ticket whose return tracking number this is, among the user's shops."""
+    return (
+        visible_tickets(user)
+        .open()
+        .filter(return_tracking_no=tracking_no)
+        .select_related("order")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+# --- what money the rules still allow ------------------------------------------------
+def ticket_refund_cap(ticket: Ticket) -> Decimal:
+    """What the buyer paid for the ticket's items (by quantity share of each order item),
+    in yuan."""
+    return sum(
+        (
+            _share(item.order_item.paid_amount, item.quantity, item.order_item.quantity)
+            for item in ticket.items.select_related("order_item")
+        ),
+        ZERO,
+    )
+
+
+def _share(paid: Decimal, quantity: int, of: int) -> Decimal:
+    return cents(paid * quantity / of)
+
+
+def _refunded_by_ticket(order: Order) -> dict[int, Decimal]:
+    """Refunds (counted or waiting, reversals subtracted) per ticket of ``order``."""
+    rows = (
+        not_rejected(order.ledger_entries.filter(kind=K.REFUND, ticket__isnull=False))
+        .values("ticket_id")
+        .annotate(
+            plus=Sum("amount", filter=Q(reverses__isnull=True)),
+            minus=Sum("amount", filter=Q(reverses__isnull=False)),
+        )
+    )
+    return {row["ticket_id"]: (row["plus"] or ZERO) - (row["minus"] or ZERO) for row in rows}
+
+
+def _item_room(order: Order, ticket: Ticket) -> Decimal:
+    """The largest refund ``ticket`` may still take so that no order item is refunded for more
+    than the buyer paid for it, whichever tickets refunded it.
+
+    A refund on a ticket counts against the ticket's items in proportion to what the buyer
+    paid for each (the ticket's share of that order item), so two tickets on the same item
+    share one cap: one 100.00 item refunded in full on one ticket leaves 0.00 for the next.
+    """
+    shares: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    paid: dict[int, Decimal] = {}
+    items = TicketItem.objects.filter(ticket__order=order).select_related("order_item")
+    for item in items:
+        line = item.order_item
+        paid[line.pk] = line.paid_amount
+        shares[item.ticket_id][line.pk] = _share(line.paid_amount, item.quantity, line.quantity)
+    refunded = _refunded_by_ticket(order)
+    taken: dict[int, Decimal] = defaultdict(Decimal)
+    for ticket_id, amount in refunded.items():
+        cap = sum(shares[ticket_id].values(), ZERO)
+        for line_id, share in shares[ticket_id].items():
+            if cap:
+                taken[line_id] += amount * share / cap
+    own = shares[ticket.pk]
+    cap = sum(own.values(), ZERO)
+    room = cap - refunded.get(ticket.pk, ZERO)
+    for line_id, share in own.items():
+        if share:
+            room = min(room, (paid[line_id] - taken[line_id]) * cap / share)
+    return room.quantize(CENT, rounding=ROUND_DOWN)
+
+
+def refund_room(order: Order, ticket: Ticket | None) -> Decimal:
+    """The largest refund the rules allow now on this order (and ticket), in yuan: what the
+    buyer paid minus refunds and compensation already made or waiting for approval, and for a
+    ticket also what is left on its items (``_item_room``). QUALITY.md 18."""
+    order_paid_out = committed_total(
+        order.ledger_entries.filter(kind__in=[K.REFUND, K.COMPENSATION])
+    )
+    room = order.paid_amount - order_paid_out
+    if ticket is not None:
+        room = min(room, _item_room(order, ticket))
+    return max(room, ZERO)

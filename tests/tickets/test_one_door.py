@@ -15,8 +15,9 @@ from tests.factories import make_order, make_shop
 from tickets.db import APPEND_ONLY_TABLES, SHOP_OF_ORDER_TABLES, TICKET_OF_ORDER_TABLES
 from tickets.models import LedgerEntry, Order, Promise, Ticket, TicketEvent
 from tickets.money import MoneyError, parse_money
+from tickets.selectors import refund_room
 from tickets.services import DeskError
-from tickets.services.ledger import ledger_record, refund_room, submission_key_issue
+from tickets.services.ledger import ledger_record, submission_key_issue
 from tickets.services.parcels import parcel_unpack
 from tickets.services.tickets import (
     ItemRequest,

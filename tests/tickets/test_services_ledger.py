@@ -10,12 +10,12 @@ from tickets.models import LedgerApproval, LedgerEntry, Order, Ticket
 from tickets.money import counted_total
 from tickets.money import parse_money as parse_amount
 from tickets.roles import Role
+from tickets.selectors import refund_room
 from tickets.services import DeskError
 from tickets.services.ledger import (
     compensation_decide,
     ledger_record,
     ledger_reverse,
-    refund_room,
     submission_key_issue,
     submission_key_read,
 )

@@ -26,13 +26,13 @@ from tickets.models import (
     TicketEvent,
     User,
 )
+from tickets.selectors import transition_refusal
 from tickets.services import DeskError, require_perm
 from tickets.services.tickets import (
     ItemRequest,
     ticket_open,
     ticket_set_return_tracking,
     ticket_transition,
-    transition_refusal,
 )
 from tickets.services.timeline import timeline_write
 

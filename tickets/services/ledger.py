@@ -12,22 +12,20 @@ Rules (DOMAIN.md "Record money", QUALITY.md "Money"):
 """
 
 import uuid
-from collections import defaultdict
-from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import LedgerApproval, LedgerEntry, Order, Ticket, TicketEvent, TicketItem, User
-from tickets.money import CENT, ZERO, cents, committed_total, not_rejected, parse_money
+from tickets.models import LedgerApproval, LedgerEntry, Order, Ticket, TicketEvent, User
+from tickets.money import parse_money
+from tickets.selectors import refund_room, transition_refusal
 from tickets.text import meaningful_text
 
 from . import DeskError, require_perm
-from .tickets import ticket_responded, ticket_transition, transition_refusal
+from .tickets import ticket_responded, ticket_transition
 from .timeline import timeline_write
 
 K = LedgerEntry.Kind
@@ -49,80 +47,6 @@ def submission_key_read(user: User, token: str, *, max_age: int = 12 * 3600) -> 
     if data.get("u") != user.pk:
         raise DeskError(_("表单已过期或无效，请刷新页面后重新提交。"))
     return data["k"]
-
-
-# --- caps -----------------------------------------------------------------------------
-def ticket_refund_cap(ticket: Ticket) -> Decimal:
-    """What the buyer paid for the ticket's items (by quantity share of each order item),
-    in yuan."""
-    return sum(
-        (
-            _share(item.order_item.paid_amount, item.quantity, item.order_item.quantity)
-            for item in ticket.items.select_related("order_item")
-        ),
-        ZERO,
-    )
-
-
-def _share(paid: Decimal, quantity: int, of: int) -> Decimal:
-    return cents(paid * quantity / of)
-
-
-def _refunded_by_ticket(order: Order) -> dict[int, Decimal]:
-    """Refunds (counted or waiting, reversals subtracted) per ticket of ``order``."""
-    rows = (
-        not_rejected(order.ledger_entries.filter(kind=K.REFUND, ticket__isnull=False))
-        .values("ticket_id")
-        .annotate(
-            plus=Sum("amount", filter=Q(reverses__isnull=True)),
-            minus=Sum("amount", filter=Q(reverses__isnull=False)),
-        )
-    )
-    return {row["ticket_id"]: (row["plus"] or ZERO) - (row["minus"] or ZERO) for row in rows}
-
-
-def _item_room(order: Order, ticket: Ticket) -> Decimal:
-    """The largest refund ``ticket`` may still take so that no order item is refunded for more
-    than the buyer paid for it, whichever tickets refunded it.
-
-    A refund on a ticket counts against the ticket's items in proportion to what the buyer
-    paid for each (the ticket's share of that order item), so two tickets on the same item
-    share one cap: one 100.00 item refunded in full on one ticket leaves 0.00 for the next.
-    """
-    shares: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    paid: dict[int, Decimal] = {}
-    items = TicketItem.objects.filter(ticket__order=order).select_related("order_item")
-    for item in items:
-        line = item.order_item
-        paid[line.pk] = line.paid_amount
-        shares[item.ticket_id][line.pk] = _share(line.paid_amount, item.quantity, line.quantity)
-    refunded = _refunded_by_ticket(order)
-    taken: dict[int, Decimal] = defaultdict(Decimal)
-    for ticket_id, amount in refunded.items():
-        cap = sum(shares[ticket_id].values(), ZERO)
-        for line_id, share in shares[ticket_id].items():
-            if cap:
-                taken[line_id] += amount * share / cap
-    own = shares[ticket.pk]
-    cap = sum(own.values(), ZERO)
-    room = cap - refunded.get(ticket.pk, ZERO)
-    for line_id, share in own.items():
-        if share:
-            room = min(room, (paid[line_id] - taken[line_id]) * cap / share)
-    return room.quantize(CENT, rounding=ROUND_DOWN)
-
-
-def refund_room(order: Order, ticket: Ticket | None) -> Decimal:
-    """The largest refund the rules allow now on this order (and ticket), in yuan: what the
-    buyer paid minus refunds and compensation already made or waiting for approval, and for a
-    ticket also what is left on its items (``_item_room``). QUALITY.md 18."""
-    order_paid_out = committed_total(
-        order.ledger_entries.filter(kind__in=[K.REFUND, K.COMPENSATION])
-    )
-    room = order.paid_amount - order_paid_out
-    if ticket is not None:
-        room = min(room, _item_room(order, ticket))
-    return max(room, ZERO)
 
 
 # --- writes ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tickets.models import Courier, Order, ReturnParcel, Ticket, TicketEvent, User
-from tickets.selectors import visible_orders, visible_tickets
+from tickets.selectors import find_ticket_for_parcel, visible_orders, visible_tickets
 from tickets.text import normalise_tracking_no
 
 from . import DeskError, require_perm
@@ -28,18 +28,6 @@ _ARRIVAL_TARGET = {
 class Unpacked:
     parcel: ReturnParcel
     created: bool  # False: this tracking number was already registered (a second scan)
-
-
-def find_ticket_for_parcel(user: User, tracking_no: str) -> Ticket | None:
-    """The open ticket whose return tracking number this is, among the user's shops."""
-    return (
-        visible_tickets(user)
-        .open()
-        .filter(return_tracking_no=tracking_no)
-        .select_related("order")
-        .order_by("-created_at")
-        .first()
-    )
 
 
 def _receive(actor: User, parcel: ReturnParcel, ticket: Ticket) -> None:

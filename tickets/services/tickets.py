@@ -10,12 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tickets.models import Order, OrderItem, Promise, Ticket, TicketEvent, TicketItem, User
-from tickets.money import counted_total
 from tickets.roles import Role, has_role
-from tickets.selectors import can_work_on
+from tickets.selectors import can_work_on, open_promises, transition_refusal
 from tickets.sla import sla_due_times
 from tickets.text import meaningful_text, normalise_tracking_no
-from tickets.workflow import LIST_ONLY, allowed_next
 
 from . import DeskError, require_perm
 from .timeline import timeline_write
@@ -129,44 +127,6 @@ def ticket_open(
     if assignee is not None:
         ticket_assign(actor=actor, ticket=ticket, assignee=assignee)
     return ticket
-
-
-def transition_refusal(ticket: Ticket, to_status: str, *, by_list: bool = False) -> str | None:
-    """Why ``ticket`` may not move to ``to_status`` now, or None when it may.
-
-    Moves that only the exchange-goods list makes (``workflow.LIST_ONLY``: onto a list, back
-    off it, shipped from a signed list) are refused unless ``by_list``, whoever asks."""
-    allowed = allowed_next(ticket.kind, ticket.status)
-    if to_status not in allowed:
-        labels = "、".join(str(S(s).label) for s in allowed) or _("无（已完结）")
-        return _("%(kind)s单不能从“%(from)s”变为“%(to)s”。现在可以变为：%(allowed)s。") % {
-            "kind": ticket.get_kind_display(),
-            "from": ticket.get_status_display(),
-            "to": S(to_status).label,
-            "allowed": labels,
-        }
-    if not by_list and (ticket.kind, ticket.status, to_status) in LIST_ONLY:
-        if ticket.status == S.ON_EXCHANGE_LIST:
-            return _(
-                "这张售后单在换货清单上，只能按清单发货。要撤销或改动，请主管先把它移出换货清单"
-                "（已签字的清单移出后要重新签字）。"
-            )
-        return _("“%(to)s”由每天 17:00 的换货清单自动完成，不能手动改。") % {
-            "to": S(to_status).label
-        }
-    money = {S.REFUNDED: "refund", S.COMPENSATED: "compensation"}.get(to_status)
-    if money and not counted_total(ticket.ledger_entries.filter(kind=money)) > 0:
-        return (
-            _("还没有登记退款，不能标记为“已退款”。请先登记退款。")
-            if money == "refund"
-            else _("还没有已生效的赔偿，不能标记为“已赔偿”。请先登记赔偿（超额需主管审批）。")
-        )
-    return None
-
-
-def open_promises(ticket: Ticket):
-    """Promises on ``ticket`` neither kept nor waived (违背承诺: shown until dealt with)."""
-    return ticket.promises.filter(fulfilled_at__isnull=True, waived_at__isnull=True)
 
 
 @transaction.atomic

@@ -7,9 +7,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets.forms import MatchForm, UnpackForm
-from tickets.selectors import visible_orders, visible_parcels
+from tickets.selectors import find_ticket_for_parcel, visible_orders, visible_parcels
 from tickets.services import DeskError
-from tickets.services.parcels import find_ticket_for_parcel, parcel_match, parcel_unpack
+from tickets.services.parcels import parcel_match, parcel_unpack
 from tickets.text import normalise_tracking_no
 
 RECENT = 15

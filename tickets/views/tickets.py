@@ -33,12 +33,18 @@ from tickets.money import counted_total
 from tickets.postage import postage_quote
 from tickets.quick_replies import quick_reply_render
 from tickets.roles import Role, has_role
-from tickets.selectors import can_work_on, staff_for_shops, visible_orders, visible_tickets
+from tickets.selectors import (
+    can_work_on,
+    refund_room,
+    staff_for_shops,
+    transition_refusal,
+    visible_orders,
+    visible_tickets,
+)
 from tickets.services import DeskError
 from tickets.services.ledger import (
     ledger_record,
     ledger_reverse,
-    refund_room,
     submission_key_issue,
     submission_key_read,
 )
@@ -53,7 +59,6 @@ from tickets.services.tickets import (
     ticket_note,
     ticket_open,
     ticket_transition,
-    transition_refusal,
 )
 from tickets.views.actions import assignee_from_post, form_error, post_action
 from tickets.workflow import manual_next
