@@ -120,6 +120,15 @@ def signed_sum(entries: QuerySet) -> Decimal:
     return cents((totals["plus"] or ZERO) - (totals["minus"] or ZERO))
 
 
+def signed_sums_by(entries: QuerySet, key: str) -> dict:
+    """``signed_sum`` per value of ``key`` (``"order_id"``, ``"ticket_id"``): {value: yuan}."""
+    rows = entries.values(key).annotate(
+        plus=Sum("amount", filter=Q(reverses__isnull=True)),
+        minus=Sum("amount", filter=Q(reverses__isnull=False)),
+    )
+    return {row[key]: cents((row["plus"] or ZERO) - (row["minus"] or ZERO)) for row in rows}
+
+
 def counted(entries: QuerySet) -> QuerySet:
     """The rows that count: not waiting for approval and not rejected (a reversal counts when
     the entry it reverses does)."""

@@ -9,7 +9,7 @@ before they write.
 from collections import defaultdict
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from .models import (
@@ -21,7 +21,7 @@ from .models import (
     TicketItem,
     User,
 )
-from .money import CENT, ZERO, cents, committed_total, counted_total, not_rejected
+from .money import CENT, ZERO, cents, committed_total, counted_total, not_rejected, signed_sums_by
 from .roles import Role, user_roles
 from .text import normalise_tracking_no
 from .workflow import LIST_ONLY, allowed_next
@@ -188,15 +188,29 @@ def _share(paid: Decimal, quantity: int, of: int) -> Decimal:
 
 def _refunded_by_ticket(order: Order) -> dict[int, Decimal]:
     """Refunds (counted or waiting, reversals subtracted) per ticket of ``order``."""
-    rows = (
-        not_rejected(order.ledger_entries.filter(kind=K.REFUND, ticket__isnull=False))
-        .values("ticket_id")
-        .annotate(
-            plus=Sum("amount", filter=Q(reverses__isnull=True)),
-            minus=Sum("amount", filter=Q(reverses__isnull=False)),
-        )
+    refunds = order.ledger_entries.filter(kind=K.REFUND, ticket__isnull=False)
+    return signed_sums_by(not_rejected(refunds), "ticket_id")
+
+
+def paid_out_by_order(order_ids) -> dict[int, Decimal]:
+    """Refunds and compensation made or waiting for approval, per order (yuan): what an
+    order's paid amount may never fall below."""
+    entries = LedgerEntry.objects.filter(
+        order_id__in=order_ids, kind__in=[K.REFUND, K.COMPENSATION]
     )
-    return {row["ticket_id"]: (row["plus"] or ZERO) - (row["minus"] or ZERO) for row in rows}
+    return signed_sums_by(not_rejected(entries), "order_id")
+
+
+def ticketed_quantities(order_item_ids) -> dict[int, int]:
+    """The most any ticket not cancelled holds of each order item: what the item's ordered
+    quantity may never fall below."""
+    rows = (
+        TicketItem.objects.filter(order_item_id__in=order_item_ids)
+        .exclude(ticket__status=Ticket.Status.CANCELLED)
+        .values("order_item_id")
+        .annotate(most=Max("quantity"))
+    )
+    return {row["order_item_id"]: row["most"] for row in rows}
 
 
 def _item_room(order: Order, ticket: Ticket) -> Decimal:

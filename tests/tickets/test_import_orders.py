@@ -467,3 +467,55 @@ def test_a_row_the_database_refuses_is_reported_and_undoes_everything(shop_a, mo
     assert report.error_count == 1
     assert "写入数据库失败" in report.errors[0].message
     assert not Order.objects.exists()
+
+
+# --- a re-import never undercuts the money and the tickets already on an order ----------------
+def _refunded_ticket(agent, order, quantity, amount):
+    from tickets.models import LedgerEntry, Ticket
+    from tickets.services.ledger import ledger_record
+    from tickets.services.tickets import ItemRequest, ticket_open
+
+    ticket = ticket_open(
+        actor=agent,
+        order=order,
+        kind=Ticket.Kind.REFUND_ONLY,
+        reason=Ticket.Reason.QUALITY,
+        responsibility=Ticket.Responsibility.SELLER,
+        items=[ItemRequest(order.items.get(), quantity)],
+    )
+    ledger_record(
+        actor=agent,
+        order=order,
+        ticket=ticket,
+        kind=LedgerEntry.Kind.REFUND,
+        amount=amount,
+        payment_method=LedgerEntry.PaymentMethod.PLATFORM_REFUND,
+    )
+    return ticket
+
+
+def test_a_reimport_does_not_lower_the_paid_amount_below_the_refunds(shop_a, agent):
+    # given an imported order (paid 188.00, one item x 2) refunded 188.00 on a ticket
+    assert run(shop_a, orders_file([order_row(NO_1)]), items_file([item_row(NO_1)])).applied
+    order = Order.objects.get(order_no=NO_1)
+    _refunded_ticket(agent, order, 2, "188")
+    before = snapshot()
+    # when an export says the buyer paid 10.00
+    report = run(shop_a, orders_file([order_row(NO_1, 买家实际支付金额="10.00")]))
+    # then nothing changes and the report says why
+    assert not report.applied
+    assert "已经退款和赔偿的 ¥188.00" in " ".join(report.lines())
+    assert snapshot() == before
+
+
+def test_a_reimport_does_not_order_fewer_items_than_a_ticket_holds(shop_a, agent):
+    assert run(shop_a, orders_file([order_row(NO_1)]), items_file([item_row(NO_1)])).applied
+    order = Order.objects.get(order_no=NO_1)
+    _refunded_ticket(agent, order, 2, "10")
+    before = snapshot()
+    report = run(shop_a, items=items_file([item_row(NO_1, 购买数量="1")]))
+    assert not report.applied
+    assert "少于售后单上的 2 件" in " ".join(report.lines())
+    assert snapshot() == before
+    # more than the ticket holds is fine
+    assert run(shop_a, items=items_file([item_row(NO_1, 购买数量="3")])).applied

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from tickets.models import Order, OrderItem, Sku
 from tickets.money import CENT
+from tickets.selectors import ticketed_quantities
 
 from .bulk import insert_rows
 from .cleaning import (
@@ -132,6 +133,7 @@ def _write_items(group: list[tuple[str, _Line]], name: str, ctx: Context) -> Non
     order_ids = [order.pk for order in orders.values()]
     for item in OrderItem.objects.filter(order_id__in=order_ids).order_by("pk"):
         existing.setdefault(item.order_id, []).append(item)
+    quantities = {item.pk: item.quantity for items in existing.values() for item in items}
     codes = {line.sku_code for lines in by_order.values() for line in lines if line.sku_code}
     skus = dict(Sku.objects.filter(code__in=codes).values_list("code", "pk")) if codes else {}
 
@@ -150,6 +152,9 @@ def _write_items(group: list[tuple[str, _Line]], name: str, ctx: Context) -> Non
                     )
             continue
         new, changed, unchanged = _merge_items(order, lines, existing.get(order.pk, []), skus)
+        shrunk = [item for item in changed if item.quantity < quantities[item.pk]]
+        if shrunk:
+            _refuse_below_tickets(shrunk, lines[0].line, name, ctx)
         creates.extend(new)
         for item in changed:
             updates[item.pk] = item
@@ -181,6 +186,23 @@ def _write_items(group: list[tuple[str, _Line]], name: str, ctx: Context) -> Non
     counts["created"] += len(creates)
     counts["updated"] += len(updates)
     ctx.wrote(OrderItem, len(creates))
+
+
+def _refuse_below_tickets(shrunk: list[OrderItem], line: int, name: str, ctx: Context) -> None:
+    """An item may not be ordered fewer times than a ticket holds of it (a ticket's items are
+    never more than ordered): such a row is refused, and with it the whole import."""
+    held = ticketed_quantities([item.pk for item in shrunk])
+    for item in shrunk:
+        if item.quantity < held.get(item.pk, 0):
+            ctx.report.error(
+                name,
+                line,
+                "",
+                _(
+                    "“%(title)s”的数量 %(n)s 少于售后单上的 %(held)s 件：商品数量不能少于售后数量。"
+                )
+                % {"title": item.title, "n": item.quantity, "held": held[item.pk]},
+            )
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tickets.models import Courier, Order, OrderItem, Shop
+from tickets.selectors import paid_out_by_order
 
 from .bulk import ANALYZE_EVERY_ROWS, insert_rows, refresh_statistics, row_defaults
 from .cleaning import (
@@ -316,6 +318,7 @@ def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, c
     }
     defaults = ctx.defaults(Order)
     creates, updates, changed_fields = [], [], set()
+    lowered: dict[int, tuple[int, Decimal]] = {}
     for order_no, (_line, values) in latest.items():
         current = existing.get(order_no)
         if current is None:
@@ -337,11 +340,14 @@ def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, c
         if not changed:
             counts["unchanged"] += 1
             continue
+        if "paid_amount" in changed and values["paid_amount"] < current.paid_amount:
+            lowered[current.pk] = (_line, values["paid_amount"])
         for attr in changed:
             setattr(current, attr, values[attr])
         current.updated_at = ctx.now
         changed_fields.update(changed)
         updates.append(current)
+    _refuse_paid_below_paid_out(lowered, name, ctx)
     first, last = chunk[0][0], chunk[-1][0]
     try:
         with transaction.atomic():
@@ -356,6 +362,28 @@ def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, c
     counts["created"] += len(creates)
     counts["updated"] += len(updates)
     ctx.wrote(Order, len(creates))
+
+
+def _refuse_paid_below_paid_out(lowered: dict[int, tuple[int, Decimal]], name, ctx) -> None:
+    """An export that lowers an order's paid amount below the refunds and compensation already
+    recorded on it would let the order's money exceed what the buyer paid (QUALITY.md 18): the
+    row is refused, and with it the whole import."""
+    if not lowered:
+        return
+    paid_out = paid_out_by_order(list(lowered))
+    for order_id, (line, paid) in lowered.items():
+        out = paid_out.get(order_id, Decimal("0"))
+        if paid < out:
+            ctx.report.error(
+                name,
+                line,
+                "",
+                _(
+                    "实付金额 ¥%(paid)s 低于这个订单已经退款和赔偿的 ¥%(out)s："
+                    "请先在工作台冲销多出的款项，再导入。"
+                )
+                % {"paid": paid, "out": out},
+            )
 
 
 def _chunk_failed(report: Report, name: str, first: int, last: int, exc: Exception) -> None:
