@@ -16,7 +16,6 @@ How a sheet is built, whatever its kind (the builder supplies what is particular
 
 import logging
 import os
-import re
 import secrets
 import tempfile
 import zlib
@@ -41,13 +40,13 @@ from tickets.models import Ticket, User
 from tickets.selectors import open_promises
 from tickets.services import DeskError, require_perm
 from tickets.services.tickets import ticket_transition
+from tickets.text import normalise_tracking_no, tracking_no_refusal
 
 logger = logging.getLogger(__name__)
 
 S = Ticket.Status
 # pg_advisory_xact_lock(namespace, key): the namespace keeps the desk's locks apart from others.
 _LOCK_NAMESPACE = 0x5EE7
-TRACKING_NO = re.compile(r"^[A-Z0-9-]{6,40}$")
 # The task that builds one sheet (``finance_exports.tasks.build_sheet``), queued by name: the
 # tasks module imports this one, so this one does not import it back.
 BUILD_SHEET_TASK = "finance_exports.tasks.build_sheet"
@@ -364,10 +363,6 @@ def exchange_list_approve(*, actor: User, sheet: Sheet) -> Sheet:
     return sheet
 
 
-def normalise_tracking_no(raw: str) -> str:
-    return "".join((raw or "").split()).upper()
-
-
 @transaction.atomic
 def exchange_line_ship(*, actor: User, line: ExchangeLine, tracking_no: str) -> Ticket:
     """Records the exchange parcel's tracking number on the ticket, which ships and closes it
@@ -375,8 +370,9 @@ def exchange_line_ship(*, actor: User, line: ExchangeLine, tracking_no: str) -> 
     changes nothing (an upload may be sent twice)."""
     require_perm(actor, "tickets.change_ticket")
     tracking_no = normalise_tracking_no(tracking_no)
-    if not TRACKING_NO.match(tracking_no):
-        raise DeskError(_("运单号“%(no)s”格式不对：应为 6-40 位字母或数字。") % {"no": tracking_no})
+    refusal = tracking_no_refusal(tracking_no)
+    if refusal:
+        raise DeskError(refusal)
     sheet = Sheet.objects.get(pk=line.sheet_id)
     if sheet.status != Sheet.Status.APPROVED:
         raise DeskError(_("换货清单签字之后才能登记发货。"))

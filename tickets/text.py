@@ -1,16 +1,39 @@
 """Normalising what people and scanners type, so the same thing is stored one way."""
 
+import re
+import unicodedata
 
-def normalise_tracking_no(raw: str) -> str:
-    """Tracking numbers: no spaces anywhere, upper case (' yt 123\\n' -> 'YT123')."""
-    return "".join((raw or "").split()).upper()
+# Characters that print as nothing although Unicode files them as letters (Hangul fillers,
+# the braille blank): with the format characters (zero-width space, joiners, BOM) they make
+# text that looks empty.
+_BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+TRACKING_NO = re.compile(r"[A-Z0-9-]{6,40}")
+
+
+def _visible(ch: str) -> bool:
+    return not ch.isspace() and unicodedata.category(ch) != "Cf" and ch not in _BLANK_LETTERS
+
+
+def normalise_tracking_no(raw: str | None) -> str:
+    """Tracking numbers as one string: full-width forms read as ASCII, nothing invisible, no
+    spaces anywhere, upper case (' ｙｔ 123\\u200b\\n' -> 'YT123')."""
+    text = unicodedata.normalize("NFKC", raw or "")
+    return "".join(ch for ch in text if _visible(ch)).upper()
+
+
+def tracking_no_refusal(tracking_no: str) -> str | None:
+    """Why a normalised tracking number can't be a courier's (6-40 letters, digits or '-'),
+    or None when it can."""
+    from django.utils.translation import gettext as _
+
+    if TRACKING_NO.fullmatch(tracking_no):
+        return None
+    return _("运单号“%(no)s”格式不对：应为 6-40 位字母或数字。") % {"no": tracking_no[:40]}
 
 
 def meaningful_text(raw: str | None) -> str:
-    """``raw`` stripped, or "" when nothing in it can be read: whitespace of any kind, and
-    invisible format characters (zero-width space, joiners, BOM) don't make a reason."""
-    import unicodedata
-
+    """``raw`` stripped, or "" when nothing in it can be read: whitespace of any kind,
+    invisible format characters (zero-width space, joiners, BOM) and blank letters (Hangul
+    filler) don't make a reason."""
     text = (raw or "").strip()
-    visible = [ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf"]
-    return text if visible else ""
+    return text if any(_visible(ch) for ch in text) else ""

@@ -432,3 +432,59 @@ def test_an_order_has_one_review(agent, order_a):
                 actor=agent, order=order_a, rating=rating, made_at=made + timedelta(seconds=later)
             )
     assert order_a.reviews.count() == 1
+
+
+# --- what the second hostile review found ---------------------------------------------------
+def test_invoice_requests_together_stay_within_what_was_paid(agent, order_a):
+    from tickets.services.invoices import invoice_request_register
+
+    invoice_request_register(actor=agent, order=order_a, title="某某公司", amount="99")
+    with pytest.raises(DeskError, match=r"已申请开票 ¥99\.00"):
+        invoice_request_register(actor=agent, order=order_a, title="某某公司", amount="99")
+    with pytest.raises(DeskError, match="抬头"):
+        invoice_request_register(actor=agent, order=order_a, title="\u200b\u3164", amount="1")
+    assert order_a.invoice_requests.count() == 1
+
+
+def test_a_recorded_invoice_number_and_posting_are_not_rewritten(agent, finance, order_a):
+    from tickets.services.invoices import invoice_record_issue, invoice_request_register
+
+    invoice = invoice_request_register(actor=agent, order=order_a, title="某某公司", amount="99")
+    invoice_record_issue(actor=finance, invoice=invoice, invoice_no="INV1")
+    with pytest.raises(DeskError, match="INV1"):
+        invoice_record_issue(actor=finance, invoice=invoice, invoice_no="INV2")
+    invoice_record_issue(
+        actor=finance, invoice=invoice, invoice_no="", posting_tracking_no="SF55667788"
+    )
+    posted = invoice_record_issue(actor=finance, invoice=invoice, invoice_no="INV1")
+    assert (posted.status, posted.posting_tracking_no) == ("posted", "SF55667788")
+    with pytest.raises(DeskError, match="SF55667788"):
+        invoice_record_issue(
+            actor=finance, invoice=invoice, invoice_no="", posting_tracking_no="YT99887766"
+        )
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"), [(" ｙｔ 1234567\u200b", "YT1234567"), ("sf-12\n34", "SF-1234")]
+)
+def test_tracking_numbers_are_read_one_way(raw, clean):
+    from tickets.text import normalise_tracking_no
+
+    assert normalise_tracking_no(raw) == clean
+
+
+@pytest.mark.parametrize("junk", ["随便写写", "12", "SF 1234567890 再联系", "x" * 41])
+def test_goods_go_out_only_with_a_real_tracking_number(agent, junk):
+    order = make_order(agent.shops.first(), status=Order.Status.SHIPPED)
+    reship = ticket_open(
+        actor=agent,
+        order=order,
+        kind=Ticket.Kind.RESHIP,
+        reason=Ticket.Reason.MISSING_ITEM,
+        responsibility=Ticket.Responsibility.SELLER,
+        items=[ItemRequest(order.items.get(), 1)],
+    )
+    with pytest.raises(DeskError, match="运单号"):
+        ticket_transition(actor=agent, ticket=reship, to_status=S.SHIPPED, tracking_no=junk)
+    reship.refresh_from_db()
+    assert reship.status == S.OPEN and reship.outbound_tracking_no == ""

@@ -124,14 +124,20 @@ def test_every_transition_is_allowed_or_refused_as_the_table_says(agent, shipped
             assert ticket.events.filter(kind=TicketEvent.Kind.STATUS).count() == before
         if legal and not money_needed:
             moved = ticket_transition(
-                actor=agent, ticket=ticket, to_status=target, tracking_no="SF123", by_list=list_only
+                actor=agent,
+                ticket=ticket,
+                to_status=target,
+                tracking_no="SF123456",
+                by_list=list_only,
             )
             assert moved.status == target
             event = moved.events.filter(kind=TicketEvent.Kind.STATUS).latest("id")
             assert (event.from_status, event.to_status, event.actor) == (source, target, agent)
         else:
             with pytest.raises(DeskError):
-                ticket_transition(actor=agent, ticket=ticket, to_status=target, tracking_no="SF123")
+                ticket_transition(
+                    actor=agent, ticket=ticket, to_status=target, tracking_no="SF123456"
+                )
             ticket.refresh_from_db()
             assert ticket.status == source, (source, target)
             assert ticket.events.filter(kind=TicketEvent.Kind.STATUS).count() == before
@@ -150,16 +156,18 @@ def test_shipping_goods_needs_the_tracking_number(agent, shipped):
     with pytest.raises(DeskError, match="运单号"):
         ticket_transition(actor=agent, ticket=ticket, to_status=S.SHIPPED)
     shipped_ticket = ticket_transition(
-        actor=agent, ticket=ticket, to_status=S.SHIPPED, tracking_no=" yt 123 "
+        actor=agent, ticket=ticket, to_status=S.SHIPPED, tracking_no=" yt 123456 "
     )
-    assert shipped_ticket.outbound_tracking_no == "YT123"
+    assert shipped_ticket.outbound_tracking_no == "YT123456"
     assert shipped_ticket.resolved_at is not None
 
 
 def test_closing_sets_closed_at_and_first_response(agent, shipped):
     ticket = open_ticket(agent, shipped, kind=Ticket.Kind.RESHIP)
     assert ticket.first_responded_at is None
-    ticket = ticket_transition(actor=agent, ticket=ticket, to_status=S.SHIPPED, tracking_no="ZTO1")
+    ticket = ticket_transition(
+        actor=agent, ticket=ticket, to_status=S.SHIPPED, tracking_no="ZTO100001"
+    )
     assert ticket.first_responded_at is not None
     ticket = ticket_transition(actor=agent, ticket=ticket, to_status=S.CLOSED)
     assert ticket.closed_at is not None

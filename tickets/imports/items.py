@@ -198,9 +198,7 @@ def _refuse_below_tickets(shrunk: list[OrderItem], line: int, name: str, ctx: Co
                 name,
                 line,
                 "",
-                _(
-                    "“%(title)s”的数量 %(n)s 少于售后单上的 %(held)s 件：商品数量不能少于售后数量。"
-                )
+                _("“%(title)s”的数量 %(n)s 少于售后单上的 %(held)s 件：商品数量不能少于售后数量。")
                 % {"title": item.title, "n": item.quantity, "held": held[item.pk]},
             )
 

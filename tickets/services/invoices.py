@@ -3,13 +3,16 @@ C-store may decline, a Tmall store must issue; requests go to finance as one she
 (``finance_exports``), and the issued invoice's number and posting tracking number come back
 here."""
 
+from decimal import Decimal
+
 from django.db import transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from tickets.models import InvoiceRequest, Order, User
 from tickets.money import parse_money
 from tickets.roles import Role, has_role
-from tickets.text import normalise_tracking_no
+from tickets.text import meaningful_text, normalise_tracking_no
 
 from . import DeskError, require_perm
 
@@ -20,19 +23,29 @@ INV = InvoiceRequest.Status
 def invoice_request_register(
     *, actor: User, order: Order, title: str, amount, tax_no: str = ""
 ) -> InvoiceRequest:
-    """Registers a buyer's request for an invoice of ``amount`` yuan (str or Decimal), never
-    more than the buyer paid for the order. Raises ``DeskError`` (``MoneyError``),
-    ``PermissionDenied``."""
+    """Registers a buyer's request for an invoice of ``amount`` yuan (str or Decimal). All the
+    order's requests not declined together never exceed what the buyer paid, so a second
+    request (or a double click) can't invoice the order twice. Raises ``DeskError``
+    (``MoneyError``), ``PermissionDenied``."""
     require_perm(actor, "tickets.add_invoicerequest")
-    if not title.strip():
+    title = meaningful_text(title)
+    if not title:
         raise DeskError(_("请填写发票抬头。"))
     value = parse_money(amount)
-    if value > order.paid_amount:
-        raise DeskError(_("开票金额不能超过买家实付 ¥%(paid)s。") % {"paid": order.paid_amount})
+    # One request at a time per order, so two at once can't both fit under the cap.
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    requested = order.invoice_requests.exclude(status=INV.DECLINED).aggregate(total=Sum("amount"))[
+        "total"
+    ] or Decimal("0")
+    if value + requested > order.paid_amount:
+        raise DeskError(
+            _("开票金额合计不能超过买家实付 ¥%(paid)s：这个订单已申请开票 ¥%(done)s。")
+            % {"paid": order.paid_amount, "done": requested}
+        )
     return InvoiceRequest.objects.create(
         shop_id=order.shop_id,
         order=order,
-        title=title.strip(),
+        title=title,
         tax_no="".join(tax_no.split()).upper(),
         amount=value,
         recorded_by=actor,
@@ -63,21 +76,34 @@ def invoice_record_issue(
     *, actor: User, invoice: InvoiceRequest, invoice_no: str, posting_tracking_no: str = ""
 ) -> InvoiceRequest:
     """Finance records the invoice number (issued) and, then or later, the posting's tracking
-    number (posted); an empty ``invoice_no`` keeps the one recorded. Raises ``DeskError`` for
-    anyone but finance or a supervisor, a declined request or no number;
-    ``PermissionDenied``."""
+    number (posted); an empty ``invoice_no`` keeps the one recorded. What is recorded is not
+    rewritten: another invoice number, or another tracking number on a posted invoice, is
+    refused, and a posted invoice never goes back to issued. Raises ``DeskError`` for anyone
+    but finance or a supervisor, a declined request or no number; ``PermissionDenied``."""
     require_perm(actor, "tickets.change_invoicerequest")
     if not has_role(actor, Role.FINANCE, Role.SUPERVISOR):
         raise DeskError(_("只有财务可以登记发票号码。"))
     invoice = InvoiceRequest.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == INV.DECLINED:
         raise DeskError(_("已拒绝的申请不能开票。"))
-    invoice_no = "".join(invoice_no.split()) or invoice.invoice_no
+    given = "".join(meaningful_text(invoice_no).split())
+    if given and invoice.invoice_no and given != invoice.invoice_no:
+        raise DeskError(
+            _("这张发票已登记号码 %(no)s，不能改成别的号码。") % {"no": invoice.invoice_no}
+        )
+    invoice_no = given or invoice.invoice_no
     if not invoice_no:
         raise DeskError(_("请填写发票号码。"))
+    tracking = normalise_tracking_no(posting_tracking_no)
+    if invoice.status == INV.POSTED:
+        if tracking and tracking != invoice.posting_tracking_no:
+            raise DeskError(
+                _("这张发票已按运单号 %(no)s 寄出，不能再改。")
+                % {"no": invoice.posting_tracking_no}
+            )
+        return invoice
     invoice.invoice_no = invoice_no
     invoice.status = INV.ISSUED
-    tracking = normalise_tracking_no(posting_tracking_no)
     if tracking:
         invoice.posting_tracking_no = tracking
         invoice.status = INV.POSTED

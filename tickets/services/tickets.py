@@ -13,7 +13,7 @@ from tickets.models import Order, OrderItem, Promise, Ticket, TicketEvent, Ticke
 from tickets.roles import Role, has_role
 from tickets.selectors import can_work_on, open_promises, transition_refusal
 from tickets.sla import sla_due_times
-from tickets.text import meaningful_text, normalise_tracking_no
+from tickets.text import meaningful_text, normalise_tracking_no, tracking_no_refusal
 
 from . import DeskError, require_perm
 from .timeline import timeline_write
@@ -165,6 +165,9 @@ def ticket_transition(
     ):
         if not tracking_no:
             raise DeskError(_("发出商品时必须填写运单号。"))
+        refusal = tracking_no_refusal(tracking_no)
+        if refusal:
+            raise DeskError(refusal)
         ticket.outbound_tracking_no = tracking_no
     from_status = ticket.status
     ticket.status = to_status
@@ -303,6 +306,7 @@ def promise_add(
     text = meaningful_text(text)
     if not text:
         raise DeskError(_("请写明承诺内容。"))
+    ticket = _lock(ticket)  # a cancel at the same moment waits, then this sees it
     if not ticket.is_open:
         raise DeskError(_("已完结的售后单不能再记录承诺。"))
     promise = Promise.objects.create(
