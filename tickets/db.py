@@ -96,6 +96,24 @@ def append_only_backward(apps, schema_editor):
 
 
 # --- a row's shop is its order's; a row's ticket is one of its order's tickets -----------
+# Tables with both a shop and a ticket: the shop must be the ticket's (migration 0013).
+SHOP_OF_TICKET_TABLES = (
+    "tickets_ledgerentry",
+    "tickets_returnparcel",
+    "tickets_courierlossreport",
+    "tickets_qualityproblem",
+    "tickets_wrongshipment",
+    "tickets_platformintervention",
+    "tickets_handovernote",
+    "tickets_refundrequest",
+)
+# A row that never moves to another parent once written: table -> the column that stays.
+KEEPS_PARENT = {
+    "tickets_order": "shop_id",
+    "tickets_ticket": "order_id",
+    "tickets_orderitem": "order_id",
+}
+
 _PG_GUARD_FUNCTIONS = """
 CREATE OR REPLACE FUNCTION desk_shop_is_order_shop() RETURNS trigger AS $$
 BEGIN
@@ -113,6 +131,35 @@ BEGIN
             (SELECT order_id FROM tickets_ticket WHERE id = NEW.ticket_id) THEN
         RAISE EXCEPTION '%: ticket % is not a ticket of order %', TG_TABLE_NAME, NEW.ticket_id,
             NEW.order_id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE OR REPLACE FUNCTION desk_shop_is_ticket_shop() RETURNS trigger AS $$
+BEGIN
+    IF NEW.ticket_id IS NOT NULL AND NEW.shop_id IS DISTINCT FROM
+            (SELECT shop_id FROM tickets_ticket WHERE id = NEW.ticket_id) THEN
+        RAISE EXCEPTION '%: shop % is not the shop of ticket %', TG_TABLE_NAME, NEW.shop_id,
+            NEW.ticket_id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE OR REPLACE FUNCTION desk_item_is_of_ticket_order() RETURNS trigger AS $$
+BEGIN
+    IF (SELECT order_id FROM tickets_orderitem WHERE id = NEW.order_item_id) IS DISTINCT FROM
+            (SELECT order_id FROM tickets_ticket WHERE id = NEW.ticket_id) THEN
+        RAISE EXCEPTION 'ticket % can only hold items of its own order', NEW.ticket_id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE OR REPLACE FUNCTION desk_keeps_parent() RETURNS trigger AS $$
+BEGIN
+    IF to_jsonb(NEW) ->> TG_ARGV[0] IS DISTINCT FROM to_jsonb(OLD) ->> TG_ARGV[0] THEN
+        RAISE EXCEPTION '%: % never changes (row %)', TG_TABLE_NAME, TG_ARGV[0], OLD.id
+            USING ERRCODE = 'check_violation';
     END IF;
     RETURN NEW;
 END;
@@ -145,6 +192,58 @@ _ROW_GUARDS = {
         "the ticket is not a ticket of the order",
     ),
 }
+_ROW_GUARDS["shop_is_ticket_shop"] = (
+    SHOP_OF_TICKET_TABLES,
+    "shop_id, ticket_id",
+    "NEW.ticket_id IS NOT NULL AND NEW.shop_id IS NOT "
+    "(SELECT shop_id FROM tickets_ticket WHERE id = NEW.ticket_id)",
+    "the shop is not the shop of the ticket",
+)
+_ROW_GUARDS["item_is_of_ticket_order"] = (
+    ("tickets_ticketitem",),
+    "ticket_id, order_item_id",
+    "(SELECT order_id FROM tickets_orderitem WHERE id = NEW.order_item_id) IS NOT "
+    "(SELECT order_id FROM tickets_ticket WHERE id = NEW.ticket_id)",
+    "a ticket holds only items of its own order",
+)
+
+
+def _sqlite_keeps(table: str, column: str) -> str:
+    return (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_keeps_{column} BEFORE UPDATE OF {column} ON "
+        f"{table} FOR EACH ROW WHEN NEW.{column} IS NOT OLD.{column} "
+        f"BEGIN SELECT RAISE(ABORT, '{table}: {column} never changes'); END;"
+    )
+
+
+def keeps_parent_install(schema_editor) -> None:
+    """A ticket stays on its order and an order item in its order (``KEEPS_PARENT``; an
+    order's shop is kept by the ``shop_is_order_shop`` guard)."""
+    vendor = schema_editor.connection.vendor
+    for table, column in KEEPS_PARENT.items():
+        if table == "tickets_order":
+            continue
+        if vendor == "postgresql":
+            schema_editor.execute(_PG_GUARD_FUNCTIONS, params=None)
+            schema_editor.execute(
+                f"CREATE TRIGGER {table}_keeps_{column} BEFORE UPDATE OF {column} ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION desk_keeps_parent('{column}');"
+            )
+        elif vendor == "sqlite":
+            schema_editor.execute(_sqlite_keeps(table, column))
+
+
+def keeps_parent_remove(schema_editor) -> None:
+    vendor = schema_editor.connection.vendor
+    for table, column in KEEPS_PARENT.items():
+        if table == "tickets_order":
+            continue
+        if vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_keeps_{column} ON {table};")
+        elif vendor == "sqlite":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_keeps_{column};")
+
+
 _SQLITE_ORDER_KEEPS_SHOP = (
     "CREATE TRIGGER IF NOT EXISTS tickets_order_keeps_shop BEFORE UPDATE OF shop_id ON "
     "tickets_order FOR EACH ROW WHEN NEW.shop_id IS NOT OLD.shop_id "
@@ -220,6 +319,11 @@ def guards_ensure(connection) -> None:
     for name, (tables, *_rest) in _ROW_GUARDS.items():
         statements += [s for table in tables for s in _sqlite_row_guard(name, table)]
     statements.append(_SQLITE_ORDER_KEEPS_SHOP)
+    statements += [
+        _sqlite_keeps(table, column)
+        for table, column in KEEPS_PARENT.items()
+        if table != "tickets_order"
+    ]
     with connection.cursor() as cursor:
         cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         present = {row[0] for row in cursor.fetchall()}

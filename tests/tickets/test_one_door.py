@@ -12,7 +12,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from tests.factories import make_order, make_shop
-from tickets.db import APPEND_ONLY_TABLES, SHOP_OF_ORDER_TABLES, TICKET_OF_ORDER_TABLES
+from tickets.db import (
+    APPEND_ONLY_TABLES,
+    SHOP_OF_ORDER_TABLES,
+    SHOP_OF_TICKET_TABLES,
+    TICKET_OF_ORDER_TABLES,
+)
 from tickets.models import LedgerEntry, Order, Promise, Ticket, TicketEvent
 from tickets.money import MoneyError, parse_money
 from tickets.selectors import refund_room
@@ -413,6 +418,9 @@ def test_every_guard_trigger_is_in_place(db):
     suffixes = ("_ins",) if connection.vendor == "sqlite" else ("",)
     expected = {f"{t}_shop_is_order_shop{s}" for t in SHOP_OF_ORDER_TABLES for s in suffixes}
     expected |= {f"{t}_ticket_is_of_order{s}" for t in TICKET_OF_ORDER_TABLES for s in suffixes}
+    expected |= {f"{t}_shop_is_ticket_shop{s}" for t in SHOP_OF_TICKET_TABLES for s in suffixes}
+    expected |= {f"tickets_ticketitem_item_is_of_ticket_order{s}" for s in suffixes}
+    expected |= {"tickets_ticket_keeps_order_id", "tickets_orderitem_keeps_order_id"}
     expected |= {f"{t}_append_only" for t in APPEND_ONLY_TABLES}
     assert expected - names == set()
 
@@ -488,3 +496,29 @@ def test_goods_go_out_only_with_a_real_tracking_number(agent, junk):
         ticket_transition(actor=agent, ticket=reship, to_status=S.SHIPPED, tracking_no=junk)
     reship.refresh_from_db()
     assert reship.status == S.OPEN and reship.outbound_tracking_no == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tickets_and_items_stay_where_they_belong(agent, shop_a):
+    from tickets.models import HandoverNote, OrderItem, TicketItem
+
+    order, other = make_order(shop_a), make_order(shop_a)
+    ticket = refund_only(agent, order, order.items.get())
+    elsewhere = make_shop("elsewhere")
+    attempts = [
+        lambda: TicketItem.objects.create(ticket=ticket, order_item=other.items.get(), quantity=1),
+        lambda: Ticket.objects.filter(pk=ticket.pk).update(order=other),
+        lambda: OrderItem.objects.filter(order=order).update(order=other),
+        lambda: HandoverNote.objects.create(
+            shop=elsewhere,
+            ticket=ticket,
+            note="x",
+            shift_date=ticket.created_at.date(),
+            created_by=agent,
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            attempt()
+    ticket.refresh_from_db()
+    assert ticket.order_id == order.pk and order.items.count() == 1

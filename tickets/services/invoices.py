@@ -3,14 +3,12 @@ C-store may decline, a Tmall store must issue; requests go to finance as one she
 (``finance_exports``), and the issued invoice's number and posting tracking number come back
 here."""
 
-from decimal import Decimal
-
 from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from tickets.models import InvoiceRequest, Order, User
-from tickets.money import parse_money
+from tickets.money import cents, parse_money
 from tickets.roles import Role, has_role
 from tickets.text import meaningful_text, normalise_tracking_no
 
@@ -34,9 +32,9 @@ def invoice_request_register(
     value = parse_money(amount)
     # One request at a time per order, so two at once can't both fit under the cap.
     order = Order.objects.select_for_update().get(pk=order.pk)
-    requested = order.invoice_requests.exclude(status=INV.DECLINED).aggregate(total=Sum("amount"))[
-        "total"
-    ] or Decimal("0")
+    requested = cents(
+        order.invoice_requests.exclude(status=INV.DECLINED).aggregate(total=Sum("amount"))["total"]
+    )
     if value + requested > order.paid_amount:
         raise DeskError(
             _("开票金额合计不能超过买家实付 ¥%(paid)s：这个订单已申请开票 ¥%(done)s。")
