@@ -15,12 +15,14 @@ from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import models
+from .forms import MoneyField
 from .selectors import scope_to_user, visible_shops
 
 
@@ -99,7 +101,11 @@ class ReadOnlyHistory:
     refused there; and a history shows only for a record the user may see."""
 
     def _visible_or_404(self, request, object_id):
-        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+        """A record the user may not see has no history for them; a deleted one keeps its
+        history (who deleted what is the point of keeping it)."""
+        pk = unquote(object_id)
+        exists = self.model._default_manager.filter(pk=pk).exists()
+        if exists and not self.get_queryset(request).filter(pk=pk).exists():
             raise Http404
 
     def history_view(self, request, object_id, extra_context=None):
@@ -133,6 +139,16 @@ class UserAdmin(ReadOnlyHistory, DeclaredLookupsOnly, SimpleHistoryAdmin, Django
     filter_horizontal = ("groups", "user_permissions", "shops")
     list_display = ("username", "last_name", "first_name", "is_active", "all_shops")
     list_filter = ("is_active", "groups", "all_shops")
+
+    def get_queryset(self, request):
+        """Staff who serve a shop the user serves (and all-shop staff); everyone for those who
+        see every shop."""
+        users = super().get_queryset(request)
+        user = request.user
+        if user.is_superuser or user.all_shops:
+            return users
+        shops = visible_shops(user)
+        return users.filter(Q(all_shops=True) | Q(shops__in=shops)).distinct()
 
 
 admin.site.unregister(Group)
@@ -446,6 +462,13 @@ class PostageRateAdmin(ReferenceAdmin):
     )
     list_filter = ("origin", "confirm_by_hand", "province")
     search_fields = ("name", "province", "city")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # Prices are read by the desk's one money parser, as in every other money form.
+        if db_field.name in ("first_price", "extra_kg_price"):
+            kwargs["form_class"] = MoneyField
+            kwargs["allow_zero"] = True
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 class OrderImportFileInline(ServiceDoorInline):

@@ -83,14 +83,22 @@ class PromiseForm(forms.Form):
 
 
 class MoneyField(forms.CharField):
-    """Money typed by a person ('12', '¥12.50', '8元'), parsed to Decimal, never float."""
+    """Money typed by a person ('12', '¥12.50', '8元'), parsed to Decimal by
+    ``tickets.money.parse_money``, never float. ``allow_zero``: 0.00 is a valid amount here
+    (a price on the rate card); elsewhere an amount is more than nothing."""
+
+    def __init__(self, *args, allow_zero: bool = False, **kwargs):
+        for ignored in ("max_digits", "decimal_places", "min_value", "max_value", "step_size"):
+            kwargs.pop(ignored, None)  # what a model's DecimalField offers its form field
+        super().__init__(*args, **kwargs)
+        self.allow_zero = allow_zero
 
     def to_python(self, value):
         value = super().to_python(value)
         if value in self.empty_values:
             return None
         try:
-            return parse_money(value)
+            return parse_money(value, allow_zero=self.allow_zero)
         except MoneyError as exc:
             raise forms.ValidationError(exc.message) from exc
 

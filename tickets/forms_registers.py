@@ -19,6 +19,7 @@ from .models import (
     WrongShipment,
 )
 from .selectors import visible_orders, visible_shops, visible_tickets
+from .text import plain_int
 
 _DATE = forms.DateInput(attrs={"type": "date"})
 _DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -54,8 +55,8 @@ class OrderRefForm(forms.Form):
         ticket_no = (data.get("ticket_no") or "").strip().upper().lstrip("T").lstrip("0")
         if ticket_no:
             ticket = (
-                visible_tickets(self.user).filter(pk=ticket_no).first()
-                if ticket_no.isdigit()
+                visible_tickets(self.user).filter(pk=plain_int(ticket_no)).first()
+                if plain_int(ticket_no) is not None
                 else None
             )
             if ticket is None:

@@ -75,6 +75,7 @@ _SUPERVISOR = {
     "tickets.courier": ("view", "change"),
     # They read the staff list and each reference record's history (who changed what).
     "tickets.user": _VIEW,
+    "auth.group": _VIEW,
 }
 
 _FINANCE = {

@@ -23,7 +23,7 @@ from .models import (
 )
 from .money import CENT, ZERO, cents, committed_total, counted_total, not_rejected, signed_sums_by
 from .roles import Role, user_roles
-from .text import normalise_tracking_no
+from .text import normalise_tracking_no, plain_int
 from .workflow import LIST_ONLY, allowed_next
 
 S = Ticket.Status
@@ -99,7 +99,7 @@ def order_search(user, term: str) -> QuerySet[Order]:
     if not term:
         return Order.objects.none()
     condition = Q(buyer_nick=term) | Q(tracking_no=normalise_tracking_no(term))
-    if term.isdigit():
+    if plain_int(term, digits=32) is not None:
         condition |= Q(order_no=term) | Q(alipay_no=term)
         if len(term) == 4:
             condition |= Q(receiver_phone_tail=term)

@@ -37,3 +37,13 @@ def meaningful_text(raw: str | None) -> str:
     filler) don't make a reason."""
     text = (raw or "").strip()
     return text if any(_visible(ch) for ch in text) else ""
+
+
+def plain_int(raw: str | None, *, digits: int = 18) -> int | None:
+    """A whole number written with ASCII digits only (at most ``digits`` of them, so it fits
+    a 64-bit id), or None. Unlike ``str.isdigit`` it refuses '²' and other scripts' digits,
+    which ``int()`` would choke on or read differently."""
+    text = (raw or "").strip()
+    if text.isascii() and text.isdigit() and len(text) <= digits:
+        return int(text)
+    return None

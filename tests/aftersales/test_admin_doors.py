@@ -287,3 +287,48 @@ def test_role_changes_are_recorded(shop_a):
     group.name = "agent-renamed"
     group.save()
     assert group.history.order_by("-history_id").first().name == "agent-renamed"
+
+
+def test_a_deleted_rate_cards_history_stays_readable_and_roles_history_too(client, db):
+    from django.contrib.auth.models import Group
+
+    from tickets.models import PostageRate
+
+    boss = make_user("boss-staff", Role.SUPERVISOR, all_shops=True, is_staff=True)
+    client.force_login(boss)
+    rate = PostageRate.objects.first()
+    pk = rate.pk
+    rate.delete()
+    assert client.get(reverse("admin:tickets_postagerate_history", args=[pk])).status_code == 200
+    group = Group.objects.get(name=Role.AGENT.value)
+    assert client.get(reverse("admin:auth_group_history", args=[group.pk])).status_code == 200
+
+
+def test_the_rate_card_reads_prices_with_the_desks_money_parser(client, db):
+    from tickets.models import PostageRate
+
+    root = make_user("root", None, is_superuser=True, is_staff=True)
+    client.force_login(root)
+    rate = PostageRate.objects.filter(confirm_by_hand=False).first()
+    data = {
+        "name": rate.name,
+        "origin": rate.origin,
+        "province": rate.province,
+        "city": rate.city,
+        "first_weight_kg": str(rate.first_weight_kg),
+        "first_price": "1e1",
+        "extra_kg_price": str(rate.extra_kg_price or "0"),
+    }
+    response = client.post(reverse("admin:tickets_postagerate_change", args=[rate.pk]), data)
+    assert response.status_code == 200
+    assert "不是有效的金额" in response.content.decode()
+    assert PostageRate.objects.get(pk=rate.pk).first_price == rate.first_price
+
+
+def test_a_supervisor_of_some_shops_sees_only_their_shops_staff(client, shop_a, shop_b):
+    boss = make_user("boss-a", Role.SUPERVISOR, shops=[shop_a], is_staff=True)
+    make_user("agent-of-b", Role.AGENT, shops=[shop_b])
+    make_user("agent-of-a", Role.AGENT, shops=[shop_a])
+    client.force_login(boss)
+    listing = client.get(reverse("admin:tickets_user_changelist")).content.decode()
+    assert "agent-of-a" in listing and "agent-of-b" not in listing

@@ -140,3 +140,33 @@ def test_every_admin_page_opens_for_a_superuser(client):
             assert (
                 client.get(reverse(f"admin:{info}_change", args=[first.pk])).status_code == 200
             ), info
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/orders/?q=abc%00def",
+        "/parcels/unpack/?tracking_no=YT12%0034",
+        "/admin/tickets/order/?status=%00",
+        "/tickets/?q=%00",
+    ],
+)
+def test_a_nul_character_is_refused_with_a_message_not_a_server_error(client, supervisor, url):
+    supervisor.is_staff = True
+    supervisor.save()
+    client.force_login(supervisor)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
+
+
+@pytest.mark.parametrize("odd", ["²", "١٢", "99999999999999999999999"])
+def test_odd_digits_in_ids_are_no_server_error(client, agent, order_a, odd):
+    from tests.factories import make_ticket
+
+    ticket = make_ticket(order_a, agent)
+    client.force_login(agent)
+    response = client.post(f"/tickets/{ticket.pk}/assign/", {"assignee": odd}, follow=True)
+    assert response.status_code == 200
+    assert client.get(f"/imports/postage/?order={odd}").status_code < 500
+    assert client.get(f"/orders/?q={odd}").status_code == 200

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tickets.services import DeskError
+from tickets.text import plain_int
 
 
 def post_action(perm: str, loader, url_name: str, *, anchor: str = "", with_pk: bool = True):
@@ -57,7 +58,7 @@ def assignee_from_post(request):
         return request.user
     if choice == "":
         return None
-    assignee = User.objects.filter(pk=choice if choice.isdigit() else 0, is_active=True).first()
+    assignee = User.objects.filter(pk=plain_int(choice) or 0, is_active=True).first()
     if assignee is None:
         raise DeskError(_("没有这个员工。"))
     return assignee

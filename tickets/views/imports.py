@@ -14,6 +14,7 @@ from tickets.models import OrderImport, PostageRate, Province
 from tickets.postage import late_shipment_penalty, postage_calculate, postage_quote
 from tickets.selectors import scope_to_user, visible_orders
 from tickets.services import DeskError
+from tickets.text import plain_int
 
 RECENT_IMPORTS = 20
 COUNT_LABELS = {
@@ -191,7 +192,7 @@ def postage_calculator(request):
     if "order" in request.GET:
         order = get_object_or_404(
             visible_orders(request.user).select_related("shop", "courier"),
-            pk=request.GET["order"] if request.GET["order"].isdigit() else None,
+            pk=plain_int(request.GET["order"]),
         )
     submitted = any(name in request.GET for name in _QUOTE_FIELDS)
     form = PostageQuoteForm(request.GET if submitted else None, user=request.user, order=order)
