@@ -61,6 +61,11 @@ urlpatterns = [
     path("reviews/<int:pk>/contact/", reviews.review_contact, name="review_contact"),
     path("reviews/<int:pk>/compensate/", reviews.review_compensate, name="review_compensate"),
     path("reviews/<int:pk>/close/", reviews.review_close, name="review_close"),
+    path(
+        "reviews/<int:pk>/compensations/<int:entry_pk>/reverse/",
+        reviews.review_compensation_reverse,
+        name="review_compensation_reverse",
+    ),
     path("handover/", handover.HandoverList.as_view(), name="handover_list"),
     path("handover/new/", handover.HandoverCreate.as_view(), name="handover_new"),
     path("handover/<int:pk>/handled/", handover.handover_handled, name="handover_handled"),

@@ -522,3 +522,38 @@ def test_tickets_and_items_stay_where_they_belong(agent, shop_a):
             attempt()
     ticket.refresh_from_db()
     assert ticket.order_id == order.pk and order.items.count() == 1
+
+
+def test_a_mistaken_review_compensation_is_reversed_from_the_review_page(client, agent, order_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.selectors_registers import review_compensation_room
+    from tickets.services.reviews import review_compensate, review_register
+
+    review = review_register(
+        actor=agent, order=order_a, rating="negative", made_at=timezone.now() - timedelta(hours=1)
+    )
+    entry = review_compensate(actor=agent, review=review, amount="10", payment_method="red_packet")
+    assert review_compensation_room(review) == 0
+    client.force_login(agent)
+    page = client.get(reverse("registers:review_detail", args=[review.pk])).content.decode()
+    url = reverse("registers:review_compensation_reverse", args=[review.pk, entry.pk])
+    assert url in page
+    response = client.post(
+        url, {"reason": "发错了", "submission": submission_key_issue(agent)}, follow=True
+    )
+    assert response.status_code == 200
+    assert entry.reversal.note == "发错了"
+    assert review_compensation_room(review) == Decimal("10.00")
+    # an entry that is not this review's is not found through it
+    other = make_order(order_a.shop)
+    stray = ledger_record(
+        actor=agent, order=other, kind=K.POSTAGE, amount="5", payment_method=ALIPAY
+    )
+    wrong = reverse("registers:review_compensation_reverse", args=[review.pk, stray.pk])
+    assert (
+        client.post(wrong, {"reason": "x", "submission": submission_key_issue(agent)}).status_code
+        == 404
+    )

@@ -141,7 +141,10 @@ def _url(name, objects):
         return reverse(f"registers:{name}")
     if params == ["table"]:
         return reverse(f"registers:{name}", kwargs={"table": "days"})
-    return reverse(f"registers:{name}", kwargs={"pk": objects[OBJECT_FOR[name.split("_")[0]]].pk})
+    kwargs = {"pk": objects[OBJECT_FOR[name.split("_")[0]]].pk}
+    if "entry_pk" in params:
+        kwargs["entry_pk"] = 1  # a row under the object: the walk only needs the route
+    return reverse(f"registers:{name}", kwargs=kwargs)
 
 
 POST_DATA = {
@@ -190,6 +193,7 @@ MUTATING = [
     "review_assign",
     "review_contact",
     "review_compensate",
+    "review_compensation_reverse",
     "review_close",
     "handover_handled",
     "vip_plan",

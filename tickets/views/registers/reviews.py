@@ -4,6 +4,7 @@ contacts, compensation and outcome, and its POST actions."""
 from datetime import timedelta
 
 from django.conf import settings
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,10 +13,11 @@ from django.utils.translation import gettext_lazy
 from tickets import filters_registers as filters
 from tickets import forms_registers as forms
 from tickets import selectors_registers as sel
+from tickets.forms import ReverseForm
 from tickets.roles import Role, has_role
 from tickets.selectors import staff_for_shops
 from tickets.services import reviews as service
-from tickets.services.ledger import submission_key_issue, submission_key_read
+from tickets.services.ledger import ledger_reverse, submission_key_issue, submission_key_read
 from tickets.views.actions import assignee_from_post, form_error, post_action
 
 from .base import RegisterCreateView, RegisterDetailView, RegisterListView
@@ -67,7 +69,7 @@ class ReviewDetail(RegisterDetailView):
         now = timezone.now()
         room = sel.review_compensation_room(review)
         staff = list(staff_for_shops([review.shop_id])) if has_role(user, Role.SUPERVISOR) else []
-        compensations = sel.review_compensations(review).select_related("recorded_by")
+        compensations = sel.review_compensations(review).select_related("recorded_by", "reversal")
         return super().get_context_data(
             contacts=list(review.contacts.select_related("agent")),
             compensations=list(compensations),
@@ -86,6 +88,7 @@ class ReviewDetail(RegisterDetailView):
             ),
             close_form=forms.ReviewCloseForm(initial={"buyer_notes": review.buyer_notes}),
             may_compensate=user.has_perm("tickets.add_ledgerentry"),
+            reverse_key=submission_key_issue(user),
             **kwargs,
         )
 
@@ -121,6 +124,25 @@ def review_compensate(request, review):
         idempotency_key=submission_key_read(request.user, data["submission"]),
     )
     return _("已登记赔偿 ¥%(amount)s。") % {"amount": entry.amount}
+
+
+@post_action("tickets.add_ledgerentry", _reviews, "registers:review_detail")
+def review_compensation_reverse(request, review, entry_pk):
+    """A mistaken compensation is corrected by a reversing entry (never an edit), which frees
+    the review's standard again."""
+    entry = get_object_or_404(
+        sel.review_compensations(review).filter(reverses__isnull=True), pk=entry_pk
+    )
+    form = ReverseForm(request.POST)
+    if not form.is_valid():
+        raise form_error(form)
+    reversal = ledger_reverse(
+        actor=request.user,
+        entry=entry,
+        reason=form.cleaned_data["reason"],
+        idempotency_key=submission_key_read(request.user, form.cleaned_data["submission"]),
+    )
+    return _("已冲销 ¥%(amount)s。") % {"amount": reversal.amount}
 
 
 @post_action(CHANGE, _reviews, "registers:review_detail")
