@@ -62,3 +62,25 @@ def assignee_from_post(request):
     if assignee is None:
         raise DeskError(_("没有这个员工。"))
     return assignee
+
+
+def reverse_entry_from_post(request, entries, entry_pk):
+    """Reverses the ledger entry ``entry_pk`` found among ``entries`` (the permitted rows of
+    the page's object, so another's entry is a 404) with the posted reason and one-time key;
+    returns the message for the page."""
+    from django.shortcuts import get_object_or_404
+
+    from tickets.forms import ReverseForm
+    from tickets.services.ledger import ledger_reverse, submission_key_read
+
+    entry = get_object_or_404(entries, pk=entry_pk)
+    form = ReverseForm(request.POST)
+    if not form.is_valid():
+        raise form_error(form)
+    reversal = ledger_reverse(
+        actor=request.user,
+        entry=entry,
+        reason=form.cleaned_data["reason"],
+        idempotency_key=submission_key_read(request.user, form.cleaned_data["submission"]),
+    )
+    return _("已冲销 ¥%(amount)s。") % {"amount": reversal.amount}

@@ -23,7 +23,6 @@ from tickets.forms import (
     NoteForm,
     PhotoForm,
     PromiseForm,
-    ReverseForm,
     TicketOpenForm,
     TransitionForm,
 )
@@ -44,7 +43,6 @@ from tickets.selectors import (
 from tickets.services import DeskError
 from tickets.services.ledger import (
     ledger_record,
-    ledger_reverse,
     submission_key_issue,
     submission_key_read,
 )
@@ -60,7 +58,12 @@ from tickets.services.tickets import (
     ticket_open,
     ticket_transition,
 )
-from tickets.views.actions import assignee_from_post, form_error, post_action
+from tickets.views.actions import (
+    assignee_from_post,
+    form_error,
+    post_action,
+    reverse_entry_from_post,
+)
 from tickets.workflow import manual_next
 
 PAGE_SIZE = 25
@@ -338,17 +341,7 @@ def ledger_record_view(request, ticket):
 
 @ticket_action("tickets.add_ledgerentry", "#money")
 def ledger_reverse_view(request, ticket, entry_pk):
-    entry = get_object_or_404(ticket.ledger_entries, pk=entry_pk)
-    form = ReverseForm(request.POST)
-    if not form.is_valid():
-        raise form_error(form)
-    reversal = ledger_reverse(
-        actor=request.user,
-        entry=entry,
-        reason=form.cleaned_data["reason"],
-        idempotency_key=submission_key_read(request.user, form.cleaned_data["submission"]),
-    )
-    return _("已冲销 ¥%(amount)s。") % {"amount": reversal.amount}
+    return reverse_entry_from_post(request, ticket.ledger_entries.all(), entry_pk)
 
 
 @ticket_action("tickets.add_ticketphoto", "#photos")

@@ -4,7 +4,6 @@ contacts, compensation and outcome, and its POST actions."""
 from datetime import timedelta
 
 from django.conf import settings
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,12 +12,16 @@ from django.utils.translation import gettext_lazy
 from tickets import filters_registers as filters
 from tickets import forms_registers as forms
 from tickets import selectors_registers as sel
-from tickets.forms import ReverseForm
 from tickets.roles import Role, has_role
 from tickets.selectors import staff_for_shops
 from tickets.services import reviews as service
-from tickets.services.ledger import ledger_reverse, submission_key_issue, submission_key_read
-from tickets.views.actions import assignee_from_post, form_error, post_action
+from tickets.services.ledger import submission_key_issue, submission_key_read
+from tickets.views.actions import (
+    assignee_from_post,
+    form_error,
+    post_action,
+    reverse_entry_from_post,
+)
 
 from .base import RegisterCreateView, RegisterDetailView, RegisterListView
 
@@ -130,19 +133,8 @@ def review_compensate(request, review):
 def review_compensation_reverse(request, review, entry_pk):
     """A mistaken compensation is corrected by a reversing entry (never an edit), which frees
     the review's standard again."""
-    entry = get_object_or_404(
-        sel.review_compensations(review).filter(reverses__isnull=True), pk=entry_pk
-    )
-    form = ReverseForm(request.POST)
-    if not form.is_valid():
-        raise form_error(form)
-    reversal = ledger_reverse(
-        actor=request.user,
-        entry=entry,
-        reason=form.cleaned_data["reason"],
-        idempotency_key=submission_key_read(request.user, form.cleaned_data["submission"]),
-    )
-    return _("已冲销 ¥%(amount)s。") % {"amount": reversal.amount}
+    entries = sel.review_compensations(review).filter(reverses__isnull=True)
+    return reverse_entry_from_post(request, entries, entry_pk)
 
 
 @post_action(CHANGE, _reviews, "registers:review_detail")
