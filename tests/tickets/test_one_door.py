@@ -557,3 +557,27 @@ def test_a_mistaken_review_compensation_is_reversed_from_the_review_page(client,
         client.post(wrong, {"reason": "x", "submission": submission_key_issue(agent)}).status_code
         == 404
     )
+
+
+def test_a_ticket_entry_is_reversed_through_the_ticket_page(client, agent, order_a):
+    ticket = refund_only(agent, order_a, order_a.items.get())
+    entry = ledger_record(
+        actor=agent,
+        order=order_a,
+        ticket=ticket,
+        kind=K.POSTAGE,
+        amount="12",
+        payment_method=ALIPAY,
+    )
+    client.force_login(agent)
+    url = reverse("tickets:ledger_reverse", args=[ticket.pk, entry.pk])
+    data = {"reason": "重复登记", "submission": submission_key_issue(agent)}
+    assert client.post(url, data).status_code == 302
+    assert client.post(url, data).status_code == 302  # the same submission again: one reversal
+    assert LedgerEntry.objects.filter(reverses=entry).count() == 1
+    other = refund_only(agent, order_a, order_a.items.get())
+    wrong = reverse("tickets:ledger_reverse", args=[other.pk, entry.pk])
+    assert (
+        client.post(wrong, {"reason": "x", "submission": submission_key_issue(agent)}).status_code
+        == 404
+    )
