@@ -292,6 +292,10 @@ def money(value) -> Decimal:
     return Decimal(value).quantize(CENT)
 
 
+# Kinds whose goods go out again (exchange, reship, repair): shipped means a tracking number.
+_GOODS_OUT = (Ticket.Kind.EXCHANGE, Ticket.Kind.RESHIP, Ticket.Kind.REPAIR)
+
+
 @dataclass
 class DemoResult:
     shops: int = 0
@@ -524,6 +528,8 @@ class DemoBuilder:
             steps = 1
         else:
             steps = min(len(path), 1 + rng.randrange(0, len(path)) + age_days // 10)
+            if path[steps - 1] == Ticket.Status.ON_EXCHANGE_LIST:
+                steps -= 1  # only a built list puts a ticket on it: it waits in the queue
             status = path[steps - 1]
         first_due, resolution_due = sla_due_times(opened, reason)
         agents = self.agents_by_shop.get(order.shop_id) or [self.system_user]
@@ -564,6 +570,9 @@ class DemoBuilder:
             courier = rng.choice(self.everyday_couriers)
             ticket.return_courier = courier
             ticket.return_tracking_no = f"R{courier.code.upper()}{rng.randrange(10**12):012d}"
+        if Ticket.Status.SHIPPED in path[:steps] and kind in _GOODS_OUT:
+            courier = rng.choice(self.everyday_couriers)
+            ticket.outbound_tracking_no = f"{courier.code.upper()}{rng.randrange(10**12):012d}"
         ticket_item = TicketItem(order_item=item, quantity=rng.randrange(1, item.quantity + 1))
         return (
             ticket,
@@ -582,6 +591,16 @@ class DemoBuilder:
                 created_at=ticket.created_at,
             )
         ]
+        if ticket.return_tracking_no:
+            events.append(
+                TicketEvent(
+                    ticket=ticket,
+                    actor=ticket.opened_by,
+                    kind=TicketEvent.Kind.TRACKING,
+                    message=f"退回运单号：{ticket.return_tracking_no}",
+                    created_at=ticket.created_at,
+                )
+            )
         at = ticket.created_at
         end = ticket.resolved_at or self.now
         step = (end - at) / max(len(statuses), 1)

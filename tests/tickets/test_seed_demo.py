@@ -81,3 +81,24 @@ def test_command_prints_logins_and_skips_when_not_empty():
     call_command("seed_demo", "--if-empty", stdout=out)
     assert Order.objects.count() == 50
     assert "already" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_demo_holds_only_states_the_desk_can_reach():
+    from finance_exports.models import ExchangeLine
+    from tickets.demo import build_demo
+    from tickets.models import Ticket, TicketEvent
+
+    build_demo(seed=3, orders=400, tickets=160)
+    on_list = Ticket.objects.filter(status=Ticket.Status.ON_EXCHANGE_LIST)
+    lined = ExchangeLine.objects.filter(removed_at__isnull=True).values("ticket_id")
+    assert not on_list.exclude(pk__in=lined).exists()
+    went_out = Ticket.objects.filter(
+        kind__in=["exchange", "reship", "repair"],
+        events__to_status=Ticket.Status.SHIPPED,
+    )
+    assert not went_out.filter(outbound_tracking_no="").exists()
+    for ticket in Ticket.objects.exclude(return_tracking_no=""):
+        assert ticket.events.filter(
+            kind=TicketEvent.Kind.TRACKING, message__contains=ticket.return_tracking_no
+        ).exists()
