@@ -319,7 +319,7 @@ def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, c
     defaults = ctx.defaults(Order)
     creates, updates, changed_fields = [], [], set()
     lowered: dict[int, tuple[int, Decimal]] = {}
-    for order_no, (_line, values) in latest.items():
+    for order_no, (line, values) in latest.items():
         current = existing.get(order_no)
         if current is None:
             creates.append(
@@ -341,7 +341,7 @@ def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, c
             counts["unchanged"] += 1
             continue
         if "paid_amount" in changed and values["paid_amount"] < current.paid_amount:
-            lowered[current.pk] = (_line, values["paid_amount"])
+            lowered[current.pk] = (line, values["paid_amount"])
         for attr in changed:
             setattr(current, attr, values[attr])
         current.updated_at = ctx.now
