@@ -256,6 +256,10 @@ CELERY_BEAT_SCHEDULE = {
 DESK_FIRST_RESPONSE_MINUTES = env_int("DESK_FIRST_RESPONSE_MINUTES", 5)
 DESK_LOGISTICS_RESOLUTION_HOURS = env_int("DESK_LOGISTICS_RESOLUTION_HOURS", 48)
 DESK_RESOLUTION_HOURS = env_int("DESK_RESOLUTION_HOURS", 72)
+# A ticket that has not changed status for this many days in a non-final status is stale
+# (停滞): refunded or shipped and never closed, say. Shown in the list, its filter and the
+# dashboard, whether or not it is overdue.
+DESK_STALE_AFTER_DAYS = env_int("DESK_STALE_AFTER_DAYS", 7)
 # A shipped order confirms itself this many days after shipping (plus any extension).
 DESK_AUTO_CONFIRM_DAYS = env_int("DESK_AUTO_CONFIRM_DAYS", 10)
 # Compensation above this needs a supervisor's approval before it counts.

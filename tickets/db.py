@@ -14,6 +14,9 @@ APPEND_ONLY_TABLES = (
     "tickets_personaldataaccess",
     "tickets_reviewcontact",
 )
+# Append-only tables added later (migration 0014): an exchange's price-difference payments
+# and the changes agents make to an order.
+LATER_APPEND_ONLY_TABLES = ("tickets_exchangecharge", "tickets_orderchange")
 
 # Tables with both a shop and an order: the shop must be the order's (migration 0008).
 SHOP_OF_ORDER_TABLES = (
@@ -314,7 +317,7 @@ def guards_ensure(connection) -> None:
     statements = [
         f"CREATE TRIGGER IF NOT EXISTS {table}_append_only BEFORE UPDATE ON {table} "
         f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only: UPDATE refused'); END;"
-        for table in APPEND_ONLY_TABLES
+        for table in (*APPEND_ONLY_TABLES, *LATER_APPEND_ONLY_TABLES)
     ]
     for name, (tables, *_rest) in _ROW_GUARDS.items():
         statements += [s for table in tables for s in _sqlite_row_guard(name, table)]

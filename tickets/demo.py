@@ -361,6 +361,8 @@ class DemoBuilder:
                                 batch=batch,
                             )
                         )
+        for sku in skus:
+            sku.price = self._price(sku)
         Sku.objects.bulk_create(skus)
 
     def ensure_staff(self, password: str) -> None:
@@ -566,6 +568,11 @@ class DemoBuilder:
             closed_at=resolved if finished else None,
             created_at=opened,
         )
+        statuses = (
+            path[:steps] if status != Ticket.Status.CANCELLED else [Ticket.Status.OPEN, status]
+        )
+        moves = self._status_times(ticket, statuses)
+        ticket.status_changed_at = moves[-1] if moves else opened
         if kind in (Ticket.Kind.RETURN, Ticket.Kind.EXCHANGE, Ticket.Kind.REPAIR) and steps > 2:
             courier = rng.choice(self.everyday_couriers)
             ticket.return_courier = courier
@@ -574,11 +581,14 @@ class DemoBuilder:
             courier = rng.choice(self.everyday_couriers)
             ticket.outbound_tracking_no = f"{courier.code.upper()}{rng.randrange(10**12):012d}"
         ticket_item = TicketItem(order_item=item, quantity=rng.randrange(1, item.quantity + 1))
-        return (
-            ticket,
-            ticket_item,
-            path[:steps] if status != Ticket.Status.CANCELLED else [Ticket.Status.OPEN, status],
-        )
+        return ticket, ticket_item, statuses
+
+    def _status_times(self, ticket: Ticket, statuses: list[str]) -> list:
+        """When each move along ``statuses`` happened: evenly spread from the ticket's
+        opening to its resolution (or now)."""
+        end = ticket.resolved_at or self.now
+        step = (end - ticket.created_at) / max(len(statuses), 1)
+        return [ticket.created_at + step * n for n in range(1, len(statuses))]
 
     def _events(self, ticket: Ticket, statuses: list[str]) -> list[TicketEvent]:
         events = [
@@ -601,11 +611,9 @@ class DemoBuilder:
                     created_at=ticket.created_at,
                 )
             )
-        at = ticket.created_at
-        end = ticket.resolved_at or self.now
-        step = (end - at) / max(len(statuses), 1)
-        for before, after in pairwise(statuses):
-            at = at + step
+        for (before, after), at in zip(
+            pairwise(statuses), self._status_times(ticket, statuses), strict=True
+        ):
             events.append(
                 TicketEvent(
                     ticket=ticket,

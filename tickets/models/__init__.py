@@ -4,7 +4,7 @@ from .base import AppendOnlyError
 from .catalogue import Product, Sku
 from .couriers import CourierLossReport
 from .ledger import LedgerApproval, LedgerEntry
-from .orders import Order, OrderItem, PersonalDataAccess
+from .orders import Order, OrderChange, OrderItem, PersonalDataAccess
 from .parcels import ReturnParcel
 from .registers import (
     HandoverNote,
@@ -21,18 +21,31 @@ from .registers import (
 )
 from .shops import Courier, Shop, User
 from .system import Heartbeat
-from .tickets import Promise, QuickReply, Ticket, TicketEvent, TicketItem, TicketPhoto
+from .tickets import (
+    ExchangeCharge,
+    ExchangeReplacement,
+    Promise,
+    QuickReply,
+    SavedView,
+    Ticket,
+    TicketEvent,
+    TicketItem,
+    TicketPhoto,
+)
 
 __all__ = [
     "AppendOnlyError",
     "Courier",
     "CourierLossReport",
+    "ExchangeCharge",
+    "ExchangeReplacement",
     "HandoverNote",
     "Heartbeat",
     "InvoiceRequest",
     "LedgerApproval",
     "LedgerEntry",
     "Order",
+    "OrderChange",
     "OrderItem",
     "PersonalDataAccess",
     "PlatformIntervention",
@@ -45,6 +58,7 @@ __all__ = [
     "ReturnParcel",
     "Review",
     "ReviewContact",
+    "SavedView",
     "Shop",
     "Sku",
     "Ticket",

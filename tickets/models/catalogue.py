@@ -4,7 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .base import TimeStampedModel
+from .base import MoneyField, TimeStampedModel
 
 
 class Product(TimeStampedModel):
@@ -30,6 +30,9 @@ class Sku(TimeStampedModel):
     colour = models.CharField(_("颜色"), max_length=40, blank=True)
     size = models.CharField(_("尺码"), max_length=20, blank=True)
     batch = models.CharField(_("批次"), max_length=40, blank=True)
+    # The shop's selling price (售价), used for an exchange's price difference; blank when
+    # the catalogue does not know it (the returned item's paid price is used then).
+    price = MoneyField(_("售价"), null=True, blank=True)
 
     history = HistoricalRecords(verbose_name=_("变更记录"))
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .base import AppendOnlyModel, MoneyField, TimeStampedModel, choices_check
@@ -152,6 +153,58 @@ class OrderItem(models.Model):
 
     def __str__(self):
         return f"{self.title} × {self.quantity}"
+
+
+class OrderChangeKind(models.TextChoices):
+    FLAG = "flag", _("旗帜")
+    RECEIPT_EXTENSION = "receipt_extension", _("延长收货")
+
+
+class OrderChange(AppendOnlyModel):
+    """A change an agent made to an order in the desk, kept for good: the seller flag and
+    its memo (旗帜/商家备忘, before and after), or a receipt extension (延长收货: days added
+    and the new auto-confirm deadline, aware time). The order carries the current values."""
+
+    Kind = OrderChangeKind
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="changes"
+    )
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    previous_flag = models.CharField(
+        _("原旗帜"), max_length=8, choices=OrderFlag.choices, blank=True
+    )
+    previous_flag_memo = models.TextField(_("原旗帜备忘"), blank=True)
+    flag = models.CharField(_("旗帜"), max_length=8, choices=OrderFlag.choices, blank=True)
+    flag_memo = models.TextField(_("旗帜备忘"), blank=True)
+    extended_days = models.PositiveSmallIntegerField(_("延长天数"), default=0)
+    auto_confirm_at = models.DateTimeField(_("新的自动确认收货时间"), null=True, blank=True)
+    note = models.CharField(_("备注"), max_length=255, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("订单变更")
+        verbose_name_plural = _("订单变更")
+        ordering = ["created_at", "id"]
+        constraints = [
+            choices_check("kind", OrderChangeKind, "order_change_kind_valid"),
+            choices_check("flag", OrderFlag, "order_change_flag_valid"),
+            choices_check("previous_flag", OrderFlag, "order_change_previous_flag_valid"),
+            models.CheckConstraint(
+                condition=~Q(kind="receipt_extension") | Q(extended_days__gt=0),
+                name="order_change_extension_adds_days",
+            ),
+        ]
+        indexes = [models.Index(fields=["order", "created_at"], name="order_change_order_idx")]
+
+    def __str__(self):
+        return f"{self.order} {self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class PersonalDataAccess(AppendOnlyModel):

@@ -2,12 +2,12 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .base import AppendOnlyModel, TimeStampedModel, choices_check
+from .base import AppendOnlyModel, MoneyField, TimeStampedModel, choices_check
 from .orders import Order, OrderItem
 from .shops import Courier, Shop
 
@@ -150,6 +150,9 @@ class Ticket(TimeStampedModel):
     resolution_due = models.DateTimeField(_("解决时限"))
     resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("完结时间"), null=True, blank=True)
+    # When the status last changed (set by ``ticket_transition``): a ticket that has sat in
+    # a non-final status longer than ``DESK_STALE_AFTER`` is stale (停滞), even if not overdue.
+    status_changed_at = models.DateTimeField(_("状态变更时间"), default=timezone.now)
 
     objects = TicketQuerySet.as_manager()
 
@@ -191,6 +194,11 @@ class Ticket(TimeStampedModel):
                 name="ticket_open_due_idx",
             ),
             models.Index(fields=["resolved_at"], name="ticket_resolved_at_idx"),
+            models.Index(
+                fields=["status_changed_at", "id"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="ticket_open_stale_idx",
+            ),
         ]
         permissions = [("escalate_ticket", _("可以把售后单升级给主管"))]
 
@@ -244,6 +252,128 @@ class TicketItem(models.Model):
 
     def __str__(self):
         return f"{self.order_item.title} × {self.quantity}"
+
+
+class ExchangeReplacement(models.Model):
+    """What the warehouse sends out for (part of) a returned item on an exchange ticket
+    (换货: 退回 → 发出): a SKU of the same product in another colour or size, or of another
+    product, and how many. The quantities of an item's replacements never exceed the
+    quantity returned; ``unit_price`` is the replacement's price when it was chosen (the
+    SKU's 售价, or the returned item's price when the catalogue has none), so the price
+    difference does not move when the catalogue does. Changed through
+    ``tickets.services.exchanges`` only, and only until the exchange list is signed."""
+
+    ticket_item = models.ForeignKey(
+        TicketItem,
+        verbose_name=_("退回商品"),
+        on_delete=models.CASCADE,
+        related_name="replacements",
+    )
+    sku = models.ForeignKey(
+        "tickets.Sku", verbose_name=_("发出 SKU"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField(_("数量"))
+    unit_price = MoneyField(_("发出单价"))
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("选择人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    chosen_at = models.DateTimeField(_("选择时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("换货发出商品")
+        verbose_name_plural = _("换货发出商品")
+        ordering = ["ticket_item", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket_item", "sku"], name="exchange_replacement_once_per_sku"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="exchange_replacement_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="exchange_replacement_price_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.sku} × {self.quantity}"
+
+
+class ExchangeCharge(AppendOnlyModel):
+    """The price difference (补差价) a buyer paid the shop for a dearer replacement, usually
+    through the shop's price-difference link as a separate platform order. Money in, so it
+    is not a ledger entry (the ledger holds what the shop pays out). Append-only: a mistake
+    is corrected by a reversing row, as in the ledger."""
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("售后单"), on_delete=models.PROTECT, related_name="exchange_charges"
+    )
+    amount = MoneyField(_("金额"))
+    reference = models.CharField(_("补差价订单号"), max_length=40, blank=True)
+    note = models.CharField(_("备注"), max_length=255, blank=True)
+    reverses = models.OneToOneField(
+        "self",
+        verbose_name=_("冲销的记录"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversal",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("换货补差价")
+        verbose_name_plural = _("换货补差价")
+        ordering = ["recorded_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="exchange_charge_positive"),
+            models.CheckConstraint(
+                condition=Q(reverses__isnull=True) | ~Q(reverses=F("id")),
+                name="exchange_charge_not_reversing_itself",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.ticket} {self.signed_amount} ¥"
+
+    @property
+    def signed_amount(self):
+        return -self.amount if self.reverses_id else self.amount
+
+
+class SavedView(TimeStampedModel):
+    """A named ticket-list filter (保存的视图): the query string an agent finds again in one
+    click. A supervisor may share one with the team; only its owner changes it."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+    )
+    name = models.CharField(_("名称"), max_length=40)
+    query = models.CharField(_("筛选条件"), max_length=1000, blank=True)
+    shared = models.BooleanField(_("团队共享"), default=False)
+
+    class Meta:
+        verbose_name = _("保存的视图")
+        verbose_name_plural = _("保存的视图")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_per_owner")
+        ]
+
+    def __str__(self):
+        return self.name
 
 
 class PromiseKind(models.TextChoices):
@@ -335,6 +465,7 @@ class TicketEventKind(models.TextChoices):
     PHOTO = "photo", _("照片")
     PROMISE = "promise", _("承诺")
     ESCALATED = "escalated", _("升级")
+    EXCHANGE = "exchange", _("换货商品")
 
 
 class TicketEvent(AppendOnlyModel):

@@ -171,6 +171,7 @@ def ticket_transition(
         ticket.outbound_tracking_no = tracking_no
     from_status = ticket.status
     ticket.status = to_status
+    ticket.status_changed_at = now
     if to_status in _RESOLVING and ticket.resolved_at is None:
         ticket.resolved_at = now
     if to_status in Ticket.FINISHED_STATUSES:
