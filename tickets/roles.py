@@ -58,6 +58,12 @@ _AGENT = {
     "tickets.orderimportfile": _VIEW,
     "tickets.refundrequest": _VIEW,
     "tickets.postagerate": _VIEW,
+    # Issue 11: what an exchange sends out and the difference the buyer pays; the order's
+    # flag and receipt extension; the agent's own saved ticket-list views.
+    "tickets.exchangereplacement": _WORK,
+    "tickets.exchangecharge": ("view", "add"),
+    "tickets.orderchange": ("view", "add"),
+    "tickets.savedview": ("view", "add", "change", "delete"),
 }
 
 _SUPERVISOR = {
@@ -90,6 +96,10 @@ _FINANCE = {
     "tickets.invoicerequest": ("view", "change"),
     "finance_exports.sheet": ("view", "download_sheet"),
     "finance_exports.sheetdownload": _VIEW,
+    "tickets.exchangereplacement": _VIEW,
+    "tickets.exchangecharge": _VIEW,
+    "tickets.orderchange": _VIEW,
+    "tickets.savedview": ("view", "add", "change", "delete"),
 }
 
 ROLE_PERMISSIONS: dict[Role, dict[str, tuple[str, ...]]] = {

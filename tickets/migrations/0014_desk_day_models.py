@@ -27,14 +27,19 @@ def status_changed_from_timeline(apps, schema_editor):
     Ticket.objects.update(status_changed_at=Coalesce(Subquery(last_move), "created_at"))
 
 
+def sync_roles(apps, schema_editor):
+    """Gives the roles the new models' permissions."""
+    from tickets.roles import sync_roles as sync
+
+    sync(apps, strict=False)
+
+
 def append_only(apps, schema_editor):
     refuse_changes(schema_editor, LATER_APPEND_ONLY_TABLES)
 
 
 def append_only_backward(apps, schema_editor):
     allow_changes(schema_editor, LATER_APPEND_ONLY_TABLES)
-
-
 
 
 class Migration(migrations.Migration):
@@ -96,6 +101,15 @@ class Migration(migrations.Migration):
                         max_digits=12,
                         validators=[django.core.validators.MinValueValidator(Decimal("0"))],
                         verbose_name="发出单价",
+                    ),
+                ),
+                (
+                    "returned_unit_price",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                        verbose_name="退回单价",
                     ),
                 ),
                 (
@@ -438,7 +452,7 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="exchangereplacement",
             constraint=models.CheckConstraint(
-                condition=models.Q(("unit_price__gte", 0)),
+                condition=models.Q(("unit_price__gte", 0), ("returned_unit_price__gte", 0)),
                 name="exchange_replacement_price_not_negative",
             ),
         ),
@@ -488,4 +502,5 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(status_changed_from_timeline, migrations.RunPython.noop),
         migrations.RunPython(append_only, append_only_backward),
+        migrations.RunPython(sync_roles, migrations.RunPython.noop),
     ]

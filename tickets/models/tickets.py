@@ -257,10 +257,10 @@ class TicketItem(models.Model):
 class ExchangeReplacement(models.Model):
     """What the warehouse sends out for (part of) a returned item on an exchange ticket
     (换货: 退回 → 发出): a SKU of the same product in another colour or size, or of another
-    product, and how many. The quantities of an item's replacements never exceed the
-    quantity returned; ``unit_price`` is the replacement's price when it was chosen (the
-    SKU's 售价, or the returned item's price when the catalogue has none), so the price
-    difference does not move when the catalogue does. Changed through
+    product, and how many; an item's replacements add up to the quantity returned.
+    ``unit_price`` and ``returned_unit_price`` are the two SKUs' prices when the choice was
+    made (the catalogue's 售价, or the price on the order where the catalogue has none), so
+    the price difference (差价) does not move when the catalogue does. Changed through
     ``tickets.services.exchanges`` only, and only until the exchange list is signed."""
 
     ticket_item = models.ForeignKey(
@@ -274,6 +274,7 @@ class ExchangeReplacement(models.Model):
     )
     quantity = models.PositiveIntegerField(_("数量"))
     unit_price = MoneyField(_("发出单价"))
+    returned_unit_price = MoneyField(_("退回单价"))
     chosen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("选择人"),
@@ -294,12 +295,19 @@ class ExchangeReplacement(models.Model):
                 condition=Q(quantity__gt=0), name="exchange_replacement_quantity_positive"
             ),
             models.CheckConstraint(
-                condition=Q(unit_price__gte=0), name="exchange_replacement_price_not_negative"
+                condition=Q(unit_price__gte=0) & Q(returned_unit_price__gte=0),
+                name="exchange_replacement_price_not_negative",
             ),
         ]
 
     def __str__(self):
         return f"{self.sku} × {self.quantity}"
+
+    @property
+    def price_difference(self):
+        """Yuan (Decimal) the buyer owes for this line: positive when the replacement is
+        dearer, negative when the shop owes the buyer."""
+        return (self.unit_price - self.returned_unit_price) * self.quantity
 
 
 class ExchangeCharge(AppendOnlyModel):
