@@ -5,6 +5,8 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .filters import IsoDateRangeWidget
+from .forms import IsoDateInput
 from .models import (
     CourierLossReport,
     HandoverNote,
@@ -18,7 +20,7 @@ from .models import (
 )
 from .selectors import staff_for_shops, visible_shops
 
-_RANGE = django_filters.widgets.RangeWidget(attrs={"type": "date"})
+_RANGE = IsoDateRangeWidget()
 
 
 class RegisterFilter(django_filters.FilterSet):
@@ -178,9 +180,7 @@ class HandoverFilter(RegisterFilter):
 
 
 class FollowUpFilter(django_filters.FilterSet):
-    month = django_filters.DateFilter(
-        label=_("月份（当月第一天）"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    month = django_filters.DateFilter(label=_("月份（当月第一天）"), widget=IsoDateInput())
     done = django_filters.BooleanFilter(label=_("已回访"))
 
     class Meta:

@@ -7,6 +7,26 @@ from .models import LedgerEntry, Promise, ReturnParcel, Ticket
 from .money import MoneyError, parse_money
 
 
+class IsoDateInput(forms.DateInput):
+    """``<input type="date">``: the browser reads and sends only ISO dates (2026-11-29), so the
+    value is written that way in every language, not in the locale's first input format
+    (zh-hans would write 2026/11/29, which the browser shows as empty)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class IsoDateTimeInput(forms.DateTimeInput):
+    """``<input type="datetime-local">``: ISO date and minutes (2026-11-29T14:30), local time."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
 class TicketOpenForm(forms.Form):
     """Opening a ticket: kind, reason, responsibility, items and quantities, promises."""
 
@@ -21,9 +41,7 @@ class TicketOpenForm(forms.Form):
         label=_("对买家的承诺"), choices=[("", _("（无）")), *Promise.Kind.choices], required=False
     )
     promise_text = forms.CharField(label=_("承诺内容"), max_length=255, required=False)
-    promise_due_on = forms.DateField(
-        label=_("兑现日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    promise_due_on = forms.DateField(label=_("兑现日期"), required=False, widget=IsoDateInput())
 
     def __init__(self, *args, order, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,9 +95,7 @@ class EscalateForm(forms.Form):
 class PromiseForm(forms.Form):
     kind = forms.ChoiceField(label=_("承诺类型"), choices=Promise.Kind.choices)
     text = forms.CharField(label=_("承诺内容"), max_length=255)
-    due_on = forms.DateField(
-        label=_("兑现日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    due_on = forms.DateField(label=_("兑现日期"), required=False, widget=IsoDateInput())
 
 
 class MoneyField(forms.CharField):

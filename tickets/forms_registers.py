@@ -5,7 +5,7 @@ in ``tickets.services`` (one module per register) decide."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .forms import MoneyField
+from .forms import IsoDateInput, IsoDateTimeInput, MoneyField
 from .models import (
     Courier,
     CourierLossReport,
@@ -21,8 +21,8 @@ from .models import (
 from .selectors import visible_orders, visible_shops, visible_tickets
 from .text import plain_int
 
-_DATE = forms.DateInput(attrs={"type": "date"})
-_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+_DATE = IsoDateInput()
+_DATETIME = IsoDateTimeInput()
 _TEXT = forms.Textarea(attrs={"rows": 3})
 
 

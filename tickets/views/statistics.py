@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from aftersales.spreadsheets import MONEY, NUMBER, Column, SheetBook
 from tickets.exports import book_file
+from tickets.forms import IsoDateInput
 from tickets.selectors import visible_shops
 from tickets.statistics import StatsRange, bar_chart, per_agent, per_day, per_product
 
@@ -23,10 +24,8 @@ MAX_DAYS = 366
 
 
 class StatsForm(forms.Form):
-    start = forms.DateField(
-        label=gettext_lazy("从"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(label=gettext_lazy("到"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=gettext_lazy("从"), widget=IsoDateInput())
+    end = forms.DateField(label=gettext_lazy("到"), widget=IsoDateInput())
     shop = forms.ModelChoiceField(
         label=gettext_lazy("店铺"),
         queryset=None,
