@@ -7,14 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .forms import IsoDateInput
 from .models import Ticket
-from .selectors import (
-    nick_orders,
-    order_search,
-    search_term,
-    staff_for_shops,
-    ticket_number_pk,
-    visible_shops,
-)
+from .selectors import order_search, staff_for_shops, visible_shops
 from .text import normalise_tracking_no
 
 
@@ -27,10 +20,7 @@ class IsoDateRangeWidget(django_filters.widgets.RangeWidget):
         self.widgets = [IsoDateInput(), IsoDateInput()]
 
 
-# "All unfinished" has a value of its own: "open" is the status 待处理, which used to share
-# its value with this choice, so picking 待处理 filtered nothing (issue 11).
-UNFINISHED = "unfinished"
-STATUS_CHOICES = [(UNFINISHED, _("未完结（全部）")), *Ticket.Status.choices]
+STATUS_CHOICES = [("open", _("未完结（全部）")), *Ticket.Status.choices]
 SEARCH_LIMIT = 500
 SORTS = {
     "due": ("resolution_due", "id"),
@@ -69,9 +59,6 @@ class TicketFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(
         label=_("只看超时"), method="filter_overdue", widget=forms.CheckboxInput
     )
-    stale = django_filters.BooleanFilter(
-        label=_("只看停滞"), method="filter_stale", widget=forms.CheckboxInput
-    )
     created = django_filters.DateFromToRangeFilter(
         label=_("创建日期"),
         field_name="created_at",
@@ -94,7 +81,7 @@ class TicketFilter(django_filters.FilterSet):
         data = data.copy() if data is not None else {}
         # The default view an agent opens: everything still open, most urgent first.
         if not data.get("status"):
-            data.setdefault("status", UNFINISHED)
+            data.setdefault("status", "open")
         data.setdefault("sort", "due")
         super().__init__(data, *args, request=request, **kwargs)
         user = request.user
@@ -119,7 +106,7 @@ class TicketFilter(django_filters.FilterSet):
         return queryset
 
     def filter_status(self, queryset, name, value):
-        if value == UNFINISHED:
+        if value == "open":
             return queryset.open()
         return queryset.filter(status=value)
 
@@ -133,34 +120,18 @@ class TicketFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.overdue(already_open=self._only_open())
-
-    def filter_stale(self, queryset, name, value):
-        if not value:
-            return queryset
-        return queryset.stale(already_open=self._only_open())
-
-    def _only_open(self) -> bool:
-        """The status filter has already limited the list to open tickets (so the overdue and
-        stale filters need not say it again)."""
-        status = self.form.cleaned_data.get("status")
-        return status == UNFINISHED or status in Ticket.OPEN_STATUSES
+        return queryset.overdue(already_open=self.form.cleaned_data.get("status") == "open")
 
     def search(self, queryset, name, value):
-        """What the top-bar search finds (``tickets.selectors``): a ticket number (T00000081,
-        T81), a return tracking no., an order no., Alipay no., outbound tracking no. or phone
-        tail (``order_search``), or part of the buyer's nickname in any case
-        (``nick_orders``: the tickets of the newest SEARCH_LIMIT orders it matches)."""
-        term = search_term(value)
+        """Order no., buyer nickname, or a tracking number (outbound or return), exact."""
+        term = "".join(value.split())
         if not term:
             return queryset
-        user = self.request.user
-        # Order ids first (a bounded list), so the ticket query is one BitmapOr of indexed
-        # lookups (order id, return tracking no., id) rather than a join over both tables.
-        orders = list(order_search(user, term).values_list("pk", flat=True)[:SEARCH_LIMIT])
-        orders += nick_orders(user, term).values_list("pk", flat=True)[:SEARCH_LIMIT]
-        condition = Q(order__in=orders) | Q(return_tracking_no=normalise_tracking_no(term))
-        number = ticket_number_pk(term)
-        if number is not None:
-            condition |= Q(pk=number)
-        return queryset.filter(condition)
+        # A handful of orders at most: read their ids first, so the ticket query is two
+        # indexed lookups (order id, return tracking no.) rather than a join over both tables.
+        orders = list(
+            order_search(self.request.user, term).values_list("pk", flat=True)[:SEARCH_LIMIT]
+        )
+        return queryset.filter(
+            Q(order__in=orders) | Q(return_tracking_no=normalise_tracking_no(term))
+        )
