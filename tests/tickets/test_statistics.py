@@ -1,5 +1,6 @@
 """The statistics page against hand-computed figures on a small fixed data set (issue 5)."""
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
@@ -150,3 +151,16 @@ def test_page_and_downloads_for_supervisors_only(client, supervisor, agent, data
         ("2026-01-06", 1, 1, 1, 1),
     ]
     assert client.get(reverse("registers:statistics_export", args=["nope"])).status_code == 404
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_page_shows_money_with_the_yuan_sign(client, supervisor, data, language, settings):
+    # like every other page of the desk: ¥ and two decimals (issue 11, section 6)
+    client.force_login(supervisor)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    query = f"start=2026-01-05&end=2026-01-06&shop={data['shop'].pk}"
+    html = client.get(reverse("registers:statistics") + "?" + query).content.decode()
+    row = re.search(r"<tr><td>张一</td>.*?</tr>", html).group(0)
+    assert re.findall(r'<td class="num">([^<]*)</td>', row)[-1] == "¥5.00"
+    row = re.search(r"<tr><td>李二</td>.*?</tr>", html).group(0)
+    assert re.findall(r'<td class="num">([^<]*)</td>', row)[-1] == "¥0.00"
