@@ -21,8 +21,9 @@ from tickets.models import OrderImport, OrderImportFile, Shop, User
 from tickets.selectors import visible_shops
 from tickets.services import DeskError, require_perm
 
+from .layout import fold
 from .report import Report
-from .run import KIND_ORDER, Upload, import_files
+from .run import KIND_ORDER, Upload, import_files, named_shop
 
 B = OrderImport.Status
 
@@ -105,15 +106,49 @@ def order_import_purge_stale(*, now=None) -> int:
     return len(stale)
 
 
-def order_import_upload(*, actor: User, shop: Shop, files: dict[str, UploadedFile]) -> OrderImport:
+def upload_shop(*, actor: User, chosen: Shop | None, files: dict[str, UploadedFile]) -> Shop:
+    """The shop a web upload is for: the one the user chose, or, when they chose none, the
+    one the order file's 店铺名称 names if it is one of the user's active shops. A file naming
+    another shop than the chosen one is refused with both names."""
+    named = next(
+        (
+            name
+            for upload in files.values()
+            if (name := named_shop(getattr(upload, "file", upload)))
+        ),
+        "",
+    )
+    if chosen is not None:
+        if named and fold(named) != fold(chosen.name):
+            raise DeskError(
+                _("所选店铺是“%(chosen)s”，但文件里的店铺名称是“%(named)s”。请核对店铺或文件。")
+                % {"chosen": chosen.name, "named": named}
+            )
+        return chosen
+    if not named:
+        raise DeskError(_("请选择店铺：文件里没有店铺名称。"))
+    shops = visible_shops(actor).filter(is_active=True)
+    shop = next((s for s in shops if fold(s.name) == fold(named)), None)
+    if shop is None:
+        raise DeskError(
+            _("文件里的店铺名称“%(named)s”不是你负责的店铺，请选择店铺。") % {"named": named}
+        )
+    return shop
+
+
+def order_import_upload(
+    *, actor: User, shop: Shop | None, files: dict[str, UploadedFile]
+) -> OrderImport:
     """Stores the uploaded exports privately and previews the import. ``files`` maps a kind
-    ("orders", "items", "refunds") to its upload. The batch comes back previewed (ready to
-    confirm) or refused (with the bad rows in its report)."""
+    ("orders", "items", "refunds") to its upload; ``shop`` None means the shop the order
+    file names (``upload_shop``). The batch comes back previewed (ready to confirm) or
+    refused (with the bad rows in its report)."""
     require_perm(actor, "tickets.add_orderimport")
-    if not visible_shops(actor).filter(pk=shop.pk).exists():
+    if shop is not None and not visible_shops(actor).filter(pk=shop.pk).exists():
         raise PermissionDenied
     if not files:
         raise DeskError(_("请至少选择一个文件。"))
+    shop = upload_shop(actor=actor, chosen=shop, files=files)
     limit = settings.DESK_IMPORT_MAX_BYTES
     for upload in files.values():
         if upload.size > limit:

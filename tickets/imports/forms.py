@@ -13,7 +13,13 @@ _CSV_ACCEPT = {"accept": ".csv,.txt,text/csv,text/plain"}
 
 
 class ImportUploadForm(forms.Form):
-    shop = forms.ModelChoiceField(label=_("店铺"), queryset=None, empty_label=None)
+    shop = forms.ModelChoiceField(
+        label=_("店铺"),
+        queryset=None,
+        required=False,
+        empty_label=_("（按订单文件里的店铺名称）"),
+        help_text=_("不选时，按订单文件“店铺名称”一列确定店铺。"),
+    )
     orders_file = forms.FileField(
         label=_("订单文件"),
         required=False,
@@ -37,7 +43,13 @@ class ImportUploadForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["shop"].queryset = visible_shops(user).filter(is_active=True)
+        shops = visible_shops(user).filter(is_active=True)
+        self.fields["shop"].queryset = shops
+        # Nothing is preselected (a wrong shop would be one click away), unless the user
+        # serves only one shop.
+        only = list(shops[:2])
+        if len(only) == 1:
+            self.initial.setdefault("shop", only[0].pk)
 
     def clean(self):
         data = super().clean()

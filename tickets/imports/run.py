@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from tickets.models import Courier, Shop, User
 
+from .cleaning import clean_text
 from .items import import_items
 from .layout import detect_kind, resolve_layout
 from .orders import Context, CourierMatcher, import_orders
@@ -47,6 +48,30 @@ class Upload:
     kind: str | None
     name: str
     file: BinaryIO
+
+
+def named_shop(binary: BinaryIO) -> str:
+    """The first 店铺名称 an order export names ("" for another export, a file without the
+    column or one that can't be read: the import itself reports what is wrong with it). Every
+    row is still checked against the batch's shop when the file is imported. ``binary`` is
+    left at its start."""
+    try:
+        with open_csv(binary) as opened:
+            if detect_kind(opened.header) != "orders":
+                return ""
+            layout = resolve_layout("orders", opened.header)
+            if not layout.has("shop_name"):
+                return ""
+            column = layout.columns["shop_name"]
+            for _line, cells in opened.rows:
+                name = clean_text(cells[column]) if column < len(cells) else ""
+                if name:
+                    return name
+    except ImportFileError:
+        pass
+    finally:
+        binary.seek(0)
+    return ""
 
 
 def _counted(rows: Iterator, info: dict) -> Iterator:
