@@ -7,7 +7,7 @@ from itertools import count
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from tickets.models import LedgerEntry, Order, OrderItem, Shop, Ticket, User
+from tickets.models import LedgerEntry, Order, OrderItem, Product, Shop, Sku, Ticket, User
 from tickets.roles import Role
 from tickets.services.ledger import ledger_record
 from tickets.services.tickets import ItemRequest, ticket_open, ticket_transition
@@ -77,14 +77,30 @@ def make_order(
         **extra,
     )
     for index, (price, qty) in enumerate(items):
+        sku = make_sku(price=price, title=f"商品{index + 1}")
         OrderItem.objects.create(
             order=order,
+            sku=sku,
+            sku_code=sku.code,
+            colour=sku.colour,
+            size=sku.size,
             title=f"商品{index + 1}",
             unit_price=price,
             quantity=qty,
             paid_amount=price * qty,
         )
     return order
+
+
+def make_sku(
+    *, price=Decimal("99.00"), title="商品", colour="黑色", size="XXL", product=None
+) -> Sku:
+    """A SKU (of a new product unless ``product`` is given), priced at ``price`` yuan."""
+    n = next(_serial)
+    product = product or Product.objects.create(model_no=f"M{n:06d}", title=title)
+    return Sku.objects.create(
+        product=product, code=f"{product.model_no}-{n}", colour=colour, size=size, price=price
+    )
 
 
 def make_ticket(

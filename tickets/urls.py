@@ -9,6 +9,12 @@ urlpatterns = [
     path("orders/", orders.order_search_view, name="order_search"),
     path("orders/<int:pk>/", orders.order_detail, name="order_detail"),
     path("orders/<int:pk>/reveal/", orders.order_reveal, name="order_reveal"),
+    path("orders/<int:pk>/flag/", orders.order_flag_view, name="order_flag"),
+    path(
+        "orders/<int:pk>/extend-receipt/",
+        orders.order_extend_receipt_view,
+        name="order_extend_receipt",
+    ),
     path("orders/<int:order_pk>/tickets/new/", tickets.ticket_new, name="ticket_new"),
     path("tickets/", tickets.ticket_list, name="ticket_list"),
     path("tickets/export.xlsx", tickets.ticket_export, name="ticket_export"),

@@ -7,12 +7,13 @@ the list in the browser and may first take lines off (the ticket goes back to th
 onto a later list). Only a signed list is shipped from.
 """
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from aftersales.spreadsheets import NUMBER, TIME, Column, SheetBook, local_naive
+from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
 from finance_exports.models import ExchangeLine, Sheet
 from tickets.models import Ticket, TicketEvent, TicketItem
+from tickets.selectors_exchanges import goods_lines, items_with_replacements
 from tickets.services.tickets import ticket_transition
 
 from . import SheetBuilder, Summary, register
@@ -65,10 +66,9 @@ class ExchangeListBuilder(SheetBuilder):
     def lines(sheet: Sheet) -> QuerySet[ExchangeLine]:
         """The list's lines with everything a page or the file shows, in a fixed number of
         queries whatever the length of the list."""
-        items = TicketItem.objects.select_related("order_item").order_by("pk")
         return (
             sheet.exchange_lines.select_related("ticket__order__shop", "removed_by")
-            .prefetch_related(Prefetch("ticket__items", queryset=items))
+            .prefetch_related(items_with_replacements("ticket__items"))
             .order_by("ticket__shop__code", "ticket_id")
         )
 
@@ -102,11 +102,18 @@ class ExchangeListBuilder(SheetBuilder):
             Column(_("店铺"), 16),
             Column(_("订单编号"), 21),
             Column(_("买家会员名"), 15),
-            Column(_("商品"), 30),
-            Column(_("商家编码"), 14),
-            Column(_("颜色"), 8),
-            Column(_("尺码"), 7),
-            Column(_("数量"), 6, NUMBER),
+            # What goes out, in the order a picker reads it...
+            Column(_("发出商家编码"), 16),
+            Column(_("发出商品"), 30),
+            Column(_("发出颜色"), 8),
+            Column(_("发出尺码"), 7),
+            Column(_("发出数量"), 7, NUMBER),
+            # ... beside what came back, so a wrong size is seen before it is packed.
+            Column(_("退回商家编码"), 16),
+            Column(_("退回颜色"), 8),
+            Column(_("退回尺码"), 7),
+            Column(_("换码/换款"), 8),
+            Column(_("差价"), 10, MONEY),
             Column(_("收货人"), 9),
             Column(_("联系电话"), 14),
             Column(_("收货地址"), 40),
@@ -147,19 +154,24 @@ class ExchangeListBuilder(SheetBuilder):
             if not line.is_active:
                 continue
             ticket, order = line.ticket, line.ticket.order
-            for item in ticket.items.all():
-                goods = item.order_item
+            for row in goods_lines(ticket):
+                goods = row.item.order_item
                 writer.append(
                     (
                         ticket.number,
                         order.shop.name,
                         order.order_no,
                         order.buyer_nick,
-                        goods.title,
+                        row.code,
+                        row.title,
+                        row.colour,
+                        row.size,
+                        row.quantity,
                         goods.sku_code,
                         goods.colour,
                         goods.size,
-                        item.quantity,
+                        _("是") if row.changed else _("同款"),
+                        row.replacement.price_difference if row.replacement else None,
                         order.receiver_name,
                         order.receiver_phone,
                         receiver_address(order),

@@ -119,19 +119,25 @@ def test_the_file_has_what_the_warehouse_needs_to_ship(agent, exchange_order):
     assert rows["A1"].value == f"换货清单 {sheet.business_date:%Y-%m-%d}"
     assert rows["A2"].value.startswith("未签字")
     assert rows.freeze_panes == "A6"
-    assert rows.auto_filter.ref == "A5:N6"
+    assert rows.auto_filter.ref == "A5:S6"
     [line] = list_rows(sheet)
-    item = exchange_order.items.first()
+    item = exchange_order.items.select_related("sku").first()
     assert line == {
         "售后单号": ticket.number,
         "店铺": exchange_order.shop.name,
         "订单编号": exchange_order.order_no,
         "买家会员名": "换货的买家",
-        "商品": item.title,
-        "商家编码": None,
-        "颜色": None,
-        "尺码": None,
-        "数量": 1,
+        # Nobody chose another SKU: the same goods go out again, and the file says so.
+        "发出商家编码": item.sku_code,
+        "发出商品": item.sku.product.title,
+        "发出颜色": "黑色",
+        "发出尺码": "XXL",
+        "发出数量": 1,
+        "退回商家编码": item.sku_code,
+        "退回颜色": "黑色",
+        "退回尺码": "XXL",
+        "换码/换款": "同款",
+        "差价": 0,
         "收货人": "张三",
         "联系电话": "13912345678",  # the warehouse ships to it: in full, in the file only
         "收货地址": "湖北省 武汉市 解放大道 1 号",

@@ -59,7 +59,8 @@ def test_open_records_items_sla_timeline_and_promises(agent, shipped):
     assert ticket.items.get().quantity == 2
     assert ticket.first_response_due < ticket.resolution_due
     kinds = list(ticket.events.values_list("kind", flat=True))
-    assert kinds == [TicketEvent.Kind.OPENED, TicketEvent.Kind.PROMISE]
+    # an exchange says what goes out from the start (the same SKU unless chosen otherwise)
+    assert kinds == [TicketEvent.Kind.OPENED, TicketEvent.Kind.EXCHANGE, TicketEvent.Kind.PROMISE]
     assert ticket.promises.get().text == "退回运费由我们承担"
 
 

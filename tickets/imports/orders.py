@@ -17,7 +17,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import Courier, Order, OrderItem, Shop
+from tickets.models import Courier, Order, OrderChange, OrderItem, Shop
 from tickets.selectors import paid_out_by_order
 
 from .bulk import ANALYZE_EVERY_ROWS, insert_rows, refresh_statistics, row_defaults
@@ -319,6 +319,7 @@ def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, c
     defaults = ctx.defaults(Order)
     creates, updates, changed_fields = [], [], set()
     lowered: dict[int, tuple[int, Decimal]] = {}
+    memos: dict[int, tuple[int, str, str, str]] = {}
     for order_no, (line, values) in latest.items():
         current = existing.get(order_no)
         if current is None:
@@ -342,12 +343,15 @@ def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, c
             continue
         if "paid_amount" in changed and values["paid_amount"] < current.paid_amount:
             lowered[current.pk] = (line, values["paid_amount"])
+        if "flag_memo" in changed and current.flag_memo:
+            memos[current.pk] = (line, order_no, current.flag_memo, values["flag_memo"])
         for attr in changed:
             setattr(current, attr, values[attr])
         current.updated_at = ctx.now
         changed_fields.update(changed)
         updates.append(current)
     _refuse_paid_below_paid_out(lowered, name, ctx)
+    _warn_desk_memo_replaced(memos, name, ctx)
     first, last = chunk[0][0], chunk[-1][0]
     try:
         with transaction.atomic():
@@ -384,6 +388,31 @@ def _refuse_paid_below_paid_out(lowered: dict[int, tuple[int, Decimal]], name, c
                 )
                 % {"paid": paid, "out": out},
             )
+
+
+def _warn_desk_memo_replaced(memos: dict[int, tuple[int, str, str, str]], name, ctx) -> None:
+    """The file's 商家备忘 replaces the memo an agent saved in the desk: the seller centre is
+    where the flag lives, so its memo wins (``tickets.services.orders``), but the preview
+    says so for each such order, and the desk's memo stays on the order's history."""
+    if not memos:
+        return
+    edited = set(
+        OrderChange.objects.filter(order_id__in=list(memos), kind=OrderChange.Kind.FLAG)
+        .values_list("order_id", flat=True)
+        .distinct()
+    )
+    for order_id in sorted(edited, key=lambda pk: memos[pk][0]):
+        line, order_no, before, after = memos[order_id]
+        ctx.report.warn(
+            name,
+            line,
+            "",
+            _(
+                "订单 %(no)s 的商家备忘在工作台改过：“%(before)s”。导入后以卖家中心的为准："
+                "“%(after)s”；工作台的版本留在订单变更记录里。"
+            )
+            % {"no": order_no, "before": before[:80], "after": after[:80] or _("（空）")},
+        )
 
 
 def _chunk_failed(report: Report, name: str, first: int, last: int, exc: Exception) -> None:

@@ -9,13 +9,23 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import Order, OrderItem, Promise, Ticket, TicketEvent, TicketItem, User
+from tickets.models import (
+    Order,
+    OrderItem,
+    Promise,
+    Sku,
+    Ticket,
+    TicketEvent,
+    TicketItem,
+    User,
+)
 from tickets.roles import Role, has_role
 from tickets.selectors import can_work_on, open_promises, transition_refusal
 from tickets.sla import sla_due_times
 from tickets.text import meaningful_text, normalise_tracking_no, tracking_no_refusal
 
 from . import DeskError, require_perm
+from .exchanges import ReplacementRequest, replacements_write
 from .timeline import timeline_write
 
 S = Ticket.Status
@@ -29,8 +39,12 @@ _RESOLVING = {S.REFUNDED, S.COMPENSATED, S.SHIPPED, S.CLOSED}
 
 @dataclass(frozen=True)
 class ItemRequest:
+    """An order item and how many of it the ticket concerns; for an exchange, ``send_sku`` is
+    the SKU that goes out instead (None: the same SKU again)."""
+
     order_item: OrderItem
     quantity: int
+    send_sku: Sku | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,13 @@ def ticket_open(
                 _("“%(title)s”的售后数量必须在 1 到 %(max)s 之间（订单购买了 %(max)s 件）。")
                 % {"title": item.order_item.title, "max": item.order_item.quantity}
             )
+        if kind == Ticket.Kind.EXCHANGE and not (item.send_sku or item.order_item.sku):
+            # An exchange says what goes out: the SKU chosen, or the same SKU again; an item
+            # the catalogue doesn't know needs the agent to name one.
+            raise DeskError(
+                _("“%(title)s”不在商品资料里，请填写换出商品的商家编码。")
+                % {"title": item.order_item.title}
+            )
     now = timezone.now()
     first_due, resolution_due = sla_due_times(now, reason)
     ticket = Ticket.objects.create(
@@ -114,10 +135,20 @@ def ticket_open(
         resolution_due=resolution_due,
         created_at=now,
     )
-    TicketItem.objects.bulk_create(
+    created = TicketItem.objects.bulk_create(
         [TicketItem(ticket=ticket, order_item=i.order_item, quantity=i.quantity) for i in items]
     )
     _event(ticket, actor, TicketEvent.Kind.OPENED, description, to_status=S.OPEN)
+    if kind == Ticket.Kind.EXCHANGE:
+        # What goes out is said when the exchange is opened (checked above).
+        replacements_write(
+            actor=actor,
+            ticket=ticket,
+            requests=[
+                ReplacementRequest(made.pk, wanted.send_sku or wanted.order_item.sku, made.quantity)
+                for made, wanted in zip(created, items, strict=True)
+            ],
+        )
     if normalise_tracking_no(return_tracking_no):
         ticket_set_return_tracking(actor=actor, ticket=ticket, tracking_no=return_tracking_no)
     for promise in promises:

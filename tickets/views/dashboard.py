@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from tickets.models import Heartbeat
 from tickets.selectors import visible_parcels, visible_tickets
+from tickets.selectors_orders import auto_confirm_warnings
 from tickets.selectors_registers import dashboard_registers
 
 
@@ -40,6 +41,7 @@ def dashboard(request):
         "counts": counts,
         "unknown_parcels": visible_parcels(request.user).filter(order__isnull=True).count(),
         "beat": Heartbeat.objects.filter(name="beat").first(),
+        "auto_confirm_warnings": auto_confirm_warnings(request.user, now),
         "registers": dashboard_registers(request.user, now),
     }
     return render(request, "tickets/dashboard.html", context)

@@ -40,6 +40,7 @@ from tickets.selectors import (
     visible_orders,
     visible_tickets,
 )
+from tickets.selectors_orders import auto_confirm_warning
 from tickets.services import DeskError
 from tickets.services.ledger import (
     ledger_record,
@@ -196,9 +197,13 @@ def ticket_page_context(request, ticket: Ticket, **forms):
     staff = (
         list(staff_for_shops([ticket.shop_id])) if has_role(request.user, Role.SUPERVISOR) else []
     )
+    now = timezone.now()
     return {
         "ticket": ticket,
         "order": ticket.order,
+        # The order confirms itself soon while a logistics problem is open (the order page's
+        # warning): the order's other tickets count too.
+        "auto_confirm_warning": auto_confirm_warning(ticket.order, ticket.order.tickets.all(), now),
         "items": list(ticket.items.select_related("order_item")),
         "events": list(ticket.events.select_related("actor")),
         "promises": promises,
