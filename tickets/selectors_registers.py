@@ -245,6 +245,17 @@ def review_is_late(review: Review, now: datetime | None = None) -> bool:
     return review.assignee_id is None and now - review.made_at > timedelta(hours=1)
 
 
+def buyer_contact_counts(buyer_nick: str, now: datetime | None = None) -> tuple[int, int]:
+    """What the harassment guard counts for a buyer (``contact_refusal``), in every shop of
+    the company: (contacts about the buyer's reviews still being followed, contacts in the 24
+    hours before ``now``). Two counts over the contacts of the buyer's reviews."""
+    now = now or timezone.now()
+    contacts = ReviewContact.objects.filter(review__order__buyer_nick=buyer_nick)
+    following = contacts.filter(review__outcome=Review.Outcome.PENDING).count()
+    recent = contacts.filter(contacted_at__gt=now - timedelta(hours=24)).count()
+    return following, recent
+
+
 def contact_refusal(review: Review, now: datetime | None = None) -> str | None:
     """The harassment guard (恶意骚扰, 12 points; DOMAIN.md "Platform rules"): why another
     contact with the buyer of ``review`` would be too many, or None.
@@ -256,15 +267,12 @@ def contact_refusal(review: Review, now: datetime | None = None) -> str | None:
     whole follow-up at most DESK_REVIEW_MAX_CONTACTS_TOTAL, counting the buyer's reviews still
     being followed (outcome pending), so a buyer whose old review was closed long ago can be
     called about a new one."""
-    now = now or timezone.now()
-    contacts = ReviewContact.objects.filter(review__order__buyer_nick=review.order.buyer_nick)
-    following = contacts.filter(review__outcome=Review.Outcome.PENDING).count()
+    following, recent = buyer_contact_counts(review.order.buyer_nick, now)
     if following >= settings.DESK_REVIEW_MAX_CONTACTS_TOTAL:
         return _(
             "这位买家的中差评已经联系 %(n)s 次，达到上限 %(max)s 次；"
             "再联系可能被判为恶意骚扰（扣 12 分）。"
         ) % {"n": following, "max": settings.DESK_REVIEW_MAX_CONTACTS_TOTAL}
-    recent = contacts.filter(contacted_at__gt=now - timedelta(hours=24)).count()
     if recent >= settings.DESK_REVIEW_MAX_CONTACTS_PER_DAY:
         return _(
             "24 小时内已经联系这位买家 %(n)s 次，达到上限 %(max)s 次；"

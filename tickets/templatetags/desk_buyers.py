@@ -1,0 +1,53 @@
+"""The buyer's nickname as a link to the buyer's page, and the masks the page uses.
+
+    {% load desk_buyers %}
+    {% buyer_link order.buyer_nick %}
+    {{ order.receiver_phone|masked_phone }}
+
+The nickname travels in the query string (``/buyers/?nick=…``), URL-encoded, so any
+nickname (``/``, ``%``, spaces, emoji) makes a working link; the text is escaped. A user who
+may not read orders gets the plain nickname.
+"""
+
+from urllib.parse import urlencode
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+
+from tickets import privacy
+
+register = template.Library()
+
+
+def buyer_url(nick: str) -> str:
+    """The buyer's page of ``nick``: ``/buyers/?nick=<nick, URL-encoded>``."""
+    return reverse("tickets:buyer_detail") + "?" + urlencode({"nick": nick})
+
+
+@register.simple_tag(takes_context=True)
+def buyer_link(context, nick):
+    if not nick:
+        return "—"
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm("tickets.view_order"):
+        return nick
+    return format_html('<a class="buyer-link" href="{}">{}</a>', buyer_url(nick), nick)
+
+
+@register.simple_tag
+def buyer_href(nick):
+    """Only the URL, for a link that wraps something else."""
+    return buyer_url(nick)
+
+
+@register.simple_tag
+def query_q(value):
+    """``q=<value, URL-encoded>``: a search for ``value`` in a link's query string."""
+    return urlencode({"q": value})
+
+
+register.filter("masked_name", privacy.mask_name)
+register.filter("masked_phone", privacy.mask_phone)
+register.filter("masked_address", privacy.mask_address)
