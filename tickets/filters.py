@@ -7,7 +7,14 @@ from django.utils.translation import gettext_lazy as _
 
 from .forms import IsoDateInput
 from .models import Ticket
-from .selectors import order_search, staff_for_shops, visible_shops
+from .selectors import (
+    nick_orders,
+    order_search,
+    search_term,
+    staff_for_shops,
+    ticket_number_pk,
+    visible_shops,
+)
 from .text import normalise_tracking_no
 
 
@@ -123,15 +130,22 @@ class TicketFilter(django_filters.FilterSet):
         return queryset.overdue(already_open=self.form.cleaned_data.get("status") == "open")
 
     def search(self, queryset, name, value):
-        """Order no., buyer nickname, or a tracking number (outbound or return), exact."""
-        term = "".join(value.split())
+        """What the top-bar search finds (``tickets.selectors``): a ticket number (T00000081,
+        T81), a return tracking no., an order no., Alipay no., outbound tracking no. or phone
+        tail (``order_search``), or part of the buyer's nickname in any case
+        (``nick_orders``: the tickets of the newest SEARCH_LIMIT orders it matches)."""
+        term = search_term(value)
         if not term:
             return queryset
-        # A handful of orders at most: read their ids first, so the ticket query is two
-        # indexed lookups (order id, return tracking no.) rather than a join over both tables.
-        orders = list(
-            order_search(self.request.user, term).values_list("pk", flat=True)[:SEARCH_LIMIT]
-        )
-        return queryset.filter(
-            Q(order__in=orders) | Q(return_tracking_no=normalise_tracking_no(term))
-        )
+        user = self.request.user
+        # Order ids first (a bounded list), so the ticket query is one BitmapOr of indexed
+        # lookups (order id, return tracking no., id) rather than a join over both tables.
+        orders = list(order_search(user, term).values_list("pk", flat=True)[:SEARCH_LIMIT])
+        orders += nick_orders(user, term).values_list("pk", flat=True)[:SEARCH_LIMIT]
+        condition = Q(order__in=orders) | Q(return_tracking_no=normalise_tracking_no(term))
+        number = ticket_number_pk(term)
+        if number is not None:
+            condition |= Q(pk=number)
+        return queryset.filter(condition)
+
+

@@ -6,6 +6,7 @@ querysets, so a rule changed here holds everywhere. Services ask the same questi
 before they write.
 """
 
+import re
 from collections import defaultdict
 from decimal import ROUND_DOWN, Decimal
 
@@ -91,19 +92,97 @@ def visible_parcels(user) -> QuerySet[ReturnParcel]:
     return parcels.filter(Q(shop__in=visible_shop_ids(user)) | Q(shop__isnull=True))
 
 
+# --- the search boxes -------------------------------------------------------------------
+# A ticket number as agents read it out: T00000081, T81, t81 (``Ticket.number``).
+TICKET_NUMBER = re.compile(r"[Tt]([0-9]{1,12})")
+# Nicknames are at most this long (``Order.buyer_nick``): a longer term can't be part of one.
+NICK_MAX = 64
+# Below this many characters a term has no trigram of its own, so it matches nicknames that
+# start with it rather than contain it (an infix search of one or two characters would read
+# every order). Three and more: anywhere in the nickname.
+NICK_INFIX_MIN = 3
+# The nickname search reads at most this many matching orders, newest first, for buyers.
+BUYER_SCAN = 500
+
+
+def search_term(raw: str | None) -> str:
+    """What a search box searches for: no whitespace anywhere, without the ``="…"`` and
+    ``'…`` marks spreadsheets put around numbers."""
+    return "".join((raw or "").split()).lstrip("'=\"").strip('"')
+
+
+def ticket_number_pk(term: str) -> int | None:
+    """The ticket id in a ticket number (``T00000081``, ``T81``, ``t81`` -> 81), or None when
+    ``term`` is not one."""
+    match = TICKET_NUMBER.fullmatch(term)
+    return int(match.group(1)) or None if match else None
+
+
+def nick_condition(term: str, field: str = "buyer_nick") -> Q | None:
+    """Nicknames that hold ``term``, whatever the case (``tb052015`` finds ``TB052015``,
+    ``安安`` finds ``安安小屋``): anywhere in the nickname from NICK_INFIX_MIN characters on,
+    at its start below that. ``%``, ``_`` and ``\\`` are matched as themselves. None when no
+    nickname can hold ``term`` (empty, or longer than a nickname).
+
+    On PostgreSQL this is ``UPPER(buyer_nick::text) LIKE UPPER(…)``, served by the trigram
+    index ``order_nick_trgm_idx`` (migration 0015); SQLite's LIKE folds ASCII case only, which
+    is all a nickname's case can be (Chinese has none)."""
+    if not term or len(term) > NICK_MAX:
+        return None
+    lookup = "icontains" if len(term) >= NICK_INFIX_MIN else "istartswith"
+    return Q(**{f"{field}__{lookup}": term})
+
+
 def order_search(user, term: str) -> QuerySet[Order]:
-    """Orders found by the one search box: order no., Alipay no., buyer nickname, outbound
-    tracking no., or the last four digits of the receiver's phone. Each is an exact lookup on
-    an indexed column, so the search stays fast over millions of orders."""
-    term = "".join((term or "").split()).lstrip("'=\"").strip('"')
+    """Orders found by the one search box: order no., Alipay no., outbound tracking no., the
+    last four digits of the receiver's phone, or the buyer's whole nickname in any case.
+    Each is an indexed lookup, so the search stays fast over millions of orders. (A ticket
+    number, a return tracking no. or part of a nickname: ``ticket_search``,
+    ``buyer_search``.)"""
+    term = search_term(term)
     if not term:
         return Order.objects.none()
-    condition = Q(buyer_nick=term) | Q(tracking_no=normalise_tracking_no(term))
+    condition = Q(tracking_no=normalise_tracking_no(term))
+    if len(term) <= NICK_MAX:
+        condition |= Q(buyer_nick__iexact=term)
     if plain_int(term, digits=32) is not None:
         condition |= Q(order_no=term) | Q(alipay_no=term)
         if len(term) == 4:
             condition |= Q(receiver_phone_tail=term)
     return visible_orders(user).filter(condition)
+
+
+def ticket_search(user, term: str) -> QuerySet[Ticket]:
+    """Tickets found by the search box itself: by ticket number (``T00000081``, ``T81``) or by
+    return tracking number, among the user's shops. Both are indexed lookups (the primary
+    key, ``return_tracking_no``)."""
+    term = search_term(term)
+    if not term:
+        return Ticket.objects.none()
+    condition = Q(return_tracking_no=normalise_tracking_no(term))
+    number = ticket_number_pk(term)
+    if number is not None:
+        condition |= Q(pk=number)
+    return visible_tickets(user).filter(condition)
+
+
+def nick_orders(user, term: str) -> QuerySet[Order]:
+    """The user's orders whose buyer's nickname holds ``term`` (``nick_condition``), newest
+    first; none when no nickname can hold it. Callers slice it: a short term may match a
+    large share of all orders."""
+    condition = nick_condition(search_term(term))
+    if condition is None:
+        return Order.objects.none()
+    return visible_orders(user).filter(condition).order_by("-placed_at", "-id")
+
+
+def buyer_search(user, term: str, limit: int = 20) -> list[str]:
+    """Nicknames of buyers holding ``term`` (``nick_condition``) in the user's shops, the one
+    who ordered last first: at most ``limit + 1`` of them, so a caller can tell there are
+    more. Reads at most BUYER_SCAN matching orders, so a term that matches half the shop
+    still costs one bounded query."""
+    nicks = nick_orders(user, term).values_list("buyer_nick", flat=True)[:BUYER_SCAN]
+    return list(dict.fromkeys(nicks))[: limit + 1]
 
 
 def staff_for_shops(shops) -> QuerySet[User]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import approvals, dashboard, orders, parcels, tickets
+from .views import approvals, buyers, dashboard, orders, parcels, tickets
 
 app_name = "tickets"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("orders/", orders.order_search_view, name="order_search"),
     path("orders/<int:pk>/", orders.order_detail, name="order_detail"),
     path("orders/<int:pk>/reveal/", orders.order_reveal, name="order_reveal"),
+    path("buyers/", buyers.buyer_detail, name="buyer_detail"),
     path("orders/<int:pk>/flag/", orders.order_flag_view, name="order_flag"),
     path(
         "orders/<int:pk>/extend-receipt/",

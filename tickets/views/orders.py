@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -9,7 +10,15 @@ from django.views.decorators.http import require_GET, require_POST
 from tickets.forms_orders import OrderFlagForm, ReceiptExtensionForm
 from tickets.models import OrderChange
 from tickets.privacy import mask_address, mask_name, mask_phone
-from tickets.selectors import can_work_on, order_search, visible_orders
+from tickets.selectors import (
+    buyer_search,
+    can_work_on,
+    order_search,
+    search_term,
+    ticket_number_pk,
+    ticket_search,
+    visible_orders,
+)
 from tickets.selectors_orders import (
     auto_confirm_warning,
     order_history,
@@ -18,27 +27,86 @@ from tickets.selectors_orders import (
 )
 from tickets.services.orders import FLAG_MEMO_MAX, order_extend_receipt, order_set_flag
 from tickets.services.privacy import order_reveal_personal_data
+from tickets.templatetags.desk_buyers import buyer_url
+from tickets.text import normalise_tracking_no
 from tickets.views.actions import form_error, post_action
 
 SEARCH_LIMIT = 50
+# Buyers listed for part of a nickname (one more is read to tell there are more).
+BUYER_LIMIT = 20
 
 
 @require_GET
 @permission_required("tickets.view_order", raise_exception=True)
 def order_search_view(request):
-    term = request.GET.get("q", "").strip()
-    orders = []
+    """The top-bar search: tickets (by ticket number or return tracking no.), orders (order
+    no., Alipay no., outbound tracking no., phone tail, whole nickname) and buyers (part of a
+    nickname), each within the user's shops. A visible ticket number, or a search that finds
+    exactly one thing, goes straight to it."""
+    raw = request.GET.get("q", "").strip()
+    term = search_term(raw)
+    found = {"tickets": [], "orders": [], "buyers": []}
     if term:
-        orders = list(
-            order_search(request.user, term)
-            .select_related("shop")
-            .order_by("-placed_at")[:SEARCH_LIMIT]
+        user = request.user
+        number = ticket_number_pk(term)
+        tickets = list(
+            ticket_search(user, term)
+            .select_related("order", "shop", "assignee")
+            .order_by("-created_at", "-id")[:SEARCH_LIMIT]
         )
-        if len(orders) == 1:
-            return redirect("tickets:order_detail", pk=orders[0].pk)
+        for ticket in tickets:
+            if ticket.pk == number:
+                return redirect("tickets:ticket_detail", pk=ticket.pk)
+        orders = list(
+            order_search(user, term).select_related("shop").order_by("-placed_at")[:SEARCH_LIMIT]
+        )
+        buyers = buyer_search(user, term, BUYER_LIMIT)
+        only = _only_result(tickets, orders, buyers[:BUYER_LIMIT])
+        if only is not None:
+            return redirect(only)
+        found = {
+            "tickets": [(t, _ticket_match(t, term)) for t in tickets],
+            "orders": [(o, _order_match(o, term)) for o in orders],
+            "buyers": buyers[:BUYER_LIMIT],
+            "more_buyers": len(buyers) > BUYER_LIMIT,
+        }
     return render(
-        request, "tickets/order_search.html", {"q": term, "orders": orders, "limit": SEARCH_LIMIT}
+        request,
+        "tickets/order_search.html",
+        {"q": raw, "limit": SEARCH_LIMIT, **found},
     )
+
+
+def _only_result(tickets, orders, buyers) -> str | None:
+    """The URL of the one thing a search found, or None. A buyer whose orders are the ones
+    found (a whole nickname) is not a second thing."""
+    buyers = [nick for nick in buyers if nick not in {o.buyer_nick for o in orders}]
+    if len(tickets) + len(orders) + len(buyers) != 1:
+        return None
+    if tickets:
+        return reverse("tickets:ticket_detail", args=[tickets[0].pk])
+    if orders:
+        return reverse("tickets:order_detail", args=[orders[0].pk])
+    return buyer_url(buyers[0])
+
+
+def _ticket_match(ticket, term) -> str:
+    if ticket.pk == ticket_number_pk(term):
+        return _("售后单号")
+    return _("退回运单号")
+
+
+def _order_match(order, term) -> str:
+    """Which of the order's fields the search term is."""
+    if order.order_no == term:
+        return _("订单编号")
+    if order.alipay_no == term:
+        return _("支付宝交易号")
+    if order.tracking_no and order.tracking_no == normalise_tracking_no(term):
+        return _("运单号")
+    if order.buyer_nick.upper() == term.upper():
+        return _("旺旺名")
+    return _("手机尾号")
 
 
 def _receiver(order, revealed=None):
