@@ -147,5 +147,3 @@ class TicketFilter(django_filters.FilterSet):
         if number is not None:
             condition |= Q(pk=number)
         return queryset.filter(condition)
-
-
