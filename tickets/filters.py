@@ -1,5 +1,7 @@
 """The ticket list's filter: every choice built from the requesting user's shops."""
 
+from urllib.parse import urlencode
+
 import django_filters
 from django import forms
 from django.db.models import Q
@@ -27,7 +29,10 @@ class IsoDateRangeWidget(django_filters.widgets.RangeWidget):
         self.widgets = [IsoDateInput(), IsoDateInput()]
 
 
-STATUS_CHOICES = [("open", _("未完结（全部）")), *Ticket.Status.choices]
+# "All unfinished" has a value of its own: "open" is the status 待处理, which used to share
+# its value with this choice, so picking 待处理 filtered nothing (issue 11).
+UNFINISHED = "unfinished"
+STATUS_CHOICES = [(UNFINISHED, _("未完结（全部）")), *Ticket.Status.choices]
 SEARCH_LIMIT = 500
 SORTS = {
     "due": ("resolution_due", "id"),
@@ -66,6 +71,9 @@ class TicketFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(
         label=_("只看超时"), method="filter_overdue", widget=forms.CheckboxInput
     )
+    stale = django_filters.BooleanFilter(
+        label=_("只看停滞"), method="filter_stale", widget=forms.CheckboxInput
+    )
     created = django_filters.DateFromToRangeFilter(
         label=_("创建日期"),
         field_name="created_at",
@@ -88,7 +96,7 @@ class TicketFilter(django_filters.FilterSet):
         data = data.copy() if data is not None else {}
         # The default view an agent opens: everything still open, most urgent first.
         if not data.get("status"):
-            data.setdefault("status", "open")
+            data.setdefault("status", UNFINISHED)
         data.setdefault("sort", "due")
         super().__init__(data, *args, request=request, **kwargs)
         user = request.user
@@ -113,7 +121,7 @@ class TicketFilter(django_filters.FilterSet):
         return queryset
 
     def filter_status(self, queryset, name, value):
-        if value == "open":
+        if value == UNFINISHED:
             return queryset.open()
         return queryset.filter(status=value)
 
@@ -127,7 +135,18 @@ class TicketFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.overdue(already_open=self.form.cleaned_data.get("status") == "open")
+        return queryset.overdue(already_open=self._only_open())
+
+    def filter_stale(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.stale(already_open=self._only_open())
+
+    def _only_open(self) -> bool:
+        """The status filter has already limited the list to open tickets (so the overdue and
+        stale filters need not say it again)."""
+        status = self.form.cleaned_data.get("status")
+        return status == UNFINISHED or status in Ticket.OPEN_STATUSES
 
     def search(self, queryset, name, value):
         """What the top-bar search finds (``tickets.selectors``): a ticket number (T00000081,
@@ -147,3 +166,27 @@ class TicketFilter(django_filters.FilterSet):
         if number is not None:
             condition |= Q(pk=number)
         return queryset.filter(condition)
+
+
+def filter_keys() -> list[str]:
+    """The query-string keys the ticket list's filter reads (a date range is two:
+    ``created_min``, ``created_max``)."""
+    keys = []
+    for name, flt in TicketFilter.base_filters.items():
+        widget = flt.extra.get("widget")
+        suffixes = getattr(widget, "suffixes", None)
+        keys += [widget.suffixed(name, s) for s in suffixes] if suffixes else [name]
+    return keys
+
+
+def filter_query(data) -> str:
+    """The list's filter as a query string (``status=refunded&stale=on``): only the filter's
+    own keys, in their declared order, without the page, the CSRF token or empty values (an
+    empty ``status`` stays: it means every status, where no status means the open ones).
+    ``data`` is a QueryDict. What a saved view stores and what "back to the list" keeps."""
+    pairs = []
+    for key in filter_keys():
+        for value in data.getlist(key):
+            if value != "" or key == "status":
+                pairs.append((key, value))
+    return urlencode(pairs)

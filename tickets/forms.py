@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import LedgerEntry, Promise, ReturnParcel, Ticket
 from .money import MoneyError, parse_money
+from .services.bulk import BulkAction
 
 
 class IsoDateInput(forms.DateInput):
@@ -175,3 +176,19 @@ class DecisionForm(forms.Form):
         choices=[("1", _("批准")), ("0", _("拒绝"))], coerce=lambda v: v == "1"
     )
     reason = forms.CharField(label=_("理由"), max_length=255, required=False)
+
+class TicketBulkForm(forms.Form):
+    """The ticket list's bulk bar. The ticket ids (``ids``, many) are read by the view, the
+    assignee by ``assignee_from_post``; which action may do what is the services' rule."""
+
+    action = forms.ChoiceField(choices=BulkAction.choices)
+    to_status = forms.ChoiceField(choices=Ticket.Status.choices, required=False)
+    text = forms.CharField(max_length=2000, required=False)
+    submission = forms.CharField(max_length=500, required=False)
+    query = forms.CharField(max_length=2000, required=False)
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label=_("视图名称"), max_length=40)
+    query = forms.CharField(max_length=2000, required=False)
+    shared = forms.BooleanField(label=_("共享给团队"), required=False)

@@ -10,13 +10,14 @@ import re
 from collections import defaultdict
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from .models import (
     LedgerEntry,
     Order,
     ReturnParcel,
+    SavedView,
     Shop,
     Ticket,
     TicketItem,
@@ -334,3 +335,26 @@ def refund_room(order: Order, ticket: Ticket | None) -> Decimal:
     if ticket is not None:
         room = min(room, _item_room(order, ticket))
     return max(room, ZERO)
+
+
+# --- the ticket list's saved views and stale tickets ---------------------------------
+def saved_views_for(user) -> QuerySet[SavedView]:
+    """The saved views the ticket list offers ``user``: their own and every view a supervisor
+    shared with the team (owner loaded), by name. What a view shows is still limited by the
+    list's own scope: a view naming a shop the user doesn't serve shows none of its tickets."""
+    return SavedView.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner")
+
+
+def stale_by_assignee(user, now=None) -> list[tuple[User | None, int]]:
+    """Stale tickets (``TicketQuerySet.stale``) among those ``user`` may see, counted per
+    assignee: [(assignee or None for the queue, count)], most first. Two queries."""
+    rows = (
+        visible_tickets(user)
+        .stale(now)
+        .values("assignee")
+        .annotate(n=Count("id"))
+        .order_by("-n", "assignee")
+    )
+    rows = list(rows)
+    people = User.objects.in_bulk([r["assignee"] for r in rows if r["assignee"]])
+    return [(people.get(r["assignee"]), r["n"]) for r in rows]

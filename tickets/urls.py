@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import approvals, buyers, dashboard, orders, parcels, tickets
+from .views import approvals, buyers, dashboard, list_tools, orders, parcels, tickets
 
 app_name = "tickets"
 
@@ -19,6 +19,16 @@ urlpatterns = [
     path("orders/<int:order_pk>/tickets/new/", tickets.ticket_new, name="ticket_new"),
     path("tickets/", tickets.ticket_list, name="ticket_list"),
     path("tickets/export.xlsx", tickets.ticket_export, name="ticket_export"),
+    path("tickets/bulk/", list_tools.ticket_bulk, name="ticket_bulk"),
+    path("tickets/views/", list_tools.saved_view_create_view, name="saved_view_create"),
+    path(
+        "tickets/views/<int:pk>/share/", list_tools.saved_view_share_view, name="saved_view_share"
+    ),
+    path(
+        "tickets/views/<int:pk>/delete/",
+        list_tools.saved_view_delete_view,
+        name="saved_view_delete",
+    ),
     path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket_detail"),
     path("tickets/<int:pk>/transition/", tickets.ticket_transition_view, name="ticket_transition"),
     path("tickets/<int:pk>/assign/", tickets.ticket_assign_view, name="ticket_assign"),

@@ -1,5 +1,7 @@
 """After-sales tickets (售后单), the items they concern, promises, photos and the timeline."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -85,6 +87,12 @@ RESPONSIBILITY_BY_REASON = {
 }
 
 
+def stale_cutoff(now=None):
+    """The moment before which an unchanged open status counts as stale: ``now`` minus
+    ``settings.DESK_STALE_AFTER_DAYS`` days (issue 11, "stale")."""
+    return (now or timezone.now()) - timedelta(days=settings.DESK_STALE_AFTER_DAYS)
+
+
 class TicketQuerySet(models.QuerySet):
     def open(self):
         # IN (the open statuses) rather than NOT IN (finished): the indexes can serve it.
@@ -100,6 +108,15 @@ class TicketQuerySet(models.QuerySet):
             Q(first_responded_at__isnull=True, first_response_due__lt=now)
             | Q(resolved_at__isnull=True, resolution_due__lt=now)
         )
+
+    def stale(self, now=None, *, already_open=False):
+        """Open tickets whose status has not changed for ``DESK_STALE_AFTER_DAYS`` days or more
+        (停滞: refunded or shipped but never closed, waiting for a return that never came), the
+        same rule as ``Ticket.is_stale``. Independent of the SLA: a stale ticket may have met
+        every due time. ``now`` an aware datetime (default: now); ``already_open`` as for
+        ``overdue``. Reads the partial index ``ticket_open_stale_idx`` (status_changed_at, id)."""
+        queryset = self if already_open else self.open()
+        return queryset.filter(status_changed_at__lte=stale_cutoff(now))
 
 
 class Ticket(TimeStampedModel):
@@ -218,6 +235,19 @@ class Ticket(TimeStampedModel):
     def postage_payer(self) -> str:
         """Who pays the return postage: the buyer when it was the buyer's choice, else the shop."""
         return "buyer" if self.responsibility == self.Responsibility.BUYER else "shop"
+
+    @property
+    def is_stale(self) -> bool:
+        """Open and unchanged in status for ``DESK_STALE_AFTER_DAYS`` days or more (the rule of
+        ``TicketQuerySet.stale``)."""
+        return self.is_open and self.status_changed_at <= stale_cutoff()
+
+    @property
+    def stale_days(self) -> int | None:
+        """Whole days the ticket has sat in its status when it is stale (停滞 N 天), else None."""
+        if not self.is_stale:
+            return None
+        return (timezone.now() - self.status_changed_at).days
 
     def is_overdue(self, now=None) -> bool:
         """Past a due time not yet met: the first reply, or the resolution."""

@@ -1,11 +1,13 @@
 """The agent's start page: my work by due time, the unassigned queue, today's counts."""
 
+from django.conf import settings
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from tickets.models import Heartbeat
-from tickets.selectors import visible_parcels, visible_tickets
+from tickets.roles import Role, has_role
+from tickets.selectors import stale_by_assignee, visible_parcels, visible_tickets
 from tickets.selectors_orders import auto_confirm_warnings
 from tickets.selectors_registers import dashboard_registers
 
@@ -15,6 +17,7 @@ def dashboard(request):
     now = timezone.now()
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     tickets = visible_tickets(request.user)
+    is_supervisor = has_role(request.user, Role.SUPERVISOR)
     mine = (
         tickets.open()
         .filter(assignee=request.user)
@@ -28,6 +31,14 @@ def dashboard(request):
         "unassigned": tickets.open().filter(assignee__isnull=True).count(),
         "overdue": tickets.overdue(now).count(),
     }
+    # Stale (停滞): open but unchanged in status for DESK_STALE_AFTER_DAYS; never "overdue"
+    # once resolved, so counted on its own. An agent sees theirs, a supervisor each agent's.
+    stale_by_agent = stale_by_assignee(request.user, now) if is_supervisor else []
+    counts["stale"] = (
+        sum(n for _person, n in stale_by_agent)
+        if is_supervisor
+        else tickets.stale(now).filter(assignee=request.user).count()
+    )
     unassigned = (
         tickets.open()
         .filter(assignee__isnull=True)
@@ -39,6 +50,9 @@ def dashboard(request):
         "mine": mine,
         "unassigned": unassigned,
         "counts": counts,
+        "is_supervisor": is_supervisor,
+        "stale_by_agent": stale_by_agent,
+        "stale_after_days": settings.DESK_STALE_AFTER_DAYS,
         "unknown_parcels": visible_parcels(request.user).filter(order__isnull=True).count(),
         "beat": Heartbeat.objects.filter(name="beat").first(),
         "auto_confirm_warnings": auto_confirm_warnings(request.user, now),

@@ -59,12 +59,15 @@ from tickets.services.tickets import (
     ticket_open,
     ticket_transition,
 )
+from tickets.text import plain_int
 from tickets.views.actions import (
     assignee_from_post,
     form_error,
     post_action,
     reverse_entry_from_post,
 )
+from tickets.views.exchanges import exchange_context
+from tickets.views.list_tools import list_tools_context
 from tickets.workflow import manual_next
 
 PAGE_SIZE = 25
@@ -82,10 +85,8 @@ def _filtered(request):
 def ticket_list(request):
     """Paged without COUNT(*): one row more than the page tells whether a next page exists."""
     filterset = _filtered(request)
-    try:
-        page = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        page = 1
+    # A hand-made page=10**30 would overflow the database's OFFSET: six digits at most.
+    page = max(1, plain_int(request.GET.get("page"), digits=6) or 1)
     rows = []
     if filterset.is_valid():
         start = (page - 1) * PAGE_SIZE
@@ -104,6 +105,7 @@ def ticket_list(request):
             "has_previous": page > 1,
             "query": query.urlencode(),
             "now": timezone.now(),
+            **list_tools_context(request, filterset),
         },
     )
 
@@ -150,7 +152,10 @@ def ticket_new(request, order_pk):
                 kind=data["kind"],
                 reason=data["reason"],
                 responsibility=data["responsibility"],
-                items=[ItemRequest(item, quantity) for item, quantity in data["items"]],
+                items=[
+                    ItemRequest(item, quantity, data["sends"].get(item.pk))
+                    for item, quantity in data["items"]
+                ],
                 description=data["description"],
                 promises=promises,
                 assignee=request.user if can_work_on(request.user, order.shop_id) else None,
@@ -225,6 +230,7 @@ def ticket_page_context(request, ticket: Ticket, **forms):
         "promise_form": forms.get("promise_form") or PromiseForm(),
         "photo_form": PhotoForm(),
         "can_work": can_work_on(request.user, ticket.shop_id),
+        **exchange_context(request, ticket),
     }
 
 

@@ -1,0 +1,226 @@
+"""The ticket list's tools: bulk actions on the ticked tickets and saved views.
+
+Both are POSTs that call a service and come back to the list with the filter the agent had
+(``filter_query``: the filter's own keys only, so nothing else rides along in the redirect).
+Bulk results, one line per ticket, wait in the session for the list to show them once.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tickets.filters import filter_query
+from tickets.forms import SavedViewForm, TicketBulkForm
+from tickets.models import SavedView, Ticket
+from tickets.roles import Role, has_role
+from tickets.selectors import saved_views_for
+from tickets.services import DeskError
+from tickets.services.bulk import (
+    BULK_LIMIT,
+    BulkAction,
+    Outcome,
+    bulk_key_issue,
+    bulk_key_read,
+    bulk_not_found,
+    tickets_bulk_change,
+)
+from tickets.services.saved_views import (
+    saved_view_create,
+    saved_view_delete,
+    saved_view_share,
+)
+from tickets.text import plain_int
+from tickets.views.actions import assignee_from_post
+from tickets.workflow import manual_next
+
+BULK_RESULT_KEY = "desk_bulk_result"
+
+
+def _back_to_list(raw_query: str, *, keep_page: bool = False):
+    data = QueryDict(raw_query or "")
+    query = filter_query(data)
+    page = plain_int(data.get("page"), digits=6)
+    if keep_page and page and page > 1:
+        query = f"{query}&page={page}" if query else f"page={page}"
+    url = reverse("tickets:ticket_list")
+    return redirect(f"{url}?{query}" if query else url)
+
+
+# --- bulk actions ---------------------------------------------------------------------
+@require_POST
+@permission_required("tickets.change_ticket", raise_exception=True)
+def ticket_bulk(request):
+    """Takes, assigns, notes or moves the ticked tickets (``ids``), each through its own
+    service; the list then shows per ticket what was done or why not. Ids that are not
+    numbers, or name tickets the user can't see, are refused per ticket with the same words;
+    more than BULK_LIMIT ids, or a bad action, is refused as a whole, changing nothing."""
+    form = TicketBulkForm(request.POST)
+    raw_query = request.POST.get("query", "")
+    raw_ids = request.POST.getlist("ids")
+    if not form.is_valid():
+        messages.error(request, _("批量操作的参数有误，没有做任何改动。"))
+        return _back_to_list(raw_query, keep_page=True)
+    data = form.cleaned_data
+    action = BulkAction(data["action"])
+    if len(raw_ids) > BULK_LIMIT:  # before reading them: a hand-made request may send 10^6
+        messages.error(
+            request,
+            _("一次最多处理 %(limit)s 张售后单（这次选了 %(n)s 张），请缩小筛选范围后分批处理。")
+            % {"limit": BULK_LIMIT, "n": len(raw_ids)},
+        )
+        return _back_to_list(raw_query, keep_page=True)
+    ids, forged = [], []
+    for raw in raw_ids:
+        pk = plain_int(raw)
+        if pk is None:
+            forged.append(bulk_not_found(raw[:24]))
+        else:
+            ids.append(pk)
+    results = []
+    if ids or not forged:  # only ids that name nothing: nothing to ask the service
+        try:
+            assignee = assignee_from_post(request) if action == BulkAction.ASSIGN else None
+            issued_at = (
+                bulk_key_read(request.user, data["submission"])
+                if action == BulkAction.NOTE
+                else None
+            )
+            results = tickets_bulk_change(
+                actor=request.user,
+                ticket_ids=ids,
+                action=action,
+                assignee=assignee,
+                text=data["text"],
+                to_status=data["to_status"],
+                issued_at=issued_at,
+            )
+        except DeskError as exc:
+            messages.error(request, exc.message)
+            return _back_to_list(raw_query, keep_page=True)
+    results += forged
+    _report(request, action, results)
+    return _back_to_list(raw_query, keep_page=True)
+
+
+def _report(request, action: BulkAction, results) -> None:
+    counts = dict.fromkeys(Outcome, 0)
+    for result in results:
+        counts[result.outcome] += 1
+    summary = _(
+        "批量%(action)s：%(done)s 张已完成，%(same)s 张无需改动，%(refused)s 张未处理。"
+    ) % {
+        "action": action.label,
+        "done": counts[Outcome.DONE],
+        "same": counts[Outcome.UNCHANGED],
+        "refused": counts[Outcome.REFUSED],
+    }
+    if counts[Outcome.REFUSED]:
+        messages.warning(request, summary)
+    else:
+        messages.success(request, summary)
+    request.session[BULK_RESULT_KEY] = {
+        "action": str(action.label),
+        "results": [r.as_dict() for r in results],
+    }
+
+
+# --- saved views ----------------------------------------------------------------------
+def _own_views(user):
+    """Only the owner's views: someone else's, shared or not, is a 404 here."""
+    return SavedView.objects.filter(owner=user)
+
+
+@require_POST
+@permission_required("tickets.add_savedview", raise_exception=True)
+def saved_view_create_view(request):
+    """Saves the list's current filter (``query``) under a name; back to that filter."""
+    form = SavedViewForm(request.POST)
+    raw_query = request.POST.get("query", "")
+    if not form.is_valid():
+        errors = "；".join(str(e) for errors in form.errors.values() for e in errors)
+        messages.error(request, errors)
+        return _back_to_list(raw_query)
+    data = form.cleaned_data
+    try:
+        view = saved_view_create(
+            actor=request.user,
+            name=data["name"],
+            query=filter_query(QueryDict(data["query"])),
+            shared=data["shared"],
+        )
+    except DeskError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已保存视图“%(name)s”。") % {"name": view.name})
+    return _back_to_list(raw_query)
+
+
+@require_POST
+@permission_required("tickets.change_savedview", raise_exception=True)
+def saved_view_share_view(request, pk):
+    view = get_object_or_404(_own_views(request.user), pk=pk)
+    shared = request.POST.get("shared") == "1"
+    try:
+        saved_view_share(actor=request.user, view=view, shared=shared)
+    except DeskError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            (_("视图“%(name)s”已共享给团队。") if shared else _("视图“%(name)s”已取消共享。"))
+            % {"name": view.name},
+        )
+    return _back_to_list(request.POST.get("query", ""))
+
+
+@require_POST
+@permission_required("tickets.delete_savedview", raise_exception=True)
+def saved_view_delete_view(request, pk):
+    view = get_object_or_404(_own_views(request.user), pk=pk)
+    name = view.name
+    try:
+        saved_view_delete(actor=request.user, view=view)
+    except DeskError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已删除视图“%(name)s”。") % {"name": name})
+    return _back_to_list(request.POST.get("query", ""))
+
+
+# --- what the list page shows of these tools ------------------------------------------
+def _move_targets() -> list[tuple[str, str]]:
+    """Every status some ticket can be moved to by hand (``manual_next``), in status order:
+    the bulk bar's choices. Whether a ticket may go there is decided per ticket."""
+    reachable = {
+        target
+        for kind in Ticket.Kind.values
+        for status in Ticket.Status.values
+        for target in manual_next(kind, status)
+    }
+    return [(s.value, s.label) for s in Ticket.Status if s.value in reachable]
+
+
+def list_tools_context(request, filterset) -> dict:
+    """The saved views, the bulk bar's choices and the last bulk result, for the list page."""
+    user = request.user
+    can_bulk = user.has_perm("tickets.change_ticket")
+    staff = []
+    if can_bulk and has_role(user, Role.SUPERVISOR):
+        staff = [c for c in filterset.filters["assignee"].extra["choices"] if c[0] != "none"]
+    return {
+        "saved_views": list(saved_views_for(user)),
+        "current_query": filter_query(request.GET),
+        "can_bulk": can_bulk,
+        "bulk_key": bulk_key_issue(user) if can_bulk else "",
+        "bulk_staff": staff,
+        "move_targets": _move_targets() if can_bulk else [],
+        "bulk_limit": BULK_LIMIT,
+        "bulk_result": request.session.pop(BULK_RESULT_KEY, None),
+        "can_share_views": has_role(user, Role.SUPERVISOR),
+        "stale_after_days": settings.DESK_STALE_AFTER_DAYS,
+    }
