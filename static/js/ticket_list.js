@@ -20,7 +20,7 @@
       all.indeterminate = ticked > 0 && ticked < boxes().length;
     }
     if (count) {
-      count.textContent = ticked ? count.getAttribute("data-template").replace("%(n)s", ticked) : idle;
+      count.textContent = ticked ? count.getAttribute("data-template").replace("#", ticked) : idle;
       count.classList.toggle("some", ticked > 0);
     }
     form.querySelectorAll("button[name=action]").forEach(function (button) {
