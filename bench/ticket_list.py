@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
@@ -70,6 +71,13 @@ def main() -> None:
     )
     order = sample.order
     shop_id = sample.shop_id
+    nick = order.buyer_nick
+    # Part of a nickname: three characters from its middle (the trigram index), and its first
+    # two (a prefix, below the trigram length); the whole of it in another case.
+    nick_part = nick[1:4] if len(nick) > 4 else nick
+    nick_start = nick[:2]
+    nick_other_case = nick.swapcase() if nick.swapcase() != nick else nick.upper()
+    buyer = urlencode({"nick": nick})
     pages = {
         "ticket list, default (open, by due time)": "/tickets/",
         "ticket list, status=closed & kind=exchange": "/tickets/?status=closed&kind=exchange",
@@ -82,6 +90,15 @@ def main() -> None:
         "order search, order no.": f"/orders/?q={order.order_no}",
         "order search, nickname": f"/orders/?q={order.buyer_nick}",
         "order search, phone last 4": f"/orders/?q={order.receiver_phone_tail}",
+        "top bar, ticket number (T…)": f"/orders/?q={sample.number}",
+        "top bar, ticket number short (t…)": f"/orders/?q=t{sample.pk}",
+        "top bar, return tracking no.": f"/orders/?q={sample.return_tracking_no.lower()}",
+        "top bar, nickname other case": f"/orders/?{urlencode({'q': nick_other_case})}",
+        "top bar, nickname part (3 chars)": f"/orders/?{urlencode({'q': nick_part})}",
+        "top bar, nickname start (2 chars)": f"/orders/?{urlencode({'q': nick_start})}",
+        "ticket list, search ticket number": f"/tickets/?q={sample.number}&status=",
+        "ticket list, search nickname part": f"/tickets/?{urlencode({'q': nick_part})}&status=",
+        "buyer page": f"/buyers/?{buyer}",
         "ticket page": f"/tickets/{sample.pk}/",
         "dashboard": "/",
     }
@@ -90,6 +107,7 @@ def main() -> None:
         client.force_login(User.objects.get(username=username))
         print(f"as {username}:")
         print(f"  {'page':48} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
+        print(f"  (nickname {nick!r}: part {nick_part!r}, start {nick_start!r})")
         for name, url in pages.items():
             median, p95, queries = measure(client, url, args.runs)
             print(f"  {name:48} {median:10.1f} {p95:8.1f} {queries:8d}")
