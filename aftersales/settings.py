@@ -262,6 +262,13 @@ DESK_RESOLUTION_HOURS = env_int("DESK_RESOLUTION_HOURS", 72)
 DESK_STALE_AFTER_DAYS = env_int("DESK_STALE_AFTER_DAYS", 7)
 # A shipped order confirms itself this many days after shipping (plus any extension).
 DESK_AUTO_CONFIRM_DAYS = env_int("DESK_AUTO_CONFIRM_DAYS", 10)
+# Where returns go, per shop location (Shop.location): quick replies fill {退货地址} from the
+# order's shop. Empty: the phrase shows the gap for the agent to fill, never another
+# location's address. (The shop has no address field yet; these stand in for it.)
+DESK_RETURN_ADDRESSES = {
+    "wuhan": env_str("DESK_RETURN_ADDRESS_WUHAN", ""),
+    "shanghai": env_str("DESK_RETURN_ADDRESS_SHANGHAI", ""),
+}
 # Compensation above this needs a supervisor's approval before it counts.
 DESK_COMPENSATION_APPROVAL_THRESHOLD = env_decimal("DESK_COMPENSATION_APPROVAL_THRESHOLD", "50")
 # Tmall late shipment: 30% of the paid amount, at most 500 yuan.

@@ -1,21 +1,82 @@
-"""Quick replies (快捷短语) with the order's facts filled in."""
+"""Quick replies (快捷短语) with the ticket's and the shop's facts filled in.
 
-from .models import QuickReply, Ticket
+A phrase names facts by placeholder (``{买家}``, ``{退回运单号}`` ...). Facts about the order and
+ticket come from them; facts about the shop (where to send a return) come from the shop, never
+from the phrase, so one phrase serves the Wuhan and the Shanghai shops. A placeholder the ticket
+cannot fill (a return tracking number not known yet, a shop without a known return address, a
+placeholder the desk does not know) is a gap: the page shows it as an input and copies the
+phrase only once every gap is filled, so the buyer never receives ``{退回运单号}``.
+"""
 
-PLACEHOLDERS = ("{买家}", "{订单号}", "{运单号}", "{退回运单号}")
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from .models import QuickReply, Shop, Ticket
+
+PLACEHOLDERS = ("{买家}", "{订单号}", "{运单号}", "{退回运单号}", "{店铺}", "{退货地址}")
+# Anything written like a placeholder: a short name in braces, no spaces.
+_PLACEHOLDER = re.compile(r"\{([^{}\s]{1,12})\}")
+
+
+def shop_return_address(shop: Shop) -> str:
+    """Where returns to ``shop`` go (收件人、地址、电话 as the buyer writes them on the parcel),
+    chosen by the shop's location from ``settings.DESK_RETURN_ADDRESSES``; "" when the desk
+    has none for it (the phrase then shows the gap). The shop model has no address of its own:
+    its location (Wuhan, Shanghai) is what the desk knows."""
+    return (settings.DESK_RETURN_ADDRESSES.get(shop.location) or "").strip()
+
+
+@dataclass(frozen=True)
+class FilledReply:
+    """A phrase with what the desk knows filled in. ``parts`` is the phrase in order: text
+    (``gap`` None) or a gap to fill (``gap`` = the placeholder's name, ``text`` its raw form).
+    """
+
+    parts: tuple[tuple[str, str | None], ...]
+
+    @property
+    def gaps(self) -> list[str]:
+        """Names of the placeholders still to fill, each once, in order of appearance."""
+        return list(dict.fromkeys(gap for _text, gap in self.parts if gap))
+
+    @property
+    def text(self) -> str:
+        """The phrase as text; a gap keeps its placeholder visible (``{退回运单号}``)."""
+        return "".join(text for text, _gap in self.parts)
+
+
+def _facts(ticket: Ticket) -> dict[str, str]:
+    order = ticket.order
+    return {
+        "买家": order.buyer_nick,
+        "订单号": order.order_no,
+        "运单号": order.tracking_no,
+        "退回运单号": ticket.return_tracking_no,
+        "店铺": order.shop.name,
+        "退货地址": shop_return_address(order.shop),
+    }
+
+
+def quick_reply_fill(reply: QuickReply, ticket: Ticket) -> FilledReply:
+    """``reply``'s phrase with the facts of ``ticket`` (its order, the order's shop) filled
+    in; what they cannot fill stays a gap (see the module's docstring)."""
+    facts = _facts(ticket)
+    parts: list[tuple[str, str | None]] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(reply.body):
+        if match.start() > position:
+            parts.append((reply.body[position : match.start()], None))
+        value = facts.get(match.group(1), "")
+        parts.append((value, None) if value else (match.group(0), match.group(1)))
+        position = match.end()
+    if position < len(reply.body):
+        parts.append((reply.body[position:], None))
+    return FilledReply(tuple(parts))
 
 
 def quick_reply_render(reply: QuickReply, ticket: Ticket) -> str:
-    """Fills the placeholders; an unknown value leaves the placeholder visible, never blank."""
-    order = ticket.order
-    values = {
-        "{买家}": order.buyer_nick,
-        "{订单号}": order.order_no,
-        "{运单号}": order.tracking_no,
-        "{退回运单号}": ticket.return_tracking_no,
-    }
-    text = reply.body
-    for placeholder, value in values.items():
-        if value:
-            text = text.replace(placeholder, value)
-    return text
+    """The phrase as text with the placeholders the ticket can fill filled in; an unknown
+    value leaves the placeholder visible, never blank."""
+    return quick_reply_fill(reply, ticket).text

@@ -9,6 +9,14 @@
     var source = document.getElementById(button.getAttribute("data-copy-target"));
     if (!source) return;
     var text = source.innerText;
+    if (source.querySelector("[data-gap]")) {
+      // A quick reply with gaps: copied only once every gap is filled, with what was typed.
+      var empty = source.querySelector("[data-gap]:placeholder-shown");
+      if (empty) { empty.focus(); return; }
+      text = Array.prototype.map.call(source.childNodes, function (node) {
+        return node.matches && node.matches("[data-gap]") ? node.value.trim() : node.textContent;
+      }).join("");
+    }
     var done = function () {
       var label = button.textContent;
       button.textContent = button.getAttribute("data-copied") || "✓";
@@ -25,6 +33,19 @@
       document.body.removeChild(area);
       done();
     }
+  });
+
+  // A quick reply's gap: the same placeholder twice takes the same value; copy waits for all.
+  document.addEventListener("input", function (event) {
+    var gap = event.target.closest("[data-gap]");
+    if (!gap) return;
+    var source = gap.parentNode;
+    source.querySelectorAll("[data-gap]").forEach(function (other) {
+      if (other !== gap && other.getAttribute("data-gap") === gap.getAttribute("data-gap")) other.value = gap.value;
+    });
+    var button = document.querySelector('[data-copy-target="' + source.id + '"]');
+    var missing = Array.prototype.some.call(source.querySelectorAll("[data-gap]"), function (g) { return !g.value.trim(); });
+    if (button) button.disabled = missing;
   });
 
   // Filter the quick replies as the agent types.

@@ -28,6 +28,13 @@ _ARRIVAL_TARGET = {
 class Unpacked:
     parcel: ReturnParcel
     created: bool  # False: this tracking number was already registered (a second scan)
+    # The parcel's ticket as it is now (after the arrival moved it on), and its status before.
+    ticket: Ticket | None = None
+    status_before: str = ""
+
+    @property
+    def moved(self) -> bool:
+        return self.ticket is not None and self.ticket.status != self.status_before
 
 
 def _receive(actor: User, parcel: ReturnParcel, ticket: Ticket) -> None:
@@ -108,9 +115,13 @@ def parcel_unpack(
     except IntegrityError:
         # Two scans of the same parcel at the same moment: the other one registered it.
         return Unpacked(ReturnParcel.objects.get(tracking_no=tracking_no), created=False)
-    if ticket is not None:
-        _receive(actor, parcel, ticket)
-    return Unpacked(parcel, created=True)
+    if ticket is None:
+        return Unpacked(parcel, created=True)
+    status_before = ticket.status
+    _receive(actor, parcel, ticket)
+    return Unpacked(
+        parcel, created=True, ticket=Ticket.objects.get(pk=ticket.pk), status_before=status_before
+    )
 
 
 @transaction.atomic
@@ -132,4 +143,26 @@ def parcel_match(*, actor: User, parcel: ReturnParcel, order_no: str) -> ReturnP
     parcel.save(update_fields=["order", "shop", "ticket", "matched_by", "matched_at", "updated_at"])
     if ticket is not None:
         _receive(actor, parcel, ticket)
+    return parcel
+
+
+@transaction.atomic
+def parcel_link_ticket(*, actor: User, parcel: ReturnParcel, ticket: Ticket) -> ReturnParcel:
+    """Links a parcel that came back for ``ticket``'s order before anybody opened a ticket
+    (matched to the order only) to ``ticket``, newly opened for it, and moves the ticket on
+    as the parcel's arrival means (return/repair → received, exchange → queued), as if the
+    parcel had arrived after the ticket. Raises ``DeskError`` when the parcel belongs to
+    another order or is already on a ticket."""
+    require_perm(actor, "tickets.change_returnparcel")
+    parcel = ReturnParcel.objects.select_for_update().get(pk=parcel.pk)
+    if parcel.order_id != ticket.order_id:
+        raise DeskError(_("这个包裹不属于这张售后单的订单。"))
+    if parcel.ticket_id is not None:
+        raise DeskError(
+            _("包裹 %(no)s 已经关联售后单 %(ticket)s。")
+            % {"no": parcel.tracking_no, "ticket": parcel.ticket.number}
+        )
+    parcel.ticket = ticket
+    parcel.save(update_fields=["ticket", "updated_at"])
+    _receive(actor, parcel, ticket)
     return parcel

@@ -84,3 +84,31 @@ def reverse_entry_from_post(request, entries, entry_pk):
         idempotency_key=submission_key_read(request.user, form.cleaned_data["submission"]),
     )
     return _("已冲销 ¥%(amount)s。") % {"amount": reversal.amount}
+
+
+def ledger_record_from_form(request, form, *, order, ticket=None) -> str:
+    """Records the money a bound ``LedgerForm`` holds on ``order`` (and ``ticket``) through
+    ``ledger_record``, with the form's one-time key (the same submission twice makes one
+    entry); returns the message for the page. Raises ``DeskError`` for an invalid form or a
+    refused entry. The ticket page's money form and the unpacking screen's postage use it."""
+    from tickets.services.ledger import ledger_record, submission_key_read
+
+    if not form.is_valid():
+        raise form_error(form)
+    data = form.cleaned_data
+    entry = ledger_record(
+        actor=request.user,
+        order=order,
+        ticket=ticket,
+        kind=data["kind"],
+        amount=data["amount"],
+        payment_method=data["payment_method"],
+        note=data["note"],
+        idempotency_key=submission_key_read(request.user, data["submission"]),
+    )
+    if entry.requires_approval and not hasattr(entry, "approval"):
+        return _("已登记 ¥%(amount)s，超过审批额度，主管批准后生效。") % {"amount": entry.amount}
+    return _("已登记%(kind)s ¥%(amount)s。") % {
+        "kind": entry.get_kind_display(),
+        "amount": entry.amount,
+    }

@@ -30,7 +30,7 @@ from tickets.models import LedgerEntry, QuickReply, Ticket
 from tickets.models.tickets import RESPONSIBILITY_BY_REASON
 from tickets.money import counted_total
 from tickets.postage import postage_quote
-from tickets.quick_replies import quick_reply_render
+from tickets.quick_replies import quick_reply_fill
 from tickets.roles import Role, has_role
 from tickets.selectors import (
     can_work_on,
@@ -42,11 +42,7 @@ from tickets.selectors import (
 )
 from tickets.selectors_orders import auto_confirm_warning
 from tickets.services import DeskError
-from tickets.services.ledger import (
-    ledger_record,
-    submission_key_issue,
-    submission_key_read,
-)
+from tickets.services.ledger import submission_key_issue
 from tickets.services.photos import photo_add
 from tickets.services.tickets import (
     ItemRequest,
@@ -63,10 +59,12 @@ from tickets.text import plain_int
 from tickets.views.actions import (
     assignee_from_post,
     form_error,
+    ledger_record_from_form,
     post_action,
     reverse_entry_from_post,
 )
 from tickets.views.list_tools import list_tools_context
+from tickets.views.parcels import link_parcel_to_new_ticket, parcel_for_new_ticket
 from tickets.workflow import manual_next
 
 PAGE_SIZE = 25
@@ -134,7 +132,12 @@ def ticket_export(request):
 @permission_required("tickets.add_ticket", raise_exception=True)
 def ticket_new(request, order_pk):
     order = get_object_or_404(visible_orders(request.user).select_related("shop"), pk=order_pk)
-    form = TicketOpenForm(request.POST or None, order=order)
+    parcel = parcel_for_new_ticket(request, order)
+    form = TicketOpenForm(
+        request.POST or None,
+        order=order,
+        initial={"return_tracking_no": parcel.tracking_no} if parcel else None,
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         promises = []
@@ -160,9 +163,16 @@ def ticket_new(request, order_pk):
         except DeskError as exc:
             form.add_error(None, exc.message)
         else:
+            if parcel is not None:
+                link_parcel_to_new_ticket(request, parcel, ticket)
             messages.success(request, _("已创建售后单 %(no)s。") % {"no": ticket.number})
             return redirect("tickets:ticket_detail", pk=ticket.pk)
-    context = {"order": order, "form": form, "responsibility_map": RESPONSIBILITY_BY_REASON}
+    context = {
+        "order": order,
+        "form": form,
+        "responsibility_map": RESPONSIBILITY_BY_REASON,
+        "parcel": parcel,
+    }
     return render(request, "tickets/ticket_new.html", context)
 
 
@@ -190,7 +200,7 @@ def ticket_page_context(request, ticket: Ticket, **forms):
         if transition_refusal(ticket, status) is None
     ]
     replies = [
-        (reply, quick_reply_render(reply, ticket))
+        (reply, quick_reply_fill(reply, ticket))
         for reply in QuickReply.objects.filter(is_active=True)
     ]
     promises = list(ticket.promises.select_related("made_by", "fulfilled_by"))
@@ -324,25 +334,7 @@ def promise_fulfil_view(request, ticket, promise_pk):
 @ticket_action("tickets.add_ledgerentry", "#money")
 def ledger_record_view(request, ticket):
     form = LedgerForm(request.POST)
-    if not form.is_valid():
-        raise form_error(form)
-    data = form.cleaned_data
-    entry = ledger_record(
-        actor=request.user,
-        order=ticket.order,
-        ticket=ticket,
-        kind=data["kind"],
-        amount=data["amount"],
-        payment_method=data["payment_method"],
-        note=data["note"],
-        idempotency_key=submission_key_read(request.user, data["submission"]),
-    )
-    if entry.requires_approval and not hasattr(entry, "approval"):
-        return _("已登记 ¥%(amount)s，超过审批额度，主管批准后生效。") % {"amount": entry.amount}
-    return _("已登记%(kind)s ¥%(amount)s。") % {
-        "kind": entry.get_kind_display(),
-        "amount": entry.amount,
-    }
+    return ledger_record_from_form(request, form, order=ticket.order, ticket=ticket)
 
 
 @ticket_action("tickets.add_ledgerentry", "#money")
