@@ -35,6 +35,7 @@ from finance_exports.services import (
 from tickets.models import LedgerEntry
 from tickets.money import cents
 from tickets.privacy import mask_name, mask_nick, mask_phone
+from tickets.selectors_exchanges import exchange_price_positions, goods_lines
 from tickets.services import DeskError
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -160,9 +161,12 @@ def _exchange_lines(sheet):
             "place": " ".join(
                 part for part in (order.receiver_province, order.receiver_city) if part
             ),
-            "items": list(ticket.items.all()),
+            "goods": goods_lines(ticket.items.all()),
         }
         (active if line.is_active else removed).append(row)
+    prices = exchange_price_positions(row["ticket"].pk for row in active)
+    for row in active:
+        row["price"] = prices[row["ticket"].pk]
     shipped = sum(1 for row in active if row["ticket"].outbound_tracking_no)
     return {
         "lines": active,

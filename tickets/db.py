@@ -333,3 +333,22 @@ def guards_ensure(connection) -> None:
         for statement in statements:
             if statement.split(" ON ")[1].split()[0] in present:
                 cursor.execute(statement)
+
+
+def sqlite_guards_suspend(schema_editor) -> None:
+    """Drops the row guards on SQLite before a migration rebuilds a table they read.
+
+    SQLite changes a table by building a new one and renaming it, and refuses the rename
+    while another table's trigger names the old one (``no such table: main.tickets_ticket``).
+    ``guards_ensure`` puts every guard back after the migrate; nothing to do on PostgreSQL,
+    which alters tables in place."""
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    for name in _ROW_GUARDS:
+        row_guard_remove(schema_editor, name)
+    keeps_parent_remove(schema_editor)
+
+
+def sqlite_guards_restore(schema_editor) -> None:
+    """Puts back what ``sqlite_guards_suspend`` dropped (at the end of the same migration)."""
+    guards_ensure(schema_editor.connection)

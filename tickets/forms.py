@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import LedgerEntry, Promise, ReturnParcel, Ticket
+from .models import LedgerEntry, Promise, ReturnParcel, Sku, Ticket
 from .money import MoneyError, parse_money
 from .services.bulk import BulkAction
 
@@ -26,6 +26,58 @@ class IsoDateTimeInput(forms.DateTimeInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+def sku_label(sku: Sku) -> str:
+    """ "颜色 · 尺码 · 商家编码" - how an agent tells one SKU of a product from another."""
+    return " · ".join(part for part in (sku.colour, sku.size, sku.code) if part)
+
+
+class SendSkuField(forms.Field):
+    """What an exchange sends out for one returned item: a SKU of the same product chosen
+    from a list, or any product's SKU by its merchant code (商家编码) typed in. Cleans to a
+    ``Sku`` or None (nothing said: the same SKU again)."""
+
+    widget = forms.TextInput
+
+    def __init__(self, order_item, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("换出商品"))
+        super().__init__(**kwargs)
+        self.order_item = order_item
+        product = order_item.sku.product_id if order_item.sku_id else None
+        self.siblings = (
+            list(Sku.objects.filter(product_id=product).order_by("code")) if product else []
+        )
+        self.widget = forms.TextInput(
+            attrs={
+                "list": f"skus-{order_item.pk}",
+                "placeholder": _("商家编码"),
+                "maxlength": 60,
+                "autocomplete": "off",
+                "class": "sku-code",
+                "aria-label": str(kwargs.get("label") or _("换出商品")),
+            }
+        )
+        if order_item.sku_id:
+            self.initial = order_item.sku.code
+
+    def choices(self):
+        """The datalist: the same product's SKUs, labelled by colour and size."""
+        return [(sku.code, sku_label(sku)) for sku in self.siblings]
+
+    def clean(self, value):
+        code = "".join((value or "").split())
+        if not code:
+            return None
+        if len(code) > 60:
+            raise forms.ValidationError(_("商家编码最长 60 个字符。"))
+        sku = Sku.objects.select_related("product").filter(code__iexact=code).first()
+        if sku is None:
+            raise forms.ValidationError(
+                _("商品资料里没有商家编码“%(code)s”。") % {"code": code[:60]}
+            )
+        return sku
 
 
 class TicketOpenForm(forms.Form):
@@ -57,9 +109,13 @@ class TicketOpenForm(forms.Form):
                 required=False,
                 widget=forms.NumberInput(attrs={"min": 0, "max": item.quantity, "class": "qty"}),
             )
+            # For an exchange: what goes out instead (the same SKU unless chosen).
+            self.fields[f"send_{item.pk}"] = SendSkuField(item)
 
     def item_rows(self):
-        return [(item, self[f"qty_{item.pk}"]) for item in self.order_items]
+        return [
+            (item, self[f"qty_{item.pk}"], self[f"send_{item.pk}"]) for item in self.order_items
+        ]
 
     def clean(self):
         data = super().clean()
@@ -71,6 +127,12 @@ class TicketOpenForm(forms.Form):
         if not chosen and not self.errors:
             raise forms.ValidationError(_("请至少选择一件售后商品并填写数量。"))
         data["items"] = chosen
+        # What goes out only matters for an exchange; another kind ignores it.
+        data["sends"] = (
+            {item.pk: data.get(f"send_{item.pk}") for item, _qty in chosen}
+            if data.get("kind") == Ticket.Kind.EXCHANGE
+            else {}
+        )
         if data.get("promise_kind") and not (data.get("promise_text") or "").strip():
             self.add_error("promise_text", _("请写明承诺内容。"))
         return data
@@ -177,6 +239,7 @@ class DecisionForm(forms.Form):
     )
     reason = forms.CharField(label=_("理由"), max_length=255, required=False)
 
+
 class TicketBulkForm(forms.Form):
     """The ticket list's bulk bar. The ticket ids (``ids``, many) are read by the view, the
     assignee by ``assignee_from_post``; which action may do what is the services' rule."""
@@ -192,3 +255,78 @@ class SavedViewForm(forms.Form):
     name = forms.CharField(label=_("视图名称"), max_length=40)
     query = forms.CharField(max_length=2000, required=False)
     shared = forms.BooleanField(label=_("共享给团队"), required=False)
+
+
+class ExchangeGoodsForm(forms.Form):
+    """Changing what an exchange sends out: for every returned item up to three lines of
+    (merchant code, quantity), so two sizes can go out for two pieces returned. Cleans to
+    ``requests``: ``(item_id, Sku, quantity)`` tuples for ``exchange_set_replacements``."""
+
+    SLOTS = 3
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items = items
+        for item in items:
+            current = list(item.replacements.all())
+            for n in range(self.SLOTS):
+                self.fields[f"send_{item.pk}_{n}"] = SendSkuField(item.order_item)
+                self.fields[f"send_{item.pk}_{n}"].initial = (
+                    current[n].sku.code if n < len(current) else ""
+                )
+                self.fields[f"qty_{item.pk}_{n}"] = forms.IntegerField(
+                    min_value=1,
+                    max_value=item.quantity,
+                    required=False,
+                    initial=(
+                        current[n].quantity
+                        if n < len(current)
+                        else (item.quantity if n == 0 and not current else None)
+                    ),
+                    widget=forms.NumberInput(
+                        attrs={"min": 1, "max": item.quantity, "class": "qty"}
+                    ),
+                )
+            if not current and item.order_item.sku_id:
+                self.fields[f"send_{item.pk}_0"].initial = item.order_item.sku.code
+
+    def rows(self):
+        """Per item: (ticket item, [(code field, quantity field), ...])."""
+        return [
+            (
+                item,
+                [
+                    (self[f"send_{item.pk}_{n}"], self[f"qty_{item.pk}_{n}"])
+                    for n in range(self.SLOTS)
+                ],
+            )
+            for item in self.items
+        ]
+
+    def clean(self):
+        data = super().clean()
+        requests = []
+        for item in self.items:
+            for n in range(self.SLOTS):
+                sku, quantity = data.get(f"send_{item.pk}_{n}"), data.get(f"qty_{item.pk}_{n}")
+                if sku is None and not quantity:
+                    continue
+                if sku is None:
+                    self.add_error(f"send_{item.pk}_{n}", _("请填写换出商品的商家编码。"))
+                elif not quantity:
+                    self.add_error(f"qty_{item.pk}_{n}", _("请填写数量。"))
+                else:
+                    requests.append((item.pk, sku, quantity))
+        data["requests"] = requests
+        return data
+
+
+class ExchangeChargeForm(forms.Form):
+    amount = MoneyField(label=_("金额（元）"))
+    submission = forms.CharField(widget=forms.HiddenInput, max_length=500)
+    reference = forms.CharField(label=_("补差价订单号"), max_length=40, required=False)
+    note = forms.CharField(label=_("备注"), max_length=255, required=False)
+
+
+class ExchangeChargeReverseForm(forms.Form):
+    reason = forms.CharField(label=_("冲销原因"), max_length=255)

@@ -4,12 +4,12 @@ exchange-goods list shows as "returned → send" (退回 → 发出)."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import ExchangeReplacement, LedgerEntry, Ticket, TicketItem
-from .money import ZERO, counted_total, signed_sum
+from .models import ExchangeCharge, ExchangeReplacement, LedgerEntry, Ticket, TicketItem
+from .money import ZERO, cents, counted, signed_sums_by
 
 S = Ticket.Status
 
@@ -66,6 +66,16 @@ class PricePosition:
     refunded: Decimal
 
     @property
+    def charge_due(self) -> Decimal:
+        """What the buyer owes the shop for a dearer replacement (0 when nothing)."""
+        return max(self.due, ZERO)
+
+    @property
+    def refund_due(self) -> Decimal:
+        """What the shop owes the buyer for a cheaper replacement (0 when nothing)."""
+        return max(-self.due, ZERO)
+
+    @property
     def to_charge(self) -> Decimal:
         return max(self.due - self.charged, ZERO)
 
@@ -78,16 +88,30 @@ class PricePosition:
         return self.to_charge == ZERO and self.to_refund == ZERO
 
 
+def exchange_price_positions(ticket_ids) -> dict[int, PricePosition]:
+    """``{ticket id: PricePosition}`` for many exchange tickets in three queries (the
+    exchange-goods list page shows one per line)."""
+    ids = list(ticket_ids)
+    due = {
+        row["ticket_item__ticket"]: cents(row["due"])
+        for row in ExchangeReplacement.objects.filter(ticket_item__ticket__in=ids)
+        .values("ticket_item__ticket")
+        .annotate(due=Sum((F("unit_price") - F("returned_unit_price")) * F("quantity")))
+    }
+    charged = signed_sums_by(ExchangeCharge.objects.filter(ticket_id__in=ids), "ticket_id")
+    refunds = LedgerEntry.objects.filter(ticket_id__in=ids, kind=LedgerEntry.Kind.REFUND)
+    refunded = signed_sums_by(counted(refunds), "ticket_id")
+    return {
+        pk: PricePosition(
+            due=due.get(pk, ZERO), charged=charged.get(pk, ZERO), refunded=refunded.get(pk, ZERO)
+        )
+        for pk in ids
+    }
+
+
 def exchange_price_position(ticket: Ticket) -> PricePosition:
     """The ticket's price difference and what has been charged or refunded for it."""
-    lines = ExchangeReplacement.objects.filter(ticket_item__ticket=ticket)
-    due = sum((line.price_difference for line in lines), ZERO)
-    refunds = ticket.ledger_entries.filter(kind=LedgerEntry.Kind.REFUND)
-    return PricePosition(
-        due=due,
-        charged=signed_sum(ticket.exchange_charges.all()),
-        refunded=counted_total(refunds),
-    )
+    return exchange_price_positions([ticket.pk])[ticket.pk]
 
 
 @dataclass(frozen=True)
@@ -122,6 +146,21 @@ class GoodsLine:
         return self.replacement.quantity if self.replacement else self.returned_quantity
 
     @property
+    def difference(self) -> Decimal | None:
+        """Yuan the buyer owes for this row (negative: owed to the buyer); None when the
+        ticket never chose what goes out."""
+        return self.replacement.price_difference if self.replacement else None
+
+    @property
+    def difference_text(self) -> str:
+        """ "+¥30.00", "−¥20.00" or "¥0.00" (empty when unknown), for pages and files."""
+        amount = self.difference
+        if amount is None:
+            return ""
+        sign = "+" if amount > 0 else "−" if amount < 0 else ""
+        return f"{sign}¥{abs(amount):.2f}"
+
+    @property
     def changed(self) -> bool:
         """The goods going out differ from those that came back (colour, size or product)."""
         if not self.replacement:
@@ -143,11 +182,12 @@ def items_with_replacements(lookup: str = "items") -> Prefetch:
     )
 
 
-def goods_lines(ticket: Ticket) -> list[GoodsLine]:
-    """The ticket's "returned → send" rows, one per replacement (an item split over two SKUs
-    gives two rows), in item order. Uses prefetched items when present."""
+def goods_lines(items) -> list[GoodsLine]:
+    """ "Returned → send" rows for a ticket's ``items`` (prefetched with
+    ``items_with_replacements``), one per replacement (an item split over two SKUs gives two
+    rows), in item order."""
     rows = []
-    for item in ticket.items.all():
+    for item in items:
         replacements = list(item.replacements.all())
         if not replacements:
             rows.append(GoodsLine(item, item.quantity, None))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import approvals, buyers, dashboard, list_tools, orders, parcels, tickets
+from .views import approvals, buyers, dashboard, exchanges, list_tools, orders, parcels, tickets
 
 app_name = "tickets"
 
@@ -9,13 +9,13 @@ urlpatterns = [
     path("orders/", orders.order_search_view, name="order_search"),
     path("orders/<int:pk>/", orders.order_detail, name="order_detail"),
     path("orders/<int:pk>/reveal/", orders.order_reveal, name="order_reveal"),
-    path("buyers/", buyers.buyer_detail, name="buyer_detail"),
     path("orders/<int:pk>/flag/", orders.order_flag_view, name="order_flag"),
     path(
         "orders/<int:pk>/extend-receipt/",
         orders.order_extend_receipt_view,
         name="order_extend_receipt",
     ),
+    path("buyers/", buyers.buyer_detail, name="buyer_detail"),
     path("orders/<int:order_pk>/tickets/new/", tickets.ticket_new, name="ticket_new"),
     path("tickets/", tickets.ticket_list, name="ticket_list"),
     path("tickets/export.xlsx", tickets.ticket_export, name="ticket_export"),
@@ -45,6 +45,13 @@ urlpatterns = [
         "tickets/<int:pk>/money/<int:entry_pk>/reverse/",
         tickets.ledger_reverse_view,
         name="ledger_reverse",
+    ),
+    path("tickets/<int:pk>/goods/", exchanges.exchange_goods_view, name="exchange_goods"),
+    path("tickets/<int:pk>/charges/", exchanges.exchange_charge_view, name="exchange_charge"),
+    path(
+        "tickets/<int:pk>/charges/<int:charge_pk>/reverse/",
+        exchanges.exchange_charge_reverse_view,
+        name="exchange_charge_reverse",
     ),
     path("tickets/<int:pk>/photos/", tickets.photo_upload_view, name="photo_upload"),
     path("tickets/<int:pk>/photos/<int:photo_pk>/", tickets.photo_file, name="photo_file"),

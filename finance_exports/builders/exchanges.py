@@ -154,7 +154,7 @@ class ExchangeListBuilder(SheetBuilder):
             if not line.is_active:
                 continue
             ticket, order = line.ticket, line.ticket.order
-            for row in goods_lines(ticket):
+            for row in goods_lines(ticket.items.all()):
                 goods = row.item.order_item
                 writer.append(
                     (

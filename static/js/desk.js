@@ -79,6 +79,17 @@
     });
   });
 
+  // Opening a ticket: what goes out (换出商品) is asked for an exchange only.
+  var kindSelect = document.getElementById("id_kind");
+  var exchangeOnly = document.querySelectorAll("[data-exchange-only]");
+  if (kindSelect && exchangeOnly.length) {
+    var showExchange = function () {
+      exchangeOnly.forEach(function (el) { el.hidden = kindSelect.value !== "exchange"; });
+    };
+    kindSelect.addEventListener("change", showExchange);
+    showExchange();
+  }
+
   // Opening a ticket: the reason suggests who is responsible, and that says who pays postage.
   var map = document.getElementById("responsibility-map");
   var reason = document.getElementById("id_reason");

@@ -83,6 +83,14 @@ def test_supervisor_signs_the_list_and_finance_downloads_both_files(page, day_of
     row.locator("input[name=reason]").fill("买家改成退款")
     row.locator("button", has_text="移出").click()
     assert f"{dropped.number} 已移出清单" in page.inner_text(".messages")
+    # signing asks first (a signed list cannot change): cancelling leaves it unsigned
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("#approve-list")
+    assert "签字后清单不能再改" in asked[0]
+    exchange_list.refresh_from_db()
+    assert exchange_list.status == Sheet.Status.AWAITING_APPROVAL
+    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#approve-list")
     assert "已签字" in page.inner_text(".messages")
     assert "已签字" in page.inner_text(".page-head")

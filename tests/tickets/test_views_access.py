@@ -2,13 +2,16 @@
 server, every change is a POST, and nothing changes when a request is refused."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, get_resolver, reverse
 
-from tests.factories import make_order, make_ticket, make_user
+from tests.factories import make_order, make_sku, make_ticket, make_user
 from tests.tickets.test_photos_privacy_replies import image_bytes
 from tickets.models import (
+    ExchangeCharge,
+    ExchangeReplacement,
     LedgerEntry,
     PersonalDataAccess,
     Promise,
@@ -18,6 +21,11 @@ from tickets.models import (
     TicketPhoto,
 )
 from tickets.roles import Role
+from tickets.services.exchanges import (
+    ReplacementRequest,
+    exchange_charge_record,
+    exchange_set_replacements,
+)
 from tickets.services.ledger import ledger_record
 from tickets.services.parcels import parcel_unpack
 from tickets.services.photos import photo_add
@@ -55,7 +63,17 @@ def other_shop_objects(shop_b, supervisor):
     parcel = parcel_unpack(
         actor=supervisor, tracking_no="B-PARCEL", condition="intact", order=order
     ).parcel
+    # An exchange whose replacement is dearer, with the difference paid.
+    exchange = make_ticket(make_order(shop_b, items=((Decimal("10.00"), 1),)), supervisor)
+    exchange_set_replacements(
+        actor=supervisor,
+        ticket=exchange,
+        requests=[ReplacementRequest(exchange.items.get().pk, make_sku(price=Decimal("30")), 1)],
+    )
+    charge = exchange_charge_record(actor=supervisor, ticket=exchange, amount="20")
     return {
+        "exchange": exchange,
+        "charge": charge,
         "order": order,
         "ticket": ticket,
         "promise": promise,
@@ -74,6 +92,8 @@ def _kwargs(name, params, objects):
                 if name.startswith("order")
                 else "parcel"
                 if name.startswith("parcel")
+                else "exchange"
+                if name.startswith("exchange")
                 else "ticket"
             ].pk
         elif param == "order_pk":
@@ -84,6 +104,8 @@ def _kwargs(name, params, objects):
             values[param] = objects["entry"].pk
         elif param == "photo_pk":
             values[param] = objects["photo"].pk
+        elif param == "charge_pk":
+            values[param] = objects["charge"].pk
     return values
 
 
@@ -98,6 +120,8 @@ def _snapshot():
             TicketPhoto,
             ReturnParcel,
             PersonalDataAccess,
+            ExchangeReplacement,
+            ExchangeCharge,
         )
     )
 

@@ -367,6 +367,10 @@ class ExchangeCharge(AppendOnlyModel):
         related_name="+",
     )
     recorded_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+    # A server-issued one-time key from the form: the same POST twice makes one row.
+    idempotency_key = models.CharField(
+        _("提交编号"), max_length=64, null=True, blank=True, unique=True
+    )
 
     class Meta:
         verbose_name = _("换货补差价")

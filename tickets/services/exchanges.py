@@ -167,15 +167,27 @@ def exchange_set_replacements(
 
 @transaction.atomic
 def exchange_charge_record(
-    *, actor: User, ticket: Ticket, amount, reference: str = "", note: str = ""
+    *,
+    actor: User,
+    ticket: Ticket,
+    amount,
+    reference: str = "",
+    note: str = "",
+    idempotency_key: str | None = None,
 ) -> ExchangeCharge:
     """Records a price difference the buyer paid for a dearer replacement (yuan, Decimal or
-    text read by ``parse_money``). Never more than is still owed: DeskError otherwise."""
+    text read by ``parse_money``). Never more than is still owed: DeskError otherwise. The
+    same form submission (``idempotency_key``) twice makes one row, returned again."""
     require_perm(actor, "tickets.add_exchangecharge")
     if not can_work_on(actor, ticket.shop_id):
         raise DeskError(_("你不负责这家店铺，不能修改这张售后单。"))
-    amount = parse_money(amount)
+    # Submissions on one ticket queue here; the second of a double post then finds the first.
     locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if idempotency_key:
+        done = ExchangeCharge.objects.filter(idempotency_key=idempotency_key).first()
+        if done is not None:
+            return done
+    amount = parse_money(amount)
     if locked.kind != Ticket.Kind.EXCHANGE:
         raise DeskError(_("只有换货单有补差价。"))
     position = exchange_price_position(locked)
@@ -197,6 +209,7 @@ def exchange_charge_record(
         note=(meaningful_text(note) or "")[:255],
         recorded_by=actor,
         recorded_at=timezone.now(),
+        idempotency_key=idempotency_key or None,
     )
     timeline_write(
         ticket=locked,

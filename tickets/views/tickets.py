@@ -63,6 +63,7 @@ from tickets.views.actions import (
     post_action,
     reverse_entry_from_post,
 )
+from tickets.views.exchanges import exchange_context
 from tickets.views.list_tools import list_tools_context
 from tickets.views.parcels import link_parcel_to_new_ticket, parcel_for_new_ticket
 from tickets.workflow import manual_next
@@ -154,7 +155,10 @@ def ticket_new(request, order_pk):
                 kind=data["kind"],
                 reason=data["reason"],
                 responsibility=data["responsibility"],
-                items=[ItemRequest(item, quantity) for item, quantity in data["items"]],
+                items=[
+                    ItemRequest(item, quantity, data["sends"].get(item.pk))
+                    for item, quantity in data["items"]
+                ],
                 description=data["description"],
                 promises=promises,
                 assignee=request.user if can_work_on(request.user, order.shop_id) else None,
@@ -236,6 +240,7 @@ def ticket_page_context(request, ticket: Ticket, **forms):
         "promise_form": forms.get("promise_form") or PromiseForm(),
         "photo_form": PhotoForm(),
         "can_work": can_work_on(request.user, ticket.shop_id),
+        **exchange_context(request, ticket),
     }
 
 
