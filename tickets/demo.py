@@ -18,6 +18,7 @@ from django.db import reset_queries, transaction
 
 from .models import (
     Courier,
+    ExchangeReplacement,
     HandoverNote,
     LedgerEntry,
     Order,
@@ -334,6 +335,9 @@ class DemoBuilder:
         if not Product.objects.exists():
             self._create_catalogue()
         self.skus = list(Sku.objects.select_related("product").order_by("code"))
+        self.skus_by_product: dict[int, list[Sku]] = {}
+        for sku in self.skus:
+            self.skus_by_product.setdefault(sku.product_id, []).append(sku)
         for title, body in QUICK_REPLIES:
             QuickReply.objects.get_or_create(title=title, defaults={"body": body})
 
@@ -583,6 +587,31 @@ class DemoBuilder:
         ticket_item = TicketItem(order_item=item, quantity=rng.randrange(1, item.quantity + 1))
         return ticket, ticket_item, statuses
 
+    def _replacements(self, ticket: Ticket, ticket_item: TicketItem, item: OrderItem):
+        """What a demo exchange sends out: mostly the next size of the same colour (the
+        buyer's usual "one size smaller/larger"), sometimes another colour, else the same."""
+        siblings = self.skus_by_product.get(item.sku.product_id, [])
+        roll = self.rng.random()
+        wanted = item.sku
+        if roll < 0.6:
+            same_colour = [s for s in siblings if s.colour == item.sku.colour]
+            at = next((i for i, s in enumerate(same_colour) if s.pk == item.sku_id), 0)
+            step = -1 if at == len(same_colour) - 1 or self.rng.random() < 0.5 else 1
+            wanted = same_colour[max(at + step, 0)] if same_colour else wanted
+        elif roll < 0.8:
+            other = [s for s in siblings if s.size == item.sku.size and s.pk != item.sku_id]
+            wanted = self.rng.choice(other) if other else wanted
+        returned = item.sku.price if item.sku.price is not None else item.unit_price
+        return ExchangeReplacement(
+            ticket_item=ticket_item,
+            sku=wanted,
+            quantity=ticket_item.quantity,
+            unit_price=wanted.price if wanted.price is not None else returned,
+            returned_unit_price=returned,
+            chosen_by=ticket.opened_by,
+            chosen_at=ticket.created_at,
+        )
+
     def _status_times(self, ticket: Ticket, statuses: list[str]) -> list:
         """When each move along ``statuses`` happened: evenly spread from the ticket's
         opening to its resolution (or now)."""
@@ -748,6 +777,11 @@ class DemoBuilder:
             events.extend(self._events(ticket, statuses))
             entries.extend(self._money(ticket, ticket_item, item))
         TicketItem.objects.bulk_create(ticket_items)
+        ExchangeReplacement.objects.bulk_create(
+            self._replacements(t, ti, item)
+            for (t, ti, _s, item) in built
+            if t.kind == Ticket.Kind.EXCHANGE and item.sku_id
+        )
         TicketEvent.objects.bulk_create(events)
         LedgerEntry.objects.bulk_create(entries)
         self.result.tickets += len(tickets)

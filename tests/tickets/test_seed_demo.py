@@ -102,3 +102,20 @@ def test_the_demo_holds_only_states_the_desk_can_reach():
         assert ticket.events.filter(
             kind=TicketEvent.Kind.TRACKING, message__contains=ticket.return_tracking_no
         ).exists()
+    # Every demo exchange says what goes out, adding up to what came back; most change size,
+    # and each ticket's last status change is its timeline's (so "stale" is true in the demo).
+    from django.db.models import F, Sum
+
+    from tickets.models import ExchangeReplacement
+
+    exchanges = Ticket.objects.filter(kind=Ticket.Kind.EXCHANGE)
+    assert exchanges.exists()
+    for ticket in exchanges.prefetch_related("items"):
+        for item in ticket.items.all():
+            sent = ExchangeReplacement.objects.filter(ticket_item=item).aggregate(n=Sum("quantity"))
+            assert sent["n"] == item.quantity
+    replacements = ExchangeReplacement.objects.all()
+    assert replacements.exclude(sku=F("ticket_item__order_item__sku")).exists()
+    for ticket in Ticket.objects.all()[:50]:
+        last = ticket.events.exclude(to_status="").order_by("-created_at", "-id").first()
+        assert ticket.status_changed_at == last.created_at
