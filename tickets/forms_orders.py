@@ -2,6 +2,7 @@
 input; ``tickets.services.orders`` decides."""
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import Order
@@ -9,7 +10,9 @@ from .selectors_orders import RECEIPT_EXTENSION_DAYS
 
 
 class OrderFlagForm(forms.Form):
-    flag = forms.ChoiceField(label=_("旗帜"), choices=Order.Flag.choices, required=False)
+    flag = forms.ChoiceField(
+        label=_("旗帜"), choices=Order.Flag.choices, required=False, widget=forms.RadioSelect
+    )
     memo = forms.CharField(
         label=_("商家备忘"),
         required=False,
@@ -36,11 +39,7 @@ class OrderFlagForm(forms.Form):
 
 
 class ReceiptExtensionForm(forms.Form):
-    days = forms.TypedChoiceField(
-        label=_("延长天数"),
-        choices=[(d, _("%(d)s 天") % {"d": d}) for d in RECEIPT_EXTENSION_DAYS],
-        coerce=int,
-    )
+    days = forms.TypedChoiceField(label=_("延长天数"), coerce=int)
     note = forms.CharField(
         label=_("备注"),
         required=False,
@@ -49,6 +48,13 @@ class ReceiptExtensionForm(forms.Form):
     )
     # The extension the page showed: a second submission of the same form records nothing.
     expected_days = forms.IntegerField(min_value=0, max_value=32767, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Labels in the request's language (a choice list built at import would be frozen).
+        self.fields["days"].choices = [
+            (d, gettext("%(d)s 天") % {"d": d}) for d in RECEIPT_EXTENSION_DAYS
+        ]
 
     @classmethod
     def for_order(cls, order: Order) -> "ReceiptExtensionForm":
