@@ -397,3 +397,16 @@ def test_the_list_page_shows_what_goes_out_and_the_unpaid_difference(
     assert "补 ¥30.00" in lines and "未收 ¥30.00" in lines
     # signing asks first: a signed list cannot change
     assert 'data-confirm="签字后清单不能再改' in page
+
+
+def test_the_unpacking_screen_shows_what_came_back_and_what_goes_out(client, agent, hoodie):
+    open_exchange(client, agent, hoodie, hoodie["xl"].code)
+    ticket = Ticket.objects.get(order=hoodie["order"])
+    ticket_transition(
+        actor=agent, ticket=ticket, to_status=S.AWAITING_RETURN, tracking_no="YT1234567890"
+    )
+    page = client.get(reverse("tickets:parcel_unpack"), {"tracking_no": "yt1234567890"})
+    html = page.content.decode()
+    assert ticket.number in html
+    table_html = html[html.index("换货：退回 → 发出") :]
+    assert "XXL" in table_html and hoodie["xl"].code in table_html
