@@ -588,19 +588,22 @@ class DemoBuilder:
         return ticket, ticket_item, statuses
 
     def _replacements(self, ticket: Ticket, ticket_item: TicketItem, item: OrderItem):
-        """What a demo exchange sends out: mostly the next size of the same colour (the
-        buyer's usual "one size smaller/larger"), sometimes another colour, else the same."""
-        siblings = self.skus_by_product.get(item.sku.product_id, [])
-        roll = self.rng.random()
+        """What a demo exchange sends out, as its description says: one size up for "尺码偏小"
+        (one down at the largest size); the same SKU again for a faulty or wrong piece."""
         wanted = item.sku
-        if roll < 0.6:
-            same_colour = [s for s in siblings if s.colour == item.sku.colour]
-            at = next((i for i, s in enumerate(same_colour) if s.pk == item.sku_id), 0)
-            step = -1 if at == len(same_colour) - 1 or self.rng.random() < 0.5 else 1
-            wanted = same_colour[max(at + step, 0)] if same_colour else wanted
-        elif roll < 0.8:
-            other = [s for s in siblings if s.size == item.sku.size and s.pk != item.sku_id]
-            wanted = self.rng.choice(other) if other else wanted
+        if ticket.reason == Ticket.Reason.NOT_SUITABLE:
+            # The catalogue made each colour's sizes smallest first, so their ids are in order.
+            sizes = sorted(
+                (
+                    s
+                    for s in self.skus_by_product.get(item.sku.product_id, [])
+                    if s.colour == item.sku.colour
+                ),
+                key=lambda s: s.pk,
+            )
+            at = next((i for i, s in enumerate(sizes) if s.pk == item.sku_id), None)
+            if at is not None and len(sizes) > 1:
+                wanted = sizes[at + 1] if at + 1 < len(sizes) else sizes[at - 1]
         returned = item.sku.price if item.sku.price is not None else item.unit_price
         return ExchangeReplacement(
             ticket_item=ticket_item,
