@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, QuerySet, Value
+from django.db.models import (
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    QuerySet,
+    Value,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,6 +72,21 @@ def auto_confirm_warning(order: Order, tickets, now: datetime) -> bool:
     return any(t.is_open and t.reason == Ticket.Reason.LOGISTICS for t in tickets)
 
 
+class _Days(Func):
+    """A whole number of days as a duration: an interval on PostgreSQL, microseconds on SQLite
+    (how Django keeps a duration there); an integer times a duration is not portable."""
+
+    output_field = DurationField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "make_interval(days => %(expressions)s)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = "(%(expressions)s * 86400000000)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
 @dataclass(frozen=True)
 class AutoConfirmWarning:
     ticket: Ticket
@@ -84,11 +107,10 @@ def auto_confirm_warnings(
     tickets = visible_tickets(user).open().filter(reason=Ticket.Reason.LOGISTICS)
     if not has_role(user, Role.SUPERVISOR):
         tickets = tickets.filter(assignee=user)
-    day = Value(timedelta(days=1), output_field=DurationField())
     deadline = ExpressionWrapper(
         F("order__shipped_at")
         + Value(timedelta(days=settings.DESK_AUTO_CONFIRM_DAYS), output_field=DurationField())
-        + ExpressionWrapper(F("order__receipt_extended_days") * day, output_field=DurationField()),
+        + _Days(F("order__receipt_extended_days")),
         output_field=DateTimeField(),
     )
     rows = (
