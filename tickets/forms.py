@@ -269,7 +269,7 @@ class ExchangeGoodsForm(forms.Form):
         self.items = items
         for item in items:
             current = list(item.replacements.all())
-            for n in range(self.SLOTS):
+            for n in range(self.slots(item)):
                 self.fields[f"send_{item.pk}_{n}"] = SendSkuField(item.order_item)
                 self.fields[f"send_{item.pk}_{n}"].initial = (
                     current[n].sku.code if n < len(current) else ""
@@ -290,6 +290,10 @@ class ExchangeGoodsForm(forms.Form):
             if not current and item.order_item.sku_id:
                 self.fields[f"send_{item.pk}_0"].initial = item.order_item.sku.code
 
+    def slots(self, item) -> int:
+        """Lines offered for an item: one per piece returned, at most ``SLOTS``."""
+        return min(self.SLOTS, item.quantity)
+
     def rows(self):
         """Per item: (ticket item, [(code field, quantity field), ...])."""
         return [
@@ -297,7 +301,7 @@ class ExchangeGoodsForm(forms.Form):
                 item,
                 [
                     (self[f"send_{item.pk}_{n}"], self[f"qty_{item.pk}_{n}"])
-                    for n in range(self.SLOTS)
+                    for n in range(self.slots(item))
                 ],
             )
             for item in self.items
@@ -307,7 +311,7 @@ class ExchangeGoodsForm(forms.Form):
         data = super().clean()
         requests = []
         for item in self.items:
-            for n in range(self.SLOTS):
+            for n in range(self.slots(item)):
                 sku, quantity = data.get(f"send_{item.pk}_{n}"), data.get(f"qty_{item.pk}_{n}")
                 if sku is None and not quantity:
                     continue
