@@ -1,16 +1,24 @@
 """The ticket list's tools (issue 11, "The ticket list"): the status filter, bulk actions,
 saved views and stale tickets, through the pages."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import make_order, make_ticket, make_user
 from tickets.models import SavedView, Ticket, TicketEvent
 from tickets.roles import Role
-from tickets.services.bulk import BULK_LIMIT, bulk_key_issue
+from tickets.services.bulk import (
+    BULK_LIMIT,
+    BulkAction,
+    bulk_key_issue,
+    bulk_key_read,
+    tickets_bulk_change,
+)
 from tickets.services.saved_views import SAVED_VIEWS_PER_USER
 from tickets.services.tickets import promise_add
 
@@ -481,3 +489,39 @@ def test_list_with_its_tools_keeps_a_flat_query_count(
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = logged_in.get(LIST + "?stale=on")
     assert len(page.context["tickets"]) == 23
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+def test_the_same_bulk_note_sent_twice_at_once_is_written_once(shop_a):
+    # given three tickets and one bulk form, posted twice at the same moment (a double click
+    # through a slow proxy)
+    agent = make_user("agent-conc", Role.AGENT, shops=[shop_a])
+    tickets = [make_ticket(make_order(shop_a), agent) for _ in range(3)]
+    issued_at = bulk_key_read(agent, bulk_key_issue(agent))
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def send():
+        try:
+            barrier.wait(timeout=10)
+            results = tickets_bulk_change(
+                actor=agent,
+                ticket_ids=[t.pk for t in tickets],
+                action=BulkAction.NOTE,
+                text="已联系买家",
+                issued_at=issued_at,
+            )
+            outcomes.extend(r.outcome for r in results)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    # then each ticket holds the note once; the other request says so
+    for ticket in tickets:
+        assert ticket.events.filter(kind=TicketEvent.Kind.NOTE).count() == 1
+    assert sorted(outcomes) == ["done"] * 3 + ["unchanged"] * 3
