@@ -56,6 +56,12 @@ SHOPS = [
     ("haipai-tmall", "海派针织旗舰店", Shop.Kind.TMALL, Shop.Location.SHANGHAI),
 ]
 
+# Where buyers send returns: the Wuhan and Shanghai warehouses' after-sales desks.
+RETURN_ADDRESSES = {
+    Shop.Location.WUHAN: "售后组 027-85550123 湖北省武汉市东西湖区走马岭街道汇通大道 8 号 3 号库",
+    Shop.Location.SHANGHAI: "售后组 021-60550188 上海市嘉定区马陆镇宝安公路 2999 号 B 栋",
+}
+
 # Demo staff: username, family name, given name, role, shop codes (None = all shops).
 STAFF = [
     ("agent", "王", "芳", Role.AGENT, ["yunshang-tmall", "yunshang-c", "buyifang", "hanjie-tmall"]),
@@ -326,7 +332,13 @@ class DemoBuilder:
     def ensure_reference_data(self) -> None:
         for code, name, kind, location in SHOPS:
             Shop.objects.get_or_create(
-                code=code, defaults={"name": name, "kind": kind, "location": location}
+                code=code,
+                defaults={
+                    "name": name,
+                    "kind": kind,
+                    "location": location,
+                    "return_address": RETURN_ADDRESSES[location],
+                },
             )
         self.shops = list(Shop.objects.filter(code__in=[s[0] for s in SHOPS]).order_by("code"))
         self.result.shops = len(self.shops)

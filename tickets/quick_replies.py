@@ -21,11 +21,12 @@ _PLACEHOLDER = re.compile(r"\{([^{}\s]{1,12})\}")
 
 
 def shop_return_address(shop: Shop) -> str:
-    """Where returns to ``shop`` go (收件人、地址、电话 as the buyer writes them on the parcel),
-    chosen by the shop's location from ``settings.DESK_RETURN_ADDRESSES``; "" when the desk
-    has none for it (the phrase then shows the gap). The shop model has no address of its own:
-    its location (Wuhan, Shanghai) is what the desk knows."""
-    return (settings.DESK_RETURN_ADDRESSES.get(shop.location) or "").strip()
+    """Where returns to ``shop`` go (收件人、地址、电话 as the buyer writes them on the parcel):
+    the shop's own return address (kept in the admin, with history), else the default for the
+    shop's location from ``settings.DESK_RETURN_ADDRESSES`` (the Wuhan and Shanghai
+    warehouses); "" when neither is known (the phrase then shows the gap)."""
+    own = (shop.return_address or "").strip()
+    return own or (settings.DESK_RETURN_ADDRESSES.get(shop.location) or "").strip()
 
 
 @dataclass(frozen=True)

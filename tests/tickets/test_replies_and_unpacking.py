@@ -56,6 +56,18 @@ def test_the_return_address_comes_from_the_shop(addresses, agent, shop_a, superv
     assert filled.gaps == ["退货地址"] and WUHAN not in filled.text
 
 
+def test_a_shops_own_return_address_wins_over_its_citys_default(addresses, agent, shop_a):
+    # given the Wuhan shop keeps its own return address (a second warehouse, say)
+    shop_a.return_address = "湖北省武汉市汉阳区龙阳大道 1 号 二号仓（收）"
+    shop_a.save()
+    reply = QuickReply.objects.create(title="换货地址", body="请寄回：{退货地址}")
+    ticket = make_ticket(make_order(shop_a), agent)
+    # then the phrase names it, not the city's default
+    assert quick_reply_fill(reply, ticket).text == f"请寄回：{shop_a.return_address}"
+    # and the change is on the shop's history (who changed the address, when)
+    assert shop_a.history.filter(return_address=shop_a.return_address).exists()
+
+
 def test_the_ticket_page_shows_the_gap_and_copy_waits_for_it(client, agent, order_a):
     ticket = make_ticket(order_a, agent)
     gap = QuickReply.objects.create(title="已收到退件", body="退件 {退回运单号} 已收到")

@@ -29,6 +29,12 @@ class Shop(TimeStampedModel):
     kind = models.CharField(_("店铺类型"), max_length=16, choices=Kind.choices)
     location = models.CharField(_("所在地"), max_length=16, choices=Location.choices)
     is_active = models.BooleanField(_("在用"), default=True)
+    return_address = models.CharField(
+        _("退货地址"),
+        max_length=255,
+        blank=True,
+        help_text=_("买家退换货寄回的收件人、电话和地址；快捷短语的 {退货地址} 用它。"),
+    )
 
     history = HistoricalRecords(verbose_name=_("变更记录"))
 

@@ -598,7 +598,8 @@ class QuickReply(TimeStampedModel):
 
     title = models.CharField(_("标题"), max_length=60)
     body = models.TextField(
-        _("内容"), help_text=_("可用占位符：{买家}、{订单号}、{运单号}、{退回运单号}")
+        _("内容"),
+        help_text=_("可用占位符：{买家}、{订单号}、{运单号}、{退回运单号}、{店铺}、{退货地址}"),
     )
     is_active = models.BooleanField(_("在用"), default=True)
 
