@@ -10,7 +10,7 @@ import re
 from collections import defaultdict
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from .models import (
@@ -353,7 +353,7 @@ def stale_by_assignee(user, now=None) -> list[tuple[User | None, int]]:
         .stale(now)
         .values("assignee")
         .annotate(n=Count("id"))
-        .order_by("-n", "assignee")
+        .order_by("-n", F("assignee").asc(nulls_last=True))  # the queue last on any database
     )
     rows = list(rows)
     people = User.objects.in_bulk([r["assignee"] for r in rows if r["assignee"]])
