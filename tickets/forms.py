@@ -1,5 +1,7 @@
 """Forms for the agent's pages. They parse input; the services decide."""
 
+import unicodedata
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -67,12 +69,18 @@ class SendSkuField(forms.Field):
         return [(sku.code, sku_label(sku)) for sku in self.siblings]
 
     def clean(self, value):
-        code = "".join((value or "").split())
+        # Full-width letters and digits from a Chinese keyboard read as the ASCII code.
+        code = "".join(unicodedata.normalize("NFKC", value or "").split())
         if not code:
             return None
         if len(code) > 60:
             raise forms.ValidationError(_("商家编码最长 60 个字符。"))
-        sku = Sku.objects.select_related("product").filter(code__iexact=code).first()
+        skus = Sku.objects.select_related("product")
+        # The code as typed first; another case only when that names one SKU alone.
+        sku = skus.filter(code=code).first()
+        if sku is None:
+            matches = list(skus.filter(code__iexact=code)[:2])
+            sku = matches[0] if len(matches) == 1 else None
         if sku is None:
             raise forms.ValidationError(
                 _("商品资料里没有商家编码“%(code)s”。") % {"code": code[:60]}

@@ -76,12 +76,24 @@ class PricePosition:
         return max(-self.due, ZERO)
 
     @property
+    def overcharged(self) -> Decimal:
+        """Paid by the buyer beyond what they owe (the goods changed after they paid): the
+        shop refunds it."""
+        return max(self.charged - self.charge_due, ZERO)
+
+    @property
     def to_charge(self) -> Decimal:
         return max(self.due - self.charged, ZERO)
 
     @property
+    def refund_owed(self) -> Decimal:
+        """All the shop owes the buyer on this exchange: a cheaper replacement's difference
+        plus anything charged beyond what was owed."""
+        return self.refund_due + self.overcharged
+
+    @property
     def to_refund(self) -> Decimal:
-        return max(-self.due - self.refunded, ZERO)
+        return max(self.refund_owed - self.refunded, ZERO)
 
     @property
     def settled(self) -> bool:

@@ -122,10 +122,12 @@ def test_opening_with_an_unknown_merchant_code_is_refused_and_opens_nothing(clie
     assert not Ticket.objects.filter(order=hoodie["order"]).exists()
 
 
-def test_an_item_outside_the_catalogue_needs_a_code_named(client, agent, shop_a, hoodie):
+def test_an_item_outside_the_catalogue_goes_out_as_it_came_unless_a_code_is_named(
+    client, agent, shop_a, hoodie
+):
     order = make_order(shop_a)
     item = order.items.get()
-    type(item).objects.filter(pk=item.pk).update(sku=None)
+    type(item).objects.filter(pk=item.pk).update(sku=None, sku_code="HAND-MADE-1", size="M")
     client.force_login(agent)
     data = {
         "kind": Ticket.Kind.EXCHANGE,
@@ -133,12 +135,30 @@ def test_an_item_outside_the_catalogue_needs_a_code_named(client, agent, shop_a,
         "responsibility": Ticket.Responsibility.BUYER,
         f"qty_{item.pk}": 1,
     }
-    response = client.post(reverse("tickets:ticket_new", args=[order.pk]), data)
-    assert "不在商品资料里" in response.content.decode()
-    assert not order.tickets.exists()
-    data[f"send_{item.pk}"] = hoodie["tee"].code
     assert client.post(reverse("tickets:ticket_new", args=[order.pk]), data).status_code == 302
-    assert ExchangeReplacement.objects.get(ticket_item__ticket__order=order).sku == hoodie["tee"]
+    ticket = order.tickets.get()
+    assert not ExchangeReplacement.objects.filter(ticket_item__ticket=ticket).exists()
+    page = client.get(reverse("tickets:ticket_detail", args=[ticket.pk])).content.decode()
+    goods = page[page.index('id="goods"') :]
+    assert goods.count("HAND-MADE-1") == 2  # returned, and the same goes out
+    # naming another SKU on the ticket page sends that instead
+    [ticket_item] = ticket.items.all()
+    goods_post(client, ticket, [(ticket_item, [(hoodie["tee"].code, 1)])])
+    assert ExchangeReplacement.objects.get(ticket_item=ticket_item).sku == hoodie["tee"]
+
+
+def test_full_width_and_other_case_codes_find_the_one_sku_they_name(client, agent, hoodie):
+    open_exchange(client, agent, hoodie, hoodie["xl"].code)
+    ticket = Ticket.objects.get(order=hoodie["order"])
+    [item] = ticket.items.all()
+    wide = hoodie["tee"].code.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789-M"})
+    goods_post(client, ticket, [(item, [(wide.lower(), 1)])])
+    assert ExchangeReplacement.objects.get(ticket_item=item).sku == hoodie["tee"]
+    # two SKUs whose codes differ only in case: the one typed exactly, never the other
+    twin = make_sku(price=Decimal("9.90"), colour="粉色", size="XS")
+    type(twin).objects.filter(pk=twin.pk).update(code=hoodie["tee"].code.lower())
+    goods_post(client, ticket, [(item, [(hoodie["tee"].code.lower(), 1)])])
+    assert ExchangeReplacement.objects.get(ticket_item=item).sku_id == twin.pk
 
 
 def test_a_return_ignores_a_posted_replacement(client, agent, hoodie):
@@ -410,3 +430,35 @@ def test_the_unpacking_screen_shows_what_came_back_and_what_goes_out(client, age
     assert ticket.number in html
     table_html = html[html.index("换货：退回 → 发出") :]
     assert "XXL" in table_html and hoodie["xl"].code in table_html
+
+
+def test_an_exchange_refunds_only_the_difference_and_flags_an_overpayment(client, agent, hoodie):
+    open_exchange(client, agent, hoodie, hoodie["xl_premium"].code)  # the buyer owes 30
+    ticket = Ticket.objects.get(order=hoodie["order"])
+    charge(client, ticket, "30")
+    [item] = ticket.items.all()
+    # the buyer changes their mind after paying: the same price goes out, 30 is owed back
+    goods_post(client, ticket, [(item, [(hoodie["xl"].code, 1)])])
+    page = client.get(reverse("tickets:ticket_detail", args=[ticket.pk])).content.decode()
+    assert "多收 ¥30.00" in page
+    refund = {
+        "kind": "refund",
+        "payment_method": "platform_refund",
+        "note": "换货差价",
+    }
+
+    def record(amount):
+        html = client.get(reverse("tickets:ticket_detail", args=[ticket.pk])).content.decode()
+        key = re.search(r'name="submission" value="([^"]+)"', html).group(1)
+        return client.post(
+            reverse("tickets:ledger_record", args=[ticket.pk]),
+            {**refund, "amount": amount, "submission": key},
+            follow=True,
+        )
+
+    response = record("30.01")
+    assert any("换货单只退差价" in m and "最多再退 ¥30.00" in m for m in messages_of(response))
+    record("30")
+    assert ticket.ledger_entries.filter(kind="refund").count() == 1
+    response = record("1")
+    assert any("最多再退 ¥0.00" in m for m in messages_of(response))

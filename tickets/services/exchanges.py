@@ -1,9 +1,10 @@
 """What an exchange sends out (换货发出商品) and the price difference (差价) the buyer pays.
 
 Rules (issue 11; DOMAIN.md "Exchange-goods list"):
-- an exchange ticket says, for every returned item, which SKU goes out and how many: another
+- an exchange ticket says, for a returned item, which SKU goes out and how many: another
   colour or size of the same product, or another product; an item's replacements add up to
-  the quantity returned (one out for one back);
+  the quantity returned (one out for one back); an item with none goes out as it came back
+  (the same goods again, as its order line names them, in the catalogue or not);
 - it is chosen when the ticket is opened (the returned SKU itself when nobody says otherwise)
   and may change until the exchange-goods list that carries the ticket is signed; after the
   signature, or once the goods are out, it is refused with the reason;
@@ -75,8 +76,6 @@ def _lock_for_change(ticket: Ticket) -> Ticket:
 
 def _build(ticket: Ticket, requests: list[ReplacementRequest], actor: User):
     items = {item.pk: item for item in ticket.items.select_related("order_item__sku")}
-    if not requests:
-        raise DeskError(_("请为每件退回的商品选择发出的商品。"))
     seen, per_item, lines = set(), {}, []
     for request in requests:
         item = items.get(request.item_id)
@@ -104,7 +103,8 @@ def _build(ticket: Ticket, requests: list[ReplacementRequest], actor: User):
             )
         )
     for item in items.values():
-        if per_item.get(item.pk, 0) != item.quantity:
+        # An item nobody names goes out as it came back (the same goods again).
+        if item.pk in per_item and per_item[item.pk] != item.quantity:
             raise DeskError(
                 _(
                     "“%(title)s”退回 %(back)s 件，发出的数量合计必须也是 %(back)s 件"
@@ -121,7 +121,8 @@ def _build(ticket: Ticket, requests: list[ReplacementRequest], actor: User):
 
 def replacements_write(*, actor: User, ticket: Ticket, requests: list[ReplacementRequest]):
     """Writes what goes out for an exchange being opened or changed (inside the caller's
-    transaction, the ticket locked). Returns the new lines; DeskError when a line is wrong."""
+    transaction, the ticket locked). Returns ``(lines, changed)``: the ticket's lines after
+    the write, and whether anything changed. DeskError when a line is wrong."""
     lines = _build(ticket, requests, actor)
     old = list(
         ExchangeReplacement.objects.filter(ticket_item__ticket=ticket).select_related(
@@ -131,25 +132,29 @@ def replacements_write(*, actor: User, ticket: Ticket, requests: list[Replacemen
     if {(o.ticket_item_id, o.sku_id, o.quantity) for o in old} == {
         (n.ticket_item.pk, n.sku.pk, n.quantity) for n in lines
     }:
-        return old
+        return old, False
     ExchangeReplacement.objects.filter(ticket_item__ticket=ticket).delete()
     ExchangeReplacement.objects.bulk_create(lines)
     difference = sum((line.price_difference for line in lines), Decimal("0"))
-    message = _("发出商品：%(lines)s") % {"lines": describe(lines)}
+    if lines:
+        message = _("发出商品：%(lines)s") % {"lines": describe(lines)}
+    else:
+        message = _("发出商品：与退回的商品相同")
     if difference:
         message += _("（差价 %(sign)s¥%(amount)s）") % {
             "sign": "+" if difference > 0 else "-",
             "amount": abs(difference),
         }
     timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.EXCHANGE, message=message)
-    return lines
+    return lines, True
 
 
 @transaction.atomic
 def exchange_set_replacements(
     *, actor: User, ticket: Ticket, requests: list[ReplacementRequest]
-) -> list[ExchangeReplacement]:
-    """Changes what an exchange ticket sends out (all its lines at once).
+) -> tuple[list[ExchangeReplacement], bool]:
+    """Changes what an exchange ticket sends out (all its lines at once; an item with no line
+    goes out as it came back). Returns ``(lines, changed)``.
 
     Refused (DeskError, nothing changed) for another kind of ticket, after the goods went out
     or the ticket ended, and while the exchange-goods list carrying it is signed (a

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from tickets.models import LedgerApproval, LedgerEntry, Order, Ticket, TicketEvent, User
 from tickets.money import parse_money
 from tickets.selectors import refund_room, transition_refusal
+from tickets.selectors_exchanges import exchange_price_position
 from tickets.text import meaningful_text
 
 from . import DeskError, require_perm
@@ -79,6 +80,21 @@ def ledger_record(
         raise DeskError(_("售后单不属于这个订单。"))
     # Money on one order is decided one submission at a time.
     order = Order.objects.select_for_update().get(pk=order.pk)
+    if kind == K.REFUND and ticket is not None and ticket.kind == Ticket.Kind.EXCHANGE:
+        # An exchange sends goods instead of money: it refunds only a price difference.
+        position = exchange_price_position(ticket)
+        if amount > position.to_refund:
+            raise DeskError(
+                _(
+                    "换货单只退差价：应退 ¥%(owed)s，已退 ¥%(done)s，最多再退 ¥%(room)s。"
+                    "买家要退款而不换货，请撤销换货单，另建退货退款单。"
+                )
+                % {
+                    "owed": position.refund_owed,
+                    "done": position.refunded,
+                    "room": position.to_refund,
+                }
+            )
     if kind in (K.REFUND, K.COMPENSATION):
         room = refund_room(order, ticket if kind == K.REFUND else None)
         if amount > room:

@@ -114,13 +114,6 @@ def ticket_open(
                 _("“%(title)s”的售后数量必须在 1 到 %(max)s 之间（订单购买了 %(max)s 件）。")
                 % {"title": item.order_item.title, "max": item.order_item.quantity}
             )
-        if kind == Ticket.Kind.EXCHANGE and not (item.send_sku or item.order_item.sku):
-            # An exchange says what goes out: the SKU chosen, or the same SKU again; an item
-            # the catalogue doesn't know needs the agent to name one.
-            raise DeskError(
-                _("“%(title)s”不在商品资料里，请填写换出商品的商家编码。")
-                % {"title": item.order_item.title}
-            )
     now = timezone.now()
     first_due, resolution_due = sla_due_times(now, reason)
     ticket = Ticket.objects.create(
@@ -140,13 +133,15 @@ def ticket_open(
     )
     _event(ticket, actor, TicketEvent.Kind.OPENED, description, to_status=S.OPEN)
     if kind == Ticket.Kind.EXCHANGE:
-        # What goes out is said when the exchange is opened (checked above).
+        # What goes out is said when the exchange is opened: the SKU chosen, else the same
+        # SKU again; an item outside the catalogue with nothing chosen goes out as it came.
         replacements_write(
             actor=actor,
             ticket=ticket,
             requests=[
                 ReplacementRequest(made.pk, wanted.send_sku or wanted.order_item.sku, made.quantity)
                 for made, wanted in zip(created, items, strict=True)
+                if wanted.send_sku or wanted.order_item.sku
             ],
         )
     if normalise_tracking_no(return_tracking_no):

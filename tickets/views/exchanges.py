@@ -62,11 +62,13 @@ def exchange_goods_view(request, ticket):
     form = ExchangeGoodsForm(request.POST, items=list(_items(ticket)))
     if not form.is_valid():
         raise form_error(form)
-    lines = exchange_set_replacements(
+    lines, changed = exchange_set_replacements(
         actor=request.user,
         ticket=ticket,
         requests=[ReplacementRequest(*request_) for request_ in form.cleaned_data["requests"]],
     )
+    if not changed:
+        return _("发出的商品没有变化。")
     return _("发出商品已更新：%(n)s 行。") % {"n": len(lines)}
 
 
