@@ -34,6 +34,20 @@
       update();
     });
   }
+  // Cancelling in bulk can't be undone: ask first, naming how many (desk.js reads the
+  // form's data-confirm; this listener on the form runs before desk.js's on the document).
+  form.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    var select = form.querySelector("select[name=to_status]");
+    var option = select && select.options[select.selectedIndex];
+    var message = button && button.value === "move" && option ? option.getAttribute("data-confirm") : null;
+    if (message) {
+      var ticked = form.querySelectorAll("input[name=ids]:checked").length;
+      form.setAttribute("data-confirm", message.replace("#", ticked));
+    } else {
+      form.removeAttribute("data-confirm");
+    }
+  });
   form.addEventListener("change", function (event) {
     if (event.target.matches("input[name=ids]")) update();
   });

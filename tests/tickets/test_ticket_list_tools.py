@@ -132,7 +132,9 @@ def test_bulk_move_refuses_what_needs_more_input_or_belongs_to_the_list(logged_i
     queued = make_ticket(make_order(shop_a), agent, kind=K.EXCHANGE, status=S.QUEUED_FOR_EXCHANGE)
 
     shipped, _page = _bulk(logged_in, agent, [reship.pk], "move", to_status=S.SHIPPED)
-    cancelled, _page = _bulk(logged_in, agent, [promised.pk], "move", to_status=S.CANCELLED)
+    cancelled, _page = _bulk(
+        logged_in, agent, [promised.pk], "move", to_status=S.CANCELLED, text="买家不要了"
+    )
     listed, _page = _bulk(logged_in, agent, [queued.pk], "move", to_status=S.ON_EXCHANGE_LIST)
 
     assert shipped[reship.number] == ("refused", "发出商品时必须填写运单号。")

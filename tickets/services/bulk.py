@@ -32,6 +32,8 @@ from .tickets import ticket_assign, ticket_note, ticket_transition
 # The most tickets one request may change: a page holds 25; more is a hand-made request.
 BULK_LIMIT = 200
 _KEY_SALT = "tickets.bulk.submission"
+# Moves that end a ticket for good: done in bulk only with a reason, after a confirmation.
+FINAL_NEEDS_REASON = (Ticket.Status.CANCELLED,)
 
 
 class BulkAction(models.TextChoices):
@@ -108,7 +110,8 @@ def tickets_bulk_change(
     reason to end with a promise unkept), are refused for that ticket with the service's reason.
 
     Raises ``DeskError`` (nothing changed) when the request as a whole can't be done: more
-    than ``BULK_LIMIT`` tickets, an agent assigning, an empty note, no status or assignee.
+    than ``BULK_LIMIT`` tickets, an agent assigning, an empty note, no status or assignee, a
+    cancel (``FINAL_NEEDS_REASON``) without a reason in ``text``.
     ``PermissionDenied`` without ``tickets.change_ticket``."""
     require_perm(actor, "tickets.change_ticket")
     ticket_ids = list(dict.fromkeys(ticket_ids))
@@ -132,6 +135,14 @@ def tickets_bulk_change(
             raise DeskError(_("表单已过期或无效，请刷新页面后重新提交。"))
     if action == BulkAction.MOVE and to_status not in Ticket.Status.values:
         raise DeskError(_("请选择要改成的状态。"))
+    if action == BulkAction.MOVE and to_status in FINAL_NEEDS_REASON and not text:
+        # Ending many tickets at once can't be undone: the reason goes on each timeline.
+        raise DeskError(
+            _(
+                "批量改为“%(status)s”必须在“备注”框写明原因（会记在每张售后单上），这次没有做任何改动。"
+            )
+            % {"status": Ticket.Status(to_status).label}
+        )
 
     found = {t.pk: t for t in visible_tickets(actor).filter(pk__in=ticket_ids)}
     results = []

@@ -1,0 +1,69 @@
+"""The ticket list and the searches after the hostile review of issue 11 (§2-4): each kind of
+fault found there, through the pages."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from tests.factories import make_order, make_ticket
+from tickets.models import Ticket, TicketEvent
+from tickets.services.bulk import bulk_key_issue
+
+S = Ticket.Status
+LIST = reverse("tickets:ticket_list")
+BULK = reverse("tickets:ticket_bulk")
+
+
+@pytest.fixture
+def logged_in(client, agent):
+    client.force_login(agent)
+    return client
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def _bulk(client, user, ids, action, **data):
+    payload = {
+        "ids": [str(i) for i in ids],
+        "action": action,
+        "submission": data.pop("submission", None) or bulk_key_issue(user),
+        "query": "status=unfinished",
+        **data,
+    }
+    return client.post(BULK, payload, follow=True)
+
+
+# --- 1. a bulk cancel asks first and needs a reason ---------------------------------------
+def test_bulk_cancel_without_a_reason_is_refused_as_a_whole(logged_in, agent, shop_a):
+    tickets = [make_ticket(make_order(shop_a), agent) for _ in range(3)]
+
+    page = _bulk(logged_in, agent, [t.pk for t in tickets], "move", to_status=S.CANCELLED)
+
+    assert any("必须在“备注”框写明原因" in m for m in _messages(page))
+    for ticket in tickets:
+        ticket.refresh_from_db()
+        assert ticket.status == S.OPEN
+        assert not ticket.events.filter(kind=TicketEvent.Kind.STATUS).exists()
+
+
+def test_bulk_cancel_with_a_reason_puts_it_on_each_timeline(logged_in, agent, shop_a):
+    tickets = [make_ticket(make_order(shop_a), agent) for _ in range(2)]
+
+    _bulk(logged_in, agent, [t.pk for t in tickets], "move", to_status=S.CANCELLED, text="重复建单")
+
+    for ticket in tickets:
+        ticket.refresh_from_db()
+        assert ticket.status == S.CANCELLED
+        event = ticket.events.get(kind=TicketEvent.Kind.STATUS)
+        assert (event.to_status, event.message, event.actor) == (S.CANCELLED, "重复建单", agent)
+
+
+def test_bulk_bar_asks_before_cancelling_naming_the_count(logged_in, agent, shop_a):
+    make_ticket(make_order(shop_a), agent)
+
+    html = logged_in.get(LIST).content.decode()
+
+    # the 已撤销 choice carries the question; ticket_list.js puts the count in for "#"
+    assert 'value="cancelled" data-confirm="确定撤销已选的 # 张售后单？' in html
