@@ -237,3 +237,34 @@ def test_dashboard_warning_query_count_does_not_grow(
     with django_assert_max_num_queries(40):
         response = client.get(reverse("tickets:dashboard"))
     assert len(response.context["auto_confirm_warnings"]) == 6
+
+
+def test_the_extension_shows_on_the_open_logistics_tickets_timeline(client, agent, shop_a):
+    # given a shipped order with an open logistics ticket, a closed one and another reason's
+    order = shipped(shop_a, days_ago=8)
+    logistics = make_ticket(order, agent, kind=Ticket.Kind.RESHIP, reason=Ticket.Reason.LOGISTICS)
+    closed = make_ticket(
+        order,
+        agent,
+        kind=Ticket.Kind.REFUND_ONLY,
+        reason=Ticket.Reason.LOGISTICS,
+        status=Ticket.Status.CLOSED,
+    )
+    other = make_ticket(order, agent, kind=Ticket.Kind.REFUND_ONLY, reason=Ticket.Reason.QUALITY)
+    client.force_login(agent)
+    # when the receipt extension is recorded on the order page
+    client.post(
+        reverse("tickets:order_extend_receipt", args=[order.pk]),
+        {"days": "5", "note": "快递滞留中转站", "expected_days": "0"},
+    )
+    # then the logistics ticket's page shows it on its timeline, with the new deadline
+    order.refresh_from_db()
+    deadline = timezone.localtime(order.auto_confirm_at).strftime("%Y-%m-%d %H:%M")
+    page = client.get(reverse("tickets:ticket_detail", args=[logistics.pk])).content.decode()
+    assert f"订单已延长收货 5 天，新的自动确认收货时间：{deadline}。" in page
+    assert "快递滞留中转站" in page
+    event = logistics.events.get(message__startswith="订单已延长收货")
+    assert event.actor == agent
+    # and the closed ticket and the other reason's ticket are left alone
+    for ticket in (closed, other):
+        assert not ticket.events.filter(message__contains="延长收货").exists()

@@ -19,12 +19,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import Order, OrderChange, User
+from tickets.models import Order, OrderChange, Ticket, TicketEvent, User
 from tickets.selectors import can_work_on
 from tickets.selectors_orders import receipt_extension_refusal
 from tickets.text import meaningful_text
 
 from . import DeskError, require_perm
+from .timeline import timeline_write
 
 # A memo is a short note between the warehouse, after-sales and customer service (seeds/004
 # "旗帜的使用"); the desk's limit, in characters.
@@ -150,4 +151,15 @@ def order_extend_receipt(
         created_at=now,
     )
     order.save(update_fields=["receipt_extended_days", "updated_at"])
+    # The open logistics tickets are why the receipt was extended (their auto-confirm warning):
+    # each one's timeline says so, with the new deadline.
+    deadline = timezone.localtime(change.auto_confirm_at).strftime("%Y-%m-%d %H:%M")
+    message = _("订单已延长收货 %(days)s 天，新的自动确认收货时间：%(at)s。") % {
+        "days": days,
+        "at": deadline,
+    }
+    if note:
+        message += _("延长说明：%(note)s") % {"note": note}
+    for ticket in order.tickets.open().filter(reason=Ticket.Reason.LOGISTICS).order_by("id"):
+        timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.NOTE, message=message)
     return change
