@@ -26,9 +26,10 @@ def book_file(book: SheetBook):
     return stream
 
 
-def ticket_list_workbook(tickets, *, limit: int):
+def ticket_list_workbook(tickets, *, limit: int, notice: str = ""):
     """Writes up to ``limit`` tickets (already filtered and ordered) to a temporary .xlsx;
-    returns (open file, rows written). Buyers' personal data is not in it."""
+    returns (open file, rows written). Buyers' personal data is not in it. ``notice`` (the
+    search was cut short) goes above the table, so the file never passes for complete."""
     book = SheetBook()
     writer = book.table(
         _("售后单"),
@@ -48,6 +49,7 @@ def ticket_list_workbook(tickets, *, limit: int):
             Column(_("超时"), 6),
             Column(_("退回运单号"), 20),
         ],
+        preamble=[notice, ""] if notice else (),
         big=True,
     )
     now = timezone.now()

@@ -99,6 +99,9 @@ class TicketFilter(django_filters.FilterSet):
             data.setdefault("status", UNFINISHED)
         data.setdefault("sort", "due")
         super().__init__(data, *args, request=request, **kwargs)
+        # Set by ``search`` when the search matched more than SEARCH_LIMIT orders: the list
+        # and the export then say they show only the newest ones (``search_notice``).
+        self.search_truncated = False
         user = request.user
         shops = visible_shops(user)
         self.filters["shop"].queryset = shops
@@ -152,20 +155,35 @@ class TicketFilter(django_filters.FilterSet):
         """What the top-bar search finds (``tickets.selectors``): a ticket number (T00000081,
         T81), a return tracking no., an order no., Alipay no., outbound tracking no. or phone
         tail (``order_search``), or part of the buyer's nickname in any case
-        (``nick_orders``: the tickets of the newest SEARCH_LIMIT orders it matches)."""
+        (``nick_orders``: the tickets of the newest SEARCH_LIMIT orders it matches; more
+        matches set ``search_truncated``, so the list and the export say so)."""
         term = search_term(value)
         if not term:
             return queryset
         user = self.request.user
         # Order ids first (a bounded list), so the ticket query is one BitmapOr of indexed
         # lookups (order id, return tracking no., id) rather than a join over both tables.
-        orders = list(order_search(user, term).values_list("pk", flat=True)[:SEARCH_LIMIT])
-        orders += nick_orders(user, term).values_list("pk", flat=True)[:SEARCH_LIMIT]
+        orders = []
+        for found in (order_search(user, term), nick_orders(user, term)):
+            ids = list(found.values_list("pk", flat=True)[: SEARCH_LIMIT + 1])
+            if len(ids) > SEARCH_LIMIT:
+                self.search_truncated = True
+            orders += ids[:SEARCH_LIMIT]
         condition = Q(order__in=orders) | Q(return_tracking_no=normalise_tracking_no(term))
         number = ticket_number_pk(term)
         if number is not None:
             condition |= Q(pk=number)
         return queryset.filter(condition)
+
+
+def search_notice(filterset: TicketFilter) -> str:
+    """What the list and its export say when the search matched more orders than it reads
+    (after ``filterset.qs`` ran), or ""."""
+    if not filterset.search_truncated:
+        return ""
+    return _("搜索匹配的订单太多：只显示最近 %(n)s 个订单的售后单，请缩小搜索。") % {
+        "n": SEARCH_LIMIT
+    }
 
 
 def filter_keys() -> list[str]:

@@ -1,9 +1,12 @@
 """The ticket list and the searches after the hostile review of issue 11 (§2-4): each kind of
 fault found there, through the pages."""
 
+import io
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from openpyxl import load_workbook
 
 from tests.factories import make_order, make_ticket
 from tickets.models import Ticket, TicketEvent
@@ -67,3 +70,34 @@ def test_bulk_bar_asks_before_cancelling_naming_the_count(logged_in, agent, shop
 
     # the 已撤销 choice carries the question; ticket_list.js puts the count in for "#"
     assert 'value="cancelled" data-confirm="确定撤销已选的 # 张售后单？' in html
+
+
+# --- 2. a search cut short says so --------------------------------------------------------
+def _anan_tickets(shop, user, n):
+    return [make_ticket(make_order(shop, buyer_nick=f"安安小屋{i}"), user) for i in range(n)]
+
+
+def test_list_and_export_say_when_the_search_read_only_the_newest_orders(
+    logged_in, agent, shop_a, monkeypatch
+):
+    monkeypatch.setattr("tickets.filters.SEARCH_LIMIT", 2)
+    _anan_tickets(shop_a, agent, 3)
+
+    html = logged_in.get(LIST + "?q=安安&status=").content.decode()
+    export = logged_in.get(reverse("tickets:ticket_export") + "?q=安安&status=")
+
+    notice = "只显示最近 2 个订单的售后单，请缩小搜索"
+    assert notice in html
+    sheet = load_workbook(io.BytesIO(b"".join(export.streaming_content))).active
+    assert notice in sheet["A1"].value
+    assert export["X-Row-Count"] == "2"
+
+
+def test_a_search_within_the_limit_shows_no_notice(logged_in, agent, shop_a, monkeypatch):
+    monkeypatch.setattr("tickets.filters.SEARCH_LIMIT", 3)
+    tickets = _anan_tickets(shop_a, agent, 3)
+
+    html = logged_in.get(LIST + "?q=安安&status=").content.decode()
+
+    assert "请缩小搜索" not in html
+    assert all(t.number in html for t in tickets)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tickets.exports import ticket_list_workbook
-from tickets.filters import TicketFilter
+from tickets.filters import TicketFilter, search_notice
 from tickets.forms import (
     EscalateForm,
     LedgerForm,
@@ -102,6 +102,7 @@ def ticket_list(request):
             "has_next": has_next,
             "has_previous": page > 1,
             "query": query.urlencode(),
+            "search_notice": search_notice(filterset) if filterset.is_valid() else "",
             "now": timezone.now(),
             **list_tools_context(request, filterset),
         },
@@ -116,7 +117,10 @@ def ticket_export(request):
     if not filterset.is_valid():
         messages.error(request, _("筛选条件有误，无法导出。"))
         return redirect(reverse("tickets:ticket_list") + "?" + request.GET.urlencode())
-    handle, rows = ticket_list_workbook(filterset.qs, limit=EXPORT_LIMIT)
+    tickets = filterset.qs  # runs the search, which tells whether it was cut short
+    handle, rows = ticket_list_workbook(
+        tickets, limit=EXPORT_LIMIT, notice=search_notice(filterset)
+    )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = FileResponse(
         handle,
