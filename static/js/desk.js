@@ -35,6 +35,16 @@
     }
   });
 
+  // A suggested value ([data-fill-target], e.g. the rate card's postage) typed in by one click.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-fill-target]");
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-fill-target"));
+    if (!field) return;
+    field.value = button.getAttribute("data-fill-value");
+    field.focus();
+  });
+
   // A quick reply's gap: the same placeholder twice takes the same value; copy waits for all.
   document.addEventListener("input", function (event) {
     var gap = event.target.closest("[data-gap]");

@@ -158,12 +158,21 @@ def test_postage_is_recorded_with_the_parcel_once(client, agent, order_a):
     assert ReturnParcel.objects.count() == 1
 
 
-def test_the_unpacking_screen_offers_postage_at_the_rate_cards_price(client, agent, order_a):
-    make_ticket(order_a, agent, kind="return", status=S.AWAITING_RETURN, return_tracking_no="YT901")
+def test_the_unpacking_screen_suggests_the_rate_cards_price(client, agent, order_a):
+    make_ticket(
+        order_a,
+        agent,
+        kind="return",
+        status=S.AWAITING_RETURN,
+        responsibility="seller",
+        return_tracking_no="YT901",
+    )
     client.force_login(agent)
     html = client.get(reverse("tickets:parcel_unpack") + "?tracking_no=YT901").content.decode()
     assert 'name="postage-amount"' in html and 'name="postage-submission"' in html
-    assert 'name="postage-amount" value="6.00"' in html  # Wuhan shop, Wuhan buyer: 6 yuan
+    # Wuhan shop, Wuhan buyer: 6 yuan, suggested but never filled in
+    assert 'name="postage-amount" value=' not in html
+    assert 'placeholder="建议 ¥6.00"' in html and "填入建议 ¥6.00" in html
 
 
 def test_no_amount_no_postage(client, agent, order_a):

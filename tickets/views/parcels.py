@@ -24,24 +24,43 @@ POSTAGE = "postage"  # the prefix of the postage fields on the unpacking form
 
 def _postage_form(request, ticket=None) -> LedgerForm | None:
     """The ticket page's money form, for postage only, on the unpacking screen: bound when
-    the agent typed an amount, else a fresh one (with a new one-time key and the rate card's
-    price for the ticket's order). None for a user who may not record money."""
+    the agent typed an amount, else a fresh one with a new one-time key and the amount EMPTY,
+    so saving the parcel with what the screen shows records no money (填了金额才登记). None
+    for a user who may not record money. ``_postage_hints`` adds what the screen suggests."""
     if not request.user.has_perm("tickets.add_ledgerentry"):
         return None
     if request.method == "POST" and request.POST.get(f"{POSTAGE}-amount", "").strip():
-        return LedgerForm(request.POST, prefix=POSTAGE)
-    initial = {
-        "kind": LedgerEntry.Kind.POSTAGE,
-        "payment_method": LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
-        "submission": submission_key_issue(request.user),
-    }
-    if ticket is not None:
+        form = LedgerForm(request.POST, prefix=POSTAGE)
+    else:
+        initial = {
+            "kind": LedgerEntry.Kind.POSTAGE,
+            "payment_method": LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
+            "submission": submission_key_issue(request.user),
+        }
+        form = LedgerForm(initial=initial, prefix=POSTAGE)
+        form.fields["amount"].required = False
+        form.fields["amount"].widget.attrs.pop("required", None)
+    return _postage_hints(form, ticket)
+
+
+def _postage_hints(form: LedgerForm | None, ticket) -> LedgerForm | None:
+    """Sets on ``form`` what the screen says beside the amount, never the amount itself:
+    ``buyer_pays`` when the ticket's responsibility is the buyer's (运费由买家承担: nothing is
+    suggested), else ``suggestion``, the rate card's price for the ticket's order (None when
+    it must be confirmed by hand), shown as the placeholder and on a button that fills it in."""
+    if form is None:
+        return None
+    form.buyer_pays = ticket is not None and ticket.postage_payer == "buyer"
+    form.suggestion = None
+    form.suggestion_rule = ""
+    if ticket is not None and not form.buyer_pays:
         quote = postage_quote(ticket.order)
         if not quote.confirm_by_hand:
-            initial["amount"] = quote.amount
-    form = LedgerForm(initial=initial, prefix=POSTAGE)
-    form.fields["amount"].required = False
-    form.fields["amount"].widget.attrs.pop("required", None)
+            form.suggestion = f"{quote.amount:.2f}"
+            form.suggestion_rule = quote.rule
+            form.fields["amount"].widget.attrs["placeholder"] = _("建议 ¥%(amount)s") % {
+                "amount": form.suggestion
+            }
     return form
 
 
@@ -147,6 +166,8 @@ def parcel_unpack_view(request):
     )
     if postage_form is None or not postage_form.is_bound:
         postage_form = _postage_form(request, lookup["ticket"] if lookup else None)
+    else:
+        postage_form = _postage_hints(postage_form, lookup["ticket"] if lookup else None)
     return render(
         request,
         "tickets/parcel_unpack.html",
