@@ -7,9 +7,22 @@ class TicketsConfig(AppConfig):
     verbose_name = _("售后")
 
     def ready(self):
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_sync_roles_after_migrate, sender=self)
+        connection_created.connect(_sqlite_functions)
+
+
+def _sqlite_functions(sender, connection, **kwargs):
+    """SQLite's UPPER folds ASCII only: ``DESK_UPPER`` folds every script, as PostgreSQL's
+    UPPER does, for the nickname searches (``tickets.selectors._FoldCase``)."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("DESK_UPPER", 1, _upper, deterministic=True)
+
+
+def _upper(value):
+    return value.upper() if isinstance(value, str) else value
 
 
 def _sync_roles_after_migrate(sender, apps=None, **kwargs):

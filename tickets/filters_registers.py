@@ -18,7 +18,7 @@ from .models import (
     VipFollowUp,
     WrongShipment,
 )
-from .selectors import staff_for_shops, visible_shops
+from .selectors import search_term, staff_for_shops, visible_shops
 
 _RANGE = IsoDateRangeWidget()
 
@@ -42,7 +42,7 @@ class RegisterFilter(django_filters.FilterSet):
         self.filters["shop"].queryset = visible_shops(request.user)
 
     def search(self, queryset, name, value):
-        term = value.strip()
+        term = search_term(value)
         if not term:
             return queryset
         condition = Q()

@@ -10,7 +10,9 @@ import re
 from collections import defaultdict
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db import connection
+from django.db.models import CharField, Count, F, Func, Max, Q, QuerySet
+from django.db.models.lookups import Contains, Exact, StartsWith
 from django.utils.translation import gettext as _
 
 from .models import (
@@ -25,7 +27,7 @@ from .models import (
 )
 from .money import CENT, ZERO, cents, committed_total, counted_total, not_rejected, signed_sums_by
 from .roles import Role, user_roles
-from .text import normalise_tracking_no, plain_int
+from .text import normalise_tracking_no, plain_int, search_text
 from .workflow import LIST_ONLY, allowed_next
 
 S = Ticket.Status
@@ -107,9 +109,33 @@ BUYER_SCAN = 200
 
 
 def search_term(raw: str | None) -> str:
-    """What a search box searches for: no whitespace anywhere, without the ``="…"`` and
-    ``'…`` marks spreadsheets put around numbers."""
-    return "".join((raw or "").split()).lstrip("'=\"").strip('"')
+    """What a search box searches for: full-width letters and digits read as ASCII, no
+    whitespace or invisible characters anywhere (``tickets.text.search_text``: 'Ｔ１６',
+    'TB05\u200b2015' are 'T16', 'TB052015'), without the ``="…"`` and ``'…`` marks
+    spreadsheets put around numbers. Every search box (the top bar, the ticket list's ``q``,
+    the buyer lookups) reads its term through this."""
+    return search_text(raw).lstrip("'=\"").strip('"')
+
+
+class _FoldCase(Func):
+    """``DESK_UPPER(field)``: SQLite's own UPPER and LIKE fold ASCII letters only, so the desk
+    registers this function on every SQLite connection (``tickets.apps``), folding every
+    script as PostgreSQL's UPPER does ('élodie' -> 'ÉLODIE')."""
+
+    function = "DESK_UPPER"
+    output_field = CharField()
+
+
+_FOLDED_LOOKUPS = {"icontains": Contains, "istartswith": StartsWith, "iexact": Exact}
+
+
+def _nick_lookup(field: str, lookup: str, term: str) -> Q:
+    """``field__<lookup>=term`` for a case-insensitive ``lookup``. PostgreSQL's
+    ``UPPER(…) LIKE UPPER(…)`` folds every script's case and is what the trigram index
+    serves; on SQLite both sides are folded by ``_FoldCase`` so the answers are the same."""
+    if connection.vendor != "sqlite":
+        return Q(**{f"{field}__{lookup}": term})
+    return Q(_FOLDED_LOOKUPS[lookup](_FoldCase(F(field)), term.upper()))
 
 
 def ticket_number_pk(term: str) -> int | None:
@@ -126,12 +152,14 @@ def nick_condition(term: str, field: str = "buyer_nick") -> Q | None:
     nickname can hold ``term`` (empty, or longer than a nickname).
 
     On PostgreSQL this is ``UPPER(buyer_nick::text) LIKE UPPER(…)``, served by the trigram
-    index ``order_nick_trgm_idx`` (migration 0015); SQLite's LIKE folds ASCII case only, which
-    is all a nickname's case can be (Chinese has none)."""
+    index ``order_nick_trgm_idx`` (migration 0015); on SQLite both sides are folded by the
+    desk's own function (``_nick_lookup``), so 'élo' finds 'ÉLODIE' on both. The term is
+    folded to ASCII (``search_term``) but a nickname is matched as stored: a nickname saved
+    with full-width letters is found by full-width letters only."""
     if not term or len(term) > NICK_MAX:
         return None
     lookup = "icontains" if len(term) >= NICK_INFIX_MIN else "istartswith"
-    return Q(**{f"{field}__{lookup}": term})
+    return _nick_lookup(field, lookup, term)
 
 
 def order_search(user, term: str) -> QuerySet[Order]:
@@ -145,7 +173,7 @@ def order_search(user, term: str) -> QuerySet[Order]:
         return Order.objects.none()
     condition = Q(tracking_no=normalise_tracking_no(term))
     if len(term) <= NICK_MAX:
-        condition |= Q(buyer_nick__iexact=term)
+        condition |= _nick_lookup("buyer_nick", "iexact", term)
     if plain_int(term, digits=32) is not None:
         condition |= Q(order_no=term) | Q(alipay_no=term)
         if len(term) == 4:

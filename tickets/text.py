@@ -21,6 +21,14 @@ def normalise_tracking_no(raw: str | None) -> str:
     return "".join(ch for ch in text if _visible(ch)).upper()
 
 
+def search_text(raw: str | None) -> str:
+    """What someone typed or pasted into a search box, read as what it shows: full-width
+    letters and digits as ASCII (NFKC: 'ＴＢ０５２０１５' -> 'TB052015'), without whitespace
+    or invisible characters (zero-width space, BOM, joiners pasted from IM). Case is kept."""
+    text = unicodedata.normalize("NFKC", raw or "")
+    return "".join(ch for ch in text if _visible(ch))
+
+
 def tracking_no_refusal(tracking_no: str) -> str | None:
     """Why a normalised tracking number can't be a courier's (6-40 letters, digits or '-'),
     or None when it can."""

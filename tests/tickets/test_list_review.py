@@ -101,3 +101,47 @@ def test_a_search_within_the_limit_shows_no_notice(logged_in, agent, shop_a, mon
 
     assert "请缩小搜索" not in html
     assert all(t.number in html for t in tickets)
+
+
+# --- 3. what people paste is searched as what it shows -------------------------------------
+SEARCH = reverse("tickets:order_search")
+
+
+@pytest.mark.parametrize(
+    "term", ["ＴＢ０５２０１５", "ｔｂ０５２０１５", "TB05\u200b2015", "\ufefftb052015", "ＴＢ０５"]
+)
+def test_full_width_and_invisible_characters_find_what_ascii_finds(logged_in, agent, shop_a, term):
+    order = make_order(shop_a, buyer_nick="TB052015")
+    ticket = make_ticket(order, agent)
+
+    top = logged_in.get(SEARCH, {"q": term}, follow=True)
+    listed = logged_in.get(LIST, {"q": term, "status": ""}).content.decode()
+
+    assert order.order_no in top.content.decode() or "TB052015" in top.content.decode()
+    assert ticket.number in listed
+
+
+@pytest.mark.parametrize("form", ["Ｔ{}", "ｔ{}", "\u200bT{}"])
+def test_a_full_width_ticket_number_goes_to_the_ticket(logged_in, agent, shop_a, form):
+    ticket = make_ticket(make_order(shop_a), agent)
+    digits = str(ticket.pk).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+
+    response = logged_in.get(SEARCH, {"q": form.format(digits)})
+
+    assert response.status_code == 302
+    assert response.url == reverse("tickets:ticket_detail", args=[ticket.pk])
+
+
+def test_accented_nicknames_are_found_in_any_case_on_either_database(logged_in, agent, shop_a):
+    order = make_order(shop_a, buyer_nick="ÉLODIE的店")
+    ticket = make_ticket(order, agent)
+    make_order(shop_a, buyer_nick="elodie")  # no accent: not the same letters
+
+    top = logged_in.get(SEARCH, {"q": "élo"}, follow=True).content.decode()
+    whole = logged_in.get(SEARCH, {"q": "élodie的店"})
+    listed = logged_in.get(LIST, {"q": "élod", "status": ""}).content.decode()
+
+    assert "ÉLODIE的店" in top and ">elodie<" not in top
+    assert whole.status_code == 302
+    assert whole.url == reverse("tickets:order_detail", args=[order.pk])
+    assert ticket.number in listed

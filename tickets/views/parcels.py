@@ -110,17 +110,7 @@ def parcel_unpack_view(request):
         tracking_no = normalise_tracking_no(request.GET["tracking_no"])
         form = UnpackForm(initial={"tracking_no": tracking_no})
         form.fields["contents"].widget.attrs["autofocus"] = True
-        lookup = {
-            "tracking_no": tracking_no,
-            "ticket": find_ticket_for_parcel(request.user, tracking_no),
-            "existing": visible_parcels(request.user).filter(tracking_no=tracking_no).first(),
-        }
-        if lookup["ticket"] is not None and lookup["ticket"].kind == Ticket.Kind.EXCHANGE:
-            # Unpacking an exchange: check the parcel holds what the ticket says came back,
-            # and see what the warehouse will send for it.
-            lookup["goods"] = goods_lines(
-                lookup["ticket"].items.prefetch_related("order_item", "replacements__sku__product")
-            )
+        lookup = _lookup(request, tracking_no)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         postage_form = _postage_form(request)
@@ -164,10 +154,17 @@ def parcel_unpack_view(request):
         .select_related("ticket", "order")
         .order_by("-created_at")[:RECENT]
     )
-    if postage_form is None or not postage_form.is_bound:
-        postage_form = _postage_form(request, lookup["ticket"] if lookup else None)
+    if request.method == "POST" and normalise_tracking_no(form.data.get("tracking_no", "")):
+        # Refused: the page shows again what the parcel matches, as it did before saving.
+        lookup = _lookup(request, normalise_tracking_no(form.data["tracking_no"]))
+    if lookup is None or lookup["ticket"] is None:
+        # Postage is recorded on a ticket, where it is shown; a parcel that matched none has
+        # nowhere to show it (the order page has no money), so the screen offers none.
+        postage_form = None
+    elif postage_form is None or not postage_form.is_bound:
+        postage_form = _postage_form(request, lookup["ticket"])
     else:
-        postage_form = _postage_hints(postage_form, lookup["ticket"] if lookup else None)
+        postage_form = _postage_hints(postage_form, lookup["ticket"])
     return render(
         request,
         "tickets/parcel_unpack.html",
@@ -175,10 +172,30 @@ def parcel_unpack_view(request):
     )
 
 
+def _lookup(request, tracking_no: str) -> dict:
+    """What a scanned tracking number matches, shown before saving: the user's ticket waiting
+    for it, a parcel already registered under it, and for an exchange the goods that came
+    back and what goes out for them."""
+    lookup = {
+        "tracking_no": tracking_no,
+        "ticket": find_ticket_for_parcel(request.user, tracking_no),
+        "existing": visible_parcels(request.user).filter(tracking_no=tracking_no).first(),
+    }
+    if lookup["ticket"] is not None and lookup["ticket"].kind == Ticket.Kind.EXCHANGE:
+        # Unpacking an exchange: check the parcel holds what the ticket says came back,
+        # and see what the warehouse will send for it.
+        lookup["goods"] = goods_lines(
+            lookup["ticket"].items.prefetch_related("order_item", "replacements__sku__product")
+        )
+    return lookup
+
+
 def _record_postage(request, result: Unpacked, postage_form: LedgerForm) -> None:
-    """The postage typed with the parcel, recorded on its ticket (or order) as the ticket
-    page records it: same form, same rules, same one-time key. A parcel scanned again, or
-    one that matched no order, records none."""
+    """The postage typed with the parcel, recorded on its ticket as the ticket page records
+    it: same form, same rules, same one-time key. A parcel scanned again, or one that matched
+    no ticket, records none and says so: the parcel stays registered (the agent scans on),
+    and postage is recorded on the ticket once there is one. The screen offers no postage
+    field for such a parcel; this refuses a hand-made or stale POST."""
     parcel = result.parcel
     if not result.created:
         messages.warning(request, _("这个包裹之前登记过，邮费没有再登记；需要时请在售后单上登记。"))
@@ -186,6 +203,15 @@ def _record_postage(request, result: Unpacked, postage_form: LedgerForm) -> None
     if parcel.order_id is None:
         messages.warning(
             request, _("包裹没有匹配到订单，邮费没有登记：匹配到订单后在售后单上登记。")
+        )
+        return
+    if result.ticket is None:
+        messages.warning(
+            request,
+            _(
+                "包裹没有匹配到售后单，邮费没有登记：邮费只登记在售后单上。"
+                "请在订单页为这个包裹新建售后单，再在售后单上登记邮费。"
+            ),
         )
         return
     try:
