@@ -1,5 +1,6 @@
 """The ticket list's filter: every choice built from the requesting user's shops."""
 
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import django_filters
@@ -27,6 +28,41 @@ class IsoDateRangeWidget(django_filters.widgets.RangeWidget):
     def __init__(self, attrs=None):
         super().__init__(attrs)
         self.widgets = [IsoDateInput(), IsoDateInput()]
+
+
+class DeskDateRangeField(django_filters.fields.DateRangeField):
+    """A from/to date range read as local day boundaries, where a bound on the first or last
+    day the calendar holds (0001-01-01, 9999-12-31) is no bound: its midnight in the desk's
+    time zone is outside what a datetime can hold once turned to UTC (SQLite's adapter raised
+    OverflowError), and nothing lies beyond it anyway."""
+
+    EARLIEST = date.min + timedelta(days=1)
+    LATEST = date.max - timedelta(days=1)
+
+    def compress(self, data_list):
+        if data_list:
+            start, stop = data_list
+            data_list = [
+                None if start and start <= self.EARLIEST else start,
+                None if stop and stop >= self.LATEST else stop,
+            ]
+        return super().compress(data_list)
+
+
+class DeskDateRangeFilter(django_filters.DateFromToRangeFilter):
+    """The desk's date range filter (every list's ``created``/``updated``): ISO inputs, and
+    extreme dates read as no bound (``DeskDateRangeField``)."""
+
+    field_class = DeskDateRangeField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", IsoDateRangeWidget())
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value and value.start is None and value.stop is None:
+            return qs  # both bounds dropped: the whole calendar
+        return super().filter(qs, value)
 
 
 # "All unfinished" has a value of its own: "open" is the status 待处理, which used to share
@@ -74,16 +110,8 @@ class TicketFilter(django_filters.FilterSet):
     stale = django_filters.BooleanFilter(
         label=_("只看停滞"), method="filter_stale", widget=forms.CheckboxInput
     )
-    created = django_filters.DateFromToRangeFilter(
-        label=_("创建日期"),
-        field_name="created_at",
-        widget=IsoDateRangeWidget(),
-    )
-    updated = django_filters.DateFromToRangeFilter(
-        label=_("更新日期"),
-        field_name="updated_at",
-        widget=IsoDateRangeWidget(),
-    )
+    created = DeskDateRangeFilter(label=_("创建日期"), field_name="created_at")
+    updated = DeskDateRangeFilter(label=_("更新日期"), field_name="updated_at")
     sort = django_filters.ChoiceFilter(
         label=_("排序"), choices=SORT_CHOICES, method="filter_sort", empty_label=None
     )

@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .filters import IsoDateRangeWidget
+from .filters import DeskDateRangeFilter, IsoDateRangeWidget
 from .forms import IsoDateInput
 from .models import (
     CourierLossReport,
@@ -33,9 +33,7 @@ class RegisterFilter(django_filters.FilterSet):
     shop = django_filters.ModelChoiceFilter(
         label=_("店铺"), queryset=None, empty_label=_("全部店铺")
     )
-    created = django_filters.DateFromToRangeFilter(
-        label=_("登记日期"), field_name="created_at", widget=_RANGE
-    )
+    created = DeskDateRangeFilter(label=_("登记日期"), field_name="created_at", widget=_RANGE)
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         super().__init__(data, *args, request=request, **kwargs)

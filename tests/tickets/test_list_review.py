@@ -145,3 +145,56 @@ def test_accented_nicknames_are_found_in_any_case_on_either_database(logged_in, 
     assert whole.status_code == 302
     assert whole.url == reverse("tickets:order_detail", args=[order.pk])
     assert ticket.number in listed
+
+
+# --- 4. the calendar's first and last days in every date filter ---------------------------
+EXTREMES = ["0001-01-01", "9999-12-31"]
+REGISTER_LISTS = [
+    "registers:loss_list",
+    "registers:quality_list",
+    "registers:alert_list",
+    "registers:feedback_list",
+    "registers:wrong_list",
+    "registers:intervention_list",
+    "registers:invoice_list",
+    "registers:review_list",
+    "registers:handover_list",
+]
+
+
+@pytest.mark.parametrize("field", ["created", "updated"])
+def test_the_ticket_list_reads_extreme_dates_as_no_bound(logged_in, agent, shop_a, field):
+    ticket = make_ticket(make_order(shop_a), agent)
+
+    def shown(**query):
+        response = logged_in.get(LIST, {"status": "", **query})
+        assert response.status_code == 200, query
+        return ticket.number in response.content.decode()
+
+    assert shown(**{f"{field}_min": "0001-01-01"})
+    assert shown(**{f"{field}_max": "9999-12-31"})
+    assert shown(**{f"{field}_min": "0001-01-01", f"{field}_max": "9999-12-31"})
+    assert not shown(**{f"{field}_max": "0001-01-01"})
+    assert not shown(**{f"{field}_min": "9999-12-31"})
+
+
+@pytest.mark.parametrize("day", EXTREMES)
+@pytest.mark.parametrize("key", ["created_min", "created_max", "updated_min", "updated_max"])
+def test_the_export_takes_extreme_dates(logged_in, agent, shop_a, key, day):
+    make_ticket(make_order(shop_a), agent)
+
+    response = logged_in.get(reverse("tickets:ticket_export"), {"status": "", key: day})
+
+    assert response.status_code == 200
+    b"".join(response.streaming_content)
+
+
+@pytest.mark.parametrize("day", EXTREMES)
+@pytest.mark.parametrize("bound", ["created_min", "created_max"])
+@pytest.mark.parametrize("name", REGISTER_LISTS)
+def test_every_register_list_takes_extreme_dates(client, supervisor, name, bound, day):
+    client.force_login(supervisor)
+
+    response = client.get(reverse(name), {bound: day})
+
+    assert response.status_code == 200
