@@ -180,6 +180,17 @@ class GoodsLine:
         goods = self.item.order_item
         return self.replacement.sku_id != goods.sku_id if goods.sku_id else True
 
+    @property
+    def product_changed(self) -> bool:
+        """Another product goes out (换款), not another colour or size of the same one; for an
+        order item outside the catalogue (imported, no SKU link), when the titles differ."""
+        if not self.replacement:
+            return False
+        goods = self.item.order_item
+        if goods.sku_id:
+            return self.replacement.sku.product_id != goods.sku.product_id
+        return self.replacement.sku.product.title != goods.title
+
 
 def items_with_replacements(lookup: str = "items") -> Prefetch:
     """A prefetch for ``ticket.items`` (``lookup``: the path to them) carrying their order
@@ -188,7 +199,7 @@ def items_with_replacements(lookup: str = "items") -> Prefetch:
     replacements = ExchangeReplacement.objects.select_related("sku__product").order_by("pk")
     return Prefetch(
         lookup,
-        queryset=TicketItem.objects.select_related("order_item")
+        queryset=TicketItem.objects.select_related("order_item__sku")
         .prefetch_related(Prefetch("replacements", queryset=replacements))
         .order_by("pk"),
     )

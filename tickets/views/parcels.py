@@ -185,7 +185,7 @@ def _lookup(request, tracking_no: str) -> dict:
         # Unpacking an exchange: check the parcel holds what the ticket says came back,
         # and see what the warehouse will send for it.
         lookup["goods"] = goods_lines(
-            lookup["ticket"].items.prefetch_related("order_item", "replacements__sku__product")
+            lookup["ticket"].items.prefetch_related("order_item__sku", "replacements__sku__product")
         )
     return lookup
 
