@@ -290,6 +290,32 @@ def _rewrite(sheet: Sheet) -> None:
     sheet.save()
 
 
+def exchange_list_refresh(ticket_id: int) -> Sheet | None:
+    """Rewrites the file of the unsigned exchange-goods list carrying ticket ``ticket_id``
+    after what the ticket sends out changed, so a file downloaded before the signature
+    never tells the warehouse the old goods. A signed list can't have changed (the goods are
+    locked by the signature). Returns the list rewritten, or None."""
+    with transaction.atomic():
+        line = (
+            ExchangeLine.objects.filter(ticket_id=ticket_id, removed_at__isnull=True)
+            .select_related("sheet")
+            .first()
+        )
+        if line is None or line.sheet.status != Sheet.Status.AWAITING_APPROVAL:
+            return None
+        sheet = _lock_list(line.sheet)
+        if sheet.status != Sheet.Status.AWAITING_APPROVAL:
+            return None
+        _rewrite(sheet)
+        return sheet
+
+
+def exchange_goods_changed_receiver(sender, ticket, **kwargs) -> None:
+    """Receiver of ``tickets.signals.exchange_goods_changed`` (connected in the app's
+    ``ready``): the list's file is rewritten once the change is committed."""
+    transaction.on_commit(lambda: exchange_list_refresh(ticket.pk))
+
+
 @transaction.atomic
 def exchange_line_remove(*, actor: User, line: ExchangeLine, reason: str) -> ExchangeLine:
     """A supervisor takes a line off a list; the ticket goes back to the queue (and so onto

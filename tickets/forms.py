@@ -103,6 +103,8 @@ class TicketOpenForm(forms.Form):
     )
     promise_text = forms.CharField(label=_("承诺内容"), max_length=255, required=False)
     promise_due_on = forms.DateField(label=_("兑现日期"), required=False, widget=IsoDateInput())
+    # The server-issued one-time key: the same form posted twice opens one ticket.
+    submission = forms.CharField(widget=forms.HiddenInput, max_length=500, required=False)
 
     def __init__(self, *args, order, **kwargs):
         super().__init__(*args, **kwargs)

@@ -89,8 +89,9 @@ def test_the_list_claims_the_queued_exchanges_and_moves_them_onto_it(agent, exch
     first = queued_exchange(agent, exchange_order)
     agent_b = make_user(role=Role.AGENT, shops=[shop_b])
     second = queued_exchange(agent_b, make_order(shop_b, items=((Decimal("59.00"), 3),)))
-    waiting = make_ticket(exchange_order, agent, status=S.AWAITING_RETURN)
-    a_return = make_ticket(exchange_order, agent, kind=Ticket.Kind.RETURN, status=S.RECEIVED)
+    other = make_order(exchange_order.shop, items=((Decimal("99.00"), 2),))
+    waiting = make_ticket(other, agent, status=S.AWAITING_RETURN)
+    a_return = make_ticket(other, agent, kind=Ticket.Kind.RETURN, status=S.RECEIVED)
 
     # when
     sheet = build_list()

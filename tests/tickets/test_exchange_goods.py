@@ -462,3 +462,54 @@ def test_an_exchange_refunds_only_the_difference_and_flags_an_overpayment(client
     assert ticket.ledger_entries.filter(kind="refund").count() == 1
     response = record("1")
     assert any("最多再退 ¥0.00" in m for m in messages_of(response))
+
+
+def test_the_unsigned_lists_file_follows_a_change_of_goods(
+    client, agent, hoodie, django_capture_on_commit_callbacks
+):
+    open_exchange(client, agent, hoodie, hoodie["xl"].code)
+    ticket = queue(Ticket.objects.get(order=hoodie["order"]), agent)
+    sheet = build_list()
+    [item] = ticket.items.all()
+    with django_capture_on_commit_callbacks(execute=True):
+        goods_post(client, ticket, [(item, [(hoodie["xl_premium"].code, 1)])])
+    sheet.refresh_from_db()
+    [row] = table(workbook(sheet)["换货清单"], 5)
+    assert row["发出商家编码"] == hoodie["xl_premium"].code
+    assert row["差价"] == 30
+
+
+# --- the same goods never move twice ---------------------------------------------------------
+def test_the_same_piece_is_not_on_two_open_goods_tickets(client, agent, hoodie):
+    # two pieces ordered: one exchange for both, then a return for one more is refused
+    assert open_exchange(client, agent, hoodie, hoodie["xl"].code, quantity=2).status_code == 302
+    response = open_exchange(client, agent, hoodie, hoodie["xl"].code, quantity=1)
+    assert response.status_code == 200
+    first = Ticket.objects.get(order=hoodie["order"])
+    assert f"未完结的售后单 {first.number} 已经在处理 2 件" in response.content.decode()
+    assert Ticket.objects.filter(order=hoodie["order"]).count() == 1
+    # once the first is cancelled, the pieces are free again
+    ticket_transition(actor=agent, ticket=first, to_status=S.CANCELLED)
+    assert open_exchange(client, agent, hoodie, hoodie["xl"].code).status_code == 302
+
+
+def test_the_new_ticket_form_posted_twice_opens_one_ticket(client, agent, hoodie):
+    client.force_login(agent)
+    url = reverse("tickets:ticket_new", args=[hoodie["order"].pk])
+    page = client.get(url).content.decode()
+    key = re.search(r'name="submission" value="([^"]+)"', page).group(1)
+    item = hoodie["item"]
+    data = {
+        "kind": Ticket.Kind.RETURN,
+        "reason": Ticket.Reason.NOT_SUITABLE,
+        "responsibility": Ticket.Responsibility.BUYER,
+        f"qty_{item.pk}": 1,
+        "submission": key,
+    }
+    first = client.post(url, data)
+    second = client.post(url, data)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Ticket.objects.filter(order=hoodie["order"]).count() == 1
+    forged = client.post(url, {**data, "submission": key + "x"})
+    assert "表单已过期或无效" in forged.content.decode()

@@ -286,13 +286,12 @@ def test_another_orders_or_shops_parcel_cannot_be_used(client, agent, supervisor
     )
 
 
-def test_a_parcel_is_linked_once(agent, order_a):
-    parcel = parcel_unpack(
-        actor=agent, tracking_no="YT558", condition="intact", order=order_a
-    ).parcel
-    first = make_ticket(order_a, agent, kind="return")
+def test_a_parcel_is_linked_once(agent, shop_a):
+    order = make_order(shop_a, items=((Decimal("99.00"), 2),))  # two pieces, two tickets
+    parcel = parcel_unpack(actor=agent, tracking_no="YT558", condition="intact", order=order).parcel
+    first = make_ticket(order, agent, kind="return")
     parcel_link_ticket(actor=agent, parcel=parcel, ticket=first)
-    second = make_ticket(order_a, agent, kind="exchange")
+    second = make_ticket(order, agent, kind="exchange")
     with pytest.raises(DeskError, match=first.number):
         parcel_link_ticket(actor=agent, parcel=parcel, ticket=second)
     first.refresh_from_db()

@@ -2,6 +2,7 @@
 
 import itertools
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -44,6 +45,7 @@ def test_phone_tail_is_kept_for_search(shop_a):
 
 
 def test_overdue_query_and_overdue_method_agree(order_a, agent):
+    order_a = make_order(order_a.shop, items=((Decimal("99.00"), 5),))  # one piece per ticket
     now = timezone.now()
     long_ago = now - timedelta(days=5)
     cases = [

@@ -33,8 +33,11 @@ def data(shop_a, shop_b, supervisor):
     dress.items.update(title="连衣裙")
 
     def ticket(order, who, created, first=None, resolved=None, reason=Ticket.Reason.NOT_SUITABLE):
+        # One order per ticket (a piece is on one open goods ticket at a time), same product.
+        fresh = make_order(order.shop)
+        fresh.items.update(title=order.items.get().title)
         return make_ticket(
-            order,
+            fresh,
             who,
             reason=reason,
             assignee=who,

@@ -170,6 +170,10 @@ class Ticket(TimeStampedModel):
     # When the status last changed (set by ``ticket_transition``): a ticket that has sat in
     # a non-final status longer than ``DESK_STALE_AFTER`` is stale (停滞), even if not overdue.
     status_changed_at = models.DateTimeField(_("状态变更时间"), default=timezone.now)
+    # The new-ticket form's server-issued one-time key: the same POST twice opens one ticket.
+    idempotency_key = models.CharField(
+        _("提交编号"), max_length=64, null=True, blank=True, unique=True, editable=False
+    )
 
     objects = TicketQuerySet.as_manager()
 

@@ -25,6 +25,7 @@ from tickets.models import ExchangeCharge, ExchangeReplacement, Sku, Ticket, Tic
 from tickets.money import parse_money
 from tickets.selectors import can_work_on
 from tickets.selectors_exchanges import exchange_price_position, exchange_replacement_refusal
+from tickets.signals import exchange_goods_changed
 from tickets.text import meaningful_text
 
 from . import DeskError, require_perm
@@ -146,6 +147,7 @@ def replacements_write(*, actor: User, ticket: Ticket, requests: list[Replacemen
             "amount": abs(difference),
         }
     timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.EXCHANGE, message=message)
+    exchange_goods_changed.send(sender=ExchangeReplacement, ticket=ticket)
     return lines, True
 
 

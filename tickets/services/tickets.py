@@ -80,6 +80,40 @@ def _lock(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
 
+def _refuse_goods_twice(order: Order, items: list[ItemRequest]) -> None:
+    """DeskError when an item's pieces on open goods tickets plus ``items`` would exceed what
+    was ordered (the order row locked first, so two openings count one after the other)."""
+    Order.objects.select_for_update().filter(pk=order.pk).exists()
+    taken = {}
+    for row in (
+        TicketItem.objects.filter(
+            order_item__in=[i.order_item for i in items],
+            ticket__kind__in=_GOODS_KINDS,
+            ticket__status__in=Ticket.OPEN_STATUSES,
+        )
+        .select_related("ticket")
+        .order_by("ticket_id")
+    ):
+        numbers, count = taken.get(row.order_item_id, ([], 0))
+        taken[row.order_item_id] = ([*numbers, row.ticket.number], count + row.quantity)
+    for item in items:
+        numbers, count = taken.get(item.order_item.pk, ([], 0))
+        if count + item.quantity > item.order_item.quantity:
+            raise DeskError(
+                _(
+                    "“%(title)s”共买了 %(ordered)s 件，未完结的售后单 %(tickets)s 已经在处理 "
+                    "%(taken)s 件，这张单最多还能选 %(left)s 件。"
+                )
+                % {
+                    "title": item.order_item.title,
+                    "ordered": item.order_item.quantity,
+                    "tickets": "、".join(numbers),
+                    "taken": count,
+                    "left": max(item.order_item.quantity - count, 0),
+                }
+            )
+
+
 @transaction.atomic
 def ticket_open(
     *,
@@ -93,9 +127,22 @@ def ticket_open(
     promises: list[PromiseRequest] = (),
     assignee: User | None = None,
     return_tracking_no: str = "",
+    idempotency_key: str | None = None,
 ) -> Ticket:
-    """Opens a ticket on ``order`` for the given items (each never more than ordered)."""
+    """Opens a ticket on ``order`` for the given items (each never more than ordered).
+
+    Goods move once (issue 11 review): an item's pieces on open return, exchange, repair and
+    reship tickets together never exceed what was ordered, so the same piece is not sent
+    back or sent out twice; the order is locked while this is counted. The same form
+    submission (``idempotency_key``) twice opens one ticket, returned again. DeskError with
+    the reason otherwise."""
     require_perm(actor, "tickets.add_ticket")
+    if idempotency_key:
+        # Opening tickets on one order queues here; a repeated submission then finds the first.
+        Order.objects.select_for_update().filter(pk=order.pk).exists()
+        done = Ticket.objects.filter(idempotency_key=idempotency_key).first()
+        if done is not None:
+            return done
     if order.status == Order.Status.WAITING_PAYMENT:
         raise DeskError(_("订单还未付款，不能创建售后单。"))
     if kind in _GOODS_KINDS and order.status not in _SHIPPED:
@@ -114,6 +161,8 @@ def ticket_open(
                 _("“%(title)s”的售后数量必须在 1 到 %(max)s 之间（订单购买了 %(max)s 件）。")
                 % {"title": item.order_item.title, "max": item.order_item.quantity}
             )
+    if kind in _GOODS_KINDS:
+        _refuse_goods_twice(order, items)
     now = timezone.now()
     first_due, resolution_due = sla_due_times(now, reason)
     ticket = Ticket.objects.create(
@@ -127,6 +176,7 @@ def ticket_open(
         first_response_due=first_due,
         resolution_due=resolution_due,
         created_at=now,
+        idempotency_key=idempotency_key or None,
     )
     created = TicketItem.objects.bulk_create(
         [TicketItem(ticket=ticket, order_item=i.order_item, quantity=i.quantity) for i in items]

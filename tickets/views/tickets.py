@@ -42,7 +42,7 @@ from tickets.selectors import (
 )
 from tickets.selectors_orders import auto_confirm_warning
 from tickets.services import DeskError
-from tickets.services.ledger import submission_key_issue
+from tickets.services.ledger import submission_key_issue, submission_key_read
 from tickets.services.photos import photo_add
 from tickets.services.tickets import (
     ItemRequest,
@@ -138,11 +138,10 @@ def ticket_export(request):
 def ticket_new(request, order_pk):
     order = get_object_or_404(visible_orders(request.user).select_related("shop"), pk=order_pk)
     parcel = parcel_for_new_ticket(request, order)
-    form = TicketOpenForm(
-        request.POST or None,
-        order=order,
-        initial={"return_tracking_no": parcel.tracking_no} if parcel else None,
-    )
+    initial = {"submission": submission_key_issue(request.user)}
+    if parcel:
+        initial["return_tracking_no"] = parcel.tracking_no
+    form = TicketOpenForm(request.POST or None, order=order, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         promises = []
@@ -167,6 +166,11 @@ def ticket_new(request, order_pk):
                 promises=promises,
                 assignee=request.user if can_work_on(request.user, order.shop_id) else None,
                 return_tracking_no=data["return_tracking_no"],
+                idempotency_key=(
+                    submission_key_read(request.user, data["submission"])
+                    if data["submission"]
+                    else None
+                ),
             )
         except DeskError as exc:
             form.add_error(None, exc.message)
