@@ -9,7 +9,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from tests.factories import make_order, make_ticket
-from tickets.models import Ticket, TicketEvent
+from tickets.models import SavedView, Ticket, TicketEvent
 from tickets.services.bulk import bulk_key_issue
 
 S = Ticket.Status
@@ -198,3 +198,70 @@ def test_every_register_list_takes_extreme_dates(client, supervisor, name, bound
     response = client.get(reverse(name), {bound: day})
 
     assert response.status_code == 200
+
+
+# --- 5. saved views offer only what works, and save only what the list accepts -------------
+SAVE_VIEW = reverse("tickets:saved_view_create")
+
+
+def _views_html(client, query=""):
+    html = client.get(LIST + query).content.decode()
+    return html.split('class="saved-views"')[1].split("</section>")[0]
+
+
+def test_a_shared_view_of_a_shop_the_agent_does_not_serve_is_not_offered(
+    logged_in, agent, supervisor, shop_a, shop_b
+):
+    SavedView.objects.create(
+        owner=supervisor, name="B店退款", query=f"shop={shop_b.pk}", shared=True
+    )
+    SavedView.objects.create(
+        owner=supervisor, name="A店退款", query=f"shop={shop_a.pk}", shared=True
+    )
+
+    html = _views_html(logged_in)
+
+    assert "A店退款" in html
+    assert "B店退款" not in html
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("created_min=2026-13-45", "创建日期"), ("shop={other}", "店铺"), ("status=bogus", "状态")],
+)
+def test_saving_a_filter_the_list_would_refuse_names_the_field(
+    logged_in, agent, shop_b, query, field
+):
+    response = logged_in.post(
+        SAVE_VIEW, {"name": "坏视图", "query": query.format(other=shop_b.pk)}, follow=True
+    )
+
+    assert not SavedView.objects.exists()
+    (message,) = _messages(response)
+    assert "视图没有保存" in message and f"“{field}”" in message
+
+
+@pytest.mark.parametrize("name", ["超时\x01", "\x1b[31m红色", "a\x7fb"])
+def test_view_names_with_control_characters_are_refused(logged_in, name):
+    response = logged_in.post(SAVE_VIEW, {"name": name, "query": "overdue=on"}, follow=True)
+
+    assert not SavedView.objects.exists()
+    assert any("控制字符" in m for m in _messages(response))
+
+
+def test_only_the_applied_view_is_active(logged_in, agent, supervisor):
+    mine = SavedView.objects.create(owner=agent, name="我的退款", query="status=refunded")
+    shared = SavedView.objects.create(
+        owner=supervisor, name="团队退款", query="status=refunded", shared=True
+    )
+    other = SavedView.objects.create(owner=agent, name="超时", query="overdue=on")
+
+    clicked = _views_html(logged_in, f"?status=refunded&view={shared.pk}")
+    typed = _views_html(logged_in, "?status=refunded")
+    single = _views_html(logged_in, "?overdue=on&page=2")
+
+    assert clicked.count('aria-current="page"') == 1
+    assert f'view={shared.pk}" aria-current="page"' in clicked
+    assert 'aria-current="page"' not in typed  # two views have this filter: neither is "the" one
+    assert f'view={other.pk}" aria-current="page"' in single
+    assert mine.pk != shared.pk

@@ -311,7 +311,7 @@ def test_saved_view_create_apply_delete(logged_in, agent, shop_a):
     )
     html = response.content.decode()
     assert "已保存视图“退款未完结”" in html
-    assert f'href="{LIST}?status=refunded" aria-current="page"' in html
+    assert f'href="{LIST}?status=refunded&amp;view={view.pk}" aria-current="page"' in html
     # one click finds it again
     assert _numbers(logged_in, "?" + view.query, refunded, pending) == {refunded.number}
     # and the owner deletes it

@@ -2,6 +2,8 @@
 an agent finds again in one click. Each user keeps their own; a supervisor may share one with
 the team (everyone sees it, only its owner changes or deletes it)."""
 
+import unicodedata
+
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -22,13 +24,15 @@ def saved_view_create(*, actor: User, name: str, query: str, shared: bool = Fals
     """Saves ``query`` (the list's query string, already limited to the filter's own keys by
     ``tickets.filters.filter_query``) under ``name`` for ``actor``.
 
-    Refused with ``DeskError``: a name with nothing readable in it (``meaningful_text``) or
-    longer than 40 characters, a name the actor already uses, a query over 1000 characters,
-    more than ``SAVED_VIEWS_PER_USER`` views, and ``shared`` by anyone but a supervisor."""
+    Refused with ``DeskError``: a name with nothing readable in it (``meaningful_text``), with
+    a control character (\x01, ESC) or longer than 40 characters, a name the actor already
+    uses, a query over 1000 characters, more than ``SAVED_VIEWS_PER_USER`` views, and ``shared`` by anyone but a supervisor."""
     require_perm(actor, "tickets.add_savedview")
     name = meaningful_text(name)
     if not name:
         raise DeskError(_("请给视图起个名字。"))
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise DeskError(_("视图名称不能含控制字符（如 \\x01、ESC），请重新输入。"))
     if len(name) > NAME_MAX:
         raise DeskError(_("视图名称最多 %(n)s 个字。") % {"n": NAME_MAX})
     if len(query) > QUERY_MAX:

@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tickets.filters import filter_query
+from tickets.filters import TicketFilter, filter_query
 from tickets.forms import SavedViewForm, TicketBulkForm
 from tickets.models import SavedView, Ticket
 from tickets.roles import Role, has_role
-from tickets.selectors import saved_views_for
+from tickets.selectors import saved_views_for, visible_shop_ids
 from tickets.services import DeskError
 from tickets.services.bulk import (
     BULK_LIMIT,
@@ -146,11 +146,16 @@ def saved_view_create_view(request):
         messages.error(request, errors)
         return _back_to_list(raw_query)
     data = form.cleaned_data
+    query = filter_query(QueryDict(data["query"]))
+    refusal = _query_refusal(request, query)
+    if refusal:
+        messages.error(request, refusal)
+        return _back_to_list(raw_query)
     try:
         view = saved_view_create(
             actor=request.user,
             name=data["name"],
-            query=filter_query(QueryDict(data["query"])),
+            query=query,
             shared=data["shared"],
         )
     except DeskError as exc:
@@ -158,6 +163,51 @@ def saved_view_create_view(request):
     else:
         messages.success(request, _("已保存视图“%(name)s”。") % {"name": view.name})
     return _back_to_list(raw_query)
+
+
+def _query_refusal(request, query: str) -> str | None:
+    """Why the list's filter ``query`` can't be saved (a bad date, a shop the user doesn't
+    serve: the list itself would refuse it), naming the field; None when it can."""
+    filterset = TicketFilter(QueryDict(query), queryset=Ticket.objects.none(), request=request)
+    if filterset.is_valid():
+        return None
+    fields = filterset.form.fields
+    problems = "；".join(
+        _("“%(field)s”：%(error)s")
+        % {"field": fields[name].label if name in fields else name, "error": " ".join(errors)}
+        for name, errors in filterset.form.errors.items()
+    )
+    return _("视图没有保存，筛选条件有误：%(problems)s") % {"problems": problems}
+
+
+def _foreign_shop(query: str, shop_ids) -> bool:
+    """Whether the saved ``query`` filters by a shop not among ``shop_ids``."""
+    return any(
+        plain_int(value) not in shop_ids for value in QueryDict(query).getlist("shop") if value
+    )
+
+
+def _offered_views(request, current_query: str):
+    """The saved views the list offers, and the pk of the one applied (or None).
+
+    A view shared by someone else that names a shop the user doesn't serve is not offered
+    (it would only show an error); the user's own such view is shown with a note. The
+    applied view is the one whose query (normalised by ``filter_query``) is the list's
+    current filter: the one the link named (``view``) when several have that query."""
+    user = request.user
+    shops = set(visible_shop_ids(user))
+    views, matching = [], []
+    for view in saved_views_for(user):
+        view.foreign_shop = _foreign_shop(view.query, shops)
+        if view.foreign_shop and view.owner_id != user.pk:
+            continue
+        views.append(view)
+        if filter_query(QueryDict(view.query)) == current_query:
+            matching.append(view.pk)
+    named = plain_int(request.GET.get("view"))
+    if named in matching:
+        return views, named
+    return views, matching[0] if len(matching) == 1 else None
 
 
 @require_POST
@@ -212,9 +262,12 @@ def list_tools_context(request, filterset) -> dict:
     staff = []
     if can_bulk and has_role(user, Role.SUPERVISOR):
         staff = [c for c in filterset.filters["assignee"].extra["choices"] if c[0] != "none"]
+    current_query = filter_query(request.GET)
+    views, active_view = _offered_views(request, current_query)
     return {
-        "saved_views": list(saved_views_for(user)),
-        "current_query": filter_query(request.GET),
+        "saved_views": views,
+        "active_view": active_view,
+        "current_query": current_query,
         "can_bulk": can_bulk,
         "bulk_key": bulk_key_issue(user) if can_bulk else "",
         "bulk_staff": staff,
