@@ -25,8 +25,9 @@ def saved_view_create(*, actor: User, name: str, query: str, shared: bool = Fals
     ``tickets.filters.filter_query``) under ``name`` for ``actor``.
 
     Refused with ``DeskError``: a name with nothing readable in it (``meaningful_text``), with
-    a control character (\x01, ESC) or longer than 40 characters, a name the actor already
-    uses, a query over 1000 characters, more than ``SAVED_VIEWS_PER_USER`` views, and ``shared`` by anyone but a supervisor."""
+    a control character (\\x01, ESC) or longer than 40 characters, a name the actor already
+    uses, a query over 1000 characters, more than ``SAVED_VIEWS_PER_USER`` views, and
+    ``shared`` by anyone but a supervisor."""
     require_perm(actor, "tickets.add_savedview")
     name = meaningful_text(name)
     if not name:
