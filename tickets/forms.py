@@ -5,6 +5,7 @@ import unicodedata
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .form_messages import name_length_errors
 from .models import LedgerEntry, Promise, ReturnParcel, Sku, Ticket
 from .money import MoneyError, parse_money
 from .services.bulk import BulkAction
@@ -150,9 +151,9 @@ class TicketOpenForm(forms.Form):
 
 class TransitionForm(forms.Form):
     to_status = forms.ChoiceField(choices=Ticket.Status.choices)
-    note = forms.CharField(required=False, max_length=500)
-    tracking_no = forms.CharField(required=False, max_length=40)
-    waive_reason = forms.CharField(required=False, max_length=255)
+    note = forms.CharField(label=_("备注"), required=False, max_length=500)
+    tracking_no = forms.CharField(label=_("运单号"), required=False, max_length=40)
+    waive_reason = forms.CharField(label=_("不兑现承诺的原因"), required=False, max_length=255)
 
 
 class NoteForm(forms.Form):
@@ -256,7 +257,7 @@ class TicketBulkForm(forms.Form):
 
     action = forms.ChoiceField(choices=BulkAction.choices)
     to_status = forms.ChoiceField(choices=Ticket.Status.choices, required=False)
-    text = forms.CharField(max_length=2000, required=False)
+    text = forms.CharField(label=_("备注"), max_length=2000, required=False)
     submission = forms.CharField(max_length=500, required=False)
     query = forms.CharField(max_length=2000, required=False)
 
@@ -288,6 +289,11 @@ class ExchangeGoodsForm(forms.Form):
                     min_value=1,
                     max_value=item.quantity,
                     required=False,
+                    error_messages={
+                        "invalid": _("数量请填整数。"),
+                        "min_value": _("数量至少 %(limit_value)s 件。"),
+                        "max_value": _("退回 %(limit_value)s 件，数量最多 %(limit_value)s 件。"),
+                    },
                     initial=(
                         current[n].quantity
                         if n < len(current)
@@ -323,6 +329,8 @@ class ExchangeGoodsForm(forms.Form):
         for item in self.items:
             for n in range(self.slots(item)):
                 sku, quantity = data.get(f"send_{item.pk}_{n}"), data.get(f"qty_{item.pk}_{n}")
+                if f"send_{item.pk}_{n}" in self.errors or f"qty_{item.pk}_{n}" in self.errors:
+                    continue  # the field's own error says what is wrong: one message a mistake
                 if sku is None and not quantity:
                     continue
                 if sku is None:
@@ -344,3 +352,6 @@ class ExchangeChargeForm(forms.Form):
 
 class ExchangeChargeReverseForm(forms.Form):
     reason = forms.CharField(label=_("冲销原因"), max_length=255)
+
+
+name_length_errors(globals())

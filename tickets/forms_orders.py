@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .form_messages import name_length_errors
 from .models import Order
 from .selectors_orders import RECEIPT_EXTENSION_DAYS
 
@@ -59,3 +60,6 @@ class ReceiptExtensionForm(forms.Form):
     @classmethod
     def for_order(cls, order: Order) -> "ReceiptExtensionForm":
         return cls(initial={"days": 3, "expected_days": order.receipt_extended_days})
+
+
+name_length_errors(globals())

@@ -5,6 +5,7 @@ in ``tickets.services`` (one module per register) decide."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .form_messages import name_length_errors
 from .forms import IsoDateInput, IsoDateTimeInput, MoneyField
 from .models import (
     Courier,
@@ -268,3 +269,6 @@ class VipForm(ShopChoiceMixin, forms.Form):
 class FollowUpForm(forms.Form):
     done = forms.BooleanField(label=_("已回访"), required=False)
     notes = forms.CharField(label=_("回访记录"), max_length=1000, required=False)
+
+
+name_length_errors(globals())
