@@ -265,3 +265,25 @@ def test_only_the_applied_view_is_active(logged_in, agent, supervisor):
     assert 'aria-current="page"' not in typed  # two views have this filter: neither is "the" one
     assert f'view={other.pk}" aria-current="page"' in single
     assert mine.pk != shared.pk
+
+
+# --- 6. the bulk note refuses a resubmission of its own form only -------------------------
+def test_a_note_typed_on_the_ticket_page_does_not_block_the_bulk_note(logged_in, agent, shop_a):
+    tickets = [make_ticket(make_order(shop_a), agent) for _ in range(2)]
+    key = bulk_key_issue(agent)  # the list is shown
+    # the agent writes the same words on the first ticket's page
+    logged_in.post(reverse("tickets:ticket_note", args=[tickets[0].pk]), {"text": "已联系买家"})
+
+    page = _bulk(
+        logged_in, agent, [t.pk for t in tickets], "note", text="已联系买家", submission=key
+    )
+    again = _bulk(
+        logged_in, agent, [t.pk for t in tickets], "note", text="已联系买家", submission=key
+    )
+
+    outcomes = {r["label"]: r["outcome"] for r in page.context["bulk_result"]["results"]}
+    assert outcomes == {tickets[0].number: "done", tickets[1].number: "done"}
+    repeated = {r["outcome"] for r in again.context["bulk_result"]["results"]}
+    assert repeated == {"unchanged"}
+    assert tickets[0].events.filter(kind=TicketEvent.Kind.NOTE).count() == 2
+    assert tickets[1].events.filter(kind=TicketEvent.Kind.NOTE).count() == 1

@@ -499,7 +499,7 @@ def test_the_same_bulk_note_sent_twice_at_once_is_written_once(shop_a):
     # through a slow proxy)
     agent = make_user("agent-conc", Role.AGENT, shops=[shop_a])
     tickets = [make_ticket(make_order(shop_a), agent) for _ in range(3)]
-    issued_at = bulk_key_read(agent, bulk_key_issue(agent))
+    submission = bulk_key_read(agent, bulk_key_issue(agent))
     barrier = threading.Barrier(2)
     outcomes = []
 
@@ -511,7 +511,7 @@ def test_the_same_bulk_note_sent_twice_at_once_is_written_once(shop_a):
                 ticket_ids=[t.pk for t in tickets],
                 action=BulkAction.NOTE,
                 text="已联系买家",
-                issued_at=issued_at,
+                submission=submission,
             )
             outcomes.extend(r.outcome for r in results)
         finally:

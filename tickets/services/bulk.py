@@ -7,12 +7,14 @@ that service's reason (or the selector's), reported for that ticket. Tickets the
 see are refused with the same words as tickets that don't exist, so nothing leaks.
 
 The same request twice does no harm: a ticket already taken, assigned or at the status asked
-is reported unchanged, and a note already written from the same form (its signed key says
-when the form was issued) is not written again.
+is reported unchanged, and a note already written from the same form (the note carries a
+digest of the form's signed one-time key) is not written again. The same words written by
+hand on the ticket page, or from another form, are a note of their own.
 """
 
+import hashlib
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from django.core import signing
@@ -70,19 +72,21 @@ class BulkResult:
 
 # --- the note form's one-time key ------------------------------------------------------
 def bulk_key_issue(user: User) -> str:
-    """A signed key for the list's bulk form, carrying when it was issued: a note posted with
+    """A signed one-time key for the list's bulk form (one per page shown): a note posted with
     it is written once per ticket, however often the form is sent (QUALITY.md 16)."""
-    return signing.dumps({"u": user.pk, "t": timezone.now().isoformat()}, salt=_KEY_SALT)
+    data = {"u": user.pk, "t": timezone.now().isoformat(), "n": secrets.token_hex(8)}
+    return signing.dumps(data, salt=_KEY_SALT)
 
 
-def bulk_key_read(user: User, token: str, *, max_age: int = 12 * 3600) -> datetime:
-    """When the key ``token`` was issued to ``user`` (aware datetime). Raises ``DeskError``
-    for a key this server did not issue to this user, or one older than ``max_age`` seconds."""
+def bulk_key_read(user: User, token: str, *, max_age: int = 12 * 3600) -> str:
+    """The form's submission digest (64 hex characters, what its notes carry) for the key
+    ``token``. Raises ``DeskError`` for a key this server did not issue to this user, or one
+    older than ``max_age`` seconds."""
     try:
         data = signing.loads(token or "", salt=_KEY_SALT, max_age=max_age)
         if data.get("u") != user.pk:
             raise signing.BadSignature
-        return datetime.fromisoformat(data["t"])
+        return hashlib.sha256(token.encode()).hexdigest()
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise DeskError(_("表单已过期或无效，请刷新页面后重新提交。")) from exc
 
@@ -96,15 +100,15 @@ def tickets_bulk_change(
     assignee: User | None = None,
     text: str = "",
     to_status: str = "",
-    issued_at: datetime | None = None,
+    submission: str = "",
 ) -> list[BulkResult]:
     """Applies ``action`` to each ticket of ``ticket_ids`` (in that order, once each) and
     says per ticket what was done or why not.
 
     ``take``: the actor takes it (``ticket_assign``). ``assign``: to ``assignee``, supervisors
     only (the assignee must serve each ticket's shop). ``note``: ``text`` on the timeline
-    (``ticket_note``); ``issued_at`` is when the form was issued (``bulk_key_read``) and a
-    same-text note by the actor since then is not written twice. ``move``: to ``to_status``
+    (``ticket_note``), carrying ``submission`` (``bulk_key_read``): a ticket that already has
+    a note from that form gets no second one. ``move``: to ``to_status``
     where the ticket's workflow allows it (``ticket_transition``, with ``text`` as its note);
     moves the exchange list makes, or that need more input (a tracking number to ship, a
     reason to end with a promise unkept), are refused for that ticket with the service's reason.
@@ -131,7 +135,7 @@ def tickets_bulk_change(
     if action == BulkAction.NOTE:
         if not text:
             raise DeskError(_("备注不能为空。"))
-        if issued_at is None:
+        if not submission:
             raise DeskError(_("表单已过期或无效，请刷新页面后重新提交。"))
     if action == BulkAction.MOVE and to_status not in Ticket.Status.values:
         raise DeskError(_("请选择要改成的状态。"))
@@ -165,7 +169,7 @@ def tickets_bulk_change(
                     assignee=assignee,
                     text=text,
                     to_status=to_status,
-                    issued_at=issued_at,
+                    submission=submission,
                 )
         except DeskError as exc:
             outcome, message = Outcome.REFUSED, exc.message
@@ -197,13 +201,14 @@ def _assign(actor, ticket, *, assignee, **_unused):
     return Outcome.DONE, _("已分配给 %(name)s。") % {"name": assignee}
 
 
-def _note(actor, ticket, *, text, issued_at, **_unused):
+def _note(actor, ticket, *, text, submission, **_unused):
+    # Under the ticket's row lock: the same form sent twice at once writes one note.
     repeated = ticket.events.filter(
-        kind=TicketEvent.Kind.NOTE, actor=actor, message=text, created_at__gte=issued_at
+        kind=TicketEvent.Kind.NOTE, actor=actor, submission=submission
     ).exists()
     if repeated:
         return Outcome.UNCHANGED, _("这条备注已经添加过（重复提交），没有再加。")
-    ticket_note(actor=actor, ticket=ticket, text=text)
+    ticket_note(actor=actor, ticket=ticket, text=text, submission=submission)
     return Outcome.DONE, _("备注已添加。")
 
 

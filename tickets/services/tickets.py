@@ -344,7 +344,11 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Tick
 
 
 @transaction.atomic
-def ticket_note(*, actor: User, ticket: Ticket, text: str) -> TicketEvent:
+def ticket_note(
+    *, actor: User, ticket: Ticket, text: str, submission: str | None = None
+) -> TicketEvent:
+    """``text`` on the ticket's timeline. ``submission``: the bulk form it came from
+    (``tickets.services.bulk``), kept on the note so that form sent again is recognised."""
     require_perm(actor, "tickets.change_ticket")
     text = meaningful_text(text)
     if not text:
@@ -353,7 +357,7 @@ def ticket_note(*, actor: User, ticket: Ticket, text: str) -> TicketEvent:
     fields = _responded(ticket, timezone.now())
     if fields:
         ticket.save(update_fields=[*fields, "updated_at"])
-    return _event(ticket, actor, TicketEvent.Kind.NOTE, text)
+    return _event(ticket, actor, TicketEvent.Kind.NOTE, text, submission=submission)
 
 
 @transaction.atomic

@@ -11,10 +11,11 @@ def timeline_write(
     message: str = "",
     from_status: str = "",
     to_status: str = "",
+    submission: str | None = None,
 ) -> TicketEvent:
     """Appends one line to ``ticket``'s timeline: who (``actor``; None for the desk itself, a
     scheduled task or an import), what (``kind``, one of ``TicketEvent.Kind``), and the words
-    shown. Timeline rows are append-only (DOMAIN.md "Every ticket keeps a timeline")."""
+    shown; ``submission``, the bulk form it came from. Timeline rows are append-only (DOMAIN.md "Every ticket keeps a timeline")."""
     return TicketEvent.objects.create(
         ticket=ticket,
         actor=actor,
@@ -22,4 +23,5 @@ def timeline_write(
         message=message,
         from_status=from_status,
         to_status=to_status,
+        submission=submission,
     )

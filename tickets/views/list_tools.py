@@ -85,10 +85,8 @@ def ticket_bulk(request):
     if ids or not forged:  # only ids that name nothing: nothing to ask the service
         try:
             assignee = assignee_from_post(request) if action == BulkAction.ASSIGN else None
-            issued_at = (
-                bulk_key_read(request.user, data["submission"])
-                if action == BulkAction.NOTE
-                else None
+            submission = (
+                bulk_key_read(request.user, data["submission"]) if action == BulkAction.NOTE else ""
             )
             results = tickets_bulk_change(
                 actor=request.user,
@@ -97,7 +95,7 @@ def ticket_bulk(request):
                 assignee=assignee,
                 text=data["text"],
                 to_status=data["to_status"],
-                issued_at=issued_at,
+                submission=submission,
             )
         except DeskError as exc:
             messages.error(request, exc.message)
