@@ -15,7 +15,8 @@ def timeline_write(
 ) -> TicketEvent:
     """Appends one line to ``ticket``'s timeline: who (``actor``; None for the desk itself, a
     scheduled task or an import), what (``kind``, one of ``TicketEvent.Kind``), and the words
-    shown; ``submission``, the bulk form it came from. Timeline rows are append-only (DOMAIN.md "Every ticket keeps a timeline")."""
+    shown; ``submission``, the bulk form it came from. Timeline rows are append-only
+    (DOMAIN.md "Every ticket keeps a timeline")."""
     return TicketEvent.objects.create(
         ticket=ticket,
         actor=actor,
