@@ -574,7 +574,7 @@ class DemoBuilder:
             reason=reason,
             responsibility=responsibility,
             status=status,
-            description=DESCRIPTIONS[reason],
+            description=self._description(reason, items[0]),
             opened_by=assignee or rng.choice(agents),
             assignee=assignee,
             first_response_due=first_due,
@@ -599,23 +599,46 @@ class DemoBuilder:
         ticket_item = TicketItem(order_item=item, quantity=rng.randrange(1, item.quantity + 1))
         return ticket, ticket_item, statuses
 
+    def _description(self, reason: str, item: OrderItem) -> str:
+        """The buyer's words for the reason; an unfitting piece of the largest size was too
+        big, so the buyer wants one size down."""
+        if reason == Ticket.Reason.NOT_SUITABLE and item.sku is not None:
+            _size, larger = self._next_size(item.sku)
+            if larger is None:
+                colours = {s.colour for s in self.skus_by_product.get(item.sku.product_id, [])}
+                return (
+                    "颜色和图片有差别，想换个颜色" if len(colours) > 1 else "戴着不合适，想换一件"
+                )
+            if not larger:
+                return "尺码偏大，想换小一码"
+        return DESCRIPTIONS[reason]
+
+    def _next_size(self, sku: Sku) -> tuple[Sku, bool | None]:
+        """The size an unfitting piece is exchanged for, and whether it is larger: one size
+        up, or one down from the largest size (the catalogue made each colour's sizes
+        smallest first, so their ids are in order)."""
+        sizes = sorted(
+            (s for s in self.skus_by_product.get(sku.product_id, []) if s.colour == sku.colour),
+            key=lambda s: s.pk,
+        )
+        at = next((i for i, s in enumerate(sizes) if s.pk == sku.pk), None)
+        if at is None or len(sizes) < 2:
+            return sku, None  # one size only (均码)
+        return (sizes[at + 1], True) if at + 1 < len(sizes) else (sizes[at - 1], False)
+
     def _replacements(self, ticket: Ticket, ticket_item: TicketItem, item: OrderItem):
-        """What a demo exchange sends out, as its description says: one size up for "尺码偏小"
-        (one down at the largest size); the same SKU again for a faulty or wrong piece."""
+        """What a demo exchange sends out, as its description says: the next size for an
+        unfitting piece (see ``_next_size``); the same SKU again for a faulty or wrong one."""
         wanted = item.sku
         if ticket.reason == Ticket.Reason.NOT_SUITABLE:
-            # The catalogue made each colour's sizes smallest first, so their ids are in order.
-            sizes = sorted(
-                (
+            wanted, larger = self._next_size(item.sku)
+            if larger is None:  # one size only: another colour
+                others = [
                     s
                     for s in self.skus_by_product.get(item.sku.product_id, [])
-                    if s.colour == item.sku.colour
-                ),
-                key=lambda s: s.pk,
-            )
-            at = next((i for i, s in enumerate(sizes) if s.pk == item.sku_id), None)
-            if at is not None and len(sizes) > 1:
-                wanted = sizes[at + 1] if at + 1 < len(sizes) else sizes[at - 1]
+                    if s.colour != item.sku.colour and s.size == item.sku.size
+                ]
+                wanted = others[0] if others else wanted
         returned = item.sku.price if item.sku.price is not None else item.unit_price
         return ExchangeReplacement(
             ticket_item=ticket_item,

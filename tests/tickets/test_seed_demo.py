@@ -119,3 +119,16 @@ def test_the_demo_holds_only_states_the_desk_can_reach():
     for ticket in Ticket.objects.all()[:50]:
         last = ticket.events.exclude(to_status="").order_by("-created_at", "-id").first()
         assert ticket.status_changed_at == last.created_at
+    # and a demo exchange sends what its description asks: a larger size for 想换大一码
+    for line in replacements.filter(ticket_item__ticket__reason="not_suitable").select_related(
+        "ticket_item__ticket", "ticket_item__order_item"
+    ):
+        words, returned = line.ticket_item.ticket.description, line.ticket_item.order_item
+        if "大一码" in words:
+            assert line.sku.colour == returned.colour and line.sku_id > returned.sku_id
+        elif "小一码" in words:
+            assert line.sku.colour == returned.colour and line.sku_id < returned.sku_id
+        elif "颜色" in words:
+            assert line.sku.colour != returned.colour
+        else:  # a product of one SKU: the same again
+            assert line.sku_id == returned.sku_id
