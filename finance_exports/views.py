@@ -168,10 +168,12 @@ def _exchange_lines(sheet):
     for row in active:
         row["price"] = prices[row["ticket"].pk]
     shipped = sum(1 for row in active if row["ticket"].outbound_tracking_no)
+    unsettled = sum(1 for row in active if not row["price"].settled)
     return {
         "lines": active,
         "removed": removed,
         "shipped_count": shipped,
+        "unsettled_count": unsettled,
         "remove_form": RemoveLineForm(),
         "ship_form": ShipLineForm(),
         "upload_form": TrackingUploadForm(),

@@ -121,6 +121,20 @@ def exchange_price_positions(ticket_ids) -> dict[int, PricePosition]:
     }
 
 
+def price_settlement(position: PricePosition) -> str:
+    """Whether an exchange's price difference is settled, in words for the list and its
+    file: "" (no difference), "已收" / "未收 ¥30.00", "已退" / "未退 ¥20.00"."""
+    if position.to_charge:
+        return _("未收 ¥%(a)s") % {"a": position.to_charge}
+    if position.to_refund:
+        return _("未退 ¥%(a)s") % {"a": position.to_refund}
+    if position.charge_due:
+        return _("已收")
+    if position.refund_owed:
+        return _("已退")
+    return ""
+
+
 def exchange_price_position(ticket: Ticket) -> PricePosition:
     """The ticket's price difference and what has been charged or refunded for it."""
     return exchange_price_positions([ticket.pk])[ticket.pk]

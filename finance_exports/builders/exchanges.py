@@ -13,7 +13,12 @@ from django.utils.translation import gettext as _
 from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
 from finance_exports.models import ExchangeLine, Sheet
 from tickets.models import Ticket, TicketEvent, TicketItem
-from tickets.selectors_exchanges import goods_lines, items_with_replacements
+from tickets.selectors_exchanges import (
+    exchange_price_positions,
+    goods_lines,
+    items_with_replacements,
+    price_settlement,
+)
 from tickets.services.tickets import ticket_transition
 
 from . import SheetBuilder, Summary, register
@@ -114,6 +119,7 @@ class ExchangeListBuilder(SheetBuilder):
             Column(_("退回尺码"), 7),
             Column(_("换码/换款"), 8),
             Column(_("差价"), 10, MONEY),
+            Column(_("差价结清"), 14),
             Column(_("收货人"), 9),
             Column(_("联系电话"), 14),
             Column(_("收货地址"), 40),
@@ -150,10 +156,12 @@ class ExchangeListBuilder(SheetBuilder):
                 "",
             ],
         )
+        prices = exchange_price_positions(line.ticket_id for line in lines if line.is_active)
         for line in lines:
             if not line.is_active:
                 continue
             ticket, order = line.ticket, line.ticket.order
+            settled = price_settlement(prices[ticket.pk])
             for row in goods_lines(ticket.items.all()):
                 goods = row.item.order_item
                 writer.append(
@@ -172,6 +180,7 @@ class ExchangeListBuilder(SheetBuilder):
                         goods.size,
                         _("是") if row.changed else _("同款"),
                         row.replacement.price_difference if row.replacement else None,
+                        settled,
                         order.receiver_name,
                         order.receiver_phone,
                         receiver_address(order),

@@ -120,7 +120,7 @@ def test_the_file_has_what_the_warehouse_needs_to_ship(agent, exchange_order):
     assert rows["A1"].value == f"换货清单 {sheet.business_date:%Y-%m-%d}"
     assert rows["A2"].value.startswith("未签字")
     assert rows.freeze_panes == "A6"
-    assert rows.auto_filter.ref == "A5:S6"
+    assert rows.auto_filter.ref == "A5:T6"
     [line] = list_rows(sheet)
     item = exchange_order.items.select_related("sku").first()
     assert line == {
@@ -139,6 +139,7 @@ def test_the_file_has_what_the_warehouse_needs_to_ship(agent, exchange_order):
         "退回尺码": "XXL",
         "换码/换款": "同款",
         "差价": 0,
+        "差价结清": None,
         "收货人": "张三",
         "联系电话": "13912345678",  # the warehouse ships to it: in full, in the file only
         "收货地址": "湖北省 武汉市 解放大道 1 号",

@@ -415,8 +415,11 @@ def test_the_list_page_shows_what_goes_out_and_the_unpaid_difference(
     lines = page[page.index('id="lines"') :]
     assert hoodie["xl_premium"].code in lines and "XL+" in lines
     assert "补 ¥30.00" in lines and "未收 ¥30.00" in lines
-    # signing asks first: a signed list cannot change
+    # signing asks first (a signed list cannot change), and says a difference is unpaid
     assert 'data-confirm="签字后清单不能再改' in page
+    assert "其中 1 单差价还没结清" in page
+    [row] = table(workbook(sheet)["换货清单"], 5)
+    assert row["差价结清"] == "未收 ¥30.00"
 
 
 def test_the_unpacking_screen_shows_what_came_back_and_what_goes_out(client, agent, hoodie):
