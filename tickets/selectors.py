@@ -72,6 +72,17 @@ def can_work_on(user, shop_id: int) -> bool:
     )
 
 
+def work_refusal(user, shop_id: int) -> str | None:
+    """Why ``user`` (someone being given the work) can't work tickets of the shop
+    ``shop_id``, or None when they can (``can_work_on``): the role is said first, so a
+    finance user is not told they don't serve a shop they do read."""
+    if not user_roles(user) & {Role.AGENT, Role.SUPERVISOR}:
+        return _("%(name)s 不是客服或主管，不能接手售后工作。") % {"name": user}
+    if not can_work_on(user, shop_id):
+        return _("%(name)s 不负责这家店铺。") % {"name": user}
+    return None
+
+
 def visible_orders(user) -> QuerySet[Order]:
     return scope_to_user(Order.objects.all(), user)
 

@@ -6,11 +6,14 @@ import io
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
-from tests.factories import make_order, make_ticket
+from tests.factories import make_order, make_ticket, make_user
 from tickets.models import SavedView, Ticket, TicketEvent
+from tickets.roles import Role
 from tickets.services.bulk import bulk_key_issue
+from tickets.services.reviews import review_register
 
 S = Ticket.Status
 LIST = reverse("tickets:ticket_list")
@@ -287,3 +290,32 @@ def test_a_note_typed_on_the_ticket_page_does_not_block_the_bulk_note(logged_in,
     assert repeated == {"unchanged"}
     assert tickets[0].events.filter(kind=TicketEvent.Kind.NOTE).count() == 2
     assert tickets[1].events.filter(kind=TicketEvent.Kind.NOTE).count() == 1
+
+
+# --- 7. a refusal to hand work over names the real reason ---------------------------------
+def test_assigning_to_a_finance_user_says_they_are_not_an_agent(
+    client, supervisor, finance, agent, shop_a, shop_b
+):
+    ticket = make_ticket(make_order(shop_a), agent, assignee=agent)
+    review = review_register(
+        actor=supervisor,
+        order=make_order(shop_a),
+        rating="negative",
+        made_at=timezone.now(),
+        assign=False,
+    )
+    stranger = make_user("agent-b", Role.AGENT, shops=[shop_b])
+    client.force_login(supervisor)
+
+    def said(url, who):
+        response = client.post(url, {"assignee": str(who.pk)}, follow=True)
+        return " ".join(_messages(response)) or response.content.decode()
+
+    to_ticket = reverse("tickets:ticket_assign", args=[ticket.pk])
+    to_review = reverse("registers:review_assign", args=[review.pk])
+    for url in (to_ticket, to_review):
+        assert f"{finance} 不是客服或主管" in said(url, finance)
+        assert f"{stranger} 不负责这家店铺" in said(url, stranger)
+    ticket.refresh_from_db()
+    review.refresh_from_db()
+    assert ticket.assignee == agent and review.assignee is None

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from tickets.models import LedgerEntry, Order, Review, ReviewContact, User
 from tickets.money import ZERO, parse_money
 from tickets.roles import Role, has_role
-from tickets.selectors import can_work_on
+from tickets.selectors import work_refusal
 from tickets.selectors_registers import (
     contact_refusal,
     next_agent_on_shift,
@@ -86,8 +86,9 @@ def review_assign(*, actor: User, review: Review, assignee: User | None) -> Revi
     require_perm(actor, "tickets.change_review")
     review = Review.objects.select_for_update().get(pk=review.pk)
     if assignee is not None:
-        if not can_work_on(assignee, review.shop_id):
-            raise DeskError(_("%(who)s 不负责这个店铺。") % {"who": assignee})
+        refusal = work_refusal(assignee, review.shop_id)
+        if refusal:
+            raise DeskError(refusal)
         if assignee != actor and not has_role(actor, Role.SUPERVISOR):
             raise DeskError(_("只有主管可以把评价分配给别人。"))
     review.assignee = assignee

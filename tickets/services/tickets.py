@@ -20,7 +20,7 @@ from tickets.models import (
     User,
 )
 from tickets.roles import Role, has_role
-from tickets.selectors import can_work_on, open_promises, transition_refusal
+from tickets.selectors import open_promises, transition_refusal, work_refusal
 from tickets.sla import sla_due_times
 from tickets.text import meaningful_text, normalise_tracking_no, tracking_no_refusal
 
@@ -332,8 +332,9 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Tick
             raise DeskError(
                 _("这张售后单已由 %(name)s 处理，只有主管可以改派。") % {"name": ticket.assignee}
             )
-    if assignee is not None and not can_work_on(assignee, ticket.shop_id):
-        raise DeskError(_("%(name)s 不负责这家店铺，不能处理这张售后单。") % {"name": assignee})
+    refusal = work_refusal(assignee, ticket.shop_id) if assignee is not None else None
+    if refusal:
+        raise DeskError(refusal)
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
     ticket.assignee = assignee
