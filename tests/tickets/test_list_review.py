@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from tests.factories import make_order, make_ticket, make_user
 from tickets.models import SavedView, Ticket, TicketEvent
 from tickets.roles import Role
-from tickets.services.bulk import bulk_key_issue
+from tickets.services.bulk import BULK_LIMIT, bulk_key_issue
 from tickets.services.reviews import review_register
 
 S = Ticket.Status
@@ -319,3 +319,37 @@ def test_assigning_to_a_finance_user_says_they_are_not_an_agent(
     ticket.refresh_from_db()
     review.refresh_from_db()
     assert ticket.assignee == agent and review.assignee is None
+
+
+# --- 8. bulk results in the order posted, each ticket once, odd ids shown as posted --------
+def _results(page):
+    return [(r["label"], r["outcome"]) for r in page.context["bulk_result"]["results"]]
+
+
+def test_bulk_results_follow_the_order_posted(logged_in, agent, shop_a):
+    first, second = (make_ticket(make_order(shop_a), agent) for _ in range(2))
+    absurd = "9" * 40
+
+    page = _bulk(
+        logged_in,
+        agent,
+        [second.pk, "abc", first.pk, absurd, f"00{second.pk}", first.pk],
+        "take",
+    )
+
+    assert _results(page) == [
+        (second.number, "done"),
+        ("abc", "refused"),
+        (first.number, "done"),
+        ("9" * 23 + "…", "refused"),
+    ]
+
+
+def test_duplicate_ids_count_once_toward_the_limit(logged_in, agent, shop_a):
+    ticket = make_ticket(make_order(shop_a), agent)
+
+    page = _bulk(logged_in, agent, [ticket.pk] * (BULK_LIMIT + 50), "take")
+    too_many = _bulk(logged_in, agent, [ticket.pk, *range(10**9, 10**9 + BULK_LIMIT)], "take")
+
+    assert _results(page) == [(ticket.number, "done")]
+    assert any(f"这次选了 {BULK_LIMIT + 1} 张" in m for m in _messages(too_many))

@@ -61,34 +61,29 @@ def ticket_bulk(request):
     more than BULK_LIMIT ids, or a bad action, is refused as a whole, changing nothing."""
     form = TicketBulkForm(request.POST)
     raw_query = request.POST.get("query", "")
-    raw_ids = request.POST.getlist("ids")
+    raw_ids = list(dict.fromkeys(request.POST.getlist("ids")))  # as posted, each once
     if not form.is_valid():
         messages.error(request, _("批量操作的参数有误，没有做任何改动。"))
         return _back_to_list(raw_query, keep_page=True)
     data = form.cleaned_data
     action = BulkAction(data["action"])
-    if len(raw_ids) > BULK_LIMIT:  # before reading them: a hand-made request may send 10^6
+    if len(raw_ids) > BULK_LIMIT:  # before reading them: a hand-made request may send many
         messages.error(
             request,
             _("一次最多处理 %(limit)s 张售后单（这次选了 %(n)s 张），请缩小筛选范围后分批处理。")
             % {"limit": BULK_LIMIT, "n": len(raw_ids)},
         )
         return _back_to_list(raw_query, keep_page=True)
-    ids, forged = [], []
-    for raw in raw_ids:
-        pk = plain_int(raw)
-        if pk is None:
-            forged.append(bulk_not_found(raw[:24]))
-        else:
-            ids.append(pk)
-    results = []
-    if ids or not forged:  # only ids that name nothing: nothing to ask the service
+    posted = [(raw, plain_int(raw)) for raw in raw_ids]
+    ids = list(dict.fromkeys(pk for _raw, pk in posted if pk is not None))
+    by_pk = {}
+    if ids or not posted:  # only ids that name nothing: nothing to ask the service
         try:
             assignee = assignee_from_post(request) if action == BulkAction.ASSIGN else None
             submission = (
                 bulk_key_read(request.user, data["submission"]) if action == BulkAction.NOTE else ""
             )
-            results = tickets_bulk_change(
+            changed = tickets_bulk_change(
                 actor=request.user,
                 ticket_ids=ids,
                 action=action,
@@ -100,9 +95,24 @@ def ticket_bulk(request):
         except DeskError as exc:
             messages.error(request, exc.message)
             return _back_to_list(raw_query, keep_page=True)
-    results += forged
+        by_pk = dict(zip(ids, changed, strict=True))  # the service answers each id in turn
+    results = []
+    for raw, pk in posted:  # in the order posted; '7' and '007' are one ticket, said once
+        if pk is None:
+            results.append(bulk_not_found(_shown_id(raw)))
+        elif pk in by_pk:
+            results.append(by_pk.pop(pk))
     _report(request, action, results)
     return _back_to_list(raw_query, keep_page=True)
+
+
+ID_SHOWN_MAX = 24
+
+
+def _shown_id(raw: str) -> str:
+    """A posted id that names no ticket, as posted: cut to ID_SHOWN_MAX characters with an
+    ellipsis when longer, never silently."""
+    return raw if len(raw) <= ID_SHOWN_MAX else raw[: ID_SHOWN_MAX - 1] + "…"
 
 
 def _report(request, action: BulkAction, results) -> None:
