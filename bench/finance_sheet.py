@@ -147,7 +147,10 @@ def fill(entries: int) -> None:
 def reset() -> None:
     """Forget the sheet so the next run builds it from scratch (benchmark database only)."""
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE finance_exports_financesheetentry, finance_exports_sheetdownload")
+        cursor.execute(
+            "TRUNCATE finance_exports_financesheetentry, finance_exports_financesheetcharge, "
+            "finance_exports_sheetdownload"
+        )
     for sheet in Sheet.objects.filter(kind="finance"):
         if sheet.file:
             sheet.file.delete(save=False)

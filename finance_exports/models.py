@@ -1,7 +1,8 @@
 """The spreadsheets the desk hands to finance, one row per (kind, business date).
 
 A sheet *claims* what it reports in the same transaction that creates it: a finance sheet
-claims ledger entries (``FinanceSheetEntry``, one sheet per entry, held by a unique key), an
+claims ledger entries (``FinanceSheetEntry``, one sheet per entry, held by a unique key) and
+the buyers' price-difference payments on exchanges (``FinanceSheetCharge``, likewise), an
 exchange-goods list claims exchange tickets (``ExchangeLine``), an invoice batch claims invoice
 requests (``InvoiceBatchLine``, one batch per request). The file is written afterwards from
 those claims, so a retry writes the same content and nothing is ever claimed twice.
@@ -182,6 +183,32 @@ class FinanceSheetEntry(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.sheet} #{self.entry_id}"
+
+
+class FinanceSheetCharge(AppendOnlyModel):
+    """A price difference a buyer paid on an exchange (补差价, money in), or its reversal,
+    claimed by the finance sheet it is reported on.
+
+    Like ``FinanceSheetEntry``: the unique key on ``charge`` makes "never on two sheets" a
+    fact of the database. Never edited or deleted.
+    """
+
+    sheet = models.ForeignKey(
+        Sheet, verbose_name=_("报表"), on_delete=models.PROTECT, related_name="charge_claims"
+    )
+    charge = models.OneToOneField(
+        "tickets.ExchangeCharge",
+        verbose_name=_("换货补差价"),
+        on_delete=models.PROTECT,
+        related_name="finance_sheet_claim",
+    )
+
+    class Meta:
+        verbose_name = _("财务表补差价")
+        verbose_name_plural = _("财务表补差价")
+
+    def __str__(self):
+        return f"{self.sheet} #{self.charge_id}"
 
 
 class InvoiceBatchLine(AppendOnlyModel):

@@ -126,7 +126,21 @@ def sheet_detail(request, pk):
 def _finance_totals(sheet):
     totals = sheet.totals or {}
     labels = dict(LedgerEntry.Kind.choices)
+    # Money in (补差价): apart from the payouts above. Sheets built before it have none.
+    received = totals.get("received") or {}
     return {
+        "received": {
+            "count": received.get("count", 0),
+            "total": cents(Decimal(received.get("total", "0"))),
+            "by_shop": [
+                {
+                    "shop": row["shop"],
+                    "count": row["count"],
+                    "amount": cents(Decimal(row["amount"])),
+                }
+                for row in received.get("by_shop", [])
+            ],
+        },
         "by_kind": [
             {
                 "label": labels.get(row["kind"], row["kind"]),

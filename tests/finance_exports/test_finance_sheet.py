@@ -119,7 +119,7 @@ def test_the_workbook_is_laid_out_for_finance(clock, agent, rich_order):
     record(agent, rich_order, "1234.50", K.REFUND)
     sheet = build()
     book = workbook(sheet)
-    assert book.sheetnames == ["汇总", "明细"]
+    assert book.sheetnames == ["汇总", "明细", "补差价收入"]  # money in: its own sheet
     detail = book["明细"]
     assert [c.value for c in detail[1]] == [
         "流水号", "登记时间", "店铺", "订单编号", "买家会员名", "售后单号", "类型", "原因",
@@ -248,7 +248,9 @@ def test_an_empty_day_still_gets_its_sheet(clock, db):
     assert sheet.row_count == 0
     assert sheet.total_amount == Decimal("0.00")
     assert detail_rows(sheet) == []
-    assert table(workbook(sheet)["汇总"], 3)[-1]["项目"] == "合计"
+    # the payouts' total, then the money received (补差价), each on its own line
+    labels = [row["项目"] for row in table(workbook(sheet)["汇总"], 3)]
+    assert labels[-1] == "补差价收入合计" and "合计" in labels
 
 
 # --- the database holds the rules ---------------------------------------------------------
