@@ -2,6 +2,7 @@
 fault found there, through the pages."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
@@ -353,3 +354,48 @@ def test_duplicate_ids_count_once_toward_the_limit(logged_in, agent, shop_a):
 
     assert _results(page) == [(ticket.number, "done")]
     assert any(f"这次选了 {BULK_LIMIT + 1} 张" in m for m in _messages(too_many))
+
+
+# --- 9. English that reads right -----------------------------------------------------------
+@pytest.fixture
+def in_english(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def test_the_status_filter_tells_unfinished_from_to_do_in_english(in_english, agent):
+    in_english.force_login(agent)
+
+    html = in_english.get(LIST).content.decode()
+
+    assert '<option value="unfinished" selected>Unfinished (all)</option>' in html
+    assert '<option value="open">To do</option>' in html
+    assert "Open (all)" not in html
+
+
+def test_the_buyers_page_titles_are_plural_in_english(in_english, agent, shop_a):
+    make_ticket(make_order(shop_a, buyer_nick="小鱼爱吃猫"), agent)
+    in_english.force_login(agent)
+
+    html = in_english.get(reverse("tickets:buyer_detail"), {"nick": "小鱼爱吃猫"}).content.decode()
+
+    for title in ("Orders", "Tickets", "Returned parcels", "Photos", "Contacts"):
+        assert f"<h2>{title}" in html, title
+    for singular in ("Order", "Photo", "Returned parcel"):
+        assert f"<h2>{singular}<" not in html and f"<h2>{singular} <" not in html
+
+
+def test_the_dashboard_counts_one_review_in_the_singular(in_english, supervisor, shop_a):
+    review_register(
+        actor=supervisor,
+        order=make_order(shop_a),
+        rating="negative",
+        made_at=timezone.now() - timedelta(hours=2),
+        assign=False,
+    )
+    in_english.force_login(supervisor)
+
+    html = in_english.get(reverse("tickets:dashboard")).content.decode()
+
+    assert "1 review unassigned for over an hour" in html
+    assert "1 reviews" not in html
