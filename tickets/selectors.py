@@ -206,6 +206,16 @@ def ticket_search(user, term: str) -> QuerySet[Ticket]:
     return visible_tickets(user).filter(condition)
 
 
+def parcel_search(user, term: str) -> QuerySet[ReturnParcel]:
+    """Registered return parcels whose tracking number is ``term`` (full-width, spaces and
+    case aside), among ``visible_parcels``: the user's shops' and the unknown ones anyone at
+    the desk may match. An indexed lookup (``tracking_no`` is unique)."""
+    tracking_no = normalise_tracking_no(search_term(term))
+    if not tracking_no:
+        return ReturnParcel.objects.none()
+    return visible_parcels(user).filter(tracking_no=tracking_no)
+
+
 def nick_orders(user, term: str) -> QuerySet[Order]:
     """The user's orders whose buyer's nickname holds ``term`` (``nick_condition``), newest
     first; none when no nickname can hold it. Callers slice it: a short term may match a

@@ -10,11 +10,14 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from tests.factories import make_order, make_ticket, make_user
+from tests.factories import make_order, make_shop, make_ticket, make_user
 from tickets.models import SavedView, Ticket, TicketEvent
 from tickets.roles import Role
 from tickets.services.bulk import BULK_LIMIT, bulk_key_issue
+from tickets.services.parcels import parcel_unpack
 from tickets.services.reviews import review_register
+from tickets.services.vips import vip_add
+from tickets.templatetags.desk_buyers import buyer_url
 
 S = Ticket.Status
 LIST = reverse("tickets:ticket_list")
@@ -399,3 +402,40 @@ def test_the_dashboard_counts_one_review_in_the_singular(in_english, supervisor,
 
     assert "1 review unassigned for over an hour" in html
     assert "1 reviews" not in html
+
+
+# --- 10. the top bar finds registered parcels and VIP-only buyers -------------------------
+def test_the_top_bar_finds_a_parcel_by_its_tracking_number(logged_in, agent, supervisor, shop_a):
+    order = make_order(shop_a)
+    matched = parcel_unpack(
+        actor=agent, tracking_no="YT500600700", condition="intact", order=order
+    ).parcel
+    unknown = parcel_unpack(actor=agent, tracking_no="SF900800700", condition="damaged").parcel
+    other_shop = make_order(make_shop("shop-c"))
+    hidden = parcel_unpack(
+        actor=supervisor, tracking_no="JT300200100", condition="intact", order=other_shop
+    ).parcel
+
+    to_order = logged_in.get(SEARCH, {"q": " yt500600700 "})
+    listed = logged_in.get(SEARCH, {"q": "ＳＦ９００８００７００"}).content.decode()
+    nothing = logged_in.get(SEARCH, {"q": hidden.tracking_no}).content.decode()
+
+    assert matched.order_id == order.pk and unknown.shop_id is None
+    assert to_order.status_code == 302
+    assert to_order.url == reverse("tickets:order_detail", args=[order.pk])
+    assert 'id="found-parcels"' in listed and "SF900800700" in listed and "未知包裹" in listed
+    assert 'id="found-parcels"' not in nothing and hidden.tracking_no in nothing  # the term only
+
+
+def test_the_top_bar_finds_a_buyer_who_is_only_a_vip(logged_in, agent, supervisor, shop_a, shop_b):
+    vip_add(actor=supervisor, shop=shop_a, buyer_nick="金牌买家ANNA")
+    vip_add(actor=supervisor, shop=shop_a, buyer_nick="金牌买家Bob")
+    vip_add(actor=supervisor, shop=shop_b, buyer_nick="金牌买家别家")
+
+    html = logged_in.get(SEARCH, {"q": "金牌买家"}).content.decode()
+    alone = logged_in.get(SEARCH, {"q": "anna"})
+
+    assert 'id="found-buyers"' in html and "金牌买家ANNA" in html and "VIP" in html
+    assert "金牌买家别家" not in html
+    assert alone.status_code == 302
+    assert alone.url == buyer_url("金牌买家ANNA")

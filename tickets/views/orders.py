@@ -13,7 +13,9 @@ from tickets.privacy import mask_address, mask_name, mask_phone
 from tickets.selectors import (
     buyer_search,
     can_work_on,
+    nick_condition,
     order_search,
+    parcel_search,
     search_term,
     ticket_number_pk,
     ticket_search,
@@ -25,6 +27,7 @@ from tickets.selectors_orders import (
     order_parcels,
     receipt_extension_refusal,
 )
+from tickets.selectors_registers import visible_vips
 from tickets.services.orders import FLAG_MEMO_MAX, order_extend_receipt, order_set_flag
 from tickets.services.privacy import order_reveal_personal_data
 from tickets.templatetags.desk_buyers import buyer_url
@@ -45,7 +48,7 @@ def order_search_view(request):
     exactly one thing, goes straight to it."""
     raw = request.GET.get("q", "").strip()
     term = search_term(raw)
-    found = {"tickets": [], "orders": [], "buyers": []}
+    found = {"tickets": [], "orders": [], "buyers": [], "parcels": []}
     if term:
         user = request.user
         number = ticket_number_pk(term)
@@ -60,14 +63,23 @@ def order_search_view(request):
         orders = list(
             order_search(user, term).select_related("shop").order_by("-placed_at")[:SEARCH_LIMIT]
         )
+        parcels = list(
+            parcel_search(user, term).select_related("shop", "order", "ticket", "courier")[
+                :SEARCH_LIMIT
+            ]
+        )
         buyers = buyer_search(user, term, BUYER_LIMIT)
-        only = _only_result(tickets, orders, buyers[:BUYER_LIMIT])
+        vips = _vip_nicks(user, term)
+        buyers += [nick for nick in vips if nick not in buyers]
+        only = _only_result(tickets, orders, buyers[:BUYER_LIMIT], parcels)
         if only is not None:
             return redirect(only)
         found = {
             "tickets": [(t, _ticket_match(t, term)) for t in tickets],
             "orders": [(o, _order_match(o, term)) for o in orders],
+            "parcels": parcels,
             "buyers": buyers[:BUYER_LIMIT],
+            "vips": vips,
             "more_buyers": len(buyers) > BUYER_LIMIT,
         }
     return render(
@@ -77,11 +89,31 @@ def order_search_view(request):
     )
 
 
-def _only_result(tickets, orders, buyers) -> str | None:
+def _vip_nicks(user, term: str) -> set[str]:
+    """Nicknames of VIPs (特殊VIP) of the user's shops holding ``term``, as the nickname search
+    reads it (``nick_condition``): a VIP with no order in the desk yet is a buyer too."""
+    condition = nick_condition(term)
+    if condition is None or not user.has_perm("tickets.view_vipcustomer"):
+        return set()
+    nicks = visible_vips(user).filter(condition).values_list("buyer_nick", flat=True)
+    return set(nicks.order_by("buyer_nick")[:BUYER_LIMIT])
+
+
+def _only_result(tickets, orders, buyers, parcels=()) -> str | None:
     """The URL of the one thing a search found, or None. A buyer whose orders are the ones
-    found (a whole nickname) is not a second thing."""
+    found (a whole nickname) is not a second thing, nor is a parcel whose ticket is the one
+    found. A parcel alone opens its ticket, else its order; an unmatched parcel is no page of
+    its own, so the results show it."""
     buyers = [nick for nick in buyers if nick not in {o.buyer_nick for o in orders}]
-    if len(tickets) + len(orders) + len(buyers) != 1:
+    parcels = [p for p in parcels if p.ticket_id not in {t.pk for t in tickets} or not p.ticket_id]
+    if len(tickets) + len(orders) + len(buyers) + len(parcels) != 1:
+        return None
+    if parcels:
+        parcel = parcels[0]
+        if parcel.ticket_id:
+            return reverse("tickets:ticket_detail", args=[parcel.ticket_id])
+        if parcel.order_id:
+            return reverse("tickets:order_detail", args=[parcel.order_id])
         return None
     if tickets:
         return reverse("tickets:ticket_detail", args=[tickets[0].pk])
