@@ -54,6 +54,9 @@ def measure(client: Client, url: str, runs: int) -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument(
+        "--only", action="append", default=[], help="pages whose name holds this (repeatable)"
+    )
     args = parser.parse_args()
     settings.ALLOWED_HOSTS.append("testserver")
     if connection.vendor != "postgresql":
@@ -98,6 +101,11 @@ def main() -> None:
         "top bar, nickname start (2 chars)": f"/orders/?{urlencode({'q': nick_start})}",
         "ticket list, search ticket number": f"/tickets/?q={sample.number}&status=",
         "ticket list, search nickname part": f"/tickets/?{urlencode({'q': nick_part})}&status=",
+        "ticket list, search nickname (open)": f"/tickets/?{urlencode({'q': nick})}",
+        "ticket list, search nickname part (open)": f"/tickets/?{urlencode({'q': nick_part})}",
+        "ticket list, all statuses (by due time)": "/tickets/?status=",
+        "ticket list, all statuses, recently updated": "/tickets/?status=&sort=-updated",
+        "ticket list, all statuses, page 5": "/tickets/?status=&page=5",
         "buyer page": f"/buyers/?{buyer}",
         "ticket page": f"/tickets/{sample.pk}/",
         "dashboard": "/",
@@ -109,6 +117,8 @@ def main() -> None:
         print(f"  {'page':48} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
         print(f"  (nickname {nick!r}: part {nick_part!r}, start {nick_start!r})")
         for name, url in pages.items():
+            if args.only and not any(part in name for part in args.only):
+                continue
             median, p95, queries = measure(client, url, args.runs)
             print(f"  {name:48} {median:10.1f} {p95:8.1f} {queries:8d}")
         print()

@@ -325,6 +325,31 @@ def numbers(client, term):
     return set(re.findall(r'href="/tickets/\d+/">(T\d{8})<', html))
 
 
+def test_a_searched_ticket_list_keeps_its_sort(client, agent, shop_a):
+    """On PostgreSQL a searched list sorts by an expression no index serves (``filters``):
+    the same rows in the same order as the sort says, ties by id."""
+    now = timezone.now()
+    tickets = [make_ticket(make_order(shop_a, buyer_nick=f"{NICK}{i}"), agent) for i in range(4)]
+    days = [(3, 1), (1, 4), (3, 2), (2, 3)]  # (due in, updated ago)
+    for ticket, (due_in, updated_ago) in zip(tickets, days, strict=True):
+        due = now + timedelta(days=due_in)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            first_response_due=due, resolution_due=due, updated_at=now - timedelta(days=updated_ago)
+        )
+    client.force_login(agent)
+
+    def listed(**query):
+        html = client.get(reverse("tickets:ticket_list"), {"q": NICK, **query}).content.decode()
+        return re.findall(r'href="/tickets/\d+/">(T\d{8})<', html)
+
+    first, second, third, fourth = (t.number for t in tickets)
+    assert listed(status="") == [second, fourth, first, third]
+    assert listed() == [second, fourth, first, third]
+    assert listed(status="", sort="-updated") == [first, third, fourth, second]
+    assert listed(status="", sort="created") == [first, second, third, fourth]
+    assert listed(status="", sort="-created") == [fourth, third, second, first]
+
+
 def test_the_ticket_list_finds_the_same_things(client, agent, supervisor, shop_a, shop_b):
     first = make_ticket(make_order(shop_a, buyer_nick="TB052015"), agent)
     second = make_ticket(make_order(shop_a, buyer_nick=NICK), agent)

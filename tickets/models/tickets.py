@@ -214,6 +214,10 @@ class Ticket(TimeStampedModel):
                 ],
                 name="ticket_open_due_idx",
             ),
+            # The list over every status ("全部状态"), soonest due first or last updated first:
+            # read in order and stopped at the page, instead of joining and sorting them all.
+            models.Index(fields=["resolution_due", "id"], name="ticket_due_idx"),
+            models.Index(fields=["updated_at", "id"], name="ticket_updated_idx"),
             models.Index(fields=["resolved_at"], name="ticket_resolved_at_idx"),
             models.Index(
                 fields=["status_changed_at", "id"],
