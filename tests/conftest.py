@@ -72,3 +72,16 @@ def restore_reference_data():
     sync_roles(global_apps)
     create_couriers(global_apps)
     create_postage_rates(global_apps)
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the desk's default language: a request in English leaves English
+    active in the thread (LocaleMiddleware never switches back), and services called directly
+    by the next test would then answer in English."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
