@@ -76,28 +76,44 @@ class PricePosition:
         return max(-self.due, ZERO)
 
     @property
-    def overcharged(self) -> Decimal:
-        """Paid by the buyer beyond what they owe (the goods changed after they paid): the
-        shop refunds it."""
-        return max(self.charged - self.charge_due, ZERO)
+    def balance(self) -> Decimal:
+        """Where the money stands: the difference the goods make, less what the buyer paid,
+        plus what the shop refunded. Positive: the buyer owes the shop; negative: the shop
+        owes the buyer; zero: settled - whatever order the goods changed and money moved in."""
+        return self.due - self.charged + self.refunded
 
     @property
     def to_charge(self) -> Decimal:
-        return max(self.due - self.charged, ZERO)
-
-    @property
-    def refund_owed(self) -> Decimal:
-        """All the shop owes the buyer on this exchange: a cheaper replacement's difference
-        plus anything charged beyond what was owed."""
-        return self.refund_due + self.overcharged
+        """Still to collect from the buyer (a dearer replacement, or a refund made before the
+        goods changed back)."""
+        return max(self.balance, ZERO)
 
     @property
     def to_refund(self) -> Decimal:
-        return max(self.refund_owed - self.refunded, ZERO)
+        """Still to refund to the buyer (a cheaper replacement, or a difference paid before
+        the goods changed)."""
+        return max(-self.balance, ZERO)
+
+    @property
+    def overcharged(self) -> Decimal:
+        """Owed back to the buyer beyond a cheaper replacement's difference (多收): they paid
+        for goods that changed since."""
+        return max(self.to_refund - self.refund_due, ZERO)
+
+    @property
+    def overrefunded(self) -> Decimal:
+        """Owed by the buyer beyond a dearer replacement's difference (多退): refunded for
+        goods that changed since."""
+        return max(self.to_charge - self.charge_due, ZERO)
+
+    @property
+    def refund_owed(self) -> Decimal:
+        """All the shop owes the buyer on this exchange, refunded or not."""
+        return self.to_refund + self.refunded
 
     @property
     def settled(self) -> bool:
-        return self.to_charge == ZERO and self.to_refund == ZERO
+        return self.balance == ZERO
 
 
 def exchange_price_positions(ticket_ids) -> dict[int, PricePosition]:
@@ -124,6 +140,8 @@ def exchange_price_positions(ticket_ids) -> dict[int, PricePosition]:
 def price_settlement(position: PricePosition) -> str:
     """Whether an exchange's price difference is settled, in words for the list and its
     file: "" (no difference), "已收" / "未收 ¥30.00", "已退" / "未退 ¥20.00"."""
+    if position.overrefunded:
+        return _("多退 ¥%(a)s") % {"a": position.overrefunded}
     if position.to_charge:
         return _("未收 ¥%(a)s") % {"a": position.to_charge}
     if position.to_refund:

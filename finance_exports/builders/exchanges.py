@@ -178,7 +178,11 @@ class ExchangeListBuilder(SheetBuilder):
                         goods.sku_code,
                         goods.colour,
                         goods.size,
-                        _("是") if row.changed else _("同款"),
+                        _("换款")
+                        if row.product_changed
+                        else _("换码/换色")
+                        if row.changed
+                        else _("同款"),
                         row.replacement.price_difference if row.replacement else None,
                         settled,
                         order.receiver_name,

@@ -102,7 +102,7 @@ def test_black_xxl_to_black_xl_puts_xls_merchant_code_on_the_lists_file(client, 
     assert row["发出商家编码"] == hoodie["xl"].code
     assert (row["发出颜色"], row["发出尺码"], row["发出数量"]) == ("黑色", "XL", 1)
     assert (row["退回商家编码"], row["退回尺码"]) == (hoodie["item"].sku_code, "XXL")
-    assert row["换码/换款"] == "是"
+    assert row["换码/换款"] == "换码/换色"
     assert row["差价"] == 0
 
 
@@ -516,3 +516,80 @@ def test_the_new_ticket_form_posted_twice_opens_one_ticket(client, agent, hoodie
     assert Ticket.objects.filter(order=hoodie["order"]).count() == 1
     forged = client.post(url, {**data, "submission": key + "x"})
     assert "表单已过期或无效" in forged.content.decode()
+
+
+def _refund(client, ticket, amount, key=None):
+    html = client.get(reverse("tickets:ticket_detail", args=[ticket.pk])).content.decode()
+    key = key or re.search(r'name="submission" value="([^"]+)"', html).group(1)
+    return client.post(
+        reverse("tickets:ledger_record", args=[ticket.pk]),
+        {
+            "kind": "refund",
+            "payment_method": "platform_refund",
+            "note": "换货差价",
+            "amount": amount,
+            "submission": key,
+        },
+        follow=True,
+    ), key
+
+
+def test_a_refund_made_before_the_goods_changed_back_is_owed_by_the_buyer(client, agent, hoodie):
+    open_exchange(client, agent, hoodie, hoodie["tee"].code)  # 110 cheaper: refund 110
+    ticket = Ticket.objects.get(order=hoodie["order"])
+    _refund(client, ticket, "110")
+    [item] = ticket.items.all()
+    goods_post(client, ticket, [(item, [(hoodie["xl"].code, 1)])])  # back to the same price
+    page = client.get(reverse("tickets:ticket_detail", args=[ticket.pk])).content.decode()
+    assert "多退 ¥110.00" in page
+    # the buyer pays it back through the price-difference form
+    response, _key = charge(client, ticket, "110")
+    assert any("已登记买家补差价 ¥110.00" in m for m in messages_of(response))
+    page = client.get(reverse("tickets:ticket_detail", args=[ticket.pk])).content.decode()
+    assert "多退" not in page
+
+
+def test_a_difference_paid_on_top_can_be_refunded_beyond_the_items_price(client, agent, shop_a):
+    order = make_order(shop_a, items=((Decimal("100.00"), 1),))
+    item = order.items.select_related("sku__product").get()
+    dear = make_sku(price=Decimal("180.00"), product=item.sku.product, size="XL")
+    cheap = make_sku(price=Decimal("20.00"), title="袜子")
+    client.force_login(agent)
+    data = {
+        "kind": Ticket.Kind.EXCHANGE,
+        "reason": Ticket.Reason.NOT_SUITABLE,
+        "responsibility": Ticket.Responsibility.BUYER,
+        f"qty_{item.pk}": 1,
+        f"send_{item.pk}": dear.code,
+    }
+    client.post(reverse("tickets:ticket_new", args=[order.pk]), data)
+    ticket = order.tickets.get()
+    charge(client, ticket, "80")  # the buyer pays 80 on top
+    [ticket_item] = ticket.items.all()
+    goods_post(client, ticket, [(ticket_item, [(cheap.code, 1)])])  # now 80 cheaper than paid
+    # owed back: the 80 paid on top plus 80 for the cheaper goods = 160, above the 100 paid
+    response, _key = _refund(client, ticket, "160")
+    assert any("已登记退款 ¥160.00" in m for m in messages_of(response)), messages_of(response)
+
+
+def test_a_form_key_from_another_ticket_is_refused_not_answered(client, agent, hoodie, shop_a):
+    open_exchange(client, agent, hoodie, hoodie["xl_premium"].code)
+    ticket = Ticket.objects.get(order=hoodie["order"])
+    _response, key = charge(client, ticket, "10")
+    other_order = make_order(shop_a, items=((Decimal("169.00"), 1),))
+    other_item = other_order.items.select_related("sku__product").get()
+    dearer = make_sku(price=Decimal("199.00"), product=other_item.sku.product)
+    other = make_ticket(other_order, agent)
+    exchange_set_replacements(
+        actor=agent,
+        ticket=other,
+        requests=[ReplacementRequest(other.items.get().pk, dearer, 1)],
+    )
+    response, _key = charge(client, other, "10", submission=key)
+    assert any("表单已过期或无效" in m for m in messages_of(response))
+    assert not ExchangeCharge.objects.filter(ticket=other).exists()
+    # the same for the money form: a key used on one ticket is not answered on another
+    refund_ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    _r, money_key = _refund(client, refund_ticket, "1")
+    response, _k = _refund(client, ticket, "1", key=money_key)
+    assert any("表单已过期或无效" in m for m in messages_of(response))

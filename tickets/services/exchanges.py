@@ -14,6 +14,7 @@ Rules (issue 11; DOMAIN.md "Exchange-goods list"):
 - every change is a line on the ticket's timeline.
 """
 
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -193,22 +194,24 @@ def exchange_charge_record(
     if idempotency_key:
         done = ExchangeCharge.objects.filter(idempotency_key=idempotency_key).first()
         if done is not None:
+            if done.ticket_id != locked.pk:  # a key from another ticket's form
+                raise DeskError(_("表单已过期或无效，请刷新页面后重新提交。"))
             return done
     amount = parse_money(amount)
     if locked.kind != Ticket.Kind.EXCHANGE:
         raise DeskError(_("只有换货单有补差价。"))
     position = exchange_price_position(locked)
-    owed = position.due - position.charged
-    if amount > owed:
+    if amount > position.to_charge:
         raise DeskError(
             _("买家应补差价 ¥%(due)s，已登记 ¥%(charged)s，这次最多登记 ¥%(owed)s。")
             % {
-                "due": max(position.due, Decimal("0")),
+                "due": position.charge_due + position.overrefunded,
                 "charged": position.charged,
-                "owed": max(owed, Decimal("0")),
+                "owed": position.to_charge,
             }
         )
-    reference = "".join((reference or "").split())[:40]
+    # The price-difference order's number as typed on any keyboard (full-width read as ASCII).
+    reference = "".join(unicodedata.normalize("NFKC", reference or "").split())[:40]
     charge = ExchangeCharge.objects.create(
         ticket=locked,
         amount=amount,

@@ -12,6 +12,7 @@ Rules (DOMAIN.md "Record money", QUALITY.md "Money"):
 """
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.core import signing
@@ -51,8 +52,26 @@ def submission_key_read(user: User, token: str, *, max_age: int = 12 * 3600) -> 
 
 
 # --- writes ---------------------------------------------------------------------------
-def _existing(key: str | None) -> LedgerEntry | None:
-    return LedgerEntry.objects.filter(idempotency_key=key).first() if key else None
+def _existing(key: str | None, **expected) -> LedgerEntry | None:
+    """The entry this form submission already made, or None. A key that made an entry for
+    something else (another order, ticket or entry: a key replayed from another page) is
+    refused, never answered with that other entry."""
+    done = LedgerEntry.objects.filter(idempotency_key=key).first() if key else None
+    if done is not None and any(getattr(done, f) != v for f, v in expected.items()):
+        raise DeskError(_("表单已过期或无效，请刷新页面后重新提交。"))
+    return done
+
+
+def refund_cap(order: Order, ticket: Ticket | None) -> Decimal:
+    """Yuan that may still be refunded on ``ticket`` (or compensated on ``order`` when None):
+    what the buyer paid for the ticket's items less refunds and compensation already made
+    (``refund_room``). An exchange refunds only what its price difference leaves owed to the
+    buyer, and the price difference the buyer paid on top (补差价) may come back too."""
+    room = refund_room(order, ticket)
+    if ticket is not None and ticket.kind == Ticket.Kind.EXCHANGE:
+        position = exchange_price_position(ticket)
+        room = min(position.to_refund, room + max(position.charged, Decimal("0")))
+    return max(room, Decimal("0"))
 
 
 @transaction.atomic
@@ -70,7 +89,7 @@ def ledger_record(
     """Records postage, compensation or a refund. Returns the entry the key already made when
     the same submission arrives again."""
     require_perm(actor, "tickets.add_ledgerentry")
-    done = _existing(idempotency_key)
+    done = _existing(idempotency_key, order_id=order.pk, ticket_id=ticket.pk if ticket else None)
     if done is not None:
         return done
     amount = parse_money(amount)
@@ -96,7 +115,7 @@ def ledger_record(
                 }
             )
     if kind in (K.REFUND, K.COMPENSATION):
-        room = refund_room(order, ticket if kind == K.REFUND else None)
+        room = refund_cap(order, ticket if kind == K.REFUND else None)
         if amount > room:
             raise DeskError(
                 _("金额 ¥%(amount)s 超出可退/可赔上限 ¥%(room)s（买家实付减去已退款和已赔偿）。")
@@ -121,7 +140,9 @@ def ledger_record(
                 idempotency_key=idempotency_key,
             )
     except IntegrityError:
-        done = _existing(idempotency_key)
+        done = _existing(
+            idempotency_key, order_id=order.pk, ticket_id=ticket.pk if ticket else None
+        )
         if done is None:
             raise
         return done
@@ -168,7 +189,7 @@ def ledger_reverse(
 ) -> LedgerEntry:
     """Corrects ``entry`` with a reversing entry of the same amount (never an edit)."""
     require_perm(actor, "tickets.add_ledgerentry")
-    done = _existing(idempotency_key)
+    done = _existing(idempotency_key, reverses_id=entry.pk)
     if done is not None:
         return done
     reason = meaningful_text(reason)
@@ -195,7 +216,7 @@ def ledger_reverse(
                 idempotency_key=idempotency_key,
             )
     except IntegrityError as exc:
-        done = _existing(idempotency_key)
+        done = _existing(idempotency_key, reverses_id=entry.pk)
         if done is not None:
             return done
         raise DeskError(_("这笔记录已经冲销过了。")) from exc

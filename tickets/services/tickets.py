@@ -142,6 +142,8 @@ def ticket_open(
         Order.objects.select_for_update().filter(pk=order.pk).exists()
         done = Ticket.objects.filter(idempotency_key=idempotency_key).first()
         if done is not None:
+            if done.order_id != order.pk:  # a key from another order's form
+                raise DeskError(_("表单已过期或无效，请刷新页面后重新提交。"))
             return done
     if order.status == Order.Status.WAITING_PAYMENT:
         raise DeskError(_("订单还未付款，不能创建售后单。"))

@@ -34,7 +34,6 @@ from tickets.quick_replies import quick_reply_fill
 from tickets.roles import Role, has_role
 from tickets.selectors import (
     can_work_on,
-    refund_room,
     staff_for_shops,
     transition_refusal,
     visible_orders,
@@ -42,7 +41,7 @@ from tickets.selectors import (
 )
 from tickets.selectors_orders import auto_confirm_warning
 from tickets.services import DeskError
-from tickets.services.ledger import submission_key_issue, submission_key_read
+from tickets.services.ledger import refund_cap, submission_key_issue, submission_key_read
 from tickets.services.photos import photo_add
 from tickets.services.tickets import (
     ItemRequest,
@@ -234,7 +233,7 @@ def ticket_page_context(request, ticket: Ticket, **forms):
         "photos": list(ticket.photos.all()),
         "entries": entries,
         "money_total": counted_total(ticket.ledger_entries.all()),
-        "refund_room": refund_room(ticket.order, ticket),
+        "refund_room": refund_cap(ticket.order, ticket),
         "next_statuses": next_statuses,
         "replies": replies,
         "staff": staff,
