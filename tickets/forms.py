@@ -1,7 +1,5 @@
 """Forms for the agent's pages. They parse input; the services decide."""
 
-import unicodedata
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +7,7 @@ from .form_messages import name_length_errors
 from .models import LedgerEntry, Promise, ReturnParcel, Sku, Ticket
 from .money import MoneyError, parse_money
 from .services.bulk import BulkAction
+from .text import search_text
 
 
 class IsoDateInput(forms.DateInput):
@@ -71,7 +70,7 @@ class SendSkuField(forms.Field):
 
     def clean(self, value):
         # Full-width letters and digits from a Chinese keyboard read as the ASCII code.
-        code = "".join(unicodedata.normalize("NFKC", value or "").split())
+        code = search_text(value)
         if not code:
             return None
         if len(code) > 60:

@@ -17,8 +17,7 @@ def _visible(ch: str) -> bool:
 def normalise_tracking_no(raw: str | None) -> str:
     """Tracking numbers as one string: full-width forms read as ASCII, nothing invisible, no
     spaces anywhere, upper case (' ｙｔ 123\\u200b\\n' -> 'YT123')."""
-    text = unicodedata.normalize("NFKC", raw or "")
-    return "".join(ch for ch in text if _visible(ch)).upper()
+    return search_text(raw).upper()
 
 
 def search_text(raw: str | None) -> str:

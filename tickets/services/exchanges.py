@@ -14,7 +14,6 @@ Rules (issue 11; DOMAIN.md "Exchange-goods list"):
 - every change is a line on the ticket's timeline.
 """
 
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -27,7 +26,7 @@ from tickets.money import parse_money
 from tickets.selectors import can_work_on
 from tickets.selectors_exchanges import exchange_price_position, exchange_replacement_refusal
 from tickets.signals import exchange_goods_changed
-from tickets.text import meaningful_text
+from tickets.text import meaningful_text, search_text
 
 from . import DeskError, require_perm
 from .timeline import timeline_write
@@ -211,7 +210,7 @@ def exchange_charge_record(
             }
         )
     # The price-difference order's number as typed on any keyboard (full-width read as ASCII).
-    reference = "".join(unicodedata.normalize("NFKC", reference or "").split())[:40]
+    reference = search_text(reference)[:40]
     charge = ExchangeCharge.objects.create(
         ticket=locked,
         amount=amount,

@@ -62,14 +62,15 @@ def _existing(key: str | None, **expected) -> LedgerEntry | None:
     return done
 
 
-def refund_cap(order: Order, ticket: Ticket | None) -> Decimal:
+def refund_cap(order: Order, ticket: Ticket | None, *, position=None) -> Decimal:
     """Yuan that may still be refunded on ``ticket`` (or compensated on ``order`` when None):
     what the buyer paid for the ticket's items less refunds and compensation already made
     (``refund_room``). An exchange refunds only what its price difference leaves owed to the
-    buyer, and the price difference the buyer paid on top (补差价) may come back too."""
+    buyer, and the price difference the buyer paid on top (补差价) may come back too
+    (``position``: the exchange's ``PricePosition`` when the caller has read it already)."""
     room = refund_room(order, ticket)
     if ticket is not None and ticket.kind == Ticket.Kind.EXCHANGE:
-        position = exchange_price_position(ticket)
+        position = position or exchange_price_position(ticket)
         room = min(position.to_refund, room + max(position.charged, Decimal("0")))
     return max(room, Decimal("0"))
 
@@ -99,6 +100,7 @@ def ledger_record(
         raise DeskError(_("售后单不属于这个订单。"))
     # Money on one order is decided one submission at a time.
     order = Order.objects.select_for_update().get(pk=order.pk)
+    position = None
     if kind == K.REFUND and ticket is not None and ticket.kind == Ticket.Kind.EXCHANGE:
         # An exchange sends goods instead of money: it refunds only a price difference.
         position = exchange_price_position(ticket)
@@ -115,7 +117,7 @@ def ledger_record(
                 }
             )
     if kind in (K.REFUND, K.COMPENSATION):
-        room = refund_cap(order, ticket if kind == K.REFUND else None)
+        room = refund_cap(order, ticket if kind == K.REFUND else None, position=position)
         if amount > room:
             raise DeskError(
                 _("金额 ¥%(amount)s 超出可退/可赔上限 ¥%(room)s（买家实付减去已退款和已赔偿）。")
