@@ -13,7 +13,8 @@ from openpyxl import load_workbook
 from tests.factories import make_order, make_shop, make_ticket, make_user
 from tickets.models import SavedView, Ticket, TicketEvent
 from tickets.roles import Role
-from tickets.services.bulk import BULK_LIMIT, bulk_key_issue
+from tickets.services.bulk import BULK_LIMIT
+from tickets.services.ledger import submission_key_issue
 from tickets.services.parcels import parcel_unpack
 from tickets.services.reviews import review_register
 from tickets.services.vips import vip_add
@@ -38,7 +39,7 @@ def _bulk(client, user, ids, action, **data):
     payload = {
         "ids": [str(i) for i in ids],
         "action": action,
-        "submission": data.pop("submission", None) or bulk_key_issue(user),
+        "submission": data.pop("submission", None) or submission_key_issue(user),
         "query": "status=unfinished",
         **data,
     }
@@ -277,7 +278,7 @@ def test_only_the_applied_view_is_active(logged_in, agent, supervisor):
 # --- 6. the bulk note refuses a resubmission of its own form only -------------------------
 def test_a_note_typed_on_the_ticket_page_does_not_block_the_bulk_note(logged_in, agent, shop_a):
     tickets = [make_ticket(make_order(shop_a), agent) for _ in range(2)]
-    key = bulk_key_issue(agent)  # the list is shown
+    key = submission_key_issue(agent)  # the list is shown
     # the agent writes the same words on the first ticket's page
     logged_in.post(reverse("tickets:ticket_note", args=[tickets[0].pk]), {"text": "已联系买家"})
 

@@ -15,10 +15,9 @@ from tickets.roles import Role
 from tickets.services.bulk import (
     BULK_LIMIT,
     BulkAction,
-    bulk_key_issue,
-    bulk_key_read,
     tickets_bulk_change,
 )
+from tickets.services.ledger import submission_key_issue, submission_key_read
 from tickets.services.saved_views import SAVED_VIEWS_PER_USER
 from tickets.services.tickets import promise_add
 
@@ -46,7 +45,7 @@ def _bulk(client, user, ids, action, **data):
     payload = {
         "ids": [str(i) for i in ids],
         "action": action,
-        "submission": data.pop("submission", None) or bulk_key_issue(user),
+        "submission": data.pop("submission", None) or submission_key_issue(user),
         "query": data.pop("query", "status=unfinished"),
         **data,
     }
@@ -175,7 +174,7 @@ def test_bulk_take_is_idempotent_and_leaves_others_tickets(logged_in, agent, sho
 def test_bulk_note_once_per_form_however_often_posted(logged_in, agent, shop_a):
     tickets = [make_ticket(make_order(shop_a), agent) for _ in range(3)]
     ids = [t.pk for t in tickets]
-    key = bulk_key_issue(agent)
+    key = submission_key_issue(agent)
 
     results, _page = _bulk(logged_in, agent, ids, "note", text="买家已电话确认", submission=key)
     again, _page = _bulk(logged_in, agent, ids, "note", text="买家已电话确认", submission=key)
@@ -190,7 +189,9 @@ def test_bulk_note_once_per_form_however_often_posted(logged_in, agent, shop_a):
     assert third[tickets[0].number][0] == "done"
     # a forged or foreign key is refused as a whole
     other = make_user("agent-a3", Role.AGENT, shops=[shop_a])
-    _none, page = _bulk(logged_in, agent, ids, "note", text="x", submission=bulk_key_issue(other))
+    _none, page = _bulk(
+        logged_in, agent, ids, "note", text="x", submission=submission_key_issue(other)
+    )
     assert "表单已过期或无效" in page.content.decode()
     _none, page = _bulk(logged_in, agent, ids, "note", text="\u200b ", submission=key)
     assert "备注不能为空" in page.content.decode()
@@ -500,7 +501,7 @@ def test_the_same_bulk_note_sent_twice_at_once_is_written_once(shop_a):
     # through a slow proxy)
     agent = make_user("agent-conc", Role.AGENT, shops=[shop_a])
     tickets = [make_ticket(make_order(shop_a), agent) for _ in range(3)]
-    submission = bulk_key_read(agent, bulk_key_issue(agent))
+    submission = submission_key_read(agent, submission_key_issue(agent))
     barrier = threading.Barrier(2)
     outcomes = []
 

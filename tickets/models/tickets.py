@@ -538,7 +538,7 @@ class TicketEvent(AppendOnlyModel):
     from_status = models.CharField(_("原状态"), max_length=24, blank=True)
     to_status = models.CharField(_("新状态"), max_length=24, blank=True)
     message = models.TextField(_("内容"), blank=True)
-    # The bulk form a note came from (a digest of its one-time key): the same form sent again
+    # The bulk form a note came from (its one-time key): the same form sent again
     # writes no second note, while the same words typed anywhere else are a new note.
     submission = models.CharField(
         _("批量表单"), max_length=64, null=True, blank=True, editable=False

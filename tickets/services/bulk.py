@@ -12,14 +12,10 @@ digest of the form's signed one-time key) is not written again. The same words w
 hand on the ticket page, or from another form, are a note of their own.
 """
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from django.core import signing
 from django.db import models, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -33,7 +29,6 @@ from .tickets import ticket_assign, ticket_note, ticket_transition
 
 # The most tickets one request may change: a page holds 25; more is a hand-made request.
 BULK_LIMIT = 200
-_KEY_SALT = "tickets.bulk.submission"
 # Moves that end a ticket for good: done in bulk only with a reason, after a confirmation.
 FINAL_NEEDS_REASON = (Ticket.Status.CANCELLED,)
 
@@ -70,27 +65,6 @@ class BulkResult:
         }
 
 
-# --- the note form's one-time key ------------------------------------------------------
-def bulk_key_issue(user: User) -> str:
-    """A signed one-time key for the list's bulk form (one per page shown): a note posted with
-    it is written once per ticket, however often the form is sent (QUALITY.md 16)."""
-    data = {"u": user.pk, "t": timezone.now().isoformat(), "n": secrets.token_hex(8)}
-    return signing.dumps(data, salt=_KEY_SALT)
-
-
-def bulk_key_read(user: User, token: str, *, max_age: int = 12 * 3600) -> str:
-    """The form's submission digest (64 hex characters, what its notes carry) for the key
-    ``token``. Raises ``DeskError`` for a key this server did not issue to this user, or one
-    older than ``max_age`` seconds."""
-    try:
-        data = signing.loads(token or "", salt=_KEY_SALT, max_age=max_age)
-        if data.get("u") != user.pk:
-            raise signing.BadSignature
-        return hashlib.sha256(token.encode()).hexdigest()
-    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
-        raise DeskError(_("表单已过期或无效，请刷新页面后重新提交。")) from exc
-
-
 # --- the action -----------------------------------------------------------------------
 def tickets_bulk_change(
     *,
@@ -107,8 +81,9 @@ def tickets_bulk_change(
 
     ``take``: the actor takes it (``ticket_assign``). ``assign``: to ``assignee``, supervisors
     only (the assignee must serve each ticket's shop). ``note``: ``text`` on the timeline
-    (``ticket_note``), carrying ``submission`` (``bulk_key_read``): a ticket that already has
-    a note from that form gets no second one. ``move``: to ``to_status``
+    (``ticket_note``), carrying ``submission`` (the form's one-time key, read by
+    ``submission_key_read``): a ticket that already has a note from that form gets no second
+    one. ``move``: to ``to_status``
     where the ticket's workflow allows it (``ticket_transition``, with ``text`` as its note);
     moves the exchange list makes, or that need more input (a tracking number to ship, a
     reason to end with a promise unkept), are refused for that ticket with the service's reason.

@@ -24,11 +24,10 @@ from tickets.services.bulk import (
     BULK_LIMIT,
     BulkAction,
     Outcome,
-    bulk_key_issue,
-    bulk_key_read,
     bulk_not_found,
     tickets_bulk_change,
 )
+from tickets.services.ledger import submission_key_issue, submission_key_read
 from tickets.services.saved_views import (
     saved_view_create,
     saved_view_delete,
@@ -81,7 +80,9 @@ def ticket_bulk(request):
         try:
             assignee = assignee_from_post(request) if action == BulkAction.ASSIGN else None
             submission = (
-                bulk_key_read(request.user, data["submission"]) if action == BulkAction.NOTE else ""
+                submission_key_read(request.user, data["submission"])
+                if action == BulkAction.NOTE
+                else ""
             )
             changed = tickets_bulk_change(
                 actor=request.user,
@@ -277,7 +278,7 @@ def list_tools_context(request, filterset) -> dict:
         "active_view": active_view,
         "current_query": current_query,
         "can_bulk": can_bulk,
-        "bulk_key": bulk_key_issue(user) if can_bulk else "",
+        "bulk_key": submission_key_issue(user) if can_bulk else "",
         "bulk_staff": staff,
         "move_targets": _move_targets() if can_bulk else [],
         "bulk_limit": BULK_LIMIT,
