@@ -8,10 +8,10 @@ from tickets.forms import ExchangeChargeForm, ExchangeChargeReverseForm, Exchang
 from tickets.models import Ticket
 from tickets.selectors import can_work_on, visible_tickets
 from tickets.selectors_exchanges import (
+    exchange_items,
     exchange_price_position,
     exchange_replacement_refusal,
     goods_lines,
-    items_with_replacements,
 )
 from tickets.services.exchanges import (
     ReplacementRequest,
@@ -23,15 +23,11 @@ from tickets.services.ledger import submission_key_issue, submission_key_read
 from tickets.views.actions import form_error, post_action
 
 
-def _items(ticket: Ticket):
-    return Ticket.objects.prefetch_related(items_with_replacements()).get(pk=ticket.pk).items.all()
-
-
 def exchange_context(request, ticket: Ticket, goods_form=None) -> dict:
     """What the ticket page shows about an exchange; empty for other kinds."""
     if ticket.kind != Ticket.Kind.EXCHANGE:
         return {}
-    items = list(_items(ticket))
+    items = exchange_items(ticket)
     refusal = exchange_replacement_refusal(ticket)
     editable = refusal is None and can_work_on(request.user, ticket.shop_id)
     if editable and goods_form is None:
@@ -59,7 +55,7 @@ def exchange_action(perm: str, anchor: str = "#goods"):
 
 @exchange_action("tickets.change_exchangereplacement")
 def exchange_goods_view(request, ticket):
-    form = ExchangeGoodsForm(request.POST, items=list(_items(ticket)))
+    form = ExchangeGoodsForm(request.POST, items=exchange_items(ticket))
     if not form.is_valid():
         raise form_error(form)
     lines, changed = exchange_set_replacements(

@@ -11,7 +11,7 @@ from tickets.forms import LedgerForm, MatchForm, UnpackForm
 from tickets.models import LedgerEntry, Ticket
 from tickets.postage import postage_quote
 from tickets.selectors import find_ticket_for_parcel, visible_orders, visible_parcels
-from tickets.selectors_exchanges import goods_lines
+from tickets.selectors_exchanges import exchange_items, goods_lines
 from tickets.services import DeskError
 from tickets.services.ledger import submission_key_issue
 from tickets.services.parcels import Unpacked, parcel_link_ticket, parcel_match, parcel_unpack
@@ -184,9 +184,7 @@ def _lookup(request, tracking_no: str) -> dict:
     if lookup["ticket"] is not None and lookup["ticket"].kind == Ticket.Kind.EXCHANGE:
         # Unpacking an exchange: check the parcel holds what the ticket says came back,
         # and see what the warehouse will send for it.
-        lookup["goods"] = goods_lines(
-            lookup["ticket"].items.prefetch_related("order_item__sku", "replacements__sku__product")
-        )
+        lookup["goods"] = goods_lines(exchange_items(lookup["ticket"]))
     return lookup
 
 
