@@ -298,7 +298,12 @@ DESK_PHOTOS_PER_TICKET = env_int("DESK_PHOTOS_PER_TICKET", 20)
 DESK_DEMO_PASSWORD = env_str("DEMO_PASSWORD", "demo-desk-2026")
 DESK_HEARTBEAT_STALE_SECONDS = env_int("DESK_HEARTBEAT_STALE_SECONDS", 180)
 
-# --- Logging: never a phone number, an address or a session id in the logs ---------------
+# --- Logging: never a phone number, a query string or a session id in the logs ----------
+# One handler, which redacts (aftersales/logging.py). Django's own "django" and "django.server"
+# loggers (runserver's request lines carry query strings) write through it instead of the
+# handlers Django's default configuration gives them; Celery keeps this configuration
+# (aftersales/celery.py); gunicorn's logs: aftersales/gunicorn_conf.py.
+_LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -307,6 +312,10 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
     },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": _LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

@@ -1,0 +1,52 @@
+"""gunicorn's settings for the desk's web process: ``gunicorn -c python:aftersales.gunicorn_conf``
+(the ``Procfile``, so ``make run`` and production alike).
+
+The access log (stdout) says who asked for which path, the answer and how long it took, and
+never a query string, a referrer or a cookie: a search's query string holds a phone number, a
+nickname or a name, and a referrer repeats the previous page's query string (QUALITY.md
+section 8, issue 12 section 5). A path keeps its shape with any mobile number in it masked. The
+error log (stderr) names a failing request's URL: it goes through the same redaction as
+Python's logging (``aftersales.logging``).
+
+Bind address and worker count stay on the ``Procfile``'s command line (``BIND``/``PORT``,
+``WEB_CONCURRENCY``).
+"""
+
+from gunicorn.glogging import Logger
+
+from aftersales.logging import RedactPersonalData, handler_redacts, redact
+
+accesslog = "-"
+# client, time, "METHOD /path PROTOCOL", status, bytes, seconds, user agent
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
+logger_class = "aftersales.gunicorn_conf.DeskLogger"
+
+# The only atoms a format may use; any other (%(q)s, %(f)s, %({cookie}i)s, %({...}e)s ...)
+# is written as "-".
+_ATOMS = ("h", "l", "u", "t", "s", "m", "H", "b", "B", "a", "T", "D", "M", "L", "p")
+
+
+class DeskLogger(Logger):
+    """gunicorn's logger with the desk's rule: query strings, referrers, cookies and session
+    ids never reach the access or the error log."""
+
+    def setup(self, cfg) -> None:
+        """gunicorn's handlers, each with ``RedactPersonalData`` added (also on a reload)."""
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                if not handler_redacts(handler):
+                    handler.addFilter(RedactPersonalData())
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        """The values an access-log line may hold: ``r`` and ``U`` carry the path without its
+        query string (mobile numbers masked); every other atom not in ``_ATOMS`` is left out."""
+        everything = super().atoms(resp, req, environ, request_time)
+        atoms = {name: everything[name] for name in _ATOMS if name in everything}
+        raw = environ.get("RAW_URI") or environ.get("PATH_INFO") or ""
+        path = redact(raw.split("?", 1)[0].split("#", 1)[0]) or "-"
+        atoms["U"] = path
+        atoms["r"] = (
+            f"{environ.get('REQUEST_METHOD', '-')} {path} {environ.get('SERVER_PROTOCOL', '-')}"
+        )
+        return atoms

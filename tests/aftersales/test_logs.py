@@ -1,0 +1,172 @@
+"""Nothing private in the logs (QUALITY.md section 8, issue 12 section 5): Python's logging
+(Django, runserver, Celery) through the redacting filter, gunicorn's error log through the same.
+The real web server's log: tests/aftersales/test_server_log.py."""
+
+import io
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from gunicorn.config import Config
+
+from aftersales import gunicorn_conf
+from aftersales.logging import RedactPersonalData, handler_redacts, redact
+from tests.factories import make_order
+
+ROOT = Path(__file__).resolve().parents[2]
+PHONE = "13987654321"
+NICK = "小鹿tb8821"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [PHONE, "139-8765-4321", "139 8765 4321", "+86 13987654321", "8613987654321"],
+)
+def test_a_mobile_number_in_any_common_writing_is_masked(written):
+    cleaned = redact(f"buyer {written} called")
+    assert cleaned == "buyer 139****4321 called"
+
+
+def test_a_query_string_is_never_kept_whatever_it_holds():
+    line = f'"GET /orders/?q={NICK}&page=2 HTTP/1.1" 200 1234'
+    assert redact(line) == '"GET /orders/?[redacted] HTTP/1.1" 200 1234'
+    url = "Referer: http://desk.example.com/buyers/?nick=%E5%B0%8F%E9%B9%BF"
+    assert redact(url) == "Referer: http://desk.example.com/buyers/?[redacted]"
+    # order numbers and other long digit runs are not phones
+    assert redact("order 3512345678901234567 shipped") == "order 3512345678901234567 shipped"
+
+
+def test_a_session_id_is_never_kept():
+    assert "abc123" not in redact("Cookie: sessionid=abc123; csrftoken=z")
+    assert "abc123" not in redact('{"sessionid": "abc123"}')
+
+
+def _logger_into(stream: io.StringIO, name: str) -> logging.Logger:
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactPersonalData())
+    logger = logging.getLogger(name)
+    logger.handlers, logger.propagate = [handler], False
+    return logger
+
+
+def test_the_filter_redacts_the_message_and_the_traceback():
+    stream = io.StringIO()
+    logger = _logger_into(stream, "tests.redaction")
+    try:
+        raise ValueError(f"no order for /orders/?q={NICK} ({PHONE})")
+    except ValueError:
+        logger.exception("search failed for %s", PHONE)
+    logger.info("stack", stack_info=True)
+    written = stream.getvalue()
+    assert "search failed for 139****4321" in written
+    assert "ValueError: no order for /orders/?[redacted] (139****4321)" in written
+    assert PHONE not in written
+    assert NICK not in written
+
+
+def _desk_handlers(logger: logging.Logger) -> list[logging.Handler]:
+    # pytest's own capture handlers are not the desk's
+    return [h for h in logger.handlers if not type(h).__module__.startswith("_pytest")]
+
+
+def test_every_handler_the_desk_configures_redacts():
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    unfiltered = [
+        (logger.name, handler)
+        for logger in loggers
+        for handler in _desk_handlers(logger)
+        if not isinstance(handler, logging.NullHandler) and not handler_redacts(handler)
+    ]
+    assert unfiltered == []
+    # Django's loggers write through the desk's handler, not Django's default ones
+    for name in ("django", "django.request", "django.security", "django.server"):
+        logger = logging.getLogger(name)
+        while logger and not _desk_handlers(logger):
+            logger = logger.parent
+        handlers = _desk_handlers(logger)
+        assert handlers and all(handler_redacts(h) for h in handlers), name
+
+
+@pytest.fixture
+def console():
+    """What the desk's configured console handler writes during the test."""
+    [handler] = [h for h in _desk_handlers(logging.getLogger()) if handler_redacts(h)]
+    written = io.StringIO()
+    previous = handler.setStream(written)
+    yield written
+    handler.setStream(previous)
+
+
+def test_django_request_logging_of_a_404_and_runserver_lines_carry_no_phone_or_nickname(
+    client, agent, shop_a, console
+):
+    # given: a buyer the agent may search for
+    make_order(shop_a, phone=PHONE, buyer_nick=NICK)
+    client.force_login(agent)
+    # when: searches and a 404 with the phone in the path and the query
+    assert client.get(reverse("tickets:order_search"), {"q": PHONE}).status_code == 200
+    response = client.get(f"/orders/{PHONE}/", {"q": NICK})
+    assert response.status_code == 404
+    logging.getLogger("django.server").info(
+        '"%s" %s %s', f"GET /orders/?q={PHONE}&nick={NICK} HTTP/1.1", "200", "5120"
+    )
+    # then
+    written = console.getvalue()
+    assert "Not Found: /orders/139****4321/" in written
+    assert '"GET /orders/?[redacted] HTTP/1.1" 200 5120' in written
+    assert PHONE not in written
+    assert NICK not in written
+    assert client.cookies["sessionid"].value not in written
+
+
+def test_gunicorns_error_log_names_a_failing_request_without_its_query(tmp_path):
+    cfg = Config()
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    cfg.set("accesslog", str(tmp_path / "access.log"))
+    cfg.set("access_log_format", gunicorn_conf.access_log_format)
+    log = gunicorn_conf.DeskLogger(cfg)
+    try:
+        raise RuntimeError(f"worker died on /buyers/?nick={NICK}")
+    except RuntimeError:
+        # what gunicorn's worker writes when the application raises
+        log.exception("Error handling request %s", f"/orders/?q={PHONE}")
+    written = (tmp_path / "error.log").read_text()
+    assert "Error handling request /orders/?[redacted]" in written
+    assert "RuntimeError: worker died on /buyers/?[redacted]" in written
+    assert PHONE not in written
+    assert NICK not in written
+
+
+def test_celery_keeps_the_redacting_logging_instead_of_its_own():
+    # what `celery worker` and `celery beat` do at start-up, then a task's failure logged
+    script = (
+        "import logging\n"
+        "from aftersales.celery import app\n"
+        "app.log.setup(loglevel='INFO')\n"
+        "logging.getLogger('celery.app.trace').error("
+        f"'Task failed: %s', 'GET /orders/?q={NICK} {PHONE}')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.setdefault("DEBUG", "1")
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ERROR celery.app.trace Task failed: GET /orders/?[redacted] 139****4321" in (
+        result.stderr
+    )
+    assert PHONE not in result.stderr + result.stdout
+    assert NICK not in result.stderr + result.stdout
