@@ -2,19 +2,108 @@
 
 The beat schedule is ``CELERY_BEAT_SCHEDULE`` plus the sheets' entries, which
 ``finance_exports.tasks.beat_schedule()`` derives from the registered sheet builders.
+
+Heartbeats (what ``/healthz`` reports, issue 12 section 6): a worker records its own from a
+thread of its own (``WorkerHeartbeat``), beat its own at each tick (``DeskScheduler``), every
+``DESK_HEARTBEAT_SECONDS``; neither waits for a free worker, so a worker busy with a long sheet
+build is still seen alive and a stopped one is not. The ``heartbeat`` task beat sends every
+minute shows that scheduled tasks are being run.
 """
 
+import logging
 import os
+import threading
+import time
 from pathlib import Path
 
-from celery import Celery
+from celery import Celery, bootsteps
+from celery.beat import PersistentScheduler
 from celery.signals import beat_init, setup_logging, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
 
+logger = logging.getLogger(__name__)
+
 app = Celery("aftersales")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def _record_heartbeat(name: str, detail: str) -> None:
+    """Writes the heartbeat ``name`` now; a failure (database down) is logged, never raised,
+    so it cannot stop a worker or beat. Closes this thread's database connection after."""
+    from django.db import connection
+
+    from tickets.services.system import heartbeat_record
+
+    try:
+        heartbeat_record(name=name, detail=detail)
+    except Exception:
+        logger.warning("heartbeat %s not recorded", name, exc_info=True)
+    finally:
+        connection.close()
+
+
+class _Pulse:
+    """A daemon thread that records heartbeat ``name`` at start and every
+    ``DESK_HEARTBEAT_SECONDS`` until stopped."""
+
+    def __init__(self, name: str, detail: str):
+        self.name, self.detail = name, detail
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.stopping.clear()
+        self.thread = threading.Thread(target=self._run, name=f"{self.name}-heartbeat", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from django.conf import settings
+
+        while True:
+            _record_heartbeat(self.name, self.detail)
+            if self.stopping.wait(settings.DESK_HEARTBEAT_SECONDS):
+                return
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+            self.thread = None
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """The worker's heartbeat: a step of every worker (``celery worker`` and the test suite's
+    ``start_worker``), started with it and stopped with it, recording ``worker`` from its own
+    thread whatever the pool is doing."""
+
+    def create(self, worker):
+        return _Pulse("worker", detail=str(worker.hostname or "")[:255])
+
+
+app.steps["worker"].add(WorkerHeartbeat)
+
+
+class DeskScheduler(PersistentScheduler):
+    """Beat's scheduler (``CELERY_BEAT_SCHEDULER``): Celery's persistent one, which also
+    records beat's heartbeat from beat's own loop at least every ``DESK_HEARTBEAT_SECONDS`` -
+    so it stops when the loop stops, and does not wait for a free worker."""
+
+    _last_heartbeat: float | None = None
+
+    def tick(self, *args, **kwargs) -> float:
+        """Runs the due entries (Celery's tick), then the heartbeat when due; returns the
+        seconds until beat should tick again, never longer than the heartbeat interval."""
+        from django.conf import settings
+
+        interval = super().tick(*args, **kwargs)
+        now = time.monotonic()
+        every = settings.DESK_HEARTBEAT_SECONDS
+        if self._last_heartbeat is None or now - self._last_heartbeat >= every:
+            _record_heartbeat("beat", detail="celery beat")
+            self._last_heartbeat = now
+        return min(interval, every)
 
 
 def _make_filesystem_broker_dirs() -> None:
@@ -62,7 +151,6 @@ def _schedule_sheets(sender, **kwargs):
 @worker_ready.connect
 def _catch_up_on_worker_start(sender, **kwargs):
     """Work missed while the desk was down is caught up as soon as a worker is back."""
-    sender.app.send_task("tickets.tasks.heartbeat", kwargs={"source": "worker"})
     sender.app.send_task("finance_exports.tasks.catch_up_if_due")
 
 

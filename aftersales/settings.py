@@ -204,6 +204,8 @@ CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Celery's persistent scheduler, which also records beat's heartbeat (aftersales/celery.py).
+CELERY_BEAT_SCHEDULER = "aftersales.celery:DeskScheduler"
 
 # --- The daily sheets for finance (finance_exports) ---------------------------------------
 
@@ -296,6 +298,9 @@ DESK_QUALITY_ALERT_DAYS = env_int("DESK_QUALITY_ALERT_DAYS", 7)
 DESK_PHOTO_MAX_BYTES = env_int("DESK_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
 DESK_PHOTOS_PER_TICKET = env_int("DESK_PHOTOS_PER_TICKET", 20)
 DESK_DEMO_PASSWORD = env_str("DEMO_PASSWORD", "demo-desk-2026")
+# Health (/healthz): a worker and beat record their heartbeats this often, from their own
+# processes (aftersales/celery.py); one not seen for DESK_HEARTBEAT_STALE_SECONDS is stale.
+DESK_HEARTBEAT_SECONDS = env_int("DESK_HEARTBEAT_SECONDS", 30)
 DESK_HEARTBEAT_STALE_SECONDS = env_int("DESK_HEARTBEAT_STALE_SECONDS", 180)
 
 # --- Logging: never a phone number, a query string or a session id in the logs ----------

@@ -14,10 +14,11 @@ from tickets.tasks import heartbeat
 def test_heartbeat_task_round_trip_through_a_real_worker():
     assert not app.conf.task_always_eager
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
-        result = heartbeat.delay(source="beat")
+        result = heartbeat.delay()
         returned = result.get(timeout=60)
-    beat = Heartbeat.objects.get(name="beat")
-    assert returned == beat.beat_at.isoformat()
+    tasks = Heartbeat.objects.get(name="tasks")
+    assert returned == tasks.beat_at.isoformat()
+    assert Heartbeat.objects.filter(name="worker").exists()  # the worker's own heartbeat
 
 
 def test_broker_is_redis_when_redis_url_is_set():
@@ -37,3 +38,5 @@ def test_beat_schedule_runs_the_heartbeat_every_minute():
     assert entry["task"] == heartbeat.name
     assert entry["schedule"] == 60.0
     assert app.conf.timezone == "Asia/Shanghai"
+    # beat's own heartbeat comes from its scheduler
+    assert app.conf.beat_scheduler == "aftersales.celery:DeskScheduler"

@@ -147,7 +147,7 @@ def test_catch_up_goes_back_at_most_the_configured_number_of_days(db, settings):
 def test_the_minutely_check_queues_the_catch_up_only_when_a_sheet_is_missing(db, monkeypatch):
     queued = []
     monkeypatch.setattr(build_due_sheets, "delay", lambda *a, **k: queued.append((a, k)))
-    heartbeat(source="beat")  # the desk's heartbeat knows nothing of sheets
+    heartbeat()  # the desk's heartbeat knows nothing of sheets
     assert queued == []
     assert catch_up_if_due() is True  # nothing built yet: yesterday's sheets are missing
     assert len(queued) == 1
@@ -156,7 +156,7 @@ def test_the_minutely_check_queues_the_catch_up_only_when_a_sheet_is_missing(db,
     assert len(queued) == 1
 
 
-def test_a_worker_that_starts_sends_the_heartbeat_and_the_catch_up_check():
+def test_a_worker_that_starts_sends_the_catch_up_check():
     sent = []
 
     class Sender:
@@ -166,7 +166,7 @@ def test_a_worker_that_starts_sends_the_heartbeat_and_the_catch_up_check():
                 sent.append(name)
 
     _catch_up_on_worker_start(Sender)
-    assert sent == [heartbeat.name, catch_up_if_due.name]
+    assert sent == [catch_up_if_due.name]  # its heartbeat it records itself
 
 
 # --- failures, retries, a worker killed half-way --------------------------------------------

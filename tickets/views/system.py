@@ -15,6 +15,11 @@ from tickets.models import Heartbeat
 @never_cache
 @require_GET
 def healthz(request):
+    """``{"status", "database", "beat", "worker", "tasks"}`` as JSON, 503 when the database
+    does not answer. Each heartbeat is ``{"last": ISO time or null, "fresh": bool}``, fresh
+    when recorded within ``DESK_HEARTBEAT_STALE_SECONDS``: ``beat`` and ``worker`` are recorded
+    by those processes themselves while they run (busy or not), ``tasks`` by the heartbeat task
+    beat sends every minute (stale when no worker has been free to run it)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -31,5 +36,11 @@ def healthz(request):
         return {"last": at.isoformat(), "fresh": (now - at).total_seconds() <= stale}
 
     return JsonResponse(
-        {"status": "ok", "database": "ok", "beat": state("beat"), "worker": state("worker")}
+        {
+            "status": "ok",
+            "database": "ok",
+            "beat": state("beat"),
+            "worker": state("worker"),
+            "tasks": state("tasks"),
+        }
     )

@@ -1,0 +1,97 @@
+"""/healthz tells the truth (issue 12 section 6): a worker busy beyond the staleness window is
+alive, a stopped worker is stale; beat records its own heartbeat without waiting for a worker;
+the heartbeat task shows scheduled tasks are being run."""
+
+import threading
+import time
+from datetime import datetime
+
+import pytest
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from aftersales.celery import DeskScheduler, app
+from tickets.models import Heartbeat
+from tickets.tasks import heartbeat
+
+started = threading.Event()
+release = threading.Event()
+
+
+@app.task(name="tests.aftersales.test_health.long_build")
+def long_build() -> str:
+    """Keeps the worker busy, as a long sheet build does, until the test lets it finish."""
+    started.set()
+    release.wait(timeout=60)
+    return "built"
+
+
+def _health(client) -> dict:
+    # The SQLite test database is shared in memory between threads, where a read that meets
+    # the heartbeat thread's write is refused at once (503) instead of waiting: ask again.
+    for _ in range(20):
+        response = client.get("/healthz")
+        if response.status_code == 200:
+            return response.json()
+        time.sleep(0.1)
+    raise AssertionError(f"/healthz answered {response.status_code}")
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_busy_worker_is_alive_and_a_stopped_worker_is_stale(client, settings):
+    # given: heartbeats every 0.2 s, stale after 2 s
+    settings.DESK_HEARTBEAT_SECONDS = 0.2
+    settings.DESK_HEARTBEAT_STALE_SECONDS = 2
+    started.clear()
+    release.clear()
+    app.control.purge()  # tasks earlier tests queued would keep the worker busy instead
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+        # when: the worker's only slot runs a long build, longer than the staleness window
+        result = long_build.delay()
+        assert started.wait(timeout=60)
+        busy_since = timezone.now()
+        time.sleep(3)
+        # then: it is alive, seen while busy
+        worker = _health(client)["worker"]
+        assert worker["fresh"] is True
+        assert datetime.fromisoformat(worker["last"]) > busy_since
+        release.set()
+        assert result.get(timeout=60) == "built"
+
+    # when: the worker has stopped for longer than the window
+    time.sleep(2.5)
+    # then: it is stale
+    body = _health(client)
+    assert body["worker"]["fresh"] is False
+    assert body["status"] == "ok"
+    assert Heartbeat.objects.get(name="worker").detail  # which worker was seen last
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_records_its_own_heartbeat_at_each_tick(client, settings, tmp_path):
+    # given: beat's scheduler with nothing due (no worker runs anything here)
+    settings.DESK_HEARTBEAT_SECONDS = 30
+    beat_app = Celery("beat-only", set_as_current=False)
+    scheduler = DeskScheduler(app=beat_app, schedule_filename=str(tmp_path / "schedule"))
+    # when
+    wait = scheduler.tick()
+    # then: beat is fresh, and beat wakes up again within the heartbeat interval
+    assert _health(client)["beat"]["fresh"] is True
+    assert wait <= 30
+    first = Heartbeat.objects.get(name="beat").beat_at
+    scheduler.tick()  # within the interval: no second write
+    assert Heartbeat.objects.get(name="beat").beat_at == first
+    settings.DESK_HEARTBEAT_SECONDS = 0
+    scheduler.tick()
+    assert Heartbeat.objects.get(name="beat").beat_at > first
+
+
+@pytest.mark.django_db
+def test_the_heartbeat_task_shows_scheduled_tasks_run(client):
+    assert _health(client)["tasks"] == {"last": None, "fresh": False}
+    heartbeat()
+    body = _health(client)
+    assert body["tasks"]["fresh"] is True
+    assert body["beat"]["last"] is None  # the task says nothing about beat's own process
