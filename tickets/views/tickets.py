@@ -42,7 +42,7 @@ from tickets.selectors import (
 from tickets.selectors_orders import auto_confirm_warning
 from tickets.services import DeskError
 from tickets.services.ledger import refund_cap, submission_key_issue, submission_key_read
-from tickets.services.photos import photo_add
+from tickets.services.photos import photo_add_many, photo_clean
 from tickets.services.tickets import (
     ItemRequest,
     PromiseRequest,
@@ -359,13 +359,21 @@ def photo_upload_view(request, ticket):
     files = request.FILES.getlist("photo")
     if not files:
         raise DeskError(_("请选择要上传的照片。"))
+    cleaned = []
+    # Every file is checked before any is stored: one bad file among several stores none.
     for upload in files:
         if upload.size > settings.DESK_PHOTO_MAX_BYTES:  # refused before reading it into memory
             raise DeskError(
                 _("“%(name)s”超过 %(mb)s MB。")
                 % {"name": upload.name, "mb": settings.DESK_PHOTO_MAX_BYTES // (1024 * 1024)}
             )
-        photo_add(actor=request.user, ticket=ticket, data=upload.read(), original_name=upload.name)
+        try:
+            cleaned.append((upload.name, photo_clean(upload.read())))
+        except DeskError as exc:
+            raise DeskError(
+                _("“%(name)s”：%(reason)s") % {"name": upload.name, "reason": exc.message}
+            ) from exc
+    photo_add_many(actor=request.user, ticket=ticket, photos=cleaned)
     return _("已上传 %(n)s 张照片。") % {"n": len(files)}
 
 
