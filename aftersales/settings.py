@@ -88,6 +88,8 @@ TEMPLATES = [
         },
     },
 ]
+# Selects are written in Python, the same HTML as Django's templates (aftersales.form_renderer).
+FORM_RENDERER = "aftersales.form_renderer.DeskFormRenderer"
 
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")

@@ -1,10 +1,13 @@
 """Building blocks shared by the desk's models: timestamps, money fields, append-only rows."""
 
 from decimal import Decimal
+from functools import cache
 
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
 from django.utils.translation import gettext_lazy as _
 
 from tickets.money import MONEY_MAX_DIGITS, MONEY_PLACES
@@ -23,7 +26,34 @@ def choices_check(field: str, choices, name: str) -> models.CheckConstraint:
     return models.CheckConstraint(condition=models.Q(**{f"{field}__in": choices.values}), name=name)
 
 
-class TimeStampedModel(models.Model):
+@cache
+def _choice_labels(field: models.Field, language: str | None) -> dict:
+    """``{value: label}`` of a field with fixed choices in one language, built once per field
+    and language (only the values are hashed; each label is translated once)."""
+    with translation.override(language):
+        return {
+            make_hashable(value): force_str(label, strings_only=True)
+            for value, label in field.flatchoices
+        }
+
+
+class DeskModel(models.Model):
+    """The base of every desk model: ``get_<field>_display()`` reads the label from a table
+    built once per field and language. Django's own builds a dict of every choice on each
+    call, hashing each lazy label (a translation lookup per choice): 0.1-0.5 ms a call, a
+    dozen milliseconds on a list page that shows three choice fields per row. Same result
+    (``test_choice_labels``)."""
+
+    class Meta:
+        abstract = True
+
+    def _get_FIELD_display(self, field):
+        value = getattr(self, field.attname)
+        labels = _choice_labels(field, translation.get_language())
+        return labels.get(make_hashable(value), force_str(value, strings_only=True))
+
+
+class TimeStampedModel(DeskModel):
     # A default rather than auto_now_add, so imports and seed data can keep historic times.
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -44,7 +74,7 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise AppendOnlyError(_("只能追加的记录不能删除。"))
 
 
-class AppendOnlyModel(models.Model):
+class AppendOnlyModel(DeskModel):
     """Rows that are written once and never edited or deleted.
 
     A correction is a new row (for money: a reversing entry). The database repeats this

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .base import MoneyField, TimeStampedModel, choices_check
+from .base import DeskModel, MoneyField, TimeStampedModel, choices_check
 from .orders import Order
 from .shops import Shop
 from .tickets import Ticket
@@ -78,7 +78,7 @@ def import_file_path(instance: "OrderImportFile", filename: str) -> str:
     return f"imports/{uuid.uuid4().hex}.csv"
 
 
-class OrderImportFile(models.Model):
+class OrderImportFile(DeskModel):
     Kind = OrderImportFileKind
 
     batch = models.ForeignKey(

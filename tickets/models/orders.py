@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .base import AppendOnlyModel, MoneyField, TimeStampedModel, choices_check
+from .base import AppendOnlyModel, DeskModel, MoneyField, TimeStampedModel, choices_check
 from .catalogue import Sku
 from .shops import Courier, Shop
 
@@ -121,7 +121,7 @@ class Order(TimeStampedModel):
         super().save(*args, **kwargs)
 
 
-class OrderItem(models.Model):
+class OrderItem(DeskModel):
     order = models.ForeignKey(
         Order, verbose_name=_("订单"), on_delete=models.CASCADE, related_name="items"
     )

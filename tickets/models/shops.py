@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history import register as record_history
 from simple_history.models import HistoricalRecords
 
-from .base import TimeStampedModel, choices_check
+from .base import DeskModel, TimeStampedModel, choices_check
 
 
 class ShopKind(models.TextChoices):
@@ -83,7 +83,7 @@ class User(AbstractUser):
         return full or self.username
 
 
-class Courier(models.Model):
+class Courier(DeskModel):
     """A courier company (物流公司). Some are priced by hand (SF Express, EMS)."""
 
     code = models.SlugField(_("代码"), max_length=16, unique=True)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .base import AppendOnlyModel, MoneyField, TimeStampedModel, choices_check
+from .base import AppendOnlyModel, DeskModel, MoneyField, TimeStampedModel, choices_check
 from .orders import Order, OrderItem
 from .shops import Courier, Shop
 
@@ -267,7 +267,7 @@ class Ticket(TimeStampedModel):
         return self.resolved_at is None and now > self.resolution_due
 
 
-class TicketItem(models.Model):
+class TicketItem(DeskModel):
     """An order item the ticket is about, and how many of it (never more than ordered)."""
 
     ticket = models.ForeignKey(
@@ -292,7 +292,7 @@ class TicketItem(models.Model):
         return f"{self.order_item.title} × {self.quantity}"
 
 
-class ExchangeReplacement(models.Model):
+class ExchangeReplacement(DeskModel):
     """What the warehouse sends out for (part of) a returned item on an exchange ticket
     (换货: 退回 → 发出): a SKU of the same product in another colour or size, or of another
     product, and how many; an item's replacements add up to the quantity returned.
