@@ -3,6 +3,9 @@
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.translation import gettext as _
+
+from .error_views import bad_input
 
 
 class ChosenLanguageMiddleware(LocaleMiddleware):
@@ -18,21 +21,18 @@ class ChosenLanguageMiddleware(LocaleMiddleware):
 
 
 class RefuseNulMiddleware:
-    """A NUL character in a query string or a form is refused with 400 and a message before it
-    reaches a view: PostgreSQL can't store or compare text holding NUL, so it would otherwise
-    be a server error wherever the value meets the database (a search, a filter, a scan)."""
+    """A NUL character in a query string or a form is refused with the 400 page and a message
+    before it reaches a view: PostgreSQL can't store or compare text holding NUL, so it would
+    otherwise be a server error wherever the value meets the database (a search, a filter, a
+    scan)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if _holds_nul(request.GET) or (request.method == "POST" and _holds_nul(request.POST)):
-            from django.http import HttpResponseBadRequest
-            from django.utils.translation import gettext as _
-
-            return HttpResponseBadRequest(
-                _("提交的内容里有无法处理的控制字符（NUL），请检查后重新输入。"),
-                content_type="text/plain; charset=utf-8",
+            return bad_input(
+                request, _("提交的内容里有无法处理的控制字符（NUL），请检查后重新输入。")
             )
         return self.get_response(request)
 

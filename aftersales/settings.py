@@ -49,6 +49,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response, error pages and static files included.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "aftersales.middleware.ChosenLanguageMiddleware",
@@ -136,6 +138,23 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The pages keep to this policy (issue 12 §6): scripts and stylesheets only from the desk's own
+# static files (no inline <script>, no onclick=, no style=), no plugins, no framing, forms
+# posting to the desk only. tests/e2e/test_csp.py fails on any violation in the main pages.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+# A form refused for its CSRF token says why in plain words and offers the way back.
+CSRF_FAILURE_VIEW = "aftersales.error_views.csrf_failure"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -174,6 +193,8 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "private"
 WHITENOISE_USE_FINDERS = DEBUG
+# Files served at the site's root: /favicon.ico, which browsers ask for by themselves.
+WHITENOISE_ROOT = BASE_DIR / "webroot"
 
 # --- Celery ---------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

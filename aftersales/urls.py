@@ -6,6 +6,12 @@ from django.urls import include, path
 
 from tickets.views.system import healthz
 
+# The error pages in the desk's layout and the user's language (aftersales/error_views.py).
+handler400 = "aftersales.error_views.bad_request"
+handler403 = "aftersales.error_views.permission_denied"
+handler404 = "aftersales.error_views.page_not_found"
+handler500 = "aftersales.error_views.server_error"
+
 urlpatterns = [
     path(
         "login/",
