@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django_htmx",
     # Who changed which reference data (shops, couriers, rate card, users), before and after.
     "simple_history",
+    # Login lockout after repeated failures (settings under "Login lockout" below).
+    "axes",
     "tickets.apps.TicketsConfig",
     "finance_exports.apps.FinanceExportsConfig",
 ]
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Records the logged-in user as the author of each reference-data change.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Answers a locked-out login with the desk's lockout page (django-axes wants it last).
+    "axes.middleware.AxesMiddleware",
 ]
 # Old versions of reference data are read, never restored with one click: a change is made
 # (and recorded) like any other.
@@ -126,6 +130,32 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "tickets:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Login lockout (django-axes; issue 12 section 6) -------------------------------------
+# Every password check (the desk's /login/ and the admin's) goes through axes first: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one account from one address, or
+# LOGIN_ADDRESS_FAILURE_LIMIT for any accounts from one address, within LOGIN_LOCKOUT_MINUTES,
+# that login is refused, right password or not, until the time has passed or a supervisor or
+# administrator unlocks it (/lockouts/, or the admin's "Access attempts"). aftersales/lockout.py.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "aftersales.lockout.DeskLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+DESK_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 30))
+# A successful login forgets that account's own failures from that address.
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "aftersales.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "aftersales.lockout.client_ip"
+# axes' admin pages are registered by tickets/admin.py, read-only but for the unlock.
+AXES_ENABLE_ADMIN = False
+# Behind a reverse proxy the client's address is in X-Forwarded-For: TRUSTED_PROXIES is how
+# many proxies (each appending to that header) stand in front of gunicorn; 0 = none, the
+# connection's own address counts (a client can't forge it).
+DESK_TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
 # Idle sessions end after SESSION_IDLE_MINUTES: the expiry moves on with every request.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30) * 60

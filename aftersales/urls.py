@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from aftersales.lockout_views import lockout_list, lockout_release
 from tickets.views.system import healthz
 
 # The error pages in the desk's layout and the user's language (aftersales/error_views.py).
@@ -19,6 +20,9 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Locked-out logins and their unlock (supervisors, administrators).
+    path("lockouts/", lockout_list, name="login_lockouts"),
+    path("lockouts/release/", lockout_release, name="login_lockout_release"),
     # Switching the language is allowed on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("healthz", healthz, name="healthz"),

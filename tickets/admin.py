@@ -9,6 +9,8 @@ Agents and finance don't reach the admin at all (``aftersales.admin.DeskAdminSit
 what a supervisor sees inside is limited to the shops they serve, as on the desk's pages.
 """
 
+from axes.admin import AccessAttemptAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessLog
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
@@ -494,3 +496,23 @@ class RefundRequestAdmin(ServiceDoorAdmin):
     list_filter = ("shop", "needs_return")
     search_fields = ("=refund_no", "=order__order_no")
     list_select_related = ("shop", "order", "ticket")
+
+
+# --- Login records (django-axes, issue 12 section 6) ---------------------------------------
+# axes' own admin pages, kept to reading and unlocking: deleting a failure record unlocks its
+# login (administrators; supervisors hold axes.delete_accessattempt for their unlock page,
+# aftersales/lockout.py), recorded in the admin log like every delete. Nothing is added or
+# edited, and the record of successful logins is never deleted.
+@admin.register(AccessAttempt)
+class LoginFailureAdmin(AccessAttemptAdmin):
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AccessLog)
+class LoginAdmin(AccessLogAdmin):
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -82,6 +82,9 @@ _SUPERVISOR = {
     # They read the staff list and each reference record's history (who changed what).
     "tickets.user": _VIEW,
     "auth.group": _VIEW,
+    # Issue 12: they see locked-out logins and unlock them (/lockouts/; deleting axes' failure
+    # records is the unlock).
+    "axes.accessattempt": ("view", "delete"),
 }
 
 _FINANCE = {

@@ -29,6 +29,9 @@ REFERENCE_MODELS = {
     "auth.group",
 }
 
+# Login records (django-axes): read, and a failure record deleted to unlock its login.
+LOGIN_RECORDS = {"axes.accessattempt", "axes.accesslog"}
+
 
 def admin_urls(model, obj_pk=None):
     opts = model._meta
@@ -74,7 +77,7 @@ def test_agents_and_finance_never_reach_the_admin(client, shop_a, order, role):
 def test_every_registered_model_is_reference_data_or_behind_its_service():
     for model, model_admin in admin.site._registry.items():
         label = model._meta.label_lower
-        if label in REFERENCE_MODELS:
+        if label in REFERENCE_MODELS | LOGIN_RECORDS:
             continue
         if label == "tickets.heartbeat":
             continue
@@ -91,6 +94,11 @@ def test_nobody_adds_changes_or_deletes_a_service_door_model(rf, supervisor, who
             continue
         assert not model_admin.has_add_permission(request), model
         assert not model_admin.has_change_permission(request), model
+        if model._meta.label_lower in LOGIN_RECORDS:
+            # deleting a failure record is the unlock; the record of logins stays
+            unlock = model._meta.label_lower == "axes.accessattempt"
+            assert model_admin.has_delete_permission(request) is unlock, model
+            continue
         assert not model_admin.has_delete_permission(request), model
         for inline in model_admin.get_inline_instances(request):
             assert not inline.has_add_permission(request, None), (model, inline)
