@@ -54,7 +54,7 @@ MIDDLEWARE = [
     # Content-Security-Policy on every response, error pages and static files included.
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "aftersales.sessions.IdleSessionMiddleware",
     "aftersales.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -157,9 +157,10 @@ AXES_ENABLE_ADMIN = False
 # connection's own address counts (a client can't forge it).
 DESK_TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
-# Idle sessions end after SESSION_IDLE_MINUTES: the expiry moves on with every request.
+# Idle sessions end after SESSION_IDLE_MINUTES: the expiry moves on with the requests, written
+# at most once a minute (aftersales.sessions.IdleSessionMiddleware), not on every page.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_TOUCH_SECONDS = 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

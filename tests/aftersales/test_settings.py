@@ -50,7 +50,8 @@ def test_time_language_and_sessions():
     assert settings.LANGUAGE_CODE == "zh-hans"
     assert "en" in dict(settings.LANGUAGES)
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST
+    assert not settings.SESSION_SAVE_EVERY_REQUEST
+    assert settings.SESSION_TOUCH_SECONDS <= 60
 
 
 def test_logs_never_carry_a_phone_number_or_session_id():
