@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
@@ -58,6 +59,17 @@ class DeskLockoutHandler(AxesDatabaseHandler):
         pair, _address = self.filter_user_attempts(request, credentials)
         count, _ = pair.delete()
         return count
+
+
+class DeskLockoutBackend(AxesStandaloneBackend):
+    """axes' check before every password check made for a request (the desk's and the
+    admin's login). A check without a request is no HTTP login and is not counted: the test
+    client's ``login()`` or a shell (axes' own backend refuses those with an error)."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username, password, **kwargs)
 
 
 def client_ip(request) -> str | None:

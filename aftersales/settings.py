@@ -138,7 +138,7 @@ LOGOUT_REDIRECT_URL = "login"
 # that login is refused, right password or not, until the time has passed or a supervisor or
 # administrator unlocks it (/lockouts/, or the admin's "Access attempts"). aftersales/lockout.py.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "aftersales.lockout.DeskLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_HANDLER = "aftersales.lockout.DeskLockoutHandler"

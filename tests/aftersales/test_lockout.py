@@ -185,3 +185,10 @@ def test_the_client_address_behind_trusted_proxies(rf, settings):
     # with no proxy configured the header is never believed
     settings.DESK_TRUSTED_PROXIES = 0
     assert client_ip(forged) == "10.0.0.2"
+
+
+def test_the_test_clients_login_still_works(client, agent):
+    # a password check without a request is no HTTP login: axes neither refuses nor counts it
+    assert client.login(username="agent-a", password="wrong-password") is False
+    assert client.login(username="agent-a", password=PASSWORD) is True
+    assert not AccessAttempt.objects.exists()
