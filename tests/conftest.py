@@ -52,6 +52,27 @@ def private_files(settings, tmp_path):
     return tmp_path / "private"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def flush_lifts_append_only_guards():
+    """Django's flush after each transactional test empties every table, the append-only ones
+    included (TRUNCATE on PostgreSQL, DELETE FROM on SQLite), which their guards refuse. The
+    flush lifts them inside its own transaction (``tickets.db.emptying_statements``); the
+    desk itself, and a ``manage.py flush`` outside the tests, never do."""
+    from django.db import connections
+
+    from tickets.db import emptying_statements
+
+    with pytest.MonkeyPatch.context() as patch:
+        for operations in {type(connection.ops) for connection in connections.all()}:
+            flush_sql = operations.sql_flush
+
+            def sql_flush(self, *args, _flush_sql=flush_sql, **kwargs):
+                return emptying_statements(self.connection, _flush_sql(self, *args, **kwargs))
+
+            patch.setattr(operations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def reference_data(request):
     """Transactional tests empty the tables after themselves; the next one starts again with

@@ -1,9 +1,10 @@
 """Database-level guards that Django's constraints cannot express.
 
-``refuse_changes`` puts an append-only trigger on tables: UPDATE is refused (and on PostgreSQL
-DELETE too). The tickets app guards its own tables here (migration 0002); an app that builds
-on tickets guards its tables from its own migrations with the same two functions
-(``finance_exports`` 0003/0004), so this module names no other app's table.
+``refuse_changes`` puts append-only triggers on tables: UPDATE, DELETE and TRUNCATE are refused
+(``refuse_emptying``: TRUNCATE on PostgreSQL; SQLite has none, and its DELETE trigger refuses
+``DELETE FROM t``). The tickets app guards its own tables here (migrations 0002, 0014, 0020); an
+app that builds on tickets guards its tables from its own migrations with the same functions
+(``finance_exports`` 0003-0007), so this module names no other app's table.
 """
 
 # The tickets app's append-only tables (migration 0002).
@@ -57,10 +58,12 @@ $$ LANGUAGE plpgsql;
 
 
 def refuse_changes(schema_editor, tables) -> None:
-    """Refuses UPDATE (and on PostgreSQL DELETE) on ``tables`` in the database itself.
+    """Refuses UPDATE, DELETE and TRUNCATE on ``tables`` (table names) in the database itself.
 
-    On SQLite only UPDATE is refused: Django's test flush empties tables with DELETE there,
-    while PostgreSQL uses TRUNCATE, which a row trigger does not see.
+    PostgreSQL: a row trigger for UPDATE and DELETE, and ``refuse_emptying``'s statement
+    trigger for TRUNCATE, which no row trigger sees. SQLite: a trigger for UPDATE and
+    ``refuse_emptying``'s for DELETE. The test suite's flush empties every table; it lifts
+    these guards for its own transaction only (``emptying_statements``).
     """
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
@@ -76,6 +79,7 @@ def refuse_changes(schema_editor, tables) -> None:
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only: UPDATE refused'); END;"
             )
+    refuse_emptying(schema_editor, tables)
 
 
 def allow_changes(schema_editor, tables) -> None:
@@ -86,6 +90,96 @@ def allow_changes(schema_editor, tables) -> None:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
         elif vendor == "sqlite":
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only;")
+    allow_emptying(schema_editor, tables)
+
+
+# --- TRUNCATE (and SQLite's DELETE) on the append-only tables (issue 12 section 6) ----------
+def _sqlite_no_delete(table: str) -> str:
+    return (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only: DELETE refused'); END;"
+    )
+
+
+def refuse_emptying(schema_editor, tables) -> None:
+    """Refuses emptying ``tables`` (table names) at once, as UPDATE and DELETE are refused.
+
+    PostgreSQL: ``TRUNCATE`` skips row triggers, so a ``BEFORE TRUNCATE ... FOR EACH
+    STATEMENT`` trigger ``{table}_no_truncate`` calls the same ``desk_refuse_change()``
+    (``integrity_constraint_violation``, "table ... is append-only: TRUNCATE refused").
+    SQLite has no TRUNCATE; ``DELETE FROM t`` is its way to empty a table, and a
+    ``{table}_no_delete`` trigger refuses every DELETE (the row trigger PostgreSQL has).
+    Safe to run again: an existing guard is replaced. Rule: issue 12 section 6.
+    """
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(_PG_FUNCTION, params=None)
+        for table in tables:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};")
+            schema_editor.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION desk_refuse_change();"
+            )
+    elif vendor == "sqlite":
+        for table in tables:
+            schema_editor.execute(_sqlite_no_delete(table))
+
+
+def allow_emptying(schema_editor, tables) -> None:
+    """Removes the triggers ``refuse_emptying`` made (those that exist)."""
+    vendor = schema_editor.connection.vendor
+    for table in tables:
+        if vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};")
+        elif vendor == "sqlite":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete;")
+
+
+# Every TRUNCATE guard (a statement trigger calling desk_refuse_change(); tgtype bit 5 is
+# TRUNCATE), disabled or enabled again; nothing when the function does not exist yet.
+_PG_TRUNCATE_GUARDS_SWITCH = """
+DO $$
+DECLARE guard record;
+BEGIN
+    FOR guard IN SELECT tgrelid::regclass AS tab, tgname FROM pg_trigger
+            WHERE tgfoid = to_regproc('desk_refuse_change')::oid AND tgtype & 32 <> 0 LOOP
+        EXECUTE format('ALTER TABLE %s {switch} TRIGGER %I', guard.tab, guard.tgname);
+    END LOOP;
+END $$;
+"""
+
+
+def emptying_statements(connection, statements: list[str]) -> list[str]:
+    """``statements`` (SQL that empties tables: Django's flush, a benchmark's reset) between
+    the statements that lift the emptying guards and put them back; run the whole list in ONE
+    transaction, so no other session ever sees the guards lifted and a failure leaves them in
+    place.
+
+    Only the tables' owner can do this (``ALTER TABLE ... DISABLE TRIGGER`` on PostgreSQL,
+    ``DROP``/``CREATE TRIGGER`` on SQLite): it is the test suite's flush between transactional
+    tests (``tests/conftest.py``) and the benchmarks', never a path of the desk. UPDATE and
+    single-row DELETE stay refused on PostgreSQL even then. Returns the new list of SQL
+    statements; ``connection`` is a Django connection (read on SQLite to find the guards).
+    """
+    if connection.vendor == "postgresql":
+        return [
+            _PG_TRUNCATE_GUARDS_SWITCH.replace("{switch}", "DISABLE"),
+            *statements,
+            _PG_TRUNCATE_GUARDS_SWITCH.replace("{switch}", "ENABLE"),
+        ]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE '%\\_no\\_delete' ESCAPE '\\' ORDER BY name"
+            )
+            guards = cursor.fetchall()
+        return [
+            *(f"DROP TRIGGER IF EXISTS {name};" for name, _sql in guards),
+            *statements,
+            *(f"{sql};" for _name, sql in guards),
+        ]
+    return list(statements)
 
 
 def append_only_forward(apps, schema_editor):
@@ -319,6 +413,7 @@ def guards_ensure(connection) -> None:
         f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only: UPDATE refused'); END;"
         for table in (*APPEND_ONLY_TABLES, *LATER_APPEND_ONLY_TABLES)
     ]
+    statements += [_sqlite_no_delete(t) for t in (*APPEND_ONLY_TABLES, *LATER_APPEND_ONLY_TABLES)]
     for name, (tables, *_rest) in _ROW_GUARDS.items():
         statements += [s for table in tables for s in _sqlite_row_guard(name, table)]
     statements.append(_SQLITE_ORDER_KEEPS_SHOP)
