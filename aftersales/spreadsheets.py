@@ -10,8 +10,9 @@ Finance opens these files in Excel, so two rules hold for every cell:
   import) is always a text cell. Text starting with ``=``, ``+``, ``-``, ``@``, tab, CR or LF is
   additionally marked with Excel's "quote prefix", so Excel shows it as typed and never
   evaluates it, not even after someone edits the cell (CSV/formula injection). Characters XML
-  cannot hold (control characters pasted in with a note) are dropped instead of failing the
-  whole sheet.
+  1.0 cannot hold (control characters pasted in with a note, U+FFFE/U+FFFF, lone surrogates)
+  are dropped by ``clean_text``, through which every text of every writer goes, instead of
+  making a file Excel has to repair.
 - Money is a number (a ``Decimal``, never a float) formatted ``¥#,##0.00``, so totals can be
   re-added in Excel.
 
@@ -21,7 +22,13 @@ the rows are serialised here to the same ``<row>``/``<c>`` XML openpyxl writes, 
 file that ``SheetBook.save`` splices into the saved file. openpyxl spends 15-25 µs on each cell
 (a Cell object and an XML element tree per cell); at 1.2 million cells that alone is over the
 sheet's time budget. ``bench/finance_sheet.py`` measures both ways and the tests compare their
-output cell by cell.
+output cell by cell. A streamed sheet declares its used range (``<dimension>``), which openpyxl
+does not write in write-only mode, so a reader need not scan the whole sheet to size it.
+
+``SheetBook.save`` reads the finished file back before it returns (``read_back``): every XML
+part is parsed to its end and the workbook is opened with openpyxl, so a file that would not
+open raises ``SheetUnreadable`` with the reason instead of being handed to finance (issue 12,
+section 2). Every file the writer makes is readable by the desk's own user only (0600).
 """
 
 import contextlib
@@ -37,9 +44,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from xml.parsers import expat
 
 from django.utils import timezone
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -50,8 +58,15 @@ MONEY_FORMAT = "¥#,##0.00"
 TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 # What Excel (and LibreOffice, Google Sheets) would read as the start of a formula or command.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
-# Characters an XML 1.0 document cannot contain (openpyxl refuses them).
-NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Characters an XML 1.0 document cannot contain (its ``Char`` production): C0 controls but tab,
+# LF and CR; surrogates (a lone one can come in through a broken paste); U+FFFE and U+FFFF.
+# openpyxl refuses only the controls and writes the rest into a file nothing can open.
+NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Rows of a sheet read back by openpyxl after saving, to prove it opens its cells (the XML of
+# every row is checked by the parser; reading every cell through openpyxl costs minutes).
+READ_BACK_ROWS = 50
+# Files the writer makes: readable and writable by the desk's own user only.
+FILE_MODE = 0o600
 
 TEXT = "text"  # anything a person typed or imported
 MONEY = "money"
@@ -78,8 +93,65 @@ def local_naive(moment: datetime | None) -> datetime | None:
 
 
 def clean_text(value) -> str:
+    """``str(value)`` without the characters XML 1.0 cannot hold (``NOT_IN_XML``): the one
+    function every text cell, title and header of every sheet goes through (issue 12,
+    section 2). ``'备注\\uffff\\x01'`` -> ``'备注'``; text without them is returned as it is."""
     text = str(value)
     return NOT_IN_XML.sub("", text) if NOT_IN_XML.search(text) else text
+
+
+class SheetUnreadable(Exception):
+    """A saved workbook that does not open: the message names the part and what is wrong."""
+
+
+def read_back(path: str | Path, *, rows: int = READ_BACK_ROWS) -> list[str]:
+    """Opens the finished ``path`` as finance's Excel would, before anyone is given it: every
+    XML part of the zip is parsed to its end (expat, a well-formedness check at C speed: about
+    a second for 100,000 finance rows), then openpyxl opens the workbook read-only and reads
+    the first ``rows`` rows of every sheet. Returns the sheet titles.
+
+    Raises ``SheetUnreadable`` with the part, line and reason (issue 12, section 2: a sheet is
+    marked ready only after its file has been read back)."""
+    with open(path, "rb") as handle:  # a file, not a name: openpyxl judges names by suffix
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                for info in archive.infolist():
+                    if info.filename.endswith((".xml", ".rels")):
+                        _parse_part(archive, info)
+            handle.seek(0)
+            book = load_workbook(handle, read_only=True)
+            try:
+                for sheet in book.worksheets:
+                    for _row in sheet.iter_rows(max_row=rows, values_only=True):
+                        pass
+                return book.sheetnames
+            finally:
+                book.close()
+        except SheetUnreadable:
+            raise
+        except Exception as exc:  # zipfile and openpyxl raise many kinds on a broken file
+            raise SheetUnreadable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _parse_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    parser = expat.ParserCreate()
+    try:
+        with archive.open(info) as part:
+            while chunk := part.read(1024 * 1024):
+                parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        raise SheetUnreadable(
+            f"{info.filename} line {exc.lineno} column {exc.offset}: {expat.ErrorString(exc.code)}"
+        ) from exc
+
+
+def _private_file(path: str | Path) -> None:
+    """Creates ``path`` (empty) readable by the owner only, or narrows an existing file to
+    that; a writer that then opens it for writing keeps the mode."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
+    os.close(handle)
+    os.chmod(path, FILE_MODE)
 
 
 class SheetBook:
@@ -105,13 +177,21 @@ class SheetBook:
         self._writers.append(writer)
         return writer
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path, *, check: bool = True) -> None:
+        """Writes the workbook to ``path`` (mode 0600) and, with ``check``, reads it back
+        (``read_back``), raising ``SheetUnreadable`` when it would not open."""
         streamed = [(writer, writer.close_stream()) for writer in self._writers if writer.streamed]
+        _private_file(path)
         self.workbook.save(path)
         self._saved = True
         if streamed:
             # A sheet's part name (xl/worksheets/sheetN.xml) is known once openpyxl saved it.
-            _splice_rows(Path(path), {w.sheet.path.lstrip("/"): rows for w, rows in streamed})
+            _splice_rows(
+                Path(path),
+                {w.sheet.path.lstrip("/"): (rows, w.dimension()) for w, rows in streamed},
+            )
+        if check:
+            read_back(path)
 
     def close(self) -> None:
         """Removes the temporary files, saved or not (safe to call twice)."""
@@ -133,7 +213,7 @@ class SheetWriter:
 
     def __init__(self, book: SheetBook, title: str, columns: list[Column], *, preamble, stream):
         self.columns = columns
-        self.sheet = book.workbook.create_sheet(title)
+        self.sheet = book.workbook.create_sheet(clean_text(title))
         # A write-only sheet writes each row out before the next: a styled cell can be reused.
         # A normal sheet keeps the cell objects it is given, so it needs new ones every row.
         self._reuse_cells = isinstance(self.sheet, WriteOnlyWorksheet)
@@ -166,10 +246,10 @@ class SheetWriter:
         cell = WriteOnlyCell(self.sheet)
         if big:
             cell.font = _TITLE_FONT
-        return self._as_text(cell, text)
+        return self._as_text(cell, clean_text(text))
 
     def _header(self, text: str) -> Cell:
-        cell = WriteOnlyCell(self.sheet, value=text)
+        cell = WriteOnlyCell(self.sheet, value=clean_text(text))
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(vertical="center")
@@ -249,7 +329,9 @@ class SheetWriter:
         return cell
 
     def bold(self, value) -> Cell:
-        cell = WriteOnlyCell(self.sheet, value=value)
+        cell = WriteOnlyCell(
+            self.sheet, value=clean_text(value) if isinstance(value, str) else value
+        )
         cell.font = _HEADER_FONT
         return cell
 
@@ -263,6 +345,11 @@ class SheetWriter:
 
     def close_stream(self) -> str:
         return self._stream.close()
+
+    def dimension(self) -> str:
+        """The used range of a streamed sheet, ``A1:M100002``: the header and the rows."""
+        last_row = max(self.header_row, self._stream.last_row)
+        return f"A1:{get_column_letter(len(self.columns))}{last_row}"
 
 
 def _decimal(value) -> Decimal:
@@ -321,16 +408,35 @@ class _RowStream:
         self._file.write("".join(parts))
         self._next_row += 1
 
+    @property
+    def last_row(self) -> int:
+        return self._next_row - 1
+
     def close(self) -> str:
         if not self._file.closed:
             self._file.close()
         return self.path
 
 
-def _splice_rows(path: Path, streams: dict[str, str]) -> None:
-    """Rewrites the saved workbook with each streamed sheet's rows placed at the end of its
-    ``<sheetData>``, copying in chunks (memory stays flat), then replaces the file."""
+# What may follow <sheetPr> in a worksheet, before which <dimension> goes (ECMA-376 order).
+_AFTER_DIMENSION = (b"<sheetViews", b"<sheetFormatPr", b"<cols", b"<sheetData")
+
+
+def _with_dimension(head: bytes, ref: str) -> bytes:
+    """``head`` (a worksheet's XML up to its rows) declaring the used range ``ref``."""
+    found = [i for i in (head.find(tag) for tag in _AFTER_DIMENSION) if i >= 0]
+    if not found:
+        raise ValueError("the worksheet has no <sheetData>")
+    at = min(found)
+    return head[:at] + f'<dimension ref="{ref}"/>'.encode() + head[at:]
+
+
+def _splice_rows(path: Path, streams: dict[str, tuple[str, str]]) -> None:
+    """Rewrites the saved workbook with each streamed sheet's rows (``streams``: part name ->
+    (rows file, used range)) placed at the end of its ``<sheetData>`` and its used range
+    declared, copying in chunks (memory stays flat), then replaces the file."""
     spliced = path.with_name(path.name + ".splice")
+    _private_file(spliced)
     with (
         zipfile.ZipFile(path) as source,
         zipfile.ZipFile(spliced, "w", zipfile.ZIP_DEFLATED) as target,
@@ -339,13 +445,14 @@ def _splice_rows(path: Path, streams: dict[str, str]) -> None:
             if info.filename not in streams:
                 target.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
                 continue
+            rows_path, ref = streams[info.filename]
             head, marker, tail = source.read(info).rpartition(b"</sheetData>")
             if not marker:
                 raise ValueError(f"{info.filename} has no <sheetData> to put the rows in")
             member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             member.compress_type = zipfile.ZIP_DEFLATED
-            with target.open(member, "w") as out, open(streams[info.filename], "rb") as rows:
-                out.write(head)
+            with target.open(member, "w") as out, open(rows_path, "rb") as rows:
+                out.write(_with_dimension(head, ref))
                 shutil.copyfileobj(rows, out, 1024 * 1024)
                 out.write(marker + tail)
     os.replace(spliced, path)

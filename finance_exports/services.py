@@ -50,6 +50,8 @@ _LOCK_NAMESPACE = 0x5EE7
 # The task that builds one sheet (``finance_exports.tasks.build_sheet``), queued by name: the
 # tasks module imports this one, so this one does not import it back.
 BUILD_SHEET_TASK = "finance_exports.tasks.build_sheet"
+# The folder of half-written sheets: the desk's own user only (issue 12, section 6).
+PRIVATE_DIR_MODE = 0o700
 
 
 class SheetNotDue(DeskError):
@@ -194,16 +196,20 @@ def _finish(builder: SheetBuilder, sheet_pk: int, *, wait: bool) -> Sheet:
 
 
 def _write_file(builder: SheetBuilder, sheet: Sheet) -> None:
-    """Sums up the sheet's claims, writes the workbook to a temporary file and moves it into
-    private storage. The previous file (a list re-written after a change) is deleted once the
-    new one is committed."""
+    """Sums up the sheet's claims, writes the workbook to a temporary file, reads the finished
+    file back (``SheetBook.save``: a file that would not open raises ``SheetUnreadable``, so the
+    attempt fails with that reason and the sheet is never marked ready with it) and moves it
+    into private storage. The temporary folder and files are the desk user's only (0700/0600),
+    like the stored file (``FILE_UPLOAD_PERMISSIONS``). The previous file (a list re-written
+    after a change) is deleted once the new one is committed."""
     summary = builder.summarize(sheet)
     sheet.row_count = summary.row_count
     sheet.total_amount = summary.total_amount
     sheet.totals = summary.totals
     previous = sheet.file.name
     tmp_dir = Path(settings.FINANCE_SHEET_TMP_DIR)
-    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    tmp_dir.chmod(PRIVATE_DIR_MODE)  # also when an older desk made it open to all
     stem = f"{sheet.kind}-{sheet.business_date:%Y%m%d}"
     handle, tmp_path = tempfile.mkstemp(prefix=f"{stem}-", suffix=".xlsx.part", dir=tmp_dir)
     os.close(handle)

@@ -1,5 +1,9 @@
-"""The sheet writer: streamed rows read back exactly like rows written cell by cell."""
+"""The sheet writer: streamed rows read back exactly like rows written cell by cell; what XML
+cannot hold is dropped, and a saved file is read back before anyone gets it."""
 
+import os
+import stat
+import zipfile
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -7,7 +11,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook
+from aftersales.spreadsheets import (
+    MONEY,
+    NUMBER,
+    TIME,
+    Column,
+    SheetBook,
+    SheetUnreadable,
+    clean_text,
+    read_back,
+)
 
 COLUMNS = [
     Column("编号", 8, NUMBER),
@@ -101,3 +114,112 @@ def test_an_empty_streamed_table_still_has_its_header(tmp_path):
     sheet = load_workbook(tmp_path / "empty.xlsx")["明细"]
     assert [c.value for c in sheet[1]] == ["编号", "时间", "文字", "金额", "备注"]
     assert sheet.max_row == 1
+
+
+# --- characters XML cannot hold, reading back, file modes (issue 12, sections 2 and 6) -------
+FORBIDDEN = "\x00\x01\x08\x0b\x0c\x0e\x1f\ud800\udfff\ufffe\uffff"
+
+
+@pytest.mark.parametrize("character", list(FORBIDDEN))
+def test_what_xml_cannot_hold_is_dropped(character):
+    assert clean_text(f"备{character}注") == "备注"
+
+
+def test_what_xml_can_hold_is_kept():
+    text = "tab\t LF\n CR\r 替换符\ufffd 表情😀 私用\ue000 末尾\U0010fffd"
+    assert clean_text(text) == text
+
+
+@pytest.mark.parametrize("stream_rows", [True, False])
+def test_forbidden_characters_anywhere_give_a_file_that_opens(tmp_path, stream_rows):
+    # given: the characters in the sheet's title, its preamble, a header and every text cell
+    book = SheetBook(tmp_dir=tmp_path, stream_rows=stream_rows)
+    columns = [Column(f"文{FORBIDDEN}字", 20), Column("编号", 8, NUMBER)]
+    writer = book.table(f"明{FORBIDDEN}细", columns, preamble=[f"标{FORBIDDEN}题"], big=True)
+    writer.append((f"={FORBIDDEN}1+1", 1))
+    writer.append((f"普通{FORBIDDEN}文字", 2))
+    writer.finish()
+    summary = book.table("汇总", columns)
+    summary.append_cells([summary.bold(f"合{FORBIDDEN}计")])
+    # when
+    book.save(tmp_path / "out.xlsx")
+    book.close()
+    # then it opens, in full, with the text as typed minus what XML cannot hold
+    workbook = load_workbook(tmp_path / "out.xlsx")
+    values = [
+        cell
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for cell in row
+        if cell
+    ]
+    assert workbook.sheetnames == ["明细", "汇总"]
+    assert values == ["标题", "文字", "编号", "=1+1", 1, "普通文字", 2, "文字", "编号", "合计"]
+
+
+def _patched(path, part: str, old: bytes, new: bytes):
+    """A copy of the workbook at ``path`` with ``old`` replaced by ``new`` in ``part``."""
+    patched = path.with_name("patched.xlsx")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(patched, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, data.replace(old, new) if info.filename == part else data)
+    return patched
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "\uffff".encode(),  # the reported case: U+FFFF written as UTF-8
+        b"&#xFFFE;",  # the same as a character reference
+        b"\x0b",  # a control character
+        b"</c>",  # markup out of place
+    ],
+)
+def test_reading_back_refuses_a_file_that_would_not_open(tmp_path, fault):
+    book = SheetBook(tmp_dir=tmp_path)
+    writer = book.table("明细", COLUMNS, big=True)
+    writer.append(ROWS[0])
+    writer.finish()
+    book.save(tmp_path / "good.xlsx")
+    book.close()
+    assert read_back(tmp_path / "good.xlsx") == ["明细"]
+
+    broken = _patched(tmp_path / "good.xlsx", "xl/worksheets/sheet1.xml", "普通".encode(), fault)
+
+    with pytest.raises(SheetUnreadable, match=r"^xl/worksheets/sheet1.xml line 1 column \d+: "):
+        read_back(broken)
+
+
+@pytest.mark.parametrize("damage", [b"not a zip at all", b"PK\x03\x04 cut short"])
+def test_reading_back_refuses_what_is_no_workbook(tmp_path, damage):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(damage)
+    with pytest.raises(SheetUnreadable):
+        read_back(path)
+
+
+def test_a_streamed_sheet_declares_its_used_range(tmp_path):
+    # openpyxl's write-only mode declares none, so a reader (openpyxl read-only, read_back)
+    # had to parse the whole sheet to find out its size
+    write(tmp_path, "streamed")
+    book = load_workbook(tmp_path / "streamed.xlsx", read_only=True)
+    sheet = book["明细"]
+    assert (sheet.max_row, sheet.max_column) == (3 + len(ROWS), len(COLUMNS))
+    [last] = sheet.iter_rows(min_row=10, values_only=True)
+    assert last[4] == "😀 表情"
+    book.close()
+
+
+@pytest.mark.parametrize("stream_rows", [True, False])
+def test_a_saved_workbook_is_readable_by_its_owner_only(tmp_path, stream_rows):
+    old_umask = os.umask(0o002)  # a permissive umask must not make the file readable by all
+    try:
+        book = SheetBook(tmp_dir=tmp_path, stream_rows=stream_rows)
+        book.table("明细", COLUMNS, big=True).append(ROWS[0])
+        book.save(tmp_path / "sheet.xlsx")
+        book.close()
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE((tmp_path / "sheet.xlsx").stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["sheet.xlsx"]
