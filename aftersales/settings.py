@@ -223,6 +223,11 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "private"
+# Stored photos, sheets and imports are readable by the desk's own user only (issue 12 §6):
+# the storage gives each file 0600 and each folder it makes 0700. The sheet writer and its
+# temporary folder keep to the same modes (aftersales/spreadsheets.py, finance_exports).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 WHITENOISE_USE_FINDERS = DEBUG
 # Files served at the site's root: /favicon.ico, which browsers ask for by themselves.
 WHITENOISE_ROOT = BASE_DIR / "webroot"
