@@ -8,6 +8,14 @@ import unicodedata
 # text that looks empty.
 _BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
 TRACKING_NO = re.compile(r"[A-Z0-9-]{6,40}")
+# A long number a spreadsheet turned into a floating-point one shows in scientific notation:
+# 1.39E+10, 8.6139E+12, 3.515E+18 (a comma where the decimal point is a comma). Its last
+# digits are gone.
+_SCIENTIFIC = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?E[+-]?[0-9]+", re.IGNORECASE)
+# The same for a column that may hold letters (tracking numbers, merchant codes): only as
+# spreadsheets write it, with a decimal point or a signed exponent, so that a code like 23E05
+# is read as the code it is.
+_SCIENTIFIC_SHOWN = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+E[+-]?|E[+-])[0-9]+", re.IGNORECASE)
 
 
 def _visible(ch: str) -> bool:
@@ -28,11 +36,35 @@ def search_text(raw: str | None) -> str:
     return "".join(ch for ch in text if _visible(ch))
 
 
-def tracking_no_refusal(tracking_no: str) -> str | None:
-    """Why a normalised tracking number can't be a courier's (6-40 letters, digits or '-'),
-    or None when it can."""
+def digits_lost(raw: str | None, *, letters: bool = False) -> bool:
+    """Whether an identifier cell (a phone, an order, sub-order, refund or Alipay number, a
+    tracking number, a merchant code) shows a number a spreadsheet turned into scientific
+    notation, so that its digits are gone: '1.39E+10', '8.6139E+12', '３.５１５E+18'.
+    ``letters``: the column may hold letters too, and only the forms spreadsheets write count
+    ('1.39E+10', '139E+10'; not '23E05', a merchant's code). Such a value is never stored as if
+    it were the number (issue 12, section 4)."""
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    pattern = _SCIENTIFIC_SHOWN if letters else _SCIENTIFIC
+    return pattern.fullmatch(text) is not None
+
+
+def digits_lost_message(label: str, value: str) -> str:
+    """What to tell the user about ``value`` of the column ``label`` (``digits_lost``)."""
     from django.utils.translation import gettext as _
 
+    return _(
+        "%(label)s“%(value)s”已被表格软件改成科学计数法，原来的号码已经丢失。"
+        "请从原始文件重新导出或把这一列设成文本后重新填写，不要用 Excel 打开后直接保存。"
+    ) % {"label": label, "value": value[:40]}
+
+
+def tracking_no_refusal(tracking_no: str) -> str | None:
+    """Why a normalised tracking number can't be a courier's (6-40 letters, digits or '-'; not
+    a number a spreadsheet showed in scientific notation), or None when it can."""
+    from django.utils.translation import gettext as _
+
+    if digits_lost(tracking_no, letters=True):
+        return digits_lost_message(_("运单号"), tracking_no)
     if TRACKING_NO.fullmatch(tracking_no):
         return None
     return _("运单号“%(no)s”格式不对：应为 6-40 位字母或数字。") % {"no": tracking_no[:40]}

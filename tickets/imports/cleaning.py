@@ -2,7 +2,10 @@
 
 Spreadsheets leave marks on exported numbers: ``="3515..."`` and ``'3515...`` (kept as text),
 a leading tab, and ``3.515E+18`` when a program turned an order number into a float and lost
-its last digits. The first three are cleaned; the last is refused, because the number is gone.
+its last digits. The first three are cleaned; the last is never stored as if it were the
+number (issue 12, section 4): in an identifier column (order, sub-order, refund and Alipay
+numbers, tracking numbers, merchant codes) the row is refused with its line; a phone is left
+out of the import with a warning (``clean_phone`` raises, the order file warns).
 """
 
 import re
@@ -15,14 +18,18 @@ from zoneinfo import ZoneInfo
 from django.utils.translation import gettext as _
 
 from tickets.money import MoneyError, parse_money
+from tickets.text import digits_lost
 
 from .layout import fold, mapping
 
 # The seller centre writes Beijing time without a zone.
 SELLER_CENTRE_TZ = ZoneInfo("Asia/Shanghai")
+# The years a time in an export may have (1970 is what some tools write for "no time").
+YEARS = range(1970, 2100)
 
 _EXCEL_FORMULA = re.compile(r'^=\s*"(.*)"$', re.DOTALL)
-_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
+# What a phone number is written with: digits, and spaces, '+', '-' and brackets between them.
+_PHONE = re.compile(r"[0-9+\-() ]+")
 _ORDER_NO = re.compile(r"^\d{6,32}$")
 _DATETIME = re.compile(
     r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$"
@@ -64,23 +71,72 @@ def clean_order_no(raw: str | None, *, required: bool = True) -> str:
         if required:
             raise CellError(_("缺少订单编号。"))
         return ""
-    if _SCIENTIFIC.match(text):
-        raise CellError(
-            _(
-                "编号“%(value)s”已被表格软件改成科学计数法，原来的号码已经丢失。"
-                "请从卖家中心重新导出，不要用 Excel 打开后再保存。"
-            )
-            % {"value": text}
-        )
+    if digits_lost(text):
+        raise _lost(text)
     if not _ORDER_NO.match(text):
         raise CellError(_("编号“%(value)s”不是有效的数字编号。") % {"value": text})
     return text
 
 
-def clean_phone(raw: str | None) -> str:
-    """A phone number without the spreadsheet marks: digits, and '-' or '+' where written."""
+def _lost(text: str) -> CellError:
+    return CellError(
+        _(
+            "编号“%(value)s”已被表格软件改成科学计数法，原来的号码已经丢失。"
+            "请从卖家中心重新导出，不要用 Excel 打开后再保存。"
+        )
+        % {"value": text[:40]}
+    )
+
+
+def clean_identifier(raw: str | None, *, letters: bool = True) -> str:
+    """An identifier kept as text (a merchant code, an Alipay number) without the spreadsheet
+    marks; "" when blank. ``letters``: the column may hold letters (``digits_lost``).
+
+    Raises ``CellError`` when a spreadsheet turned it into scientific notation ('6.90123E+12'):
+    its digits are gone, so the row is refused (issue 12, section 4)."""
     text = unicodedata.normalize("NFKC", unwrap(raw))
-    return "".join(ch for ch in text if ch.isdigit() or ch in "+-")
+    if digits_lost(text, letters=letters):
+        raise _lost(text)
+    return text
+
+
+def clean_phone(raw: str | None, *, max_length: int = 32) -> str:
+    """A phone number without the spreadsheet marks: its digits, with '-' or '+' where written
+    ("'139 1234 5678" -> '13912345678', '(027)8888-6666' -> '0278888-6666'); "" when blank.
+
+    Raises ``CellError`` for what is not a whole phone number: one a spreadsheet turned into
+    scientific notation ('1.39E+10', whose digits are gone), one masked with '*', or any other
+    text, or longer than ``max_length``. The order file imports the order without the phone
+    and warns (issue 12, section 4): a phone made of what is left ('139+10') was stored before."""
+    text = unicodedata.normalize("NFKC", unwrap(raw))
+    if not text:
+        return ""
+    if digits_lost(text):
+        raise CellError(
+            _(
+                "电话“%(value)s”已被表格软件改成科学计数法，号码已经丢失：这个订单导入时不带电话"
+                "（工作台里已有的电话保持不变）。请从卖家中心重新导出，不要用 Excel 打开后再保存。"
+            )
+            % {"value": text[:40]}
+        )
+    phone = "".join(ch for ch in text if ch.isdigit() or ch in "+-")
+    if not _PHONE.fullmatch(text) or not any(ch.isdigit() for ch in text):
+        raise CellError(
+            _(
+                "“%(value)s”不是完整的电话号码：这个订单导入时不带电话"
+                "（工作台里已有的电话保持不变）。"
+            )
+            % {"value": text[:40]}
+        )
+    if len(phone) > max_length:
+        raise CellError(
+            _(
+                "电话“%(value)s”超过 %(limit)s 个字符：这个订单导入时不带电话"
+                "（工作台里已有的电话保持不变）。"
+            )
+            % {"value": text[:40], "limit": max_length}
+        )
+    return phone
 
 
 def clean_amount(raw: str | None) -> Decimal:
@@ -108,7 +164,10 @@ _QUANTITY = re.compile(r"[0-9]{1,9}(?:\.0+)?")
 
 
 def clean_datetime(raw: str | None) -> datetime | None:
-    """'2024-03-01 12:34:56', '2024/3/1 12:34', '2024-03-01' (Beijing time); blank -> None."""
+    """'2024-03-01 12:34:56', '2024/3/1 12:34', '2024-03-01' (Beijing time); blank -> None.
+    Raises ``CellError`` for what is not a time, and for a year outside ``YEARS``: the desk
+    adds hours and days to these times (a promise to ship, service levels), and 9999-12-31
+    plus two days is no date at all (it crashed the preview)."""
     text = unicodedata.normalize("NFKC", unwrap(raw))
     if not text or text in ("-", "null", "NULL"):
         return None
@@ -116,6 +175,11 @@ def clean_datetime(raw: str | None) -> datetime | None:
     if match is None:
         raise CellError(_("时间“%(value)s”的格式无法识别。") % {"value": raw})
     year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
+    if year not in YEARS:
+        raise CellError(
+            _("时间“%(value)s”不在 %(first)s 到 %(last)s 年之间。")
+            % {"value": raw, "first": YEARS.start, "last": YEARS.stop - 1}
+        )
     try:
         return datetime(year, month, day, hour, minute, second, tzinfo=SELLER_CENTRE_TZ)
     except ValueError:
@@ -123,8 +187,11 @@ def clean_datetime(raw: str | None) -> datetime | None:
 
 
 def clean_tracking_no(raw: str | None) -> str:
-    """A tracking number, upper case; of several (split parcels) the first."""
+    """A tracking number, upper case; of several (split parcels) the first. Raises
+    ``CellError`` for one a spreadsheet turned into scientific notation ('7.70012E+11')."""
     text = unicodedata.normalize("NFKC", unwrap(raw)).upper()
+    if digits_lost(text, letters=True):
+        raise _lost(text)
     for separator in (",", ";", "，", "；", "/", " "):
         text = text.split(separator)[0]
     return text.strip()

@@ -19,11 +19,11 @@ from tickets.selectors import ticketed_quantities
 from .bulk import insert_rows
 from .cleaning import (
     clean_amount,
+    clean_identifier,
     clean_order_no,
     clean_quantity,
     clean_text,
     parse_attributes,
-    unwrap,
 )
 from .layout import Layout
 from .orders import CHUNK_ROWS, Context, _chunk_failed, _Row, _rows
@@ -56,7 +56,8 @@ def _item_values(row: _Row) -> tuple[str, _Line] | None:
     unit_price = row.take("unit_price", clean_amount)
     quantity = row.take("quantity", clean_quantity)
     paid = row.take("paid_amount", clean_amount) if row.layout.has("paid_amount") else None
-    sku_code = unwrap(row.raw("sku_outer_id")) or unwrap(row.raw("item_code"))
+    # A merchant code a spreadsheet turned into scientific notation refuses the row.
+    sku_code = row.take("sku_outer_id", clean_identifier) or row.take("item_code", clean_identifier)
     colour, size = parse_attributes(row.raw("attributes"))
     values = {
         "sub_order_no": sub_order_no,

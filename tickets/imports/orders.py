@@ -19,18 +19,19 @@ from django.utils.translation import gettext as _
 
 from tickets.models import Courier, Order, OrderChange, OrderItem, Shop
 from tickets.selectors import paid_out_by_order
+from tickets.text import digits_lost
 
 from .bulk import ANALYZE_EVERY_ROWS, insert_rows, refresh_statistics, row_defaults
 from .cleaning import (
     CellError,
     clean_amount,
     clean_datetime,
+    clean_identifier,
     clean_order_no,
     clean_phone,
     clean_text,
     clean_tracking_no,
     split_address,
-    unwrap,
 )
 from .layout import Layout, fold, mapping
 from .report import Report
@@ -229,14 +230,20 @@ def _order_values(row: _Row, ctx: Context) -> tuple[str, dict] | None:
     if layout.has("paid_at") and not layout.has("ship_by"):
         paid_at = values.get("paid_at")
         values["ship_by"] = paid_at + ctx.ship_within if paid_at else None
-    for name in ("buyer_alipay_account", "buyer_message", "receiver_name", "remark"):
+    for name in ("buyer_message", "receiver_name", "remark"):
         if layout.has(name):
             values[name] = clean_text(row.raw(name))
+    if layout.has("buyer_alipay_account"):
+        account = clean_text(row.raw("buyer_alipay_account"))
+        if digits_lost(account):  # an account that is a phone number, mangled: left out
+            row.warn("buyer_alipay_account", _lost_contact(account))
+        else:
+            values["buyer_alipay_account"] = account
     for name in ("flag_memo", "invoice_title", "closed_reason"):
         if layout.has(name):
             values[name] = clean_text(row.raw(name))
     if layout.has("alipay_no"):
-        values["alipay_no"] = unwrap(row.raw("alipay_no"))
+        values["alipay_no"] = row.take("alipay_no", clean_identifier, letters=False)
     if layout.has("address"):
         address = split_address(row.raw("address"))
         values.update(
@@ -247,11 +254,10 @@ def _order_values(row: _Row, ctx: Context) -> tuple[str, dict] | None:
             receiver_postcode=address.postcode,
         )
         source.update(dict.fromkeys(_ORDER_FIELDS["address"], "address"))
-    if layout.has("mobile") or layout.has("phone"):
-        phone = clean_phone(row.raw("mobile")) or clean_phone(row.raw("phone"))
+    phone = _receiver_phone(row)
+    if phone is not None:
         digits = "".join(ch for ch in phone if ch.isdigit())
         values.update(receiver_phone=phone, receiver_phone_tail=digits[-4:])
-        source["receiver_phone"] = "mobile" if layout.has("mobile") else "phone"
     if layout.has("courier"):
         name = clean_text(row.raw("courier"))
         courier = ctx.couriers.match(name) if name else None
@@ -262,7 +268,7 @@ def _order_values(row: _Row, ctx: Context) -> tuple[str, dict] | None:
             )
         values["courier_id"] = courier.pk if courier else None
     if layout.has("tracking_no"):
-        values["tracking_no"] = clean_tracking_no(row.raw("tracking_no"))
+        values["tracking_no"] = row.take("tracking_no", clean_tracking_no)
     if layout.has("shop_name"):
         shop_name = clean_text(row.raw("shop_name"))
         if shop_name and fold(shop_name) != fold(ctx.shop.name):
@@ -279,6 +285,35 @@ def _order_values(row: _Row, ctx: Context) -> tuple[str, dict] | None:
     if order_no and not row.ok:
         ctx.refused_orders.add(order_no)
     return (order_no, values) if row.ok else None
+
+
+def _receiver_phone(row: _Row) -> str | None:
+    """The receiver's phone from 联系手机, else 联系电话 ("" when the file has none for the
+    order). A phone that is not whole - a spreadsheet turned it into scientific notation, it is
+    masked - is never stored as if it were the number: the order is imported without it and the
+    preview warns with the line and column; an order already in the desk keeps the phone it
+    has (None: the phone is left as it is; issue 12, section 4)."""
+    lost = False
+    for name in ("mobile", "phone"):
+        if not row.layout.has(name):
+            continue
+        try:
+            phone = clean_phone(row.raw(name), max_length=_TEXT_LIMITS["receiver_phone"])
+        except CellError as exc:
+            row.warn(name, exc.message)
+            lost = True
+            continue
+        if phone:
+            return phone
+    has_phone = row.layout.has("mobile") or row.layout.has("phone")
+    return None if lost or not has_phone else ""
+
+
+def _lost_contact(value: str) -> str:
+    return _(
+        "“%(value)s”已被表格软件改成科学计数法，原来的内容已经丢失：这个订单导入时不带它"
+        "（工作台里已有的保持不变）。请从卖家中心重新导出，不要用 Excel 打开后再保存。"
+    ) % {"value": value[:40]}
 
 
 def import_orders(records, layout: Layout, name: str, ctx: Context) -> None:
@@ -337,7 +372,8 @@ def _write_orders(chunk: list[tuple[int, str, dict]], fields: list[str], name, c
         if not status_moves_forward(current.status, values["status"]):
             counts["stale"] += 1
             continue
-        changed = [f for f in fields if getattr(current, f) != values[f]]
+        # A field the row left out (a phone the spreadsheet mangled) keeps what the desk has.
+        changed = [f for f in fields if f in values and getattr(current, f) != values[f]]
         if not changed:
             counts["unchanged"] += 1
             continue

@@ -39,11 +39,11 @@ from tickets.services.timeline import timeline_write
 from .cleaning import (
     clean_amount,
     clean_datetime,
+    clean_identifier,
     clean_order_no,
     clean_text,
     clean_tracking_no,
     is_yes,
-    unwrap,
 )
 from .layout import Layout, fold, mapping
 from .orders import Context, _Row, _rows
@@ -131,6 +131,8 @@ def _refund_values(row: _Row) -> RefundData | None:
     timeout_at = row.take("timeout_at", clean_datetime)
     evidence_deadline = row.take("evidence_deadline", clean_datetime)
     sub_order_no = row.take("sub_order_no", clean_order_no, required=False)
+    return_tracking_no = row.take("return_tracking_no", clean_tracking_no)
+    item_code = row.take("item_code", clean_identifier)
     if not row.ok:
         return None
     return RefundData(
@@ -144,13 +146,13 @@ def _refund_values(row: _Row) -> RefundData | None:
         reason=clean_text(row.raw("reason")),
         description=clean_text(row.raw("description")),
         return_courier_name=clean_text(row.raw("return_courier")),
-        return_tracking_no=clean_tracking_no(row.raw("return_tracking_no")),
+        return_tracking_no=return_tracking_no,
         intervention_status=clean_text(row.raw("intervention")),
         timeout_at=timeout_at,
         evidence_deadline=evidence_deadline,
         sub_order_no=sub_order_no or "",
         title=clean_text(row.raw("title")),
-        item_code=unwrap(row.raw("item_code")),
+        item_code=item_code,
         responsibility=clean_text(row.raw("responsibility")),
     )
 
