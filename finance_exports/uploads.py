@@ -4,6 +4,13 @@ The warehouse uploads the list it was given, with the last column (新运单号)
 with the columns 售后单号 and 新运单号 works too. The file comes from outside, so it is read
 defensively: a size limit, a limit on what the .xlsx unpacks to, a row limit, and values
 only (formulas are never evaluated).
+
+The file has been opened and saved by someone (issue 12, section 4): WPS and other tools may
+declare a used range (``<dimension ref="A1"/>``) smaller than the sheet, which openpyxl's
+read-only mode trusts, so the declared size is ignored and every cell is read; and a tracking
+number typed into a number cell keeps only 15 significant digits, so a number cell with more
+is given as Excel shows it ('4.32123456789012E+15'), which ``tracking_no_refusal`` refuses as
+a number whose digits are lost.
 """
 
 import csv
@@ -16,6 +23,8 @@ from openpyxl import load_workbook
 
 from tickets.services import DeskError
 
+# The digits a spreadsheet keeps of a number (IEEE double, as Excel shows it).
+NUMBER_DIGITS = 15
 # The files are always written in Chinese (the desk's source language), so these are fixed.
 SHEET_TITLE = "换货清单"
 TICKET_HEADER = "售后单号"
@@ -55,6 +64,7 @@ def _xlsx_rows(data: bytes):
         raise DeskError(_("文件无法读取，请上传换货清单的 .xlsx 文件。")) from exc
     try:
         sheet = book[SHEET_TITLE] if SHEET_TITLE in book.sheetnames else book.worksheets[0]
+        sheet.reset_dimensions()  # whatever size the file declares: every column, every row
         yield from sheet.iter_rows(values_only=True, max_row=MAX_ROWS + HEADER_SEARCH_ROWS)
     finally:
         book.close()
@@ -73,7 +83,20 @@ def _csv_rows(data: bytes):
 
 
 def _cell(value) -> str:
-    return "".join(str(value).split()) if value is not None else ""
+    """A cell's value as text without spaces. A number is written out whole while a spreadsheet
+    holds all its digits ('75123456789012'), and as Excel shows it once it cannot
+    ('4.32123456789012E+15'), so a tracking number whose digits are lost is never taken."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 10**NUMBER_DIGITS:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if len(str(abs(value))) > NUMBER_DIGITS:
+            return f"{value:.{NUMBER_DIGITS - 1}E}"
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.{NUMBER_DIGITS - 1}E}"
+    return "".join(str(value).split())
 
 
 def _pairs(rows) -> list[tuple[str, str]]:
