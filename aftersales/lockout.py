@@ -102,7 +102,7 @@ def lockout_minutes(request=None) -> int:
 def lockout_response(request, original_response=None, credentials=None):
     """What a locked-out login gets (axes' ``AXES_LOCKOUT_CALLABLE``): the desk's page, in
     the user's language, saying how long and who can unlock; status 429."""
-    context = {"minutes": lockout_minutes(request), "login_url": settings.LOGIN_URL}
+    context = {"minutes": lockout_minutes(request)}
     return render(request, "registration/locked_out.html", context, status=429)
 
 
