@@ -1,21 +1,26 @@
 """Deterministic demo data: shops, staff, products, orders, tickets, money.
 
-The same ``seed`` and ``today`` give the same rows every time. Rows are written with
-``bulk_create`` in batches, so a million orders for the benchmarks take minutes, not hours,
-and memory stays flat (one batch at a time).
+The same ``seed`` and ``today`` give the same rows every time. Rows are built as plain dicts,
+one generator per table, and written through the order import's writer
+(``tickets.imports.bulk.insert_rows``): COPY on PostgreSQL, where a million orders and a
+million tickets take about two minutes (bench/README.md, issue 14), ``bulk_create`` on SQLite
+(``make run``). Batches of orders come one at a time, so memory stays flat. The database's
+guards (append-only and shop-of-order triggers, foreign keys) check every row as usual.
 """
 
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import reset_queries, transaction
+from django.utils import timezone
 
+from .imports.bulk import insert_rows, reserve_ids, row_defaults
 from .models import (
     Courier,
     ExchangeReplacement,
@@ -290,9 +295,21 @@ QUICK_REPLIES = [
 ]
 
 
+class Weighted:
+    """A weighted choice among ``pairs`` of (value, weight), its cumulative weights worked
+    out once (``random.choices`` otherwise adds them up on every call)."""
+
+    def __init__(self, pairs):
+        self.values, weights = zip(*pairs, strict=True)
+        self.cum_weights = list(accumulate(weights))
+
+    def __call__(self, rng: random.Random):
+        return rng.choices(self.values, cum_weights=self.cum_weights)[0]
+
+
 def weighted(rng: random.Random, pairs):
-    values, weights = zip(*pairs, strict=True)
-    return rng.choices(values, weights=weights, k=1)[0]
+    """One value of ``pairs`` (value, weight), drawn by weight."""
+    return Weighted(pairs)(rng)
 
 
 def money(value) -> Decimal:
@@ -301,6 +318,14 @@ def money(value) -> Decimal:
 
 # Kinds whose goods go out again (exchange, reship, repair): shipped means a tracking number.
 _GOODS_OUT = (Ticket.Kind.EXCHANGE, Ticket.Kind.RESHIP, Ticket.Kind.REPAIR)
+_STATUS_BY_AGE = [(limit, Weighted(pairs)) for limit, pairs in STATUS_BY_AGE]
+_TICKET_KIND = Weighted(TICKET_KINDS)
+_LINES = Weighted([(1, 65), (2, 25), (3, 10)])
+_QUANTITY = Weighted([(1, 85), (2, 12), (3, 3)])
+_HAPPY_PATHS = {kind: happy_path(kind) for kind in Ticket.Kind.values}
+# Kinds whose return leg (a parcel back to the warehouse) gets a tracking number.
+_COMES_BACK = (Ticket.Kind.RETURN, Ticket.Kind.EXCHANGE, Ticket.Kind.REPAIR)
+_MOVING = (Ticket.Status.REFUNDED, Ticket.Status.COMPENSATED, Ticket.Status.SHIPPED)
 
 
 @dataclass
@@ -313,10 +338,33 @@ class DemoResult:
     users: list[str] = field(default_factory=list)
 
 
-class DemoBuilder:
-    """Builds the demo data set. ``orders`` and ``tickets`` set the size."""
+@dataclass(slots=True)
+class _SkuInfo:
+    """What an order line and an exchange need of a SKU, read once from the catalogue."""
 
-    batch_size = 2000
+    pk: int
+    product_id: int
+    title: str
+    code: str
+    colour: str
+    size: str
+    price: Decimal
+    list_price: Decimal | None
+
+
+class DemoBuilder:
+    """Builds the demo data set. ``orders`` and ``tickets`` set the size.
+
+    Rows are plain dicts, one generator per table (``_order``/``_ticket`` for orders, items,
+    tickets and ticket items; ``_event_rows``, ``_ledger_rows``, ``_replacement_rows``), all
+    written through ``tickets.imports.bulk.insert_rows``: COPY on PostgreSQL, ``bulk_create``
+    on SQLite. A table whose rows others point at takes its ids first (``reserve_ids``), so
+    the pointing rows are built before anything is written and no row is read back. The
+    orders come ``batch_size`` at a time, each batch in its own transaction: memory holds one
+    batch, and the database's deferred foreign-key checks run at each batch's commit.
+    """
+
+    batch_size = 5000
 
     def __init__(self, *, seed: int, orders: int, tickets: int | None, today: date, days: int):
         self.rng = random.Random(seed)
@@ -325,8 +373,15 @@ class DemoBuilder:
         self.today = today
         self.days = days
         self.now = datetime.combine(today, time(15, 30), tzinfo=SHANGHAI)
+        # What bulk_create's auto_now put in updated_at: the time the rows are written.
+        self.written_at = timezone.now()
         self.result = DemoResult()
         self._order_serial = 0
+        self._defaults = {
+            model: row_defaults(model)
+            for model in (Order, OrderItem, Ticket, TicketItem, TicketEvent, LedgerEntry)
+        }
+        self._defaults[ExchangeReplacement] = row_defaults(ExchangeReplacement)
 
     # --- reference data -------------------------------------------------------------
     def ensure_reference_data(self) -> None:
@@ -412,6 +467,37 @@ class DemoBuilder:
         self.result.users.append("admin")
         self.system_user = User.objects.get(username="supervisor")
 
+    def _index_catalogue(self) -> None:
+        """The catalogue as the generators read it: each SKU's facts, its price, the size an
+        unfitting piece is exchanged for, and how many colours its product comes in."""
+        self.sku_info = [
+            _SkuInfo(
+                pk=s.pk,
+                product_id=s.product_id,
+                title=s.product.title,
+                code=s.code,
+                colour=s.colour,
+                size=s.size,
+                price=self._price(s),
+                list_price=s.price,
+            )
+            for s in self.skus
+        ]
+        self.sku_by_pk = {s.pk: s for s in self.sku_info}
+        self.next_size = {s.pk: self._next_size(s) for s in self.skus}
+        self.colours = {
+            product_id: len({s.colour for s in skus})
+            for product_id, skus in self.skus_by_product.items()
+        }
+        self.other_colour = {}
+        for s in self.skus:
+            others = [
+                o
+                for o in self.skus_by_product.get(s.product_id, [])
+                if o.colour != s.colour and o.size == s.size
+            ]
+            self.other_colour[s.pk] = others[0].pk if others else s.pk
+
     # --- orders ---------------------------------------------------------------------
     def _price(self, sku: Sku) -> Decimal:
         for prefix, _t, _c, _s, (low, high) in CATALOGUE:
@@ -444,7 +530,8 @@ class DemoBuilder:
         rng = self.rng
         return f"{rng.choice(NICK_WORDS)}{rng.choice(NICK_TAILS)}{rng.randrange(100)}"
 
-    def _order(self, shop: Shop):
+    def _order(self, shop: Shop, order_id: int) -> tuple[dict, list[dict]]:
+        """One order's row (id ``order_id``) and its items' rows (without ids yet)."""
         rng = self.rng
         self._order_serial += 1
         # 19-digit order numbers like the seller centre's; the serial keeps them unique.
@@ -452,10 +539,7 @@ class DemoBuilder:
         # The status follows the order's age, as in a real shop: only the last days' orders
         # are still unpaid, waiting to ship or on the way; older ones are done.
         age = timedelta(minutes=rng.randrange(5, self.days * 24 * 60))
-        status = weighted(
-            rng,
-            STATUS_BY_AGE[next(i for i, (limit, _) in enumerate(STATUS_BY_AGE) if age < limit)][1],
-        )
+        status = next(choose for limit, choose in _STATUS_BY_AGE if age < limit)(rng)
         placed = self.now - age
         paid = (
             placed + timedelta(minutes=rng.randrange(1, 90))
@@ -466,79 +550,86 @@ class DemoBuilder:
         if status in (Order.Status.SHIPPED, Order.Status.SUCCESS) and paid:
             shipped = min(paid + timedelta(hours=rng.randrange(2, 60)), self.now)
         lines = []
-        for _ in range(rng.choices((1, 2, 3), weights=(65, 25, 10))[0]):
-            sku = rng.choice(self.skus)
-            quantity = rng.choices((1, 2, 3), weights=(85, 12, 3))[0]
-            price = self._price(sku)
-            lines.append((sku, quantity, price))
-        goods = sum((price * qty for _, qty, price in lines), Decimal("0"))
+        for _ in range(_LINES(rng)):
+            sku = rng.choice(self.sku_info)
+            lines.append((sku, _QUANTITY(rng)))
+        goods = sum((sku.price * qty for sku, qty in lines), Decimal("0"))
         discount = money(rng.choice((0, 0, 0, 5, 10, 20))) if goods > 50 else Decimal("0")
         postage = Decimal("0") if goods >= 99 else money(rng.choice((6, 8, 10, 12)))
         total = goods + postage
         paid_amount = total - discount if status != Order.Status.WAITING_PAYMENT else Decimal("0")
         courier = rng.choice(self.everyday_couriers)
-        order = Order(
-            shop=shop,
-            order_no=order_no,
-            alipay_no=f"2026{rng.randrange(10**23):023d}" if paid else "",
-            buyer_nick=self._nick(),
-            buyer_alipay_account=f"{rng.randrange(10**5):05d}***@qq.com",
-            goods_amount=goods,
-            postage=postage,
-            total_amount=total,
-            paid_amount=paid_amount,
-            status=status,
-            placed_at=placed,
-            paid_at=paid,
-            ship_by=paid + timedelta(hours=48) if paid else None,
-            shipped_at=shipped,
-            receipt_extended_days=rng.choice((0,) * 9 + (3,))
+        order = {
+            **self._defaults[Order],
+            "id": order_id,
+            "shop_id": shop.pk,
+            "order_no": order_no,
+            "alipay_no": f"2026{rng.randrange(10**23):023d}" if paid else "",
+            "buyer_nick": self._nick(),
+            "buyer_alipay_account": f"{rng.randrange(10**5):05d}***@qq.com",
+            "goods_amount": goods,
+            "postage": postage,
+            "total_amount": total,
+            "paid_amount": paid_amount,
+            "status": status,
+            "placed_at": placed,
+            "paid_at": paid,
+            "ship_by": paid + timedelta(hours=48) if paid else None,
+            "shipped_at": shipped,
+            "receipt_extended_days": rng.choice((0,) * 9 + (3,))
             if status == Order.Status.SHIPPED
             else 0,
-            closed_reason="买家取消订单" if status == Order.Status.CLOSED else "",
-            courier=courier if shipped else None,
-            tracking_no=f"{courier.code.upper()}{rng.randrange(10**12):012d}" if shipped else "",
-            buyer_message=rng.choice(
+            "closed_reason": "买家取消订单" if status == Order.Status.CLOSED else "",
+            "courier_id": courier.pk if shipped else None,
+            "tracking_no": f"{courier.code.upper()}{rng.randrange(10**12):012d}" if shipped else "",
+            "buyer_message": rng.choice(
                 ("", "", "", "请尽快发货", "不要发韵达", "送人的，不要放发票")
             ),
-            flag=rng.choice(("",) * 12 + ("red", "yellow", "blue")),
-            created_at=placed,
+            "flag": rng.choice(("",) * 12 + ("red", "yellow", "blue")),
+            "created_at": placed,
+            "updated_at": self.written_at,
             **self._receiver(),
-        )
-        if order.flag:
-            order.flag_memo = rng.choice(("仓库：缺货待补", "售后：已换货", "客服：买家要求改地址"))
+        }
+        if order["flag"]:
+            order["flag_memo"] = rng.choice(
+                ("仓库：缺货待补", "售后：已换货", "客服：买家要求改地址")
+            )
         share = paid_amount / goods if goods else Decimal("0")
         items = [
-            OrderItem(
-                title=sku.product.title,
-                sku=sku,
-                sku_code=sku.code,
-                colour=sku.colour,
-                size=sku.size,
-                unit_price=price,
-                quantity=qty,
-                paid_amount=money(price * qty * share),
-                sub_order_no=f"{order_no}{index + 1:02d}",
-            )
-            for index, (sku, qty, price) in enumerate(lines)
+            {
+                "order_id": order_id,
+                "sub_order_no": f"{order_no}{index + 1:02d}",
+                "sku_id": sku.pk,
+                "title": sku.title,
+                "sku_code": sku.code,
+                "colour": sku.colour,
+                "size": sku.size,
+                "unit_price": sku.price,
+                "quantity": qty,
+                "paid_amount": money(sku.price * qty * share),
+            }
+            for index, (sku, qty) in enumerate(lines)
         ]
         return order, items
 
     # --- tickets and money ----------------------------------------------------------
-    def _ticket(self, order: Order, items: list[OrderItem]):
+    def _ticket(self, order: dict, item: dict, ticket_id: int, item_id: int) -> tuple[dict, dict]:
+        """A ticket's row (id ``ticket_id``) about ``order``'s first ``item``, and its ticket
+        item's row (id ``item_id``). The ticket row also carries, under keys no column has,
+        what the other tables' generators read: ``_statuses`` (its timeline) and ``_item``."""
         rng = self.rng
-        kind = weighted(rng, TICKET_KINDS)
-        if order.status in (Order.Status.PAID, Order.Status.CLOSED):
+        kind = _TICKET_KIND(rng)
+        if order["status"] in (Order.Status.PAID, Order.Status.CLOSED):
             kind = Ticket.Kind.REFUND_ONLY
         reason = rng.choice(REASONS_BY_KIND[kind])
         responsibility = RESPONSIBILITY_BY_REASON[reason]
-        start = order.shipped_at or order.paid_at or order.placed_at
+        start = order["shipped_at"] or order["paid_at"] or order["placed_at"]
         opened = min(
             start + timedelta(hours=rng.randrange(1, 24 * 8)),
             self.now - timedelta(minutes=rng.randrange(1, 600)),
         )
-        opened = max(opened, order.placed_at)
-        path = happy_path(kind)
+        opened = max(opened, order["placed_at"])
+        path = _HAPPY_PATHS[kind]
         age_days = (self.now - opened).days
         # Older tickets are further along; a few are cancelled.
         if rng.random() < 0.03:
@@ -550,7 +641,7 @@ class DemoBuilder:
                 steps -= 1  # only a built list puts a ticket on it: it waits in the queue
             status = path[steps - 1]
         first_due, resolution_due = sla_due_times(opened, reason)
-        agents = self.agents_by_shop.get(order.shop_id) or [self.system_user]
+        agents = self.agents_by_shop.get(order["shop_id"]) or [self.system_user]
         assignee = (
             None if (status == Ticket.Status.OPEN and rng.random() < 0.4) else rng.choice(agents)
         )
@@ -558,64 +649,71 @@ class DemoBuilder:
         finished = status in Ticket.FINISHED_STATUSES
         late = rng.random() < 0.1
         resolved = None
-        if finished or status in (
-            Ticket.Status.REFUNDED,
-            Ticket.Status.COMPENSATED,
-            Ticket.Status.SHIPPED,
-        ):
+        if finished or status in _MOVING:
             resolved = min(
                 opened + timedelta(hours=rng.randrange(2, 100 if late else 47)), self.now
             )
-        item = items[0]
-        ticket = Ticket(
-            shop_id=order.shop_id,
-            order=order,
-            kind=kind,
-            reason=reason,
-            responsibility=responsibility,
-            status=status,
-            description=self._description(reason, items[0]),
-            opened_by=assignee or rng.choice(agents),
-            assignee=assignee,
-            first_response_due=first_due,
-            first_responded_at=responded,
-            resolution_due=resolution_due,
-            resolved_at=resolved,
-            closed_at=resolved if finished else None,
-            created_at=opened,
-        )
+        opened_by = assignee or rng.choice(agents)
         statuses = (
             path[:steps] if status != Ticket.Status.CANCELLED else [Ticket.Status.OPEN, status]
         )
+        ticket = {
+            **self._defaults[Ticket],
+            "id": ticket_id,
+            "shop_id": order["shop_id"],
+            "order_id": order["id"],
+            "kind": kind,
+            "reason": reason,
+            "responsibility": responsibility,
+            "status": status,
+            "description": self._description(reason, item),
+            "opened_by_id": opened_by.pk,
+            "assignee_id": assignee.pk if assignee else None,
+            "first_response_due": first_due,
+            "first_responded_at": responded,
+            "resolution_due": resolution_due,
+            "resolved_at": resolved,
+            "closed_at": resolved if finished else None,
+            "created_at": opened,
+            "updated_at": self.written_at,
+            "_statuses": statuses,
+            "_item": item,
+            "_steps": path[:steps] if status != Ticket.Status.CANCELLED else [],
+        }
         moves = self._status_times(ticket, statuses)
-        ticket.status_changed_at = moves[-1] if moves else opened
-        if kind in (Ticket.Kind.RETURN, Ticket.Kind.EXCHANGE, Ticket.Kind.REPAIR) and steps > 2:
+        ticket["status_changed_at"] = moves[-1] if moves else opened
+        if kind in _COMES_BACK and steps > 2:
             courier = rng.choice(self.everyday_couriers)
-            ticket.return_courier = courier
-            ticket.return_tracking_no = f"R{courier.code.upper()}{rng.randrange(10**12):012d}"
+            ticket["return_courier_id"] = courier.pk
+            ticket["return_tracking_no"] = f"R{courier.code.upper()}{rng.randrange(10**12):012d}"
         if Ticket.Status.SHIPPED in path[:steps] and kind in _GOODS_OUT:
             courier = rng.choice(self.everyday_couriers)
-            ticket.outbound_tracking_no = f"{courier.code.upper()}{rng.randrange(10**12):012d}"
-        ticket_item = TicketItem(order_item=item, quantity=rng.randrange(1, item.quantity + 1))
-        return ticket, ticket_item, statuses
+            ticket["outbound_tracking_no"] = f"{courier.code.upper()}{rng.randrange(10**12):012d}"
+        ticket_item = {
+            "id": item_id,
+            "ticket_id": ticket_id,
+            "order_item_id": item["id"],
+            "quantity": rng.randrange(1, item["quantity"] + 1),
+        }
+        ticket["_quantity"] = ticket_item["quantity"]
+        ticket["_ticket_item_id"] = item_id
+        return ticket, ticket_item
 
-    def _description(self, reason: str, item: OrderItem) -> str:
+    def _description(self, reason: str, item: dict) -> str:
         """The buyer's words for the reason; an unfitting piece of the largest size was too
         big, so the buyer wants one size down."""
-        if reason == Ticket.Reason.NOT_SUITABLE and item.sku is not None:
-            _size, larger = self._next_size(item.sku)
+        if reason == Ticket.Reason.NOT_SUITABLE and item["sku_id"] is not None:
+            _size, larger = self.next_size[item["sku_id"]]
             if larger is None:
-                colours = {s.colour for s in self.skus_by_product.get(item.sku.product_id, [])}
-                return (
-                    "颜色和图片有差别，想换个颜色" if len(colours) > 1 else "戴着不合适，想换一件"
-                )
+                colours = self.colours[self.sku_by_pk[item["sku_id"]].product_id]
+                return "颜色和图片有差别，想换个颜色" if colours > 1 else "戴着不合适，想换一件"
             if not larger:
                 return "尺码偏大，想换小一码"
         return DESCRIPTIONS[reason]
 
-    def _next_size(self, sku: Sku) -> tuple[Sku, bool | None]:
-        """The size an unfitting piece is exchanged for, and whether it is larger: one size
-        up, or one down from the largest size (the catalogue made each colour's sizes
+    def _next_size(self, sku: Sku) -> tuple[int, bool | None]:
+        """The SKU (id) an unfitting piece is exchanged for, and whether it is larger: one
+        size up, or one down from the largest size (the catalogue made each colour's sizes
         smallest first, so their ids are in order)."""
         sizes = sorted(
             (s for s in self.skus_by_product.get(sku.product_id, []) if s.colour == sku.colour),
@@ -623,147 +721,144 @@ class DemoBuilder:
         )
         at = next((i for i, s in enumerate(sizes) if s.pk == sku.pk), None)
         if at is None or len(sizes) < 2:
-            return sku, None  # one size only (均码)
-        return (sizes[at + 1], True) if at + 1 < len(sizes) else (sizes[at - 1], False)
+            return sku.pk, None  # one size only (均码)
+        return (sizes[at + 1].pk, True) if at + 1 < len(sizes) else (sizes[at - 1].pk, False)
 
-    def _replacements(self, ticket: Ticket, ticket_item: TicketItem, item: OrderItem):
-        """What a demo exchange sends out, as its description says: the next size for an
-        unfitting piece (see ``_next_size``); the same SKU again for a faulty or wrong one."""
-        wanted = item.sku
-        if ticket.reason == Ticket.Reason.NOT_SUITABLE:
-            wanted, larger = self._next_size(item.sku)
-            if larger is None:  # one size only: another colour
-                others = [
-                    s
-                    for s in self.skus_by_product.get(item.sku.product_id, [])
-                    if s.colour != item.sku.colour and s.size == item.sku.size
-                ]
-                wanted = others[0] if others else wanted
-        returned = item.sku.price if item.sku.price is not None else item.unit_price
-        return ExchangeReplacement(
-            ticket_item=ticket_item,
-            sku=wanted,
-            quantity=ticket_item.quantity,
-            unit_price=wanted.price if wanted.price is not None else returned,
-            returned_unit_price=returned,
-            chosen_by=ticket.opened_by,
-            chosen_at=ticket.created_at,
-        )
+    def _replacement_rows(self, tickets: list[dict]):
+        """What each demo exchange sends out, as its description says: the next size for an
+        unfitting piece (see ``_next_size``), another colour of a one-size product; the same
+        SKU again for a faulty or wrong one. One row per exchange ticket with a catalogue item."""
+        for ticket in tickets:
+            item = ticket["_item"]
+            if ticket["kind"] != Ticket.Kind.EXCHANGE or not item["sku_id"]:
+                continue
+            wanted = item["sku_id"]
+            if ticket["reason"] == Ticket.Reason.NOT_SUITABLE:
+                wanted, larger = self.next_size[wanted]
+                if larger is None:  # one size only: another colour
+                    wanted = self.other_colour[item["sku_id"]]
+            sku = self.sku_by_pk[item["sku_id"]]
+            returned = sku.list_price if sku.list_price is not None else item["unit_price"]
+            wanted_price = self.sku_by_pk[wanted].list_price
+            yield {
+                "ticket_item_id": ticket["_ticket_item_id"],
+                "sku_id": wanted,
+                "quantity": ticket["_quantity"],
+                "unit_price": wanted_price if wanted_price is not None else returned,
+                "returned_unit_price": returned,
+                "chosen_by_id": ticket["opened_by_id"],
+                "chosen_at": ticket["created_at"],
+            }
 
-    def _status_times(self, ticket: Ticket, statuses: list[str]) -> list:
+    def _status_times(self, ticket: dict, statuses: list[str]) -> list:
         """When each move along ``statuses`` happened: evenly spread from the ticket's
         opening to its resolution (or now)."""
-        end = ticket.resolved_at or self.now
-        step = (end - ticket.created_at) / max(len(statuses), 1)
-        return [ticket.created_at + step * n for n in range(1, len(statuses))]
+        end = ticket["resolved_at"] or self.now
+        step = (end - ticket["created_at"]) / max(len(statuses), 1)
+        return [ticket["created_at"] + step * n for n in range(1, len(statuses))]
 
-    def _events(self, ticket: Ticket, statuses: list[str]) -> list[TicketEvent]:
-        events = [
-            TicketEvent(
-                ticket=ticket,
-                actor=ticket.opened_by,
-                kind=TicketEvent.Kind.OPENED,
-                to_status=Ticket.Status.OPEN,
-                message=ticket.description,
-                created_at=ticket.created_at,
-            )
-        ]
-        if ticket.return_tracking_no:
-            events.append(
-                TicketEvent(
-                    ticket=ticket,
-                    actor=ticket.opened_by,
-                    kind=TicketEvent.Kind.TRACKING,
-                    message=f"退回运单号：{ticket.return_tracking_no}",
-                    created_at=ticket.created_at,
-                )
-            )
-        for (before, after), at in zip(
-            pairwise(statuses), self._status_times(ticket, statuses), strict=True
-        ):
-            events.append(
-                TicketEvent(
-                    ticket=ticket,
-                    actor=ticket.assignee or ticket.opened_by,
-                    kind=TicketEvent.Kind.STATUS,
-                    from_status=before,
-                    to_status=after,
-                    created_at=at,
-                )
-            )
-        return events
+    def _event_rows(self, tickets: list[dict]):
+        """Each ticket's timeline: opened, the return's tracking number, every status move."""
+        base = self._defaults[TicketEvent]
+        for ticket in tickets:
+            opened_by = ticket["opened_by_id"]
+            yield {
+                **base,
+                "ticket_id": ticket["id"],
+                "actor_id": opened_by,
+                "kind": TicketEvent.Kind.OPENED,
+                "to_status": Ticket.Status.OPEN,
+                "message": ticket["description"],
+                "created_at": ticket["created_at"],
+            }
+            if ticket["return_tracking_no"]:
+                yield {
+                    **base,
+                    "ticket_id": ticket["id"],
+                    "actor_id": opened_by,
+                    "kind": TicketEvent.Kind.TRACKING,
+                    "message": f"退回运单号：{ticket['return_tracking_no']}",
+                    "created_at": ticket["created_at"],
+                }
+            statuses = ticket["_statuses"]
+            actor = ticket["assignee_id"] or opened_by
+            for (before, after), at in zip(
+                pairwise(statuses), self._status_times(ticket, statuses), strict=True
+            ):
+                yield {
+                    **base,
+                    "ticket_id": ticket["id"],
+                    "actor_id": actor,
+                    "kind": TicketEvent.Kind.STATUS,
+                    "from_status": before,
+                    "to_status": after,
+                    "created_at": at,
+                }
 
-    def _money(self, ticket: Ticket, ticket_item: TicketItem, item: OrderItem) -> list[LedgerEntry]:
+    def _ledger_rows(self, tickets: list[dict]):
+        """The money each ticket moved: its refund, the seller's return postage, a
+        compensation, as far as the ticket has come."""
         rng = self.rng
-        entries = []
-        agent = ticket.assignee or ticket.opened_by
-        at = (ticket.resolved_at or ticket.created_at) + timedelta(minutes=rng.randrange(1, 120))
-        at = min(at, self.now)
-        reached = (
-            set(happy_path(ticket.kind)[: happy_path(ticket.kind).index(ticket.status) + 1])
-            if ticket.status != Ticket.Status.CANCELLED
-            else set()
-        )
-        common = {
-            "shop_id": ticket.shop_id,
-            "order": ticket.order,
-            "ticket": ticket,
-            "recorded_by": agent,
-        }
-        if Ticket.Status.REFUNDED in reached:
-            amount = money(item.paid_amount * ticket_item.quantity / item.quantity)
-            if amount > 0:
-                entries.append(
-                    LedgerEntry(
-                        kind=LedgerEntry.Kind.REFUND,
-                        amount=amount,
-                        payment_method=LedgerEntry.PaymentMethod.PLATFORM_REFUND,
-                        recorded_at=at,
-                        note="退款",
+        base = self._defaults[LedgerEntry]
+        for ticket in tickets:
+            item = ticket["_item"]
+            at = (ticket["resolved_at"] or ticket["created_at"]) + timedelta(
+                minutes=rng.randrange(1, 120)
+            )
+            common = {
+                **base,
+                "shop_id": ticket["shop_id"],
+                "order_id": ticket["order_id"],
+                "ticket_id": ticket["id"],
+                "recorded_by_id": ticket["assignee_id"] or ticket["opened_by_id"],
+                "recorded_at": min(at, self.now),
+            }
+            reached = ticket["_steps"]
+            if Ticket.Status.REFUNDED in reached:
+                amount = money(item["paid_amount"] * ticket["_quantity"] / item["quantity"])
+                if amount > 0:
+                    yield {
                         **common,
+                        "kind": LedgerEntry.Kind.REFUND,
+                        "amount": amount,
+                        "payment_method": LedgerEntry.PaymentMethod.PLATFORM_REFUND,
+                        "note": "退款",
+                    }
+            if (
+                ticket["responsibility"] == Ticket.Responsibility.SELLER
+                and ticket["kind"] in _COMES_BACK
+                and Ticket.Status.RECEIVED in reached
+            ):
+                yield {
+                    **common,
+                    "kind": LedgerEntry.Kind.POSTAGE,
+                    "amount": money(rng.choice((8, 10, 12, 15))),
+                    "payment_method": LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
+                    "note": "退回邮费",
+                }
+            if Ticket.Status.COMPENSATED in reached:
+                amount = money(rng.choice((5, 10, 20, 30)))
+                method = rng.choice(
+                    (
+                        LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
+                        LedgerEntry.PaymentMethod.RED_PACKET,
+                        LedgerEntry.PaymentMethod.COUPON,
                     )
                 )
-        if (
-            ticket.responsibility == Ticket.Responsibility.SELLER
-            and ticket.kind in (Ticket.Kind.EXCHANGE, Ticket.Kind.RETURN, Ticket.Kind.REPAIR)
-            and Ticket.Status.RECEIVED in reached
-        ):
-            entries.append(
-                LedgerEntry(
-                    kind=LedgerEntry.Kind.POSTAGE,
-                    amount=money(rng.choice((8, 10, 12, 15))),
-                    payment_method=LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
-                    recorded_at=at,
-                    note="退回邮费",
+                yield {
                     **common,
-                )
-            )
-        if Ticket.Status.COMPENSATED in reached:
-            amount = money(rng.choice((5, 10, 20, 30)))
-            method = rng.choice(
-                (
-                    LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
-                    LedgerEntry.PaymentMethod.RED_PACKET,
-                    LedgerEntry.PaymentMethod.COUPON,
-                )
-            )
-            entries.append(
-                LedgerEntry(
-                    kind=LedgerEntry.Kind.COMPENSATION,
-                    amount=amount,
-                    payment_method=method,
-                    recorded_at=at,
-                    note="补偿",
-                    **common,
-                )
-            )
-        return entries
+                    "kind": LedgerEntry.Kind.COMPENSATION,
+                    "amount": amount,
+                    "payment_method": method,
+                    "note": "补偿",
+                }
 
     # --- the build ------------------------------------------------------------------
     def build(self, password: str) -> DemoResult:
         with transaction.atomic():
             self.ensure_reference_data()
             self.ensure_staff(password)
+        self._index_catalogue()
         # Order numbers continue after any orders already there, so a second run adds.
         self._order_serial = Order.objects.count()
         tickets_left = self.ticket_count
@@ -773,7 +868,7 @@ class DemoBuilder:
             # Tickets spread evenly over the batches.
             quota = round(tickets_left * size / orders_left)
             self._build_batch(size, quota)
-            reset_queries()  # with DEBUG on, Django keeps every bulk INSERT's SQL otherwise
+            reset_queries()  # with DEBUG on, Django keeps every query's SQL otherwise
             orders_left -= size
             tickets_left -= quota
         with transaction.atomic():
@@ -782,23 +877,22 @@ class DemoBuilder:
 
     @transaction.atomic
     def _build_batch(self, size: int, ticket_quota: int) -> None:
+        """``size`` orders with their items, and ``ticket_quota`` tickets on them (an order
+        may get several when there are more tickets than orders) with their items, timelines,
+        exchange lines and money; one transaction."""
         rng = self.rng
-        pairs = [self._order(rng.choice(self.shops)) for _ in range(size)]
-        orders = Order.objects.bulk_create([order for order, _ in pairs])
-        items = []
-        for order, (_, order_items) in zip(orders, pairs, strict=True):
-            for item in order_items:
-                item.order = order
-            items.extend(order_items)
-        OrderItem.objects.bulk_create(items)
-        self.result.orders += len(orders)
+        first_order = reserve_ids(Order, size)
+        pairs = [self._order(rng.choice(self.shops), first_order + n) for n in range(size)]
+        items = [item for _order, order_items in pairs for item in order_items]
+        first_item = reserve_ids(OrderItem, len(items))
+        for n, item in enumerate(items):
+            item["id"] = first_item + n
+        insert_rows(Order, (order for order, _items in pairs), with_pk=True)
+        insert_rows(OrderItem, items, with_pk=True)
+        self.result.orders += size
         self.result.items += len(items)
 
-        eligible = [
-            (o, its)
-            for o, (_, its) in zip(orders, pairs, strict=True)
-            if o.status != Order.Status.WAITING_PAYMENT
-        ]
+        eligible = [pair for pair in pairs if pair[0]["status"] != Order.Status.WAITING_PAYMENT]
         if not eligible or ticket_quota <= 0:
             return
         chosen = (
@@ -806,24 +900,19 @@ class DemoBuilder:
             if ticket_quota > len(eligible)
             else rng.sample(eligible, ticket_quota)
         )
-        built = [(*self._ticket(order, its), its[0]) for order, its in chosen]
-        tickets = Ticket.objects.bulk_create([t for t, _, _, _ in built])
-        ticket_items, events, entries = [], [], []
-        for ticket, (_, ticket_item, statuses, item) in zip(tickets, built, strict=True):
-            ticket_item.ticket = ticket
-            ticket_items.append(ticket_item)
-            events.extend(self._events(ticket, statuses))
-            entries.extend(self._money(ticket, ticket_item, item))
-        TicketItem.objects.bulk_create(ticket_items)
-        ExchangeReplacement.objects.bulk_create(
-            self._replacements(t, ti, item)
-            for (t, ti, _s, item) in built
-            if t.kind == Ticket.Kind.EXCHANGE and item.sku_id
-        )
-        TicketEvent.objects.bulk_create(events)
-        LedgerEntry.objects.bulk_create(entries)
+        first_ticket = reserve_ids(Ticket, len(chosen))
+        first_ticket_item = reserve_ids(TicketItem, len(chosen))
+        built = [
+            self._ticket(order, order_items[0], first_ticket + n, first_ticket_item + n)
+            for n, (order, order_items) in enumerate(chosen)
+        ]
+        tickets = [ticket for ticket, _item in built]
+        insert_rows(Ticket, tickets, with_pk=True)
+        insert_rows(TicketItem, (ticket_item for _ticket, ticket_item in built), with_pk=True)
+        insert_rows(ExchangeReplacement, self._replacement_rows(tickets))
+        insert_rows(TicketEvent, self._event_rows(tickets))
+        self.result.ledger += insert_rows(LedgerEntry, self._ledger_rows(tickets))
         self.result.tickets += len(tickets)
-        self.result.ledger += len(entries)
 
     def _build_parcels_and_handover(self) -> None:
         rng = self.rng
@@ -893,8 +982,6 @@ def build_demo(
     days: int = 60,
     password: str | None = None,
 ) -> DemoResult:
-    from django.utils import timezone
-
     builder = DemoBuilder(
         seed=seed,
         orders=orders,

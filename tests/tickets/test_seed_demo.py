@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 
 from tests.conftest import restore_reference_data
 from tickets.demo import build_demo
@@ -132,3 +133,68 @@ def test_the_demo_holds_only_states_the_desk_can_reach():
             assert line.sku.colour != returned.colour
         else:  # a product of one SKU: the same again
             assert line.sku_id == returned.sku_id
+
+
+@pytest.mark.django_db
+def test_rows_made_after_seeding_take_fresh_ids():
+    """The demo writes its rows with ids it took from each table's sequence (COPY on
+    PostgreSQL), so what the desk creates next never collides with them (issue 14)."""
+    from tests.factories import make_entry, make_order, make_ticket
+    from tickets.models import OrderItem, TicketEvent, TicketItem
+
+    call_command("seed_demo", "--orders", "120", "--tickets", "60", "--today", "2026-11-24")
+    seeded = {
+        model: model.objects.order_by("-pk").values_list("pk", flat=True).first()
+        for model in (Order, OrderItem, Ticket, TicketItem, TicketEvent, LedgerEntry)
+    }
+    assert all(seeded.values()), seeded
+    agent = User.objects.get(username="agent")
+    order = make_order(agent.shops.order_by("pk").first(), order_no="990000000001")
+    ticket = make_ticket(order, agent)
+    entry = make_entry(order, agent)
+    assert order.pk > seeded[Order]
+    assert order.items.get().pk > seeded[OrderItem]
+    assert ticket.pk > seeded[Ticket]
+    assert ticket.items.get().pk > seeded[TicketItem]
+    assert ticket.events.order_by("pk").first().pk > seeded[TicketEvent]
+    assert entry.pk > seeded[LedgerEntry]
+    # A second run adds to the first, again with ids of its own and every row's shop kept.
+    call_command("seed_demo", "--orders", "40", "--tickets", "20", "--today", "2026-11-24")
+    assert Order.objects.count() == 161
+    assert Ticket.objects.filter(pk__gt=ticket.pk).count() == 20
+    assert not Ticket.objects.exclude(shop_id=F("order__shop_id")).exists()
+    assert not LedgerEntry.objects.exclude(shop_id=F("order__shop_id")).exists()
+
+
+@pytest.mark.django_db
+def test_seeding_writes_through_the_guards():
+    """The demo's writer leaves the database's guards on: a row the shop-of-order trigger
+    refuses is refused through it as through the desk, and the append-only tables it filled
+    still refuse changes (issue 14: no trigger is disabled to seed faster)."""
+    from django.db import IntegrityError, connection, transaction
+
+    from tickets.imports.bulk import insert_rows, row_defaults
+    from tickets.models import TicketEvent
+
+    build_demo(seed=4, orders=80, tickets=30, today=TODAY)
+    ticket = Ticket.objects.select_related("order").first()
+    other_shop = Shop.objects.exclude(pk=ticket.shop_id).first()
+    entry = {
+        **row_defaults(LedgerEntry),
+        "shop_id": other_shop.pk,
+        "order_id": ticket.order_id,
+        "ticket_id": ticket.pk,
+        "kind": LedgerEntry.Kind.POSTAGE,
+        "amount": "10.00",
+        "payment_method": LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
+        "recorded_by_id": ticket.opened_by_id,
+    }
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(LedgerEntry, [entry])
+    assert insert_rows(LedgerEntry, [{**entry, "shop_id": ticket.shop_id}]) == 1
+    # past the ORM's own refusal: the database's trigger is still there
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TicketEvent._meta.db_table} SET message = 'changed' WHERE ticket_id = %s",
+            [ticket.pk],
+        )
