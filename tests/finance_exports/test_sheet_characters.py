@@ -260,7 +260,11 @@ def test_the_invoice_batch_with_forbidden_characters_opens(clock, agent, dirty_s
     order = dirty_order(dirty_shop, items=((Decimal("500.00"), 1),))
     clock.set(at(date(2026, 11, 2), "10:00:00"))
     invoice = invoice_request_register(
-        actor=agent, order=order, title=dirty("武汉某某公司"), amount="120.50"
+        actor=agent,
+        order=order,
+        title=dirty("武汉某某公司"),
+        amount="120.50",
+        tax_no=dirty("91420100X"),
     )
     InvoiceRequest.objects.filter(pk=invoice.pk).update(created_at=timezone.now())
 
@@ -271,5 +275,5 @@ def test_the_invoice_batch_with_forbidden_characters_opens(clock, agent, dirty_s
 
     assert sheet.status == Sheet.Status.READY
     text = opened(file_bytes(sheet))
-    for shown in ("武汉某某公司", "小鱼爱吃猫", "测试店铺甲", "王小二"):
+    for shown in ("武汉某某公司", "91420100X", "小鱼爱吃猫", "测试店铺甲", "王小二"):
         assert shown in text
