@@ -2,10 +2,15 @@ from django.conf.urls.i18n import set_language
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
+from aftersales.converters import IdConverter
 from aftersales.lockout_views import lockout_list, lockout_release
 from tickets.views.system import healthz
+
+# <id:pk> in every URL of the desk: an id that fits the database, else 404 (registered before
+# the includes below read their patterns).
+register_converter(IdConverter, "id")
 
 # The error pages in the desk's layout and the user's language (aftersales/error_views.py).
 handler400 = "aftersales.error_views.bad_request"

@@ -8,8 +8,8 @@ app_name = "imports"
 
 urlpatterns = [
     path("", imports.import_home, name="home"),
-    path("<int:pk>/", imports.import_detail, name="detail"),
-    path("<int:pk>/apply/", imports.import_apply, name="apply"),
-    path("<int:pk>/discard/", imports.import_discard, name="discard"),
+    path("<id:pk>/", imports.import_detail, name="detail"),
+    path("<id:pk>/apply/", imports.import_apply, name="apply"),
+    path("<id:pk>/discard/", imports.import_discard, name="discard"),
     path("postage/", imports.postage_calculator, name="postage"),
 ]
