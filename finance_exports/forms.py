@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from finance_exports.models import Sheet
+from tickets.forms import DeskDateField
 
 
 class SheetFilterForm(forms.Form):
@@ -11,7 +12,7 @@ class SheetFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("状态"), required=False, choices=[("", _("全部状态")), *Sheet.Status.choices]
     )
-    month = forms.DateField(
+    month = DeskDateField(
         label=_("月份"),
         required=False,
         input_formats=["%Y-%m"],

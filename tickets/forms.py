@@ -1,6 +1,9 @@
 """Forms for the agent's pages. They parse input; the services decide."""
 
+from datetime import date
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .form_messages import name_length_errors
@@ -28,6 +31,49 @@ class IsoDateTimeInput(forms.DateTimeInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+# The days a date typed into the desk may name (issue 12, section 1): the calendar's own ends
+# (0001-01-01, 9999-12-31) broke the arithmetic behind a date (the day after, a time zone's
+# offset) with a server error; nothing the desk records is that far off.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+_OUT_OF_RANGE = _("日期须在 %(earliest)s 到 %(latest)s 之间。")
+
+
+def _day_in_range(day: date) -> None:
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise forms.ValidationError(
+            _OUT_OF_RANGE,
+            code="out_of_range",
+            params={"earliest": EARLIEST_DAY.isoformat(), "latest": LATEST_DAY.isoformat()},
+        )
+
+
+class DeskDateField(forms.DateField):
+    """Every date field of the desk's forms: an ISO ``<input type="date">`` whose date must lie
+    between ``EARLIEST_DAY`` and ``LATEST_DAY`` (``ValidationError`` "out_of_range"
+    otherwise). Cleans to a ``date`` or None."""
+
+    widget = IsoDateInput
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None:
+            _day_in_range(value)
+
+
+class DeskDateTimeField(forms.DateTimeField):
+    """Every date-and-time field of the desk's forms: an ISO ``<input type="datetime-local">``
+    read in the desk's time zone, whose local date must lie between ``EARLIEST_DAY`` and
+    ``LATEST_DAY``. Cleans to an aware ``datetime`` or None."""
+
+    widget = IsoDateTimeInput
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None:
+            _day_in_range(timezone.localtime(value).date() if timezone.is_aware(value) else value)
 
 
 def sku_label(sku: Sku) -> str:
@@ -102,7 +148,7 @@ class TicketOpenForm(forms.Form):
         label=_("对买家的承诺"), choices=[("", _("（无）")), *Promise.Kind.choices], required=False
     )
     promise_text = forms.CharField(label=_("承诺内容"), max_length=255, required=False)
-    promise_due_on = forms.DateField(label=_("兑现日期"), required=False, widget=IsoDateInput())
+    promise_due_on = DeskDateField(label=_("兑现日期"), required=False)
     # The server-issued one-time key: the same form posted twice opens one ticket.
     submission = forms.CharField(widget=forms.HiddenInput, max_length=500, required=False)
 
@@ -168,7 +214,7 @@ class EscalateForm(forms.Form):
 class PromiseForm(forms.Form):
     kind = forms.ChoiceField(label=_("承诺类型"), choices=Promise.Kind.choices)
     text = forms.CharField(label=_("承诺内容"), max_length=255)
-    due_on = forms.DateField(label=_("兑现日期"), required=False, widget=IsoDateInput())
+    due_on = DeskDateField(label=_("兑现日期"), required=False)
 
 
 class MoneyField(forms.CharField):

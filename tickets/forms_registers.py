@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .form_messages import name_length_errors
-from .forms import IsoDateInput, IsoDateTimeInput, MoneyField
+from .forms import DeskDateField, DeskDateTimeField, MoneyField
 from .models import (
     Courier,
     CourierLossReport,
@@ -22,8 +22,6 @@ from .models import (
 from .selectors import visible_orders, visible_shops, visible_tickets
 from .text import plain_int
 
-_DATE = IsoDateInput()
-_DATETIME = IsoDateTimeInput()
 _TEXT = forms.Textarea(attrs={"rows": 3})
 
 
@@ -167,7 +165,7 @@ class WrongShipmentForm(OrderRefForm):
 class InterventionForm(OrderRefForm):
     case_no = forms.CharField(label=_("介入编号"), max_length=40)
     reason = forms.CharField(label=_("介入原因"), max_length=200)
-    deadline = forms.DateTimeField(label=_("举证截止"), required=False, widget=_DATETIME)
+    deadline = DeskDateTimeField(label=_("举证截止"), required=False)
     evidence = forms.CharField(label=_("我方举证"), widget=_TEXT, required=False)
 
 
@@ -197,7 +195,7 @@ class InvoiceIssueForm(forms.Form):
 
 class ReviewForm(OrderRefForm):
     rating = forms.ChoiceField(label=_("评价"), choices=Review.Rating.choices)
-    made_at = forms.DateTimeField(label=_("评价时间"), widget=_DATETIME)
+    made_at = DeskDateTimeField(label=_("评价时间"))
     text = forms.CharField(label=_("评价内容"), widget=_TEXT, required=False)
     assign = forms.BooleanField(label=_("自动分配给当班客服（轮流）"), required=False, initial=True)
 
@@ -242,7 +240,7 @@ class HandoverForm(ShopChoiceMixin, OrderRefForm):
     order_required = False
 
     shop = forms.ModelChoiceField(label=_("店铺"), queryset=None)
-    shift_date = forms.DateField(label=_("班次日期（夜班开始的日期）"), widget=_DATE)
+    shift_date = DeskDateField(label=_("班次日期（夜班开始的日期）"))
     note = forms.CharField(label=_("交接内容"), widget=_TEXT)
 
     field_order = ["shop", "shift_date", "ticket_no", "order_no", "note"]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from aftersales.spreadsheets import MONEY, NUMBER, Column, SheetBook
 from tickets.exports import book_file
-from tickets.forms import IsoDateInput
+from tickets.forms import DeskDateField
 from tickets.selectors import visible_shops
 from tickets.statistics import StatsRange, bar_chart, per_agent, per_day, per_product
 
@@ -24,8 +24,8 @@ MAX_DAYS = 366
 
 
 class StatsForm(forms.Form):
-    start = forms.DateField(label=gettext_lazy("从"), widget=IsoDateInput())
-    end = forms.DateField(label=gettext_lazy("到"), widget=IsoDateInput())
+    start = DeskDateField(label=gettext_lazy("从"))
+    end = DeskDateField(label=gettext_lazy("到"))
     shop = forms.ModelChoiceField(
         label=gettext_lazy("店铺"),
         queryset=None,
