@@ -10,7 +10,12 @@ from .form_messages import name_length_errors
 from .models import LedgerEntry, Promise, ReturnParcel, Sku, Ticket
 from .money import MoneyError, parse_money
 from .services.bulk import BulkAction
-from .text import search_text
+from .text import (
+    TRACKING_NO_LENGTH,
+    normalise_tracking_no,
+    search_text,
+    tracking_no_length_refusal,
+)
 
 
 class IsoDateInput(forms.DateInput):
@@ -268,9 +273,10 @@ class PhotoForm(forms.Form):
 
 
 class UnpackForm(forms.Form):
+    # What the column holds (the form allowed 60: a server error on PostgreSQL, issue 12).
     tracking_no = forms.CharField(
         label=_("退回运单号"),
-        max_length=60,
+        max_length=TRACKING_NO_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "off", "class": "scan"}),
     )
     condition = forms.ChoiceField(
@@ -283,6 +289,18 @@ class UnpackForm(forms.Form):
     order_no = forms.CharField(
         label=_("订单编号（运单号匹配不到时）"), max_length=32, required=False
     )
+
+    def clean_tracking_no(self) -> str:
+        """The number as the desk stores it (``normalise_tracking_no``: full-width, spaces
+        and what a scanner sends around it removed); refused here, on the field, when that
+        leaves nothing or more than the column holds."""
+        tracking_no = normalise_tracking_no(self.cleaned_data["tracking_no"])
+        if not tracking_no:
+            raise forms.ValidationError(_("请扫描或输入运单号。"))
+        refusal = tracking_no_length_refusal(tracking_no)
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return tracking_no
 
 
 class MatchForm(forms.Form):

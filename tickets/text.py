@@ -19,7 +19,13 @@ _SCIENTIFIC_SHOWN = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+E[+-]?|E[+-])[0-9]+", r
 
 
 def _visible(ch: str) -> bool:
-    return not ch.isspace() and unicodedata.category(ch) != "Cf" and ch not in _BLANK_LETTERS
+    # Control characters (category Cc: the escape, STX/ETX and the group separator a scanner
+    # sends around or inside a code) print as nothing too.
+    return (
+        not ch.isspace()
+        and unicodedata.category(ch) not in ("Cf", "Cc")
+        and ch not in _BLANK_LETTERS
+    )
 
 
 def normalise_tracking_no(raw: str | None) -> str:
@@ -86,3 +92,23 @@ def plain_int(raw: str | None, *, digits: int = 18) -> int | None:
     if text.isascii() and text.isdigit() and len(text) <= digits:
         return int(text)
     return None
+
+
+# What every tracking-number column of the desk holds (parcels, tickets, orders, loss reports,
+# invoices): a number is checked against it after normalising, which may lengthen it (NFKC
+# writes 'ﷺ' as 18 letters).
+TRACKING_NO_LENGTH = 40
+
+
+def tracking_no_length_refusal(tracking_no: str) -> str | None:
+    """Why a normalised tracking number can't be stored: longer than ``TRACKING_NO_LENGTH``
+    characters (the form allowed 60, the column holds 40: a server error on PostgreSQL, issue
+    12 section 1), or None when it fits."""
+    from django.utils.translation import gettext as _
+
+    if len(tracking_no) <= TRACKING_NO_LENGTH:
+        return None
+    return _("运单号最多 %(limit)s 个字符（现在 %(n)s 个），请检查是否扫描了两次。") % {
+        "limit": TRACKING_NO_LENGTH,
+        "n": len(tracking_no),
+    }

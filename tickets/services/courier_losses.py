@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from tickets.models import Courier, CourierLossReport, Order, Ticket, User
 from tickets.money import parse_money
 from tickets.selectors_registers import courier_loss_refusal
-from tickets.text import normalise_tracking_no
+from tickets.text import normalise_tracking_no, tracking_no_length_refusal
 
 from . import DeskError, require_perm
 from .register_links import ticket_of_order_check
@@ -37,13 +37,17 @@ def courier_loss_create(
 
     ``items_value`` and ``claimed_amount`` are yuan (str or Decimal, read by
     ``tickets.money.parse_money``); the claim is never more than the goods were worth. One
-    report per courier and tracking number (the tracking number normalised). Raises
+    report per courier and tracking number (the tracking number normalised, at most
+    ``TRACKING_NO_LENGTH`` characters). Raises
     ``DeskError`` (``MoneyError`` for an amount that is not money), ``PermissionDenied``."""
     require_perm(actor, "tickets.add_courierlossreport")
     ticket_of_order_check(ticket, order)
     tracking_no = normalise_tracking_no(tracking_no)
     if not tracking_no:
         raise DeskError(_("请填写运单号。"))
+    refusal = tracking_no_length_refusal(tracking_no)
+    if refusal:
+        raise DeskError(refusal)
     if not items_description.strip():
         raise DeskError(_("请写明丢失或破损的物品。"))
     value = parse_money(items_value)

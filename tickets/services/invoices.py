@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from tickets.models import InvoiceRequest, Order, User
 from tickets.money import cents, parse_money
 from tickets.roles import Role, has_role
-from tickets.text import meaningful_text, normalise_tracking_no
+from tickets.text import meaningful_text, normalise_tracking_no, tracking_no_length_refusal
 
 from . import DeskError, require_perm
 
@@ -77,7 +77,8 @@ def invoice_record_issue(
     number (posted); an empty ``invoice_no`` keeps the one recorded. What is recorded is not
     rewritten: another invoice number, or another tracking number on a posted invoice, is
     refused, and a posted invoice never goes back to issued. Raises ``DeskError`` for anyone
-    but finance or a supervisor, a declined request or no number; ``PermissionDenied``."""
+    but finance or a supervisor, a declined request, no number or a tracking number longer
+    than its column; ``PermissionDenied``."""
     require_perm(actor, "tickets.change_invoicerequest")
     if not has_role(actor, Role.FINANCE, Role.SUPERVISOR):
         raise DeskError(_("只有财务可以登记发票号码。"))
@@ -93,6 +94,9 @@ def invoice_record_issue(
     if not invoice_no:
         raise DeskError(_("请填写发票号码。"))
     tracking = normalise_tracking_no(posting_tracking_no)
+    refusal = tracking_no_length_refusal(tracking)
+    if refusal:
+        raise DeskError(refusal)
     if invoice.status == INV.POSTED:
         if tracking and tracking != invoice.posting_tracking_no:
             raise DeskError(

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from tickets.models import Courier, Order, ReturnParcel, Ticket, TicketEvent, User
 from tickets.selectors import find_ticket_for_parcel, visible_orders, visible_tickets
-from tickets.text import normalise_tracking_no
+from tickets.text import normalise_tracking_no, tracking_no_length_refusal
 
 from . import DeskError, require_perm
 from .tickets import ticket_set_return_tracking, ticket_transition
@@ -84,11 +84,16 @@ def parcel_unpack(
     order: Order | None = None,
 ) -> Unpacked:
     """Registers a returned parcel once, matched to its ticket by return tracking number, else
-    to ``order`` if the agent found it; otherwise registered as unknown for later matching."""
+    to ``order`` if the agent found it; otherwise registered as unknown for later matching.
+    Raises ``DeskError`` for no tracking number or one longer than the column holds
+    (``tracking_no_length_refusal``)."""
     require_perm(actor, "tickets.add_returnparcel")
     tracking_no = normalise_tracking_no(tracking_no)
     if not tracking_no:
         raise DeskError(_("请扫描或输入运单号。"))
+    refusal = tracking_no_length_refusal(tracking_no)
+    if refusal:
+        raise DeskError(refusal)
     existing = ReturnParcel.objects.filter(tracking_no=tracking_no).first()
     if existing is not None:
         return Unpacked(existing, created=False)

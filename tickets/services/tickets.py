@@ -22,7 +22,12 @@ from tickets.models import (
 from tickets.roles import Role, has_role
 from tickets.selectors import open_promises, transition_refusal, work_refusal
 from tickets.sla import sla_due_times
-from tickets.text import meaningful_text, normalise_tracking_no, tracking_no_refusal
+from tickets.text import (
+    meaningful_text,
+    normalise_tracking_no,
+    tracking_no_length_refusal,
+    tracking_no_refusal,
+)
 
 from . import DeskError, require_perm
 from .exchanges import ReplacementRequest, replacements_write
@@ -298,8 +303,12 @@ def ticket_set_return_tracking(
     """Sets the tracking number of the parcel the buyer sends back (退回运单号), normalised,
     and says so on the timeline with the number it replaces. The one way this field changes:
     the ticket form, a status change, unpacking and the refund import all come here. Setting
-    the number it already has changes nothing. Raises ``DeskError`` on a finished ticket."""
+    the number it already has changes nothing. Raises ``DeskError`` on a finished ticket, and
+    for a number longer than the column holds (``tracking_no_length_refusal``)."""
     tracking_no = normalise_tracking_no(tracking_no)
+    refusal = tracking_no_length_refusal(tracking_no)
+    if refusal:
+        raise DeskError(refusal)
     ticket = _lock(ticket)
     if not tracking_no or tracking_no == ticket.return_tracking_no:
         return ticket
