@@ -381,5 +381,8 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False},
         "django.server": {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # The Redis client gives this logger an unfiltered stderr handler of its own unless it
+        # already exists (redis.utils): declared here, it writes through the redacting one.
+        "push_response": {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False},
     },
 }
