@@ -148,6 +148,10 @@ DESK_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 30))
 # A successful login forgets that account's own failures from that address.
 AXES_RESET_ON_SUCCESS = True
+# A login refused because it is locked is not another failure: a locked agent who keeps trying
+# would otherwise count toward the address's limit and lock out colleagues at the same office
+# address (and keep pushing the end of the lockout away).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "aftersales.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "aftersales.lockout.client_ip"
 # axes' admin pages are registered by tickets/admin.py, read-only but for the unlock.

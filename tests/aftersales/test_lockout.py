@@ -87,6 +87,18 @@ def test_a_locked_account_locks_neither_other_users_nor_the_same_user_elsewhere(
     assert _login(elsewhere, "agent-a", PASSWORD).status_code == 302
 
 
+def test_a_locked_agent_who_keeps_trying_does_not_lock_out_the_office(client, agent):
+    # given: agent-a locked at the office's address, and still trying, more times than the
+    # address's own limit
+    _fail(client, "agent-a", 5)
+    assert _fail(client, "agent-a", 25) == [429] * 25
+    # then: those refused attempts were not counted as failures
+    assert AccessAttempt.objects.get(username="agent-a").failures_since_start == 5
+    # and a colleague at the same address still logs in
+    make_user("agent-b", Role.AGENT, password=PASSWORD)
+    assert _login(Client(), "agent-b", PASSWORD).status_code == 302
+
+
 def test_many_accounts_tried_from_one_address_lock_that_address(client, agent, settings):
     settings.DESK_LOGIN_ADDRESS_FAILURE_LIMIT = 8
     # given: one wrong password for each of eight names from one address
