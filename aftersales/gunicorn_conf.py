@@ -4,7 +4,8 @@
 The access log (stdout) says who asked for which path, the answer and how long it took, and
 never a query string, a referrer or a cookie: a search's query string holds a phone number, a
 nickname or a name, and a referrer repeats the previous page's query string (QUALITY.md
-section 8, issue 12 section 5). A path keeps its shape with any mobile number in it masked. The
+section 8, issue 12 section 5). A path keeps its shape: the desk's route words and numbers
+(a mobile number masked), anything else as ``*``. The
 error log (stderr) names a failing request's URL: it goes through the same redaction as
 Python's logging (``aftersales.logging``).
 
@@ -14,7 +15,7 @@ Bind address and worker count stay on the ``Procfile``'s command line (``BIND``/
 
 from gunicorn.glogging import Logger
 
-from aftersales.logging import RedactPersonalData, handler_redacts, redact
+from aftersales.logging import RedactPersonalData, handler_redacts, redact, redact_path
 
 accesslog = "-"
 # client, time, "METHOD /path PROTOCOL", status, bytes, seconds, user agent
@@ -40,11 +41,12 @@ class DeskLogger(Logger):
 
     def atoms(self, resp, req, environ, request_time) -> dict:
         """The values an access-log line may hold: ``r`` and ``U`` carry the path without its
-        query string (mobile numbers masked); every other atom not in ``_ATOMS`` is left out."""
+        query string, each segment that is not a route's word or a number masked (``redact_path``)
+        and mobile numbers masked; every other atom not in ``_ATOMS`` is left out."""
         everything = super().atoms(resp, req, environ, request_time)
         atoms = {name: everything[name] for name in _ATOMS if name in everything}
         raw = environ.get("RAW_URI") or environ.get("PATH_INFO") or ""
-        path = redact(raw.split("?", 1)[0].split("#", 1)[0]) or "-"
+        path = redact(redact_path(raw.split("?", 1)[0].split("#", 1)[0])) or "-"
         atoms["U"] = path
         atoms["r"] = (
             f"{environ.get('REQUEST_METHOD', '-')} {path} {environ.get('SERVER_PROTOCOL', '-')}"

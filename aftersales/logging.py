@@ -4,7 +4,9 @@ string or a session id (QUALITY.md section 8, issue 12 section 5).
 A query string is personal data by nature: the desk's searches put phones, nicknames, names
 and addresses there (``/orders/?q=13812345678``, ``/buyers/?nick=…``), so logs never carry
 one, whatever it holds. A nickname or a name cannot be recognised in free text; they reach a
-log only through a URL, and that door is closed.
+log only through a URL, and that door is closed: a path in a request's log line keeps only
+the words of the desk's own routes and numbers (``redact_path``), so ``/orders/张三/`` typed
+into the address bar is logged as ``/orders/*/``.
 
 One rule (``redact``), applied at every door:
 
@@ -18,6 +20,8 @@ One rule (``redact``), applied at every door:
 
 import logging
 import re
+from functools import cache
+from urllib.parse import unquote
 
 # A mainland mobile number, bare or written 138-1234-5678 / 138 1234 5678 / +86 138...
 _PHONE = re.compile(r"(?<!\d)(?:\+?86[-\s]?)?(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
@@ -26,6 +30,69 @@ _SESSION = re.compile(r"""(sessionid["']?\s*[=:]\s*["']?)[^;\s"',]+""", re.IGNOR
 _QUERY = re.compile(r"""(/[^\s?#"'<>]*)\?[^\s"'<>]+""")
 
 REDACTED = "[redacted]"
+# What stands in a logged path for a segment that is neither a route's word nor a number.
+MASKED_SEGMENT = "*"
+# The loggers whose messages name a request's path: Django's "Not Found: /path", runserver's
+# '"GET /path HTTP/1.1" 404', gunicorn's "Error handling request /path".
+PATH_LOGGERS = frozenset({"django.request", "django.server", "gunicorn.error"})
+# A path standing alone in a log message: after a space, a quote or the start.
+_LOGGED_PATH = re.compile(r"""(?:(?<=[\s"'])|^)/[^\s?#"'<>]*""")
+_NUMBER = re.compile(r"[0-9]+")
+# A static file's name (the desk's own files under STATIC_URL): ASCII only.
+_FILE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@cache
+def _route_words() -> frozenset[str]:
+    """Every literal word of the desk's URL patterns, the admin's included (its regexes' words
+    too: app labels, model names, ``change``, ``history``). Read once from the resolver;
+    an empty set when the URLconf cannot be loaded (then every non-number is masked)."""
+    try:
+        from django.urls import get_resolver
+
+        words: set[str] = set()
+        pending = [get_resolver()]
+        while pending:
+            resolver = pending.pop()
+            for entry in resolver.url_patterns:
+                words.update(re.findall(r"[A-Za-z_][A-Za-z0-9_.-]*", str(entry.pattern)))
+                if hasattr(entry, "url_patterns"):
+                    pending.append(entry)
+        return frozenset(words)
+    except Exception:  # noqa: BLE001 - a log line must never fail for this
+        return frozenset()
+
+
+def _static_prefix() -> str:
+    try:
+        from django.conf import settings
+
+        return "/" + (settings.STATIC_URL or "").strip("/") + "/"
+    except Exception:  # noqa: BLE001 - settings not configured: no static prefix
+        return "\0"
+
+
+def redact_path(path: str) -> str:
+    """A URL path (without its query string), as a log may keep it: every segment that is
+    neither a word of the desk's routes nor a number is replaced by ``*``, so a nickname, a
+    name or an address typed into a path (``/orders/张三/``, ``/buyers/tb8821/``) never reaches
+    a log; under ``STATIC_URL`` plain ASCII file names stay. Percent-encoded segments are read
+    decoded. Takes and returns ``str``; never raises. Rule: QUALITY.md section 8, issue 12."""
+    words = _route_words()
+    static = path.startswith(_static_prefix())
+    kept = []
+    for segment in path.split("/"):
+        plain = unquote(segment, errors="replace")
+        if (
+            not plain
+            or _NUMBER.fullmatch(plain)
+            or plain in words
+            or (static and _FILE_NAME.fullmatch(plain))
+        ):
+            kept.append(segment)
+        else:
+            kept.append(MASKED_SEGMENT)
+    return "/".join(kept)
 
 
 def redact(text: str) -> str:
@@ -48,7 +115,10 @@ class RedactPersonalData(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message)
+        cleaned = message
+        if record.name in PATH_LOGGERS:
+            cleaned = _LOGGED_PATH.sub(lambda m: redact_path(m.group(0)), cleaned)
+        cleaned = redact(cleaned)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         if record.exc_info and not record.exc_text:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from gunicorn.config import Config
 
 from aftersales import gunicorn_conf
-from aftersales.logging import RedactPersonalData, handler_redacts, redact
+from aftersales.logging import RedactPersonalData, handler_redacts, redact, redact_path
 from tests.factories import make_order
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +38,24 @@ def test_a_query_string_is_never_kept_whatever_it_holds():
     assert redact(url) == "Referer: http://desk.example.com/buyers/?[redacted]"
     # order numbers and other long digit runs are not phones
     assert redact("order 3512345678901234567 shipped") == "order 3512345678901234567 shipped"
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/orders/张三/", "/orders/*/"),
+        ("/orders/%E5%BC%A0%E4%B8%89/", "/orders/*/"),
+        ("/buyers/tb8821/history/", "/buyers/*/history/"),
+        ("/no-such-page/", "/*/"),
+        ("/tickets/123/", "/tickets/123/"),
+        ("/admin/tickets/ticket/5/change/", "/admin/tickets/ticket/5/change/"),
+        ("/static/css/desk.css", "/static/css/desk.css"),
+        ("/static/湖北省武汉市.css", "/static/*"),
+        ("/", "/"),
+    ],
+)
+def test_a_logged_path_keeps_only_route_words_and_numbers(path, logged):
+    assert redact_path(path) == logged
 
 
 def test_a_session_id_is_never_kept():
@@ -115,12 +133,14 @@ def test_django_request_logging_of_a_404_and_runserver_lines_carry_no_phone_or_n
     assert client.get(reverse("tickets:order_search"), {"q": PHONE}).status_code == 200
     response = client.get(f"/orders/{PHONE}/", {"q": NICK})
     assert response.status_code == 404
+    assert client.get(f"/buyers/{NICK}/").status_code == 404
     logging.getLogger("django.server").info(
         '"%s" %s %s', f"GET /orders/?q={PHONE}&nick={NICK} HTTP/1.1", "200", "5120"
     )
     # then
     written = console.getvalue()
     assert "Not Found: /orders/139****4321/" in written
+    assert "Not Found: /buyers/*/" in written
     assert '"GET /orders/?[redacted] HTTP/1.1" 200 5120' in written
     assert PHONE not in written
     assert NICK not in written
@@ -137,9 +157,9 @@ def test_gunicorns_error_log_names_a_failing_request_without_its_query(tmp_path)
         raise RuntimeError(f"worker died on /buyers/?nick={NICK}")
     except RuntimeError:
         # what gunicorn's worker writes when the application raises
-        log.exception("Error handling request %s", f"/orders/?q={PHONE}")
+        log.exception("Error handling request %s %s", "GET", f"/orders/{NICK}/?q={PHONE}")
     written = (tmp_path / "error.log").read_text()
-    assert "Error handling request /orders/?[redacted]" in written
+    assert "Error handling request GET /orders/*/?[redacted]" in written
     assert "RuntimeError: worker died on /buyers/?[redacted]" in written
     assert PHONE not in written
     assert NICK not in written
