@@ -176,7 +176,16 @@ def test_a_missing_order_number_is_refused(raw):
     assert clean_order_no(raw, required=False) == ""
 
 
-@pytest.mark.parametrize("raw", ["35150123456789O1234", "abc", "12345"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "35150123456789O1234",
+        "abc",
+        "12345",
+        "٣٥١٥٠١٢٣٤٥٦٧٨٩٠١٢٣٤",  # Arabic-Indic digits: \d would take them, no search finds them
+        "३५१५०१२३४५६७८९०१२३४",  # Devanagari
+    ],
+)
 def test_an_order_number_that_is_not_digits_is_refused(raw):
     with pytest.raises(CellError):
         clean_order_no(raw)
@@ -189,7 +198,10 @@ def test_an_order_number_that_is_not_digits_is_refused(raw):
         ('="13912345678"', "13912345678"),
         ("139 1234 5678", "13912345678"),
         ("027-88886666", "027-88886666"),
-        ("+86 139-1234-5678", "+86139-1234-5678"),
+        ("+86 139-1234-5678", "13912345678"),
+        ("0086 13912345678", "13912345678"),
+        ("86-139-1234-5678", "13912345678"),
+        ("+86 10 8888 6666", "+861088886666"),
         ("", ""),
     ],
 )

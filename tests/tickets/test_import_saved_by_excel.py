@@ -138,7 +138,10 @@ def test_an_alipay_account_that_was_a_phone_is_left_out_with_a_warning(logged_in
         ('="13912345678"', "13912345678"),
         ("139 1234 5678", "13912345678"),
         ("(027)8888-6666", "0278888-6666"),
-        ("+86 139-1234-5678", "+86139-1234-5678"),
+        ("+86 139-1234-5678", "13912345678"),
+        ("0086 13912345678", "13912345678"),
+        ("86-139-1234-5678", "13912345678"),
+        ("+86 10 8888 6666", "+861088886666"),
         ("１３９１２３４５６７８", "13912345678"),
         ("", ""),
     ],
@@ -165,6 +168,29 @@ def test_whole_phones_are_kept(raw, phone):
 def test_what_is_not_a_whole_phone_is_refused_with_the_reason(raw, says):
     with pytest.raises(CellError, match=says):
         clean_phone(raw)
+
+
+def test_characters_no_text_may_hold_are_dropped_from_every_imported_cell(logged_in, shop_a):
+    # given: an export whose nickname, name, message and title carry U+FFFF, U+FFFE, control
+    # characters (a broken export tool; a paste from a chat window)
+    dirty = {
+        "买家会员名": "小鱼\uffff爱吃猫\x01",
+        "收货人姓名": "张\ufffe三",
+        "买家留言": "请尽快\x1b发货\n谢谢",
+        "宝贝标题": "纯棉\x0b宽松T恤",
+    }
+    orders = csv_file("o.csv", ORDER_HEADERS_56, [order_row(NO_1, **dirty)], encoding="utf-8")
+    # when: it is uploaded and confirmed through the import page
+    batch, preview = upload(logged_in, shop_a, orders_file=orders)
+    assert confirm(logged_in, batch).status == B.APPLIED
+    # then: the order holds the text as it reads, and the nickname search finds it
+    order = Order.objects.get(order_no=NO_1)
+    assert order.buyer_nick == "小鱼爱吃猫"
+    assert order.receiver_name == "张三"
+    assert order.buyer_message == "请尽快发货\n谢谢"
+    found = logged_in.get(reverse("tickets:order_search"), {"q": "爱吃猫"}, follow=True)
+    page = found.content.decode()
+    assert NO_1 in page
 
 
 # --- identifiers: the row is refused with its line ---------------------------------------------

@@ -30,11 +30,15 @@ YEARS = range(1970, 2100)
 _EXCEL_FORMULA = re.compile(r'^=\s*"(.*)"$', re.DOTALL)
 # What a phone number is written with: digits, and spaces, '+', '-' and brackets between them.
 _PHONE = re.compile(r"[0-9+\-() ]+")
-_ORDER_NO = re.compile(r"^\d{6,32}$")
+# ASCII digits only: ``\d`` also takes Arabic-Indic and other scripts' digits, which NFKC
+# leaves as they are and no search or platform lookup would find.
+_ORDER_NO = re.compile(r"^[0-9]{6,32}$")
+# A mainland mobile number behind its country code (+86, 0086, 86), separators removed.
+_MOBILE_WITH_COUNTRY = re.compile(r"(?:\+86|0086|86)?(1[3-9][0-9]{9})")
 _DATETIME = re.compile(
     r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$"
 )
-_POSTCODE = re.compile(r"[(（]\s*(\d{6})\s*[)）]\s*$")
+_POSTCODE = re.compile(r"[(（]\s*([0-9]{6})\s*[)）]\s*$")
 _PROVINCE_IN_TEXT = re.compile(
     r"^(北京市?|天津市?|上海市?|重庆市?|.{2,3}?省|.{2,8}?自治区|.{2}特别行政区)"
 )
@@ -102,7 +106,9 @@ def clean_identifier(raw: str | None, *, letters: bool = True) -> str:
 
 def clean_phone(raw: str | None, *, max_length: int = 32) -> str:
     """A phone number without the spreadsheet marks: its digits, with '-' or '+' where written
-    ("'139 1234 5678" -> '13912345678', '(027)8888-6666' -> '0278888-6666'); "" when blank.
+    ("'139 1234 5678" -> '13912345678', '(027)8888-6666' -> '0278888-6666'); a mainland mobile
+    as its 11 digits, without a country code or separators ('+86 139-0000-1111' ->
+    '13900001111', as the platform shows it and the search finds it); "" when blank.
 
     Raises ``CellError`` for what is not a whole phone number: one a spreadsheet turned into
     scientific notation ('1.39E+10', whose digits are gone), one masked with '*', or any other
@@ -119,7 +125,7 @@ def clean_phone(raw: str | None, *, max_length: int = 32) -> str:
             )
             % {"value": text[:40]}
         )
-    phone = "".join(ch for ch in text if ch.isdigit() or ch in "+-")
+    phone = "".join(ch for ch in text if ch in "0123456789+-")
     if not _PHONE.fullmatch(text) or not any(ch.isdigit() for ch in text):
         raise CellError(
             _(
@@ -136,7 +142,8 @@ def clean_phone(raw: str | None, *, max_length: int = 32) -> str:
             )
             % {"value": text[:40], "limit": max_length}
         )
-    return phone
+    mobile = _MOBILE_WITH_COUNTRY.fullmatch(phone.replace("-", ""))
+    return mobile.group(1) if mobile else phone
 
 
 def clean_amount(raw: str | None) -> Decimal:

@@ -19,6 +19,8 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
+from aftersales.spreadsheets import NOT_IN_XML
+
 CHUNK_BYTES = 1 << 20
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0"
@@ -99,10 +101,15 @@ class CsvFile:
 
 
 def _records(reader) -> Iterator[tuple[int, list[str]]]:
-    """Non-empty records with the line each starts on (a quoted cell may span lines)."""
+    """Non-empty records with the line each starts on (a quoted cell may span lines), each cell
+    without the characters no text of the desk may hold (``NOT_IN_XML``: control characters
+    but tab and line breaks, U+FFFE/U+FFFF, lone surrogates): stored, they made a nickname or
+    a title that no typed search matches and no sheet can carry (issue 12)."""
     last_line = reader.line_num
     for cells in reader:
         start, last_line = last_line + 1, reader.line_num
+        if NOT_IN_XML.search("\t".join(cells)):
+            cells = [NOT_IN_XML.sub("", cell) for cell in cells]
         if cells and any(cell.strip() for cell in cells):
             yield start, cells
 
