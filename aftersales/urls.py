@@ -6,7 +6,7 @@ from django.urls import include, path, register_converter
 
 from aftersales.converters import IdConverter
 from aftersales.lockout_views import lockout_list, lockout_release
-from tickets.views.system import healthz
+from tickets.views.system import healthz, healthz_web
 
 # <id:pk> in every URL of the desk: an id that fits the database, else 404 (registered before
 # the includes below read their patterns).
@@ -31,6 +31,7 @@ urlpatterns = [
     # Switching the language is allowed on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("healthz", healthz, name="healthz"),
+    path("healthz/web", healthz_web, name="healthz_web"),
     path("admin/", admin.site.urls),
     path("finance/", include("finance_exports.urls")),
     path("imports/", include("tickets.urls_imports")),

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"login", "set_language", "healthz"}
+PUBLIC = {"login", "set_language", "healthz", "healthz_web"}
 # The admin's own login/logout/i18n helpers are public by design in Django.
 ADMIN_PUBLIC = {"login", "logout", "jsi18n"}
 
@@ -53,9 +53,16 @@ def test_the_allow_list_is_short():
 
 @pytest.mark.django_db
 def test_health_check_is_public_and_says_how_things_are(client):
+    # given: a desk where no worker or beat has ever run
     response = client.get("/healthz")
-    assert response.status_code == 200
+    # then: the whole desk is not ok (the 16:00 sheet would not be built), and says why
+    assert response.status_code == 503
     body = response.json()
-    assert body["status"] == "ok"
+    assert body["status"] == "degraded"
     assert body["database"] == "ok"
     assert body["beat"] == {"last": None, "fresh": False}
+    assert body["stale"] == ["beat", "worker", "tasks"]
+    # while the web process itself, what a load balancer asks, is fine
+    web = client.get("/healthz/web")
+    assert web.status_code == 200
+    assert web.json() == {"status": "ok", "database": "ok"}

@@ -4,7 +4,7 @@ the heartbeat task shows scheduled tasks are being run."""
 
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from celery import Celery
@@ -29,11 +29,14 @@ def long_build() -> str:
 
 def _health(client) -> dict:
     # The SQLite test database is shared in memory between threads, where a read that meets
-    # the heartbeat thread's write is refused at once (503) instead of waiting: ask again.
+    # the heartbeat thread's write is refused at once (503, database unavailable) instead of
+    # waiting: ask again.
     for _ in range(20):
         response = client.get("/healthz")
-        if response.status_code == 200:
-            return response.json()
+        body = response.json()
+        if body.get("database") == "ok":
+            assert response.status_code == (200 if body["status"] == "ok" else 503)
+            return body
         time.sleep(0.1)
     raise AssertionError(f"/healthz answered {response.status_code}")
 
@@ -65,7 +68,8 @@ def test_a_busy_worker_is_alive_and_a_stopped_worker_is_stale(client, settings):
     # then: it is stale
     body = _health(client)
     assert body["worker"]["fresh"] is False
-    assert body["status"] == "ok"
+    assert body["status"] == "degraded"
+    assert "worker" in body["stale"]
     assert Heartbeat.objects.get(name="worker").detail  # which worker was seen last
 
 
@@ -95,3 +99,21 @@ def test_the_heartbeat_task_shows_scheduled_tasks_run(client):
     body = _health(client)
     assert body["tasks"]["fresh"] is True
     assert body["beat"]["last"] is None  # the task says nothing about beat's own process
+    assert body["stale"] == ["beat", "worker"]
+
+
+@pytest.mark.django_db
+def test_the_desk_is_ok_only_when_every_heartbeat_is_fresh(client, settings):
+    settings.DESK_HEARTBEAT_STALE_SECONDS = 180
+    now = timezone.now()
+    for name in ("beat", "worker", "tasks"):
+        Heartbeat.objects.update_or_create(name=name, defaults={"beat_at": now})
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response.json()["stale"] == []
+    # when: beat stopped four minutes ago
+    Heartbeat.objects.filter(name="beat").update(beat_at=now - timedelta(minutes=4))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["stale"] == ["beat"]

@@ -107,7 +107,7 @@ def _wait_until_up(browser: Browser, server: subprocess.Popen) -> None:
     while time.monotonic() < deadline:
         assert server.poll() is None, "the web server stopped"
         try:
-            if browser.open("/healthz")[0] == 200:
+            if browser.open("/healthz/web")[0] == 200:
                 return
         except OSError:
             pass

@@ -116,6 +116,10 @@ def _check(world: World, role: str, request: dict):
         response = send(world, role, request)
     except Exception as exc:
         raise AssertionError(f"server error as {role}: {_shown(request)}") from exc
+    if request["path"] == "/healthz" and response.status_code == 503:
+        # by design: no worker or beat runs in the walk (tests/aftersales/test_health.py)
+        assert response.json()["status"] == "degraded", _shown(request)
+        return response
     assert response.status_code < 500, f"{response.status_code} as {role}: {_shown(request)}"
     return response
 
