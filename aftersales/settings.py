@@ -5,6 +5,7 @@ Every value a deployment changes comes from an environment variable (see README,
 filesystem Celery broker under ``var/``, so a newcomer needs no server at all.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,26 @@ from .env import env_bool, env_decimal, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+
+def _private_folder(folder: Path) -> None:
+    """``folder`` made if missing and left 0700, also when an older desk or another umask made
+    it 0755: what lies under VAR_DIR (the SQLite file, photos, sheets, imports, the filesystem
+    broker's messages) is the desk user's alone (QUALITY.md, issue 12 section 6)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_uid == os.getuid():
+        folder.chmod(0o700)
+
+
+def _private_file(path: Path) -> None:
+    """``path`` made empty if missing (an empty file is an empty SQLite database) and left
+    0600; SQLite gives its -wal and -shm files the database file's mode."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_uid == os.getuid():
+        path.chmod(0o600)
+
+
+_private_folder(VAR_DIR)
 
 DEBUG = env_bool("DEBUG", default=False)
 
@@ -100,7 +121,7 @@ FORM_RENDERER = "aftersales.form_renderer.DeskFormRenderer"
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _private_file(VAR_DIR / "desk.sqlite3")
     DATABASE_URL = f"sqlite:///{VAR_DIR / 'desk.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

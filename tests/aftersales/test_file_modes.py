@@ -5,6 +5,8 @@
 import io
 import os
 import stat
+import subprocess
+import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from tests.tickets.export_files import ORDER_HEADERS_56, export_csv, order_row
 from tickets.models import OrderImport, TicketPhoto
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 
 DAY = date(2026, 11, 24)
 
@@ -94,3 +97,24 @@ def test_an_older_open_temporary_folder_is_narrowed(settings, private_files, tmp
     sheet = sheet_build(kind=Sheet.Kind.FINANCE, business_date=DAY, now=now)
     assert mode(settings.FINANCE_SHEET_TMP_DIR) == 0o700
     assert mode(Path(sheet.file.path)) == 0o600
+
+
+def test_the_var_folder_and_the_sqlite_file_are_the_desks_alone(tmp_path):
+    # given: a VAR_DIR an older desk made readable by everyone, and a fresh one
+    old = tmp_path / "old-var"
+    old.mkdir(mode=0o755)
+    old.chmod(0o755)
+    (old / "celery").mkdir(mode=0o755)
+    fresh = tmp_path / "fresh-var"
+    for var in (old, fresh):
+        # when: the desk starts on its embedded defaults (SQLite under VAR_DIR)
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(VAR_DIR=str(var), DEBUG="1", DJANGO_SETTINGS_MODULE="aftersales.settings")
+        script = (
+            "import django; django.setup()\n"
+            "from django.db import connection; connection.ensure_connection()"
+        )
+        subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=ROOT)
+        # then: nobody else can enter the folder or read the database
+        assert mode(var) == 0o700, var
+        assert mode(var / "desk.sqlite3") == 0o600, var
