@@ -62,6 +62,9 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 # LF and CR; surrogates (a lone one can come in through a broken paste); U+FFFE and U+FFFF.
 # openpyxl refuses only the controls and writes the rest into a file nothing can open.
 NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# The most characters an Excel cell holds; a longer text opens as a file to "repair" (WPS and
+# LibreOffice cut it). A note pasted from a long chat can be longer.
+CELL_TEXT_LIMIT = 32767
 # Rows of a sheet read back by openpyxl after saving, to prove it opens its cells (the XML of
 # every row is checked by the parser; reading every cell through openpyxl costs minutes).
 READ_BACK_ROWS = 50
@@ -93,11 +96,16 @@ def local_naive(moment: datetime | None) -> datetime | None:
 
 
 def clean_text(value) -> str:
-    """``str(value)`` without the characters XML 1.0 cannot hold (``NOT_IN_XML``): the one
-    function every text cell, title and header of every sheet goes through (issue 12,
-    section 2). ``'备注\\uffff\\x01'`` -> ``'备注'``; text without them is returned as it is."""
+    """``str(value)`` without the characters XML 1.0 cannot hold (``NOT_IN_XML``) and cut to
+    ``CELL_TEXT_LIMIT`` characters, the last one "…": the one function every text cell, title
+    and header of every sheet goes through (issue 12, section 2). ``'备注\\uffff\\x01'`` ->
+    ``'备注'``; text without them is returned as it is."""
     text = str(value)
-    return NOT_IN_XML.sub("", text) if NOT_IN_XML.search(text) else text
+    if NOT_IN_XML.search(text):
+        text = NOT_IN_XML.sub("", text)
+    if len(text) > CELL_TEXT_LIMIT:
+        text = text[: CELL_TEXT_LIMIT - 1] + "…"
+    return text
 
 
 class SheetUnreadable(Exception):

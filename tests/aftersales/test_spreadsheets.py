@@ -17,6 +17,7 @@ from aftersales.spreadsheets import (
     TIME,
     Column,
     SheetBook,
+    CELL_TEXT_LIMIT,
     SheetUnreadable,
     clean_text,
     read_back,
@@ -128,6 +129,26 @@ def test_what_xml_cannot_hold_is_dropped(character):
 def test_what_xml_can_hold_is_kept():
     text = "tab\t LF\n CR\r 替换符\ufffd 表情😀 私用\ue000 末尾\U0010fffd"
     assert clean_text(text) == text
+
+
+@pytest.mark.parametrize("stream_rows", [True, False])
+def test_a_text_longer_than_an_excel_cell_holds_is_cut_with_a_mark(tmp_path, stream_rows):
+    # given: a note pasted from a long chat, longer than Excel's 32,767 characters
+    note = "聊" * 40000
+    assert len(clean_text("x" * CELL_TEXT_LIMIT)) == CELL_TEXT_LIMIT
+    book = SheetBook(tmp_dir=tmp_path, stream_rows=stream_rows)
+    writer = book.table("明细", [Column("备注", 30)])
+    writer.append((note,))
+    writer.finish()
+    # when
+    book.save(tmp_path / "long.xlsx")
+    book.close()
+    # then: the cell holds as much as Excel does, and says it was cut
+    [(cell,)] = list(
+        load_workbook(tmp_path / "long.xlsx").active.iter_rows(min_row=2, values_only=True)
+    )
+    assert len(cell) == CELL_TEXT_LIMIT
+    assert cell.endswith("聊…")
 
 
 @pytest.mark.parametrize("stream_rows", [True, False])

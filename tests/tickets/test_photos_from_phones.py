@@ -403,3 +403,21 @@ def test_one_photo_too_many_in_an_upload_stores_none(client, agent, ticket, sett
     )
     assert "每张售后单最多 2 张照片" in response.content.decode()
     assert not ticket.photos.exists()
+
+
+def test_too_many_photos_are_refused_before_any_is_decoded(
+    client, agent, ticket, settings, monkeypatch
+):
+    settings.DESK_PHOTOS_PER_TICKET = 2
+    decoded = []
+    monkeypatch.setattr(
+        "tickets.views.tickets.photo_clean", lambda data: decoded.append(data) or None
+    )
+    client.force_login(agent)
+    files = [upload(f"{n}.jpg", PHONE_UPLOADS["portrait.jpg"][0]) for n in range(3)]
+    response = client.post(
+        reverse("tickets:photo_upload", args=[ticket.pk]), {"photo": files}, follow=True
+    )
+    assert "每张售后单最多 2 张照片" in response.content.decode()
+    assert decoded == []
+    assert not ticket.photos.exists()

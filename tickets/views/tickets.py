@@ -42,7 +42,7 @@ from tickets.selectors import (
 from tickets.selectors_orders import auto_confirm_warning
 from tickets.services import DeskError
 from tickets.services.ledger import refund_cap, submission_key_issue, submission_key_read
-from tickets.services.photos import photo_add_many, photo_clean
+from tickets.services.photos import photo_add_many, photo_clean, photo_count_check
 from tickets.services.tickets import (
     ItemRequest,
     PromiseRequest,
@@ -359,6 +359,7 @@ def photo_upload_view(request, ticket):
     files = request.FILES.getlist("photo")
     if not files:
         raise DeskError(_("请选择要上传的照片。"))
+    photo_count_check(ticket, len(files))
     cleaned = []
     # Every file is checked before any is stored: one bad file among several stores none.
     for upload in files:
