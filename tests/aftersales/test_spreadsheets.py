@@ -12,12 +12,12 @@ import pytest
 from openpyxl import load_workbook
 
 from aftersales.spreadsheets import (
+    CELL_TEXT_LIMIT,
     MONEY,
     NUMBER,
     TIME,
     Column,
     SheetBook,
-    CELL_TEXT_LIMIT,
     SheetUnreadable,
     clean_text,
     read_back,

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET
 
 from tickets.models import Heartbeat
 
-
 HEARTBEATS = ("beat", "worker", "tasks")
 _DATABASE_DOWN = {"status": "error", "database": "unavailable"}
 
