@@ -447,3 +447,41 @@ def sqlite_guards_suspend(schema_editor) -> None:
 def sqlite_guards_restore(schema_editor) -> None:
     """Puts back what ``sqlite_guards_suspend`` dropped (at the end of the same migration)."""
     guards_ensure(schema_editor.connection)
+
+
+# --- the row guards as one query per table (a load with the per-row triggers off) ---------
+# Trigger function -> the rows of ``{table}`` (alias ``t``) it would have refused, in SQL.
+# Each condition is its function's IF above, read against the parent tables as they are now.
+_PG_GUARD_VIOLATIONS = {
+    "desk_shop_is_order_shop": (
+        "SELECT t.id FROM {table} t LEFT JOIN tickets_order o ON o.id = t.order_id "
+        "WHERE t.order_id IS NOT NULL AND t.shop_id IS DISTINCT FROM o.shop_id"
+    ),
+    "desk_ticket_is_of_order": (
+        "SELECT t.id FROM {table} t LEFT JOIN tickets_ticket k ON k.id = t.ticket_id "
+        "WHERE t.ticket_id IS NOT NULL AND t.order_id IS NOT NULL "
+        "AND t.order_id IS DISTINCT FROM k.order_id"
+    ),
+    "desk_shop_is_ticket_shop": (
+        "SELECT t.id FROM {table} t LEFT JOIN tickets_ticket k ON k.id = t.ticket_id "
+        "WHERE t.ticket_id IS NOT NULL AND t.shop_id IS DISTINCT FROM k.shop_id"
+    ),
+    "desk_item_is_of_ticket_order": (
+        "SELECT t.id FROM {table} t "
+        "LEFT JOIN tickets_orderitem i ON i.id = t.order_item_id "
+        "LEFT JOIN tickets_ticket k ON k.id = t.ticket_id "
+        "WHERE i.order_id IS DISTINCT FROM k.order_id"
+    ),
+}
+
+
+def guard_violations_sql(function: str, table: str) -> str | None:
+    """The SELECT (PostgreSQL) of the ids of ``table``'s rows that the INSERT guard trigger
+    calling ``function`` (``desk_shop_is_order_shop`` ...) would have refused, or None for a
+    function with no such query (its trigger must then stay on).
+
+    A bulk load into empty tables (``tickets.imports.bulk.deferred_upkeep``) turns the
+    per-row guards off and runs this once per table instead: the same rule, one join instead
+    of one lookup per row. ``table`` is a table name from the catalogue, not user input."""
+    query = _PG_GUARD_VIOLATIONS.get(function)
+    return query.format(table=table) if query else None

@@ -168,9 +168,10 @@ def test_rows_made_after_seeding_take_fresh_ids():
 
 @pytest.mark.django_db
 def test_seeding_writes_through_the_guards():
-    """The demo's writer leaves the database's guards on: a row the shop-of-order trigger
-    refuses is refused through it as through the desk, and the append-only tables it filled
-    still refuse changes (issue 14: no trigger is disabled to seed faster)."""
+    """The demo leaves the database's guards on: a row the shop-of-order trigger refuses is
+    refused through its writer as through the desk, and the append-only tables it filled
+    still refuse changes (issue 14: a seed into empty tables on PostgreSQL checks the guards'
+    rules once after its rows, ``test_seed_bulk_load``, and switches them on again)."""
     from django.db import IntegrityError, connection, transaction
 
     from tickets.imports.bulk import insert_rows, row_defaults

@@ -8,11 +8,15 @@ Python values (Decimal, aware datetime, str, int, bool, None), which psycopg ada
 Both the order import and ``tickets.demo`` write through ``insert_rows``: one COPY writer.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import islice
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import AutoField, Model
+
+from tickets.db import guard_violations_sql
 
 # After this many new rows in a table, PostgreSQL's statistics about it are refreshed.
 ANALYZE_EVERY_ROWS = 20_000
@@ -112,3 +116,155 @@ def refresh_statistics(model: type[Model]) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+# --- loading into empty tables: indexes, constraints and guards after the rows -------------
+# Memory for each index build and foreign-key validation after a load (the server's default,
+# 64 MB, sorts a million rows on disk).
+REBUILD_MAINTENANCE_WORK_MEM = "256MB"
+
+
+@dataclass
+class DeferredUpkeep:
+    """What ``deferred_upkeep`` took off ``tables`` and puts back, as read from the catalogue.
+
+    ``indexes``: (name, ``CREATE INDEX`` statement); ``constraints``: (table, name,
+    definition) of unique constraints, then foreign keys, in the order they come back;
+    ``triggers``: (table, trigger, function) of the INSERT guards switched off."""
+
+    tables: list[str]
+    indexes: list[tuple[str, str]] = field(default_factory=list)
+    constraints: list[tuple[str, str, str]] = field(default_factory=list)
+    triggers: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _tables_empty(cursor, tables: Sequence[str]) -> bool:
+    cursor.execute(
+        " UNION ALL ".join(f"(SELECT 1 FROM {t} LIMIT 1)" for t in tables)  # noqa: S608
+    )
+    return cursor.fetchone() is None
+
+
+def _read_upkeep(cursor, tables: Sequence[str]) -> DeferredUpkeep:
+    names = list(tables)
+    upkeep = DeferredUpkeep(tables=names)
+    # Secondary indexes: neither the primary key nor one a constraint owns (those come back
+    # with their constraint), nor one a foreign key leans on, nor a partial one: PostgreSQL
+    # prints a partial index's WHERE in a form that reads back as a differently printed
+    # (equivalent) condition, and a partial index costs little upkeep anyway.
+    cursor.execute(
+        """
+        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+        FROM pg_index i
+        WHERE i.indrelid = ANY (CAST(%s AS regclass[])) AND NOT i.indisprimary
+          AND i.indpred IS NULL
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+        ORDER BY i.indrelid::regclass::text, i.indexrelid::regclass::text
+        """,
+        [names],
+    )
+    upkeep.indexes = cursor.fetchall()
+    # Unique constraints no foreign key references, then every foreign key of the tables.
+    cursor.execute(
+        """
+        SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+        FROM pg_constraint c
+        WHERE c.conrelid = ANY (CAST(%s AS regclass[]))
+          AND (c.contype = 'f' OR c.contype = 'u' AND NOT EXISTS (
+                SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid))
+        ORDER BY c.contype DESC, c.conrelid::regclass::text, c.conname
+        """,
+        [names],
+    )
+    upkeep.constraints = cursor.fetchall()
+    # Enabled row triggers that fire on INSERT (tgtype bits: 1 row, 4 insert) and whose rule
+    # tickets.db can check for the whole table at once; any other trigger stays on.
+    cursor.execute(
+        """
+        SELECT t.tgrelid::regclass::text, t.tgname, p.proname
+        FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+        WHERE t.tgrelid = ANY (CAST(%s AS regclass[])) AND NOT t.tgisinternal
+          AND t.tgenabled <> 'D' AND t.tgtype & 5 = 5
+        ORDER BY 1, 2
+        """,
+        [names],
+    )
+    upkeep.triggers = [
+        (table, trigger, function)
+        for table, trigger, function in cursor.fetchall()
+        if guard_violations_sql(function, table) is not None
+    ]
+    return upkeep
+
+
+def _restore_upkeep(cursor, upkeep: DeferredUpkeep) -> None:
+    quote = connection.ops.quote_name
+    for table, trigger, function in upkeep.triggers:
+        cursor.execute(guard_violations_sql(function, table) + " LIMIT 1")
+        refused = cursor.fetchone()
+        if refused:
+            raise IntegrityError(
+                f"{table}: row {refused[0]} breaks the rule of trigger {trigger} ({function})"
+            )
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {quote(trigger)}")
+    cursor.execute(f"SET LOCAL maintenance_work_mem = '{REBUILD_MAINTENANCE_WORK_MEM}'")
+    for _name, statement in upkeep.indexes:
+        cursor.execute(statement)
+    for table, name, definition in upkeep.constraints:
+        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
+    # Each definition must read back exactly as it was read before the load.
+    restored = _read_upkeep(cursor, upkeep.tables)
+    changed = set(upkeep.indexes) ^ set(restored.indexes)
+    changed |= set(upkeep.constraints) ^ set(restored.constraints)
+    changed |= set(upkeep.triggers) ^ set(restored.triggers)
+    if changed:
+        raise IntegrityError(f"indexes or constraints did not come back as they were: {changed}")
+
+
+@contextmanager
+def deferred_upkeep(models: Sequence[type[Model]]) -> Iterator[bool]:
+    """Loads rows into ``models``' tables with their indexes, constraints and guards applied
+    once after the load instead of once per row; yields whether it does.
+
+    Only on PostgreSQL and only when every table is empty (read under an exclusive lock on
+    all of them, held until the transaction ends): it then reads from the catalogue, and
+    drops, each table's secondary indexes, unique constraints and foreign keys, and switches
+    off its INSERT guard triggers that ``tickets.db.guard_violations_sql`` can check in one
+    query. When the block ends without an error it checks those guards' rules over every
+    row (``IntegrityError`` naming the first row refused), switches the triggers on, and
+    builds the indexes and adds the constraints again from their own definitions (a foreign
+    key is then validated with one join, a unique constraint by its index build). Otherwise
+    it yields False and changes nothing: each row is checked as it is written.
+
+    All of it runs in one transaction (a savepoint inside the caller's), so an error, an
+    interrupted command or a lost connection rolls back the rows and the schema changes
+    together: no other session ever sees the tables without their indexes, constraints or
+    guards. Nothing else can write to the tables (nor, for the foreign keys, change the
+    tables they point at) until the caller's transaction ends. Why: at a million rows per
+    table, keeping 19 indexes up to date row by row and the deferred per-row foreign-key
+    checks at commit were most of ``seed_demo``'s time (bench/README.md, issue 14).
+    """
+    if connection.vendor != "postgresql":
+        yield False
+        return
+    tables = [model._meta.db_table for model in models]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+        if not _tables_empty(cursor, tables):
+            yield False
+            return
+        upkeep = _read_upkeep(cursor, tables)
+        # Foreign-key checks still pending from earlier in the transaction (rows of the
+        # tables the keys point at) run now: PostgreSQL alters no table with pending ones.
+        connection.check_constraints()
+        quote = connection.ops.quote_name
+        for table, name, _definition in reversed(upkeep.constraints):
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+        for name, _statement in upkeep.indexes:
+            cursor.execute(f"DROP INDEX {name}")
+        for table, trigger, _function in upkeep.triggers:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {quote(trigger)}")
+        yield True
+        _restore_upkeep(cursor, upkeep)
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")
