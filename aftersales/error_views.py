@@ -1,4 +1,4 @@
-"""The desk's error pages: 400, 403, 404, 500 and a form refused for its CSRF token.
+"""The desk's error pages: 400, 403, 404, 405, 500 and a form refused for its CSRF token.
 
 Each is drawn in the desk's own layout (templates/errors/), in the user's language (the
 language middleware has already run), with a way back: the page the user came from when the
@@ -59,6 +59,13 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return error_page(
         request, "errors/404.html", status=404, context={"request_path": request.path}
     )
+
+
+def method_not_allowed(request: HttpRequest) -> HttpResponse:
+    """A request with a method the address does not take: usually a button's action opened as
+    a link (a bookmark, a typed address, the browser's history). Returns status 405; the
+    caller (``MethodNotAllowedPageMiddleware``) copies the ``Allow`` header."""
+    return error_page(request, "errors/405.html", status=405)
 
 
 @requires_csrf_token

@@ -1,11 +1,12 @@
-"""Language: Simplified Chinese unless the user chose another language on purpose."""
+"""The desk's own middleware: the language (Simplified Chinese unless the user chose another on
+purpose), the NUL guard, and the page for a request with the wrong method."""
 
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from .error_views import bad_input
+from .error_views import bad_input, method_not_allowed
 
 
 class ChosenLanguageMiddleware(LocaleMiddleware):
@@ -39,3 +40,22 @@ class RefuseNulMiddleware:
 
 def _holds_nul(data) -> bool:
     return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
+
+
+class MethodNotAllowedPageMiddleware:
+    """Django's 405 (``require_POST`` and friends) has an empty body: a bookmarked or
+    typed address of a button's action (``/tickets/5/close/``) showed a blank page. It is
+    answered with the desk's 405 page instead, the ``Allow`` header kept; a 405 that already
+    has a body is left alone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content:
+            return response
+        page = method_not_allowed(request)
+        if response.has_header("Allow"):
+            page["Allow"] = response["Allow"]
+        return page

@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A 405 gets the desk's page (Django's has no body).
+    "aftersales.middleware.MethodNotAllowedPageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Records the logged-in user as the author of each reference-data change.
     "simple_history.middleware.HistoryRequestMiddleware",

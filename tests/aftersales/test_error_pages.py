@@ -20,6 +20,7 @@ HEADINGS = {
     400: "请求无法处理",
     403: "没有权限打开这个页面",
     404: "找不到这个页面",
+    405: "这个地址不能直接打开",
     500: "系统出错了",
     "csrf": "页面已过期，请刷新后再提交",
 }
@@ -92,6 +93,20 @@ def test_visitor_who_is_not_signed_in_gets_the_login_link_and_the_language_switc
     assert response.status_code == 404
     assert_desk_layout(response, language, HEADINGS[404], signed_in=False)
     assert reverse("set_language") in response.content.decode()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_buttons_address_opened_as_a_link_gets_the_405_page(client, agent, order_a, language):
+    # given: the address of a ticket's photo upload, opened from the browser's history
+    ticket = make_ticket(order_a, agent)
+    client.force_login(agent)
+    speak(client, language)
+    response = client.get(reverse("tickets:photo_upload", args=[ticket.pk]))
+    # then: the desk's page says what happened, and the Allow header stays
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert_desk_layout(response, language, HEADINGS[405])
+    assert not ticket.photos.exists()
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
