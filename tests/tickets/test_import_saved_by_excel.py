@@ -181,7 +181,7 @@ def test_characters_no_text_may_hold_are_dropped_from_every_imported_cell(logged
     }
     orders = csv_file("o.csv", ORDER_HEADERS_56, [order_row(NO_1, **dirty)], encoding="utf-8")
     # when: it is uploaded and confirmed through the import page
-    batch, preview = upload(logged_in, shop_a, orders_file=orders)
+    batch, _preview = upload(logged_in, shop_a, orders_file=orders)
     assert confirm(logged_in, batch).status == B.APPLIED
     # then: the order holds the text as it reads, and the nickname search finds it
     order = Order.objects.get(order_no=NO_1)
