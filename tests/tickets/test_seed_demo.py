@@ -4,6 +4,7 @@ import datetime as dt
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db.models import F
 
@@ -78,6 +79,9 @@ def test_command_prints_logins_and_skips_when_not_empty():
     call_command("seed_demo", "--orders", "50", "--today", "2026-11-24", stdout=out)
     assert "agent" in out.getvalue()
     assert "password" in out.getvalue()
+    # every demo login opens with the demo password (hashed once for all of them)
+    for username in ("agent", "supervisor", "finance", "admin"):
+        assert User.objects.get(username=username).check_password(settings.DESK_DEMO_PASSWORD)
     out = StringIO()
     call_command("seed_demo", "--if-empty", stdout=out)
     assert Order.objects.count() == 50
