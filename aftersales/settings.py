@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -331,12 +332,25 @@ FINANCE_SHEET_TMP_MAX_AGE_HOURS = env_int("FINANCE_SHEET_TMP_MAX_AGE_HOURS", 24)
 # The warehouse's tracking-number upload (the exchange list with its last column filled in).
 FINANCE_TRACKING_UPLOAD_MAX_BYTES = env_int("FINANCE_TRACKING_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
 
+# The month's VIP follow-ups (特邀VIP回访) are planned on the 1st at this time, Asia/Shanghai
+# "HH:MM", before the morning shift; missed (beat down), they are planned by the catch-up check.
+DESK_VIP_FOLLOW_UPS_AT = _env_clock("DESK_VIP_FOLLOW_UPS_AT", "08:00")
+
 # The beat schedule, in Asia/Shanghai time: the fixed entries here; the sheets' entries (one per
 # scheduled sheet builder, the minutely catch-up check, the nightly clean-up) come from
 # finance_exports.tasks.beat_schedule(), which aftersales/celery.py adds when the Celery app is
-# finalized, so a sheet kind is declared once, by its builder.
+# finalized, so a sheet kind is declared once, by its builder. The catch-up check also plans
+# the month's VIP follow-ups when beat missed their entry.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tickets.tasks.heartbeat", "schedule": 60.0},
+    "vip-follow-ups": {
+        "task": "tickets.tasks.plan_vip_follow_ups",
+        "schedule": crontab(
+            day_of_month="1",
+            hour=DESK_VIP_FOLLOW_UPS_AT[0],
+            minute=DESK_VIP_FOLLOW_UPS_AT[1],
+        ),
+    },
 }
 
 # --- The desk's business settings -------------------------------------------------------

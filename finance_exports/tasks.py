@@ -1,7 +1,8 @@
 """Celery tasks: each calls one service and holds the retry policy.
 
 Their beat entries come from here as well (``beat_schedule``): one per scheduled sheet builder,
-at the time its builder says, the catch-up check every minute and the nightly clean-up.
+at the time its builder says, the catch-up check every minute and the nightly clean-up. The
+catch-up check is the desk's: it also plans the month's VIP follow-ups when beat missed them.
 ``aftersales/celery.py`` adds them to the fixed entries of ``CELERY_BEAT_SCHEDULE``.
 
 This module imports the services; the services never import it (a service that queues a task
@@ -15,6 +16,9 @@ from celery import shared_task
 from celery.schedules import crontab
 from django.conf import settings
 from django.utils import timezone
+
+from tickets.selectors_registers import vip_follow_ups_pending
+from tickets.tasks import plan_vip_follow_ups
 
 from .builders import scheduled_builders
 from .selectors import sheets_pending
@@ -74,13 +78,20 @@ def clean_sheet_tmp_dir() -> int:
 
 @shared_task(name="finance_exports.tasks.catch_up_if_due")
 def catch_up_if_due() -> bool:
-    """Every minute from beat, and when a worker starts: queues the catch-up only when a due
-    sheet is missing (beat was down, a worker died), so a normal minute costs two small
-    queries per kind."""
-    if sheets_pending(scheduled_builders(), now=timezone.now()):
+    """Every minute from beat, and when a worker starts: the desk's catch-up check. Queues
+    the catch-up only when something scheduled is missing (beat was down, a worker died): a
+    due sheet (``build_due_sheets``), or this month's VIP follow-ups, which beat plans on the
+    1st (``tickets.tasks.plan_vip_follow_ups``). A normal minute costs two small queries per
+    sheet kind and one for the VIPs. Returns whether it queued anything."""
+    now = timezone.now()
+    queued = False
+    if sheets_pending(scheduled_builders(), now=now):
         build_due_sheets.delay()
-        return True
-    return False
+        queued = True
+    if vip_follow_ups_pending(now):
+        plan_vip_follow_ups.delay()
+        queued = True
+    return queued
 
 
 CATCH_UP_CHECK_SECONDS = 60.0

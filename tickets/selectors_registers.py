@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -351,10 +351,86 @@ def first_of_month(day: date | None = None) -> date:
     return (day or timezone.localdate()).replace(day=1)
 
 
+def vip_follow_ups_due_month(now: datetime) -> date | None:
+    """The month whose follow-ups should exist at ``now``: this month (Beijing time) from its
+    1st at ``DESK_VIP_FOLLOW_UPS_AT``, when beat plans them; None before that time on the
+    1st (last month's calls are over by then, so they are never planned late)."""
+    month = first_of_month(timezone.localdate(now))
+    hour, minute = settings.DESK_VIP_FOLLOW_UPS_AT
+    due = timezone.make_aware(datetime.combine(month, time(hour, minute)))
+    return month if now >= due else None
+
+
+def vip_follow_ups_pending(now: datetime) -> bool:
+    """Whether an active VIP has no follow-up for the month due at ``now`` (beat was down on
+    the 1st, or a VIP was added or taken back on since): the minutely catch-up check's
+    question, one query."""
+    month = vip_follow_ups_due_month(now)
+    if month is None:
+        return False
+    planned = VipFollowUp.objects.filter(vip=OuterRef("pk"), month=month)
+    return VipCustomer.objects.filter(is_active=True).filter(~Exists(planned)).exists()
+
+
+def shop_agents(shop_id: int) -> list[User]:
+    """Active agents serving the shop (its own or every shop), by id."""
+    return list(
+        User.objects.filter(is_active=True, groups__name=Role.AGENT)
+        .filter(Q(all_shops=True) | Q(shops=shop_id))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def vip_follow_up_agents(vips, month: date) -> dict[int, User | None]:
+    """Who calls each of ``vips`` (VipCustomer rows) in ``month``: the agent who had the VIP's
+    latest earlier follow-up while they still serve the shop (the buyer hears the same voice),
+    otherwise the shop's agent with the fewest follow-ups that month (then the lowest id);
+    None when the shop has no agent. ``{vip id: agent}``."""
+    vips = list(vips)
+    previous: dict[int, int] = {}
+    earlier = (
+        VipFollowUp.objects.filter(vip__in=[v.pk for v in vips], month__lt=month)
+        .filter(assignee__isnull=False)
+        .order_by("vip_id", "-month")
+        .values_list("vip_id", "assignee_id")
+    )
+    for vip_id, assignee_id in earlier:
+        previous.setdefault(vip_id, assignee_id)
+    load = {
+        row["assignee_id"]: row["n"]
+        for row in VipFollowUp.objects.filter(month=month, assignee__isnull=False)
+        .order_by()
+        .values("assignee_id")
+        .annotate(n=Count("pk"))
+    }
+    agents_of: dict[int, list[User]] = {}
+    chosen: dict[int, User | None] = {}
+    for vip in vips:
+        if vip.shop_id not in agents_of:
+            agents_of[vip.shop_id] = shop_agents(vip.shop_id)
+        agents = agents_of[vip.shop_id]
+        agent = next((a for a in agents if a.pk == previous.get(vip.pk)), None)
+        if agent is None and agents:
+            agent = min(agents, key=lambda a: (load.get(a.pk, 0), a.pk))
+        if agent is not None:
+            load[agent.pk] = load.get(agent.pk, 0) + 1
+        chosen[vip.pk] = agent
+    return chosen
+
+
+def my_vip_follow_ups(user, now: datetime | None = None) -> QuerySet[VipFollowUp]:
+    """The follow-ups of this month (Beijing time) assigned to ``user`` and not yet made,
+    within the shops the user sees: the reminder on their dashboard."""
+    month = first_of_month(timezone.localdate(now or timezone.now()))
+    return visible_follow_ups(user).filter(assignee=user, month=month, done=False)
+
+
 # --- the dashboard --------------------------------------------------------------------
 def dashboard_registers(user, now=None) -> dict:
     """What the registers put on the dashboard: open production alerts (supervisors), platform
-    interventions due within two days, handover items (flagged after 12:00), late reviews."""
+    interventions due within two days, handover items (flagged after 12:00), the VIP calls of
+    this month assigned to the user and not yet made, late reviews."""
     now = now or timezone.now()
     result = {"now": now}
     if user.has_perm("tickets.change_productionalert"):
@@ -376,6 +452,12 @@ def dashboard_registers(user, now=None) -> dict:
             item.flagged = handover_is_flagged(item, now)
         result["handover"] = items
         result["handover_flagged"] = handover.filter(handover_flagged_filter(now)).count()
+    if user.has_perm("tickets.change_vipfollowup"):
+        calls = my_vip_follow_ups(user, now)
+        result["vip_follow_ups"] = list(
+            calls.select_related("vip__shop").order_by("vip__shop__code", "vip__buyer_nick")[:20]
+        )
+        result["vip_follow_ups_count"] = calls.count()
     if user.has_perm("tickets.view_review"):
         result["late_reviews"] = (
             visible_reviews(user)

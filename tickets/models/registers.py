@@ -418,6 +418,10 @@ class VipCustomer(TimeStampedModel):
 
 
 class VipFollowUp(TimeStampedModel):
+    """特邀VIP回访: one call to a VIP in a month (``month`` is its first day), made by the
+    assigned agent. Planned by Celery beat on the 1st (``tickets.tasks.plan_vip_follow_ups``),
+    one per VIP and month (a unique key, so a second run or a second beat creates nothing)."""
+
     vip = models.ForeignKey(
         VipCustomer, verbose_name=_("VIP 顾客"), on_delete=models.PROTECT, related_name="follow_ups"
     )
@@ -426,6 +430,8 @@ class VipFollowUp(TimeStampedModel):
     notes = models.TextField(_("回访记录"), blank=True)
     done_by = _staff_fk(_("回访人"), null=True, blank=True)
     done_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
+    # The agent who makes the call; their dashboard lists the month's calls still to make.
+    assignee = _staff_fk(_("负责客服"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("VIP 回访")

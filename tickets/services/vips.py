@@ -1,15 +1,22 @@
 """Special VIP customers and their monthly follow-up calls (特邀VIP回访, DOMAIN.md "The daily
 routine" 10): supervisors keep the list per shop; each month every active VIP gets one
-follow-up, which an agent records."""
+follow-up, assigned to an agent of the VIP's shop, who makes the call and records it. Celery
+beat plans the month on the 1st (``tickets.tasks.plan_vip_follow_ups``, at
+``DESK_VIP_FOLLOW_UPS_AT``, Beijing time); when beat was down then, the minutely catch-up check
+plans it as soon as beat or a worker is back (``vip_follow_ups_pending``)."""
 
-from datetime import date
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tickets.models import Shop, User, VipCustomer, VipFollowUp
-from tickets.selectors_registers import first_of_month
+from tickets.selectors_registers import (
+    first_of_month,
+    vip_follow_up_agents,
+    vip_follow_ups_due_month,
+)
 
 from . import DeskError, require_perm
 
@@ -30,17 +37,38 @@ def vip_add(*, actor: User, shop: Shop, buyer_nick: str, notes: str = "") -> Vip
 @transaction.atomic
 def vip_follow_ups_plan(*, actor: User | None = None, month: date | None = None, vips=None) -> int:
     """Creates the follow-up of ``month`` (any day in it; this month by default) for every
-    active VIP among ``vips`` (a ``QuerySet[VipCustomer]``, all by default) that has none yet;
-    returns how many were created. Safe to run again: one follow-up per VIP and month. The
-    monthly task runs it without an actor. Raises ``PermissionDenied``."""
+    active VIP among ``vips`` (a ``QuerySet[VipCustomer]``, all by default) that has none yet,
+    each assigned to an agent (``vip_follow_up_agents``); returns how many were created.
+
+    Safe to run again, and at the same time as another run (beat and a supervisor's button,
+    two beats): the VIPs' rows are locked before the missing follow-ups are read, so runs
+    queue behind each other, and the unique key (VIP, month) holds it in the database
+    whatever happens. Celery beat runs it on the 1st without an actor
+    (``tickets.tasks.plan_vip_follow_ups``). Raises ``PermissionDenied``."""
     if actor is not None:
         require_perm(actor, "tickets.add_vipfollowup")
     month = first_of_month(month)
     vips = (vips if vips is not None else VipCustomer.objects.all()).filter(is_active=True)
-    missing = vips.exclude(follow_ups__month=month).values_list("pk", flat=True)
-    rows = [VipFollowUp(vip_id=pk, month=month) for pk in missing]
+    # A second run waits here until the first commits, then reads what the first created.
+    list(VipCustomer.objects.filter(pk__in=vips.values("pk")).select_for_update().order_by("pk"))
+    missing = list(
+        vips.exclude(follow_ups__month=month).only("pk", "shop_id").order_by("shop_id", "pk")
+    )
+    assignees = vip_follow_up_agents(missing, month)
+    rows = [VipFollowUp(vip_id=v.pk, month=month, assignee=assignees.get(v.pk)) for v in missing]
     VipFollowUp.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def vip_follow_ups_catch_up(*, now: datetime | None = None) -> int:
+    """Plans the follow-ups of the month that is due at ``now`` when any are missing: what
+    beat runs on the 1st at ``DESK_VIP_FOLLOW_UPS_AT``, and what the minutely catch-up check
+    runs when beat was down then (``vip_follow_ups_pending``). Returns how many were created
+    (0 before the month's time, or when every active VIP has its follow-up)."""
+    month = vip_follow_ups_due_month(now or timezone.now())
+    if month is None:
+        return 0
+    return vip_follow_ups_plan(month=month)
 
 
 @transaction.atomic

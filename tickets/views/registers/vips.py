@@ -34,7 +34,11 @@ class VipList(RegisterPage, TemplateView):
     def get_context_data(self, **kwargs):
         user, month = self.request.user, sel.first_of_month()
         vips = list(_vips(user).order_by("shop__code", "buyer_nick")[:500])
-        follow_ups = sel.visible_follow_ups(user).filter(month=month, vip__in=[v.pk for v in vips])
+        follow_ups = (
+            sel.visible_follow_ups(user)
+            .filter(month=month, vip__in=[v.pk for v in vips])
+            .select_related("assignee")
+        )
         by_vip = {f.vip_id: f for f in follow_ups}
         for vip in vips:
             vip.this_month = by_vip.get(vip.pk)
@@ -63,7 +67,9 @@ class VipDetail(RegisterDetailView):
     context_object_name = "vip"
 
     def get_context_data(self, **kwargs):
-        follow_ups = self.object.follow_ups.select_related("done_by").order_by("-month")[:24]
+        follow_ups = self.object.follow_ups.select_related("done_by", "assignee").order_by(
+            "-month"
+        )[:24]
         return super().get_context_data(follow_ups=list(follow_ups), **kwargs)
 
 
