@@ -309,13 +309,14 @@ def _env_clock(name: str, default: str) -> tuple[int, int]:
 # When each sheet is due, Asia/Shanghai "HH:MM". The time is also the sheet's cut-off: the
 # finance sheet holds money recorded before 16:00, the exchange-goods list the exchanges queued
 # before 17:00. Beat runs the build at that time (on the days its builder's period says: daily,
-# the 1st for a month's courier losses, the 1st/11th/21st for an invoice batch); a missed run
-# is caught up later.
+# the 1st for a month's courier losses and exchange slips, the 1st/11th/21st for an invoice
+# batch); a missed run is caught up later.
 FINANCE_SHEET_TIMES = {
     "finance": _env_clock("FINANCE_SHEET_AT", "16:00"),
     "exchanges": _env_clock("FINANCE_EXCHANGE_LIST_AT", "17:00"),
     "courier_loss": _env_clock("FINANCE_COURIER_LOSS_AT", "09:00"),
     "invoices": _env_clock("FINANCE_INVOICE_BATCH_AT", "09:00"),
+    "exchange_slips": _env_clock("FINANCE_EXCHANGE_SLIPS_AT", "09:00"),
 }
 # A failing build is tried this many times in all (task retries with exponential backoff
 # starting at FINANCE_SHEET_RETRY_SECONDS), then the sheet is marked failed with the reason.

@@ -120,7 +120,32 @@ def sheet_detail(request, pk):
         context.update(_finance_totals(sheet))
     elif sheet.kind == Sheet.Kind.EXCHANGES:
         context.update(_exchange_lines(sheet))
+    elif sheet.kind == Sheet.Kind.EXCHANGE_SLIPS:
+        context.update(_slip_totals(sheet))
     return render(request, "finance_exports/sheet_detail.html", context)
+
+
+_SLIP_MONEY = ("charge_due", "charged", "refund_due", "refunded", "to_charge", "to_refund")
+
+
+def _slip_totals(sheet):
+    """The month's exchange slips per shop and in all, as the file's summary has them."""
+    totals = sheet.totals or {}
+
+    def money(row):
+        return {
+            "shop": row.get("shop"),
+            "slips": row.get("slips", 0),
+            "quantity": row.get("quantity", 0),
+            **{key: cents(Decimal(row.get(key, "0"))) for key in _SLIP_MONEY},
+        }
+
+    return {
+        "slips": {
+            "by_shop": [money(row) for row in totals.get("by_shop", [])],
+            "total": money(totals),
+        }
+    }
 
 
 def _finance_totals(sheet):

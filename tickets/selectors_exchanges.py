@@ -2,6 +2,7 @@
 exchange-goods list shows as "returned → send" (退回 → 发出)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import F, Prefetch, Sum
@@ -116,9 +117,12 @@ class PricePosition:
         return self.balance == ZERO
 
 
-def exchange_price_positions(ticket_ids) -> dict[int, PricePosition]:
+def exchange_price_positions(
+    ticket_ids, *, before: datetime | None = None
+) -> dict[int, PricePosition]:
     """``{ticket id: PricePosition}`` for many exchange tickets in three queries (the
-    exchange-goods list page shows one per line)."""
+    exchange-goods list page shows one per line). With ``before``, only the money recorded
+    before that moment counts (a month-end sheet as of its cut-off, whenever it is built)."""
     ids = list(ticket_ids)
     due = {
         row["ticket_item__ticket"]: cents(row["due"])
@@ -126,8 +130,12 @@ def exchange_price_positions(ticket_ids) -> dict[int, PricePosition]:
         .values("ticket_item__ticket")
         .annotate(due=Sum((F("unit_price") - F("returned_unit_price")) * F("quantity")))
     }
-    charged = signed_sums_by(ExchangeCharge.objects.filter(ticket_id__in=ids), "ticket_id")
+    charges = ExchangeCharge.objects.filter(ticket_id__in=ids)
     refunds = LedgerEntry.objects.filter(ticket_id__in=ids, kind=LedgerEntry.Kind.REFUND)
+    if before is not None:
+        charges = charges.filter(recorded_at__lt=before)
+        refunds = refunds.filter(recorded_at__lt=before)
+    charged = signed_sums_by(charges, "ticket_id")
     refunded = signed_sums_by(counted(refunds), "ticket_id")
     return {
         pk: PricePosition(

@@ -167,4 +167,4 @@ def scheduled_builders(kinds: list[str] | None = None) -> list[SheetBuilder]:
 
 
 # The builders register themselves on import.
-from . import courier_loss, exchanges, finance, invoices  # noqa: E402, F401
+from . import courier_loss, exchange_slips, exchanges, finance, invoices  # noqa: E402, F401

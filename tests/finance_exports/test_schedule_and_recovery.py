@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 import time as clock_time
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,14 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from aftersales.celery import _catch_up_on_worker_start, app
-from finance_exports.builders import Period, SheetBuilder, register, scheduled_builders, unregister
+from finance_exports.builders import (
+    Period,
+    SheetBuilder,
+    get_builder,
+    register,
+    scheduled_builders,
+    unregister,
+)
 from finance_exports.builders.finance import FinanceSheetBuilder
 from finance_exports.models import FinanceSheetEntry, Sheet
 from finance_exports.selectors import sheets_pending
@@ -58,11 +65,17 @@ def test_beat_builds_the_finance_sheet_at_16_and_the_exchange_list_at_17_beijing
 
 
 def test_every_scheduled_builder_brings_its_own_beat_entry():
-    # given: a new scheduled kind, registered like the real ones (and no change in settings)
+    # given: a stand-in for a kind, registered the way the real builders are (and no change in
+    # settings or in the tasks), due at a time of its own
+    real = type(get_builder("exchange_slips"))
+
     class Slips(SheetBuilder):
         kind = "exchange_slips"
         period = Period.MONTH
         scheduled = True
+
+        def due_time(self):
+            return time(6, 30)
 
     register(Slips)
     try:
@@ -72,10 +85,14 @@ def test_every_scheduled_builder_brings_its_own_beat_entry():
         assert "sheet-exchange_slips" in entries
         slips = beat_schedule()["sheet-exchange_slips"]
         assert slips["kwargs"] == {"kind": "exchange_slips"}
-        assert (slips["schedule"].day_of_month, slips["schedule"].hour) == ({1}, {0})
-    finally:
+        schedule = slips["schedule"]
+        assert (schedule.day_of_month, schedule.hour, schedule.minute) == ({1}, {6}, {30})
+        # a kind with no builder has no entry
         unregister("exchange_slips")
-    assert "sheet-exchange_slips" not in beat_schedule()
+        assert "sheet-exchange_slips" not in beat_schedule()
+    finally:
+        register(real)
+    assert isinstance(get_builder("exchange_slips"), real)
 
 
 def test_the_cut_off_is_the_scheduled_time():

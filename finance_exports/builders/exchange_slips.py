@@ -1,0 +1,255 @@
+"""The month-end list of exchange slips (换货蓝单月表): built on the 1st for the month before.
+
+The after-sales team keeps the slip (蓝单) of every exchange that goes out, lists them, and at
+month end hands the list to finance (DOMAIN.md "The daily routine" 8). In the desk an exchange
+goes out once, from a signed exchange-goods list, with its new tracking number
+(``exchange_line_ship``); that moment is the ticket's "shipped" timeline event. Every exchange
+shipped in the month (Beijing time) is on that month's list: what came back and what went out,
+the list it was shipped from and who signed it, the tracking number, and its price difference
+(差价): what the goods make it, what the buyer paid (补差价, net of reversals) and what the shop
+refunded, as recorded before the sheet's cut-off, so a rebuild writes the same money.
+
+Like the courier-loss settlement, nothing is claimed: the month is over when the sheet is due
+(the 1st, at ``FINANCE_EXCHANGE_SLIPS_AT``), and an exchange ships once, so a slip belongs to
+exactly one month. The sheet covers every shop, like the other finance sheets.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
+from finance_exports.models import ExchangeLine, Sheet
+from tickets.models import Ticket, TicketEvent, User
+from tickets.money import ZERO, cents
+from tickets.selectors_exchanges import (
+    PricePosition,
+    exchange_price_positions,
+    goods_lines,
+    items_with_replacements,
+    price_settlement,
+)
+from tickets.selectors_registers import month_bounds
+
+from . import Period, SheetBuilder, Summary, register
+
+S = Ticket.Status
+
+# The money columns of the summary, in the order finance reads them, with what each sums.
+_MONEY_TOTALS = ("charge_due", "charged", "refund_due", "refunded", "to_charge", "to_refund")
+
+
+@dataclass
+class Slip:
+    """One exchange that went out in the month, with what the sheet says about it."""
+
+    ticket: Ticket
+    shipped_at: datetime
+    shipped_by: User | None
+    line: ExchangeLine | None
+    price: PricePosition
+
+
+@register
+class ExchangeSlipsSheetBuilder(SheetBuilder):
+    kind = Sheet.Kind.EXCHANGE_SLIPS
+    period = Period.MONTH
+    scheduled = True
+
+    # -- the month's slips ---------------------------------------------------------------
+    @staticmethod
+    def shipments(sheet: Sheet) -> QuerySet[TicketEvent]:
+        """The "shipped" events of exchange tickets in the sheet's month, Beijing time."""
+        start, end = month_bounds(sheet.business_date)
+        return TicketEvent.objects.filter(
+            kind=TicketEvent.Kind.STATUS,
+            to_status=S.SHIPPED,
+            ticket__kind=Ticket.Kind.EXCHANGE,
+            created_at__gte=start,
+            created_at__lt=end,
+        )
+
+    def slips(self, sheet: Sheet) -> list[Slip]:
+        """The month's slips by shop, then by the time they went out, in a fixed number of
+        queries whatever their number."""
+        events = list(
+            self.shipments(sheet)
+            .select_related("actor")
+            .order_by("ticket__shop__code", "created_at", "ticket_id")
+        )
+        first: dict[int, TicketEvent] = {}
+        for event in events:
+            first.setdefault(event.ticket_id, event)
+        ids = list(first)
+        tickets = (
+            Ticket.objects.filter(pk__in=ids)
+            .select_related("order__shop")
+            .prefetch_related(items_with_replacements())
+            .in_bulk()
+        )
+        lines = {
+            line.ticket_id: line
+            for line in ExchangeLine.objects.filter(ticket_id__in=ids, removed_at__isnull=True)
+            .select_related("sheet__approved_by")
+            .order_by("sheet__business_date")
+        }
+        prices = exchange_price_positions(ids, before=sheet.cutoff_at)
+        return [
+            Slip(
+                ticket=tickets[pk],
+                shipped_at=event.created_at,
+                shipped_by=event.actor,
+                line=lines.get(pk),
+                price=prices[pk],
+            )
+            for pk, event in first.items()
+        ]
+
+    # -- claiming -----------------------------------------------------------------------
+    def claim(self, sheet: Sheet) -> int:
+        """Nothing to mark: an exchange goes out once, in one month, and the month is over
+        before the sheet is due. Returns how many slips the month has."""
+        return self.shipments(sheet).values("ticket_id").distinct().count()
+
+    # -- reading ------------------------------------------------------------------------
+    def summarize(self, sheet: Sheet) -> Summary:
+        """Per shop and in all: slips, pieces sent out, and the price differences. The sheet's
+        total amount is the price difference buyers paid (补差价 received, net of reversals)."""
+        shops: dict[str, dict] = {}
+        for slip in self.slips(sheet):
+            row = shops.setdefault(
+                slip.ticket.order.shop.name,
+                {"slips": 0, "quantity": 0, **dict.fromkeys(_MONEY_TOTALS, ZERO)},
+            )
+            row["slips"] += 1
+            row["quantity"] += sum(g.quantity for g in goods_lines(slip.ticket.items.all()))
+            for key in _MONEY_TOTALS:
+                row[key] += getattr(slip.price, key)
+        total = {"slips": 0, "quantity": 0, **dict.fromkeys(_MONEY_TOTALS, ZERO)}
+        for row in shops.values():
+            for key in total:
+                total[key] += row[key]
+
+        def as_json(row: dict) -> dict:
+            return {k: str(cents(v)) if k in _MONEY_TOTALS else v for k, v in row.items()}
+
+        return Summary(
+            row_count=total["slips"],
+            total_amount=cents(total["charged"]),
+            totals={
+                "by_shop": [{"shop": name, **as_json(row)} for name, row in sorted(shops.items())],
+                **as_json(total),
+            },
+        )
+
+    # -- the workbook ---------------------------------------------------------------------
+    @staticmethod
+    def summary_columns() -> list[Column]:
+        return [
+            Column(_("店铺"), 16),
+            Column(_("换货单数"), 10, NUMBER),
+            Column(_("发出件数"), 10, NUMBER),
+            Column(_("应收补差价"), 13, MONEY),
+            Column(_("已收补差价"), 13, MONEY),
+            Column(_("应退差价"), 13, MONEY),
+            Column(_("已退差价"), 13, MONEY),
+            Column(_("未收差价"), 13, MONEY),
+            Column(_("未退差价"), 13, MONEY),
+        ]
+
+    @staticmethod
+    def columns() -> list[Column]:
+        return [
+            Column(_("发货时间"), 19, TIME),
+            Column(_("店铺"), 16),
+            Column(_("售后单号"), 11),
+            Column(_("订单编号"), 21),
+            Column(_("买家会员名"), 15),
+            Column(_("换货清单"), 11),
+            Column(_("签字人"), 10),
+            Column(_("退回商家编码"), 16),
+            Column(_("退回商品"), 30),
+            Column(_("退回颜色"), 8),
+            Column(_("退回尺码"), 7),
+            Column(_("发出商家编码"), 16),
+            Column(_("发出商品"), 30),
+            Column(_("发出颜色"), 8),
+            Column(_("发出尺码"), 7),
+            Column(_("发出数量"), 8, NUMBER),
+            Column(_("差价"), 11, MONEY),
+            Column(_("已收补差价"), 12, MONEY),
+            Column(_("已退差价"), 12, MONEY),
+            Column(_("差价结清"), 14),
+            Column(_("新运单号"), 18),
+            Column(_("发货登记人"), 10),
+        ]
+
+    def write(self, sheet: Sheet, book: SheetBook) -> None:
+        self._write_summary(sheet, book)
+        self._write_detail(book, self.slips(sheet))
+
+    def _write_summary(self, sheet: Sheet, book: SheetBook) -> None:
+        totals = sheet.totals
+        writer = book.table(
+            _("汇总"),
+            self.summary_columns(),
+            preamble=[
+                _("换货蓝单月表 %(month)s") % {"month": f"{sheet.business_date:%Y-%m}"},
+                _(
+                    "收录本月（北京时间）按签字的换货清单发出的全部换货，每单一张蓝单；"
+                    "补差价与退差价按 %(cutoff)s 之前的登记计算。"
+                )
+                % {"cutoff": f"{local_naive(sheet.cutoff_at):%Y-%m-%d %H:%M}"},
+            ],
+        )
+        for row in totals["by_shop"]:
+            writer.append(
+                [row["shop"], row["slips"], row["quantity"]]
+                + [Decimal(row[key]) for key in _MONEY_TOTALS]
+            )
+        writer.append_cells([None])
+        writer.append_cells(
+            [writer.bold(_("合计")), writer.bold(totals["slips"]), writer.bold(totals["quantity"])]
+            + [writer.money(Decimal(totals[key]), bold=True) for key in _MONEY_TOTALS]
+        )
+        writer.finish(filter_rows=False)
+
+    def _write_detail(self, book: SheetBook, slips: list[Slip]) -> None:
+        writer = book.table(_("明细"), self.columns())
+        for slip in slips:
+            ticket, order, line = slip.ticket, slip.ticket.order, slip.line
+            settled = price_settlement(slip.price)
+            for index, row in enumerate(goods_lines(ticket.items.all())):
+                goods = row.item.order_item
+                # The ticket's money once, on its first row, so a column adds up in Excel.
+                first = index == 0
+                writer.append(
+                    (
+                        slip.shipped_at,
+                        order.shop.name,
+                        ticket.number,
+                        order.order_no,
+                        order.buyer_nick,
+                        f"{line.sheet.business_date:%Y-%m-%d}" if line else None,
+                        str(line.sheet.approved_by) if line and line.sheet.approved_by else None,
+                        goods.sku_code,
+                        goods.title,
+                        goods.colour,
+                        goods.size,
+                        row.code,
+                        row.title,
+                        row.colour,
+                        row.size,
+                        row.quantity,
+                        row.difference,
+                        slip.price.charged if first else None,
+                        slip.price.refunded if first else None,
+                        settled if first else None,
+                        ticket.outbound_tracking_no,
+                        str(slip.shipped_by) if slip.shipped_by else None,
+                    )
+                )
+        writer.finish()
