@@ -13,6 +13,7 @@ it is written, a transaction per batch. Figures in bench/README.md (issue 14).
 """
 
 import random
+from bisect import bisect
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -312,14 +313,18 @@ QUICK_REPLIES = [
 
 class Weighted:
     """A weighted choice among ``pairs`` of (value, weight), its cumulative weights worked
-    out once (``random.choices`` otherwise adds them up on every call)."""
+    out once. Draws exactly as ``rng.choices(values, cum_weights=...)[0]`` does (one
+    ``random()``, bisected), so the same seed gives the same values, without building
+    ``choices``' one-element list on every call (a seed makes millions of these draws)."""
 
     def __init__(self, pairs):
         self.values, weights = zip(*pairs, strict=True)
         self.cum_weights = list(accumulate(weights))
+        self.total = self.cum_weights[-1] + 0.0
+        self.hi = len(self.cum_weights) - 1
 
     def __call__(self, rng: random.Random):
-        return rng.choices(self.values, cum_weights=self.cum_weights)[0]
+        return self.values[bisect(self.cum_weights, rng.random() * self.total, 0, self.hi)]
 
 
 def weighted(rng: random.Random, pairs):

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
+from operator import itemgetter
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import AutoField, Model
@@ -57,6 +58,7 @@ def insert_rows(model: type[Model], rows: Iterable[dict], *, with_pk: bool = Fal
     """
     fields = _columns(model, with_pk)
     attnames = [f.attname for f in fields]
+    values = itemgetter(*attnames)  # a row's values in column order, read in C
     count = 0
     if connection.vendor != "postgresql":
         rows = iter(rows)
@@ -74,7 +76,7 @@ def insert_rows(model: type[Model], rows: Iterable[dict], *, with_pk: bool = Fal
         cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row([row[name] for name in attnames])
+            copy.write_row(values(row))
             count += 1
     return count
 
