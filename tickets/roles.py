@@ -64,6 +64,8 @@ _AGENT = {
     "tickets.exchangecharge": ("view", "add"),
     "tickets.orderchange": ("view", "add"),
     "tickets.savedview": ("view", "add", "change", "delete"),
+    # Issue 13: an agent raises an escalation and reads its decision.
+    "tickets.escalation": ("view", "add"),
 }
 
 _SUPERVISOR = {
@@ -85,6 +87,8 @@ _SUPERVISOR = {
     # Issue 12: they see locked-out logins and unlock them (/lockouts/; deleting axes' failure
     # records is the unlock).
     "axes.accessattempt": ("view", "delete"),
+    # Issue 13: the supervisor decides escalations (instruct, exception, take over, return).
+    "tickets.escalation": ("view", "add", "decide_escalation"),
 }
 
 _FINANCE = {

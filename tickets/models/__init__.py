@@ -71,8 +71,11 @@ __all__ = [
     "WrongShipment",
 ]
 
-# Issue 6: the postage rate card and what comes in from the seller centre.
+# Issue 6: the postage rate card and what comes in from the seller centre; issue 13:
+# escalations, the bell's notifications and the team chat's robots.
 from .imports import OrderImport, OrderImportFile, RefundRequest
+from .notifications import ChatWebhook, Escalation, Notification
 from .postage import PostageRate, Province
 
 __all__ += ["OrderImport", "OrderImportFile", "PostageRate", "Province", "RefundRequest"]
+__all__ += ["ChatWebhook", "Escalation", "Notification"]
