@@ -450,38 +450,55 @@ def sqlite_guards_restore(schema_editor) -> None:
 
 
 # --- the row guards as one query per table (a load with the per-row triggers off) ---------
-# Trigger function -> the rows of ``{table}`` (alias ``t``) it would have refused, in SQL.
-# Each condition is its function's IF above, read against the parent tables as they are now.
-_PG_GUARD_VIOLATIONS = {
+# Trigger function -> (the joins it needs from ``t``, the table's rows, and the condition on
+# which it refuses a row): each function's IF above, read against the parent tables as they
+# are now.
+_PG_GUARD_RULES = {
     "desk_shop_is_order_shop": (
-        "SELECT t.id FROM {table} t LEFT JOIN tickets_order o ON o.id = t.order_id "
-        "WHERE t.order_id IS NOT NULL AND t.shop_id IS DISTINCT FROM o.shop_id"
+        ("LEFT JOIN tickets_order o ON o.id = t.order_id",),
+        "t.order_id IS NOT NULL AND t.shop_id IS DISTINCT FROM o.shop_id",
     ),
     "desk_ticket_is_of_order": (
-        "SELECT t.id FROM {table} t LEFT JOIN tickets_ticket k ON k.id = t.ticket_id "
-        "WHERE t.ticket_id IS NOT NULL AND t.order_id IS NOT NULL "
-        "AND t.order_id IS DISTINCT FROM k.order_id"
+        ("LEFT JOIN tickets_ticket k ON k.id = t.ticket_id",),
+        "t.ticket_id IS NOT NULL AND t.order_id IS NOT NULL "
+        "AND t.order_id IS DISTINCT FROM k.order_id",
     ),
     "desk_shop_is_ticket_shop": (
-        "SELECT t.id FROM {table} t LEFT JOIN tickets_ticket k ON k.id = t.ticket_id "
-        "WHERE t.ticket_id IS NOT NULL AND t.shop_id IS DISTINCT FROM k.shop_id"
+        ("LEFT JOIN tickets_ticket k ON k.id = t.ticket_id",),
+        "t.ticket_id IS NOT NULL AND t.shop_id IS DISTINCT FROM k.shop_id",
     ),
     "desk_item_is_of_ticket_order": (
-        "SELECT t.id FROM {table} t "
-        "LEFT JOIN tickets_orderitem i ON i.id = t.order_item_id "
-        "LEFT JOIN tickets_ticket k ON k.id = t.ticket_id "
-        "WHERE i.order_id IS DISTINCT FROM k.order_id"
+        (
+            "LEFT JOIN tickets_orderitem i ON i.id = t.order_item_id",
+            "LEFT JOIN tickets_ticket k ON k.id = t.ticket_id",
+        ),
+        "i.order_id IS DISTINCT FROM k.order_id",
     ),
 }
 
 
-def guard_violations_sql(function: str, table: str) -> str | None:
-    """The SELECT (PostgreSQL) of the ids of ``table``'s rows that the INSERT guard trigger
-    calling ``function`` (``desk_shop_is_order_shop`` ...) would have refused, or None for a
-    function with no such query (its trigger must then stay on).
+def guard_checked_at_once(function: str) -> bool:
+    """Whether ``guard_violations_sql`` knows the rule of the trigger function ``function``."""
+    return function in _PG_GUARD_RULES
+
+
+def guard_violations_sql(table: str, functions: list[str]) -> str:
+    """One SELECT (PostgreSQL) of the rows of ``table`` that any INSERT guard trigger calling
+    one of ``functions`` (``desk_shop_is_order_shop`` ...) would have refused: each row's id,
+    then one boolean per function, true where that rule refuses it. ``KeyError`` for a
+    function ``guard_checked_at_once`` does not know (its trigger must stay on).
 
     A bulk load into empty tables (``tickets.imports.bulk.deferred_upkeep``) turns the
-    per-row guards off and runs this once per table instead: the same rule, one join instead
-    of one lookup per row. ``table`` is a table name from the catalogue, not user input."""
-    query = _PG_GUARD_VIOLATIONS.get(function)
-    return query.format(table=table) if query else None
+    per-row guards off and runs this once per table instead: the same rules, one scan of the
+    table with a join per parent instead of a lookup per row and rule. ``table`` is a table
+    name from the catalogue, not user input."""
+    joins: list[str] = []
+    conditions = []
+    for function in functions:
+        needed, condition = _PG_GUARD_RULES[function]
+        joins += [join for join in needed if join not in joins]
+        conditions.append(f"({condition})")
+    return (
+        f"SELECT t.id, {', '.join(conditions)} FROM {table} t {' '.join(joins)} "  # noqa: S608
+        f"WHERE {' OR '.join(conditions)}"
+    )

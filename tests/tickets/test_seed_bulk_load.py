@@ -99,7 +99,7 @@ def test_the_deferred_seed_holds_every_rule_the_row_guards_hold(upkeep_calls):
     ]
     with connection.cursor() as cursor:
         for function, table in rules:
-            cursor.execute(guard_violations_sql(function, table))
+            cursor.execute(guard_violations_sql(table, [function]))
             assert cursor.fetchall() == [], (function, table)
     assert LedgerEntry.objects.exists()
     # and the guards are on again: a row breaking one is refused as it is written
@@ -173,3 +173,56 @@ def test_seeding_a_desk_that_has_orders_checks_every_row_as_it_is_written(upkeep
     assert upkeep_calls == [True]
     assert Order.objects.count() == 150
     assert _catalogue() == before
+
+
+def _row(instance, **changes) -> dict:
+    """A copy of ``instance``'s columns (no id) with ``changes``, as ``insert_rows`` takes it."""
+    fields = type(instance)._meta.concrete_fields
+    row = {f.attname: getattr(instance, f.attname) for f in fields if not f.primary_key}
+    return row | changes
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("table", "function"),
+    [
+        ("tickets_ticket", "desk_shop_is_order_shop"),
+        ("tickets_ledgerentry", "desk_ticket_is_of_order"),
+        ("tickets_ledgerentry", "desk_shop_is_ticket_shop"),
+        ("tickets_ticketitem", "desk_item_is_of_ticket_order"),
+    ],
+)
+def test_each_guard_query_finds_the_rows_its_trigger_refuses(
+    table, function, shop_a, shop_b, supervisor
+):
+    # given two orders in shop A and one in shop B, each with a ticket
+    from tests.factories import make_entry, make_order, make_ticket
+    from tickets.models import TicketItem
+
+    first, second, elsewhere = make_order(shop_a), make_order(shop_a), make_order(shop_b)
+    ticket = make_ticket(first, supervisor)
+    other_ticket = make_ticket(second, supervisor)
+    far_ticket = make_ticket(elsewhere, supervisor)
+    entry = make_entry(first, supervisor, ticket=ticket)
+    model, row = {
+        "desk_shop_is_order_shop": (Ticket, _row(ticket, shop_id=shop_b.pk)),
+        "desk_ticket_is_of_order": (LedgerEntry, _row(entry, ticket_id=other_ticket.pk)),
+        "desk_shop_is_ticket_shop": (LedgerEntry, _row(entry, ticket_id=far_ticket.pk)),
+        "desk_item_is_of_ticket_order": (
+            TicketItem,
+            _row(ticket.items.get(), order_item_id=second.items.get().pk),
+        ),
+    }[function]
+    # when the row is written with the table's guards off, the rule's query finds it
+    connection.check_constraints()  # PostgreSQL alters no table with checks pending
+    with connection.cursor() as cursor, transaction.atomic():
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        cursor.execute(guard_violations_sql(table, [function]))
+        assert cursor.fetchall() == []
+        insert_rows(model, [row])
+        cursor.execute(guard_violations_sql(table, [function]))
+        assert len(cursor.fetchall()) == 1
+        transaction.set_rollback(True)
+    # and with the guards on, the trigger refuses the same row
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(model, [row])

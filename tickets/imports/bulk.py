@@ -17,7 +17,7 @@ from operator import itemgetter
 from django.db import IntegrityError, connection, transaction
 from django.db.models import AutoField, Model
 
-from tickets.db import guard_violations_sql
+from tickets.db import guard_checked_at_once, guard_violations_sql
 
 # After this many new rows in a table, PostgreSQL's statistics about it are refreshed.
 ANALYZE_EVERY_ROWS = 20_000
@@ -194,21 +194,33 @@ def _read_upkeep(cursor, tables: Sequence[str]) -> DeferredUpkeep:
     upkeep.triggers = [
         (table, trigger, function)
         for table, trigger, function in cursor.fetchall()
-        if guard_violations_sql(function, table) is not None
+        if guard_checked_at_once(function)
     ]
     return upkeep
 
 
 def _restore_upkeep(cursor, upkeep: DeferredUpkeep) -> None:
     quote = connection.ops.quote_name
+    guards: dict[str, list[tuple[str, str]]] = {}
     for table, trigger, function in upkeep.triggers:
-        cursor.execute(guard_violations_sql(function, table) + " LIMIT 1")
+        guards.setdefault(table, []).append((trigger, function))
+    for table, table_guards in guards.items():
+        cursor.execute(
+            guard_violations_sql(table, [function for _trigger, function in table_guards])
+            + " LIMIT 1"
+        )
         refused = cursor.fetchone()
         if refused:
+            broken = [
+                f"{trigger} ({function})"
+                for (trigger, function), breaks in zip(table_guards, refused[1:], strict=True)
+                if breaks
+            ]
             raise IntegrityError(
-                f"{table}: row {refused[0]} breaks the rule of trigger {trigger} ({function})"
+                f"{table}: row {refused[0]} breaks the rule of trigger {', '.join(broken)}"
             )
-        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {quote(trigger)}")
+        for trigger, _function in table_guards:
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {quote(trigger)}")
     cursor.execute(f"SET LOCAL maintenance_work_mem = '{REBUILD_MAINTENANCE_WORK_MEM}'")
     for _name, statement in upkeep.indexes:
         cursor.execute(statement)
@@ -231,8 +243,8 @@ def deferred_upkeep(models: Sequence[type[Model]]) -> Iterator[bool]:
     Only on PostgreSQL and only when every table is empty (read under an exclusive lock on
     all of them, held until the transaction ends): it then reads from the catalogue, and
     drops, each table's secondary indexes, unique constraints and foreign keys, and switches
-    off its INSERT guard triggers that ``tickets.db.guard_violations_sql`` can check in one
-    query. When the block ends without an error it checks those guards' rules over every
+    off its INSERT guard triggers whose rules ``tickets.db.guard_violations_sql`` can check
+    in one query. When the block ends without an error it checks those guards' rules over every
     row (``IntegrityError`` naming the first row refused), switches the triggers on, and
     builds the indexes and adds the constraints again from their own definitions (a foreign
     key is then validated with one join, a unique constraint by its index build). Otherwise
