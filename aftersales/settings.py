@@ -359,6 +359,27 @@ CELERY_BEAT_SCHEDULE = {
 DESK_FIRST_RESPONSE_MINUTES = env_int("DESK_FIRST_RESPONSE_MINUTES", 5)
 DESK_LOGISTICS_RESOLUTION_HOURS = env_int("DESK_LOGISTICS_RESOLUTION_HOURS", 48)
 DESK_RESOLUTION_HOURS = env_int("DESK_RESOLUTION_HOURS", 72)
+
+
+def _env_hours(name: str, default: str) -> tuple[int, int]:
+    """A daily window from the environment, "HH:MM-HH:MM" (24:00 allowed at the end), as
+    (opens, closes) in minutes after midnight, opens before closes."""
+    raw = env_str(name, default).strip()
+    parts = raw.split("-")
+    minutes = []
+    for part in parts:
+        hour, _sep, minute = part.strip().partition(":")
+        if hour.isdigit() and minute.isdigit() and int(minute) < 60:
+            minutes.append(int(hour) * 60 + int(minute))
+    if len(parts) == len(minutes) == 2 and 0 <= minutes[0] < minutes[1] <= 24 * 60:
+        return minutes[0], minutes[1]
+    raise ImproperlyConfigured(f"{name} must be a daily window like 09:00-24:00, got {raw!r}")
+
+
+# The service-level clock runs in these hours (Beijing time) unless a shop has its own
+# (issue 13 section 3): the times above are business time, so a ticket opened at 23:58 is
+# due a reply at 09:03. Outside them the night shift's handover carries the work over.
+DESK_BUSINESS_HOURS = _env_hours("DESK_BUSINESS_HOURS", "09:00-24:00")
 # A ticket that has not changed status for this many days in a non-final status is stale
 # (停滞): refunded or shipped and never closed, say. Shown in the list, its filter and the
 # dashboard, whether or not it is overdue.

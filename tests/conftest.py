@@ -52,6 +52,14 @@ def private_files(settings, tmp_path):
     return tmp_path / "private"
 
 
+@pytest.fixture(autouse=True)
+def round_the_clock_service(settings):
+    """The service-level clock runs all day in tests (DESK_BUSINESS_HOURS 00:00-24:00), so a
+    test's due times never depend on the hour it happens to run at. The service-level tests
+    (tests/tickets/test_service_levels.py) set the desk's real hours and freeze the clock."""
+    settings.DESK_BUSINESS_HOURS = (0, 24 * 60)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def flush_lifts_append_only_guards():
     """Django's flush after each transactional test empties every table, the append-only ones

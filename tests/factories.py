@@ -115,9 +115,9 @@ def make_ticket(
     """A ticket on the order's first item, opened by ``user`` through ``ticket_open`` and moved
     to ``status`` along its kind's usual road by the real services (money recorded where a
     status needs it; the exchange list's own moves made as the list makes them), so a test can
-    only hold a ticket the desk could hold. ``created_at`` moves the opening (and its service
-    levels) into the past; other keywords (``assignee``, ``first_responded_at`` ...) set those
-    fields afterwards."""
+    only hold a ticket the desk could hold. ``created_at`` moves the opening (and its clock and
+    service levels, counted in the shop's business hours) into the past; other keywords
+    (``assignee``, ``first_responded_at`` ...) set those fields afterwards."""
     ticket = ticket_open(
         actor=user,
         order=order,
@@ -129,8 +129,13 @@ def make_ticket(
     _walk(ticket, user, status)
     opened = extra.pop("created_at", None)
     if opened is not None:
-        first_due, resolution_due = sla_due_times(opened, reason)
-        extra.update(created_at=opened, first_response_due=first_due, resolution_due=resolution_due)
+        first_due, resolution_due = sla_due_times(opened, reason, order.shop.business_hours)
+        extra.update(
+            created_at=opened,
+            clock_started_at=opened,
+            first_response_due=first_due,
+            resolution_due=resolution_due,
+        )
     if extra:
         Ticket.objects.filter(pk=ticket.pk).update(**extra)
     ticket.refresh_from_db()

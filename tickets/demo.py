@@ -26,6 +26,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 
+from .business_hours import add_business_time, business_time_between, default_business_hours
 from .imports.bulk import deferred_upkeep, insert_rows, reserve_ids, row_defaults
 from .models import (
     Courier,
@@ -403,6 +404,8 @@ class DemoBuilder:
             for model in (Order, OrderItem, Ticket, TicketItem, TicketEvent, LedgerEntry)
         }
         self._defaults[ExchangeReplacement] = row_defaults(ExchangeReplacement)
+        # The demo's shops keep the desk's business hours (DESK_BUSINESS_HOURS).
+        self.business_hours = default_business_hours()
 
     # --- reference data -------------------------------------------------------------
     def ensure_reference_data(self) -> None:
@@ -707,6 +710,7 @@ class DemoBuilder:
         }
         moves = self._status_times(ticket, statuses)
         ticket["status_changed_at"] = moves[-1] if moves else opened
+        self._clock(ticket, statuses, moves)
         if kind in _COMES_BACK and steps > 2:
             courier = rng.choice(self.everyday_couriers)
             ticket["return_courier_id"] = courier.pk
@@ -774,6 +778,25 @@ class DemoBuilder:
                 "chosen_by_id": ticket["opened_by_id"],
                 "chosen_at": ticket["created_at"],
             }
+
+    def _clock(self, ticket: dict, statuses: list[str], moves: list) -> None:
+        """The service-level clock as ``ticket_transition`` leaves it (tickets.sla): started at
+        the opening, paused while awaiting the return parcel (still, or until the next move,
+        the due times then moved forward by the business time paused)."""
+        ticket["clock_started_at"] = ticket["created_at"]
+        if Ticket.Status.AWAITING_RETURN not in statuses:
+            return
+        at = statuses.index(Ticket.Status.AWAITING_RETURN)
+        paused_at = moves[at - 1]
+        if at == len(statuses) - 1:
+            ticket["paused_at"] = paused_at
+            return
+        hours = self.business_hours
+        paused = business_time_between(paused_at, moves[at], hours)
+        paused = timedelta(seconds=int(paused.total_seconds()))
+        ticket["paused_seconds"] = int(paused.total_seconds())
+        for due in ("first_response_due", "resolution_due"):
+            ticket[due] = add_business_time(ticket[due], paused, hours)
 
     def _status_times(self, ticket: dict, statuses: list[str]) -> list:
         """When each move along ``statuses`` happened: evenly spread from the ticket's

@@ -75,6 +75,7 @@ class RefundData:
     return_tracking_no: str = ""
     intervention_status: str = ""
     timeout_at: datetime | None = None
+    applied_at: datetime | None = None
     evidence_deadline: datetime | None = None
     sub_order_no: str = ""
     title: str = ""
@@ -129,6 +130,7 @@ def _refund_values(row: _Row) -> RefundData | None:
         row.refuse("refund_status", _("未知的退款状态“%(value)s”。") % {"value": status})
     amount = row.take("amount", clean_amount)
     timeout_at = row.take("timeout_at", clean_datetime)
+    applied_at = row.take("applied_at", clean_datetime)
     evidence_deadline = row.take("evidence_deadline", clean_datetime)
     sub_order_no = row.take("sub_order_no", clean_order_no, required=False)
     return_tracking_no = row.take("return_tracking_no", clean_tracking_no)
@@ -149,6 +151,7 @@ def _refund_values(row: _Row) -> RefundData | None:
         return_tracking_no=return_tracking_no,
         intervention_status=clean_text(row.raw("intervention")),
         timeout_at=timeout_at,
+        applied_at=applied_at,
         evidence_deadline=evidence_deadline,
         sub_order_no=sub_order_no or "",
         title=clean_text(row.raw("title")),
@@ -236,6 +239,8 @@ def _ticket_for(actor: User, order: Order, refund: RefundData) -> tuple[Ticket, 
         items=_items_for(order, refund),
         description=_describe(refund),
         return_tracking_no=refund.return_tracking_no,
+        # The buyer's clock started when they applied, not when the file came (issue 13).
+        clock_started_at=refund.applied_at,
     )
     return ticket, "opened"
 
@@ -251,6 +256,7 @@ def _follow(actor: User, ticket: Ticket, refund: RefundData) -> None:
         ticket_transition(
             actor=actor,
             ticket=ticket,
+            responds=False,  # the seller centre's news, not the shop's reply to the buyer
             to_status=T.AWAITING_RETURN,
             note=_("卖家中心：%(status)s") % {"status": refund.status},
             tracking_no=tracking,
@@ -265,6 +271,7 @@ def _follow(actor: User, ticket: Ticket, refund: RefundData) -> None:
             ticket_transition(
                 actor=actor,
                 ticket=ticket,
+                responds=False,
                 to_status=T.REFUNDED,
                 note=_("卖家中心：退款成功。"),
             )
@@ -279,6 +286,7 @@ def _follow(actor: User, ticket: Ticket, refund: RefundData) -> None:
         ticket_transition(
             actor=actor,
             ticket=ticket,
+            responds=False,  # the seller centre's news, not the shop's reply to the buyer
             to_status=T.CANCELLED,
             note=_("买家撤销了退款申请（卖家中心：退款关闭）。"),
         )

@@ -1,10 +1,17 @@
 """Shops, their staff and the courier companies they ship with."""
 
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history import register as record_history
 from simple_history.models import HistoricalRecords
+
+from tickets.business_hours import BusinessHours, default_business_hours
 
 from .base import DeskModel, TimeStampedModel, choices_check
 
@@ -35,6 +42,20 @@ class Shop(TimeStampedModel):
         blank=True,
         help_text=_("买家退换货寄回的收件人、电话和地址；快捷短语的 {退货地址} 用它。"),
     )
+    # When this shop's service-level clock runs (Beijing time); both empty: the desk's
+    # DESK_BUSINESS_HOURS (09:00-24:00). Closing at 00:00 means midnight (24:00).
+    service_opens_at = models.TimeField(
+        _("客服上班时间"),
+        null=True,
+        blank=True,
+        help_text=_("售后时效只在上班时间内计时；留空则用工作台的默认时间（09:00-24:00）。"),
+    )
+    service_closes_at = models.TimeField(
+        _("客服下班时间"),
+        null=True,
+        blank=True,
+        help_text=_("00:00 表示午夜 24:00。"),
+    )
 
     history = HistoricalRecords(verbose_name=_("变更记录"))
 
@@ -45,6 +66,18 @@ class Shop(TimeStampedModel):
         constraints = [
             choices_check("kind", ShopKind, "shop_kind_valid"),
             choices_check("location", ShopLocation, "shop_location_valid"),
+            # Both or neither; the window within one day (00:00 as the close is 24:00).
+            models.CheckConstraint(
+                condition=Q(service_opens_at__isnull=True, service_closes_at__isnull=True)
+                | (
+                    Q(service_opens_at__isnull=False, service_closes_at__isnull=False)
+                    & (
+                        Q(service_closes_at=time(0))
+                        | Q(service_opens_at__lt=F("service_closes_at"))
+                    )
+                ),
+                name="shop_service_hours_valid",
+            ),
         ]
 
     def __str__(self):
@@ -53,6 +86,16 @@ class Shop(TimeStampedModel):
     @property
     def is_tmall(self) -> bool:
         return self.kind == self.Kind.TMALL
+
+    @property
+    def business_hours(self) -> BusinessHours:
+        """The daily window in which this shop's service-level clock runs (issue 13 section 3):
+        its own hours, else ``settings.DESK_BUSINESS_HOURS``; Beijing time."""
+        if self.service_opens_at is None or self.service_closes_at is None:
+            return default_business_hours()
+        return BusinessHours.from_times(
+            self.service_opens_at, self.service_closes_at, ZoneInfo(settings.TIME_ZONE)
+        )
 
 
 class User(AbstractUser):

@@ -71,6 +71,39 @@ OPEN_STATUSES = (
 )
 
 
+# Statuses in which the ticket waits for the buyer or the courier, not the shop: the
+# service-level clock stands still (issue 13 section 3). Awaiting the return parcel pauses by
+# its status; waiting for the buyer's answer is ``Ticket.awaiting_buyer``, allowed while the
+# shop still has work to do (before the buyer's problem is solved).
+PAUSING_STATUSES = (TicketStatus.AWAITING_RETURN,)
+BUYER_WAIT_STATUSES = (
+    TicketStatus.OPEN,
+    TicketStatus.RECEIVED,
+    TicketStatus.QUEUED_FOR_EXCHANGE,
+    TicketStatus.ON_EXCHANGE_LIST,
+    TicketStatus.IN_REPAIR,
+)
+
+
+def overdue_q(now, *, already_open: bool = False) -> Q:
+    """The one rule for "overdue" (超时), used by the list, its filter, the dashboard, the
+    statistics and the export (issue 13 section 3): an open ticket (never a closed or
+    cancelled one) whose first reply or resolution is not done and whose due time passed
+    while the clock ran: before ``now`` and, while the clock is paused, before the pause
+    began. ``now`` aware; ``already_open`` leaves out the status condition (see
+    ``TicketQuerySet.overdue``). A plain comparison on stored due times, so
+    ``ticket_open_due_idx`` (which carries every column named here) answers it: pausing
+    moves nothing, resuming moves the due times forward by the business time paused
+    (``tickets.sla.clock_restart``)."""
+    running = Q(paused_at__isnull=True)
+    late = Q(first_responded_at__isnull=True, first_response_due__lt=now) & (
+        running | Q(first_response_due__lt=F("paused_at"))
+    ) | Q(resolved_at__isnull=True, resolution_due__lt=now) & (
+        running | Q(resolution_due__lt=F("paused_at"))
+    )
+    return late if already_open else Q(status__in=OPEN_STATUSES) & late
+
+
 # Who is usually responsible for each reason (DOMAIN.md "Responsibility decides who pays").
 # The agent may choose otherwise; this is the suggestion the form starts from.
 RESPONSIBILITY_BY_REASON = {
@@ -104,10 +137,7 @@ class TicketQuerySet(models.QuerySet):
         condition twice makes PostgreSQL misjudge how many rows match and pick a slow plan."""
         now = now or timezone.now()
         queryset = self if already_open else self.open()
-        return queryset.filter(
-            Q(first_responded_at__isnull=True, first_response_due__lt=now)
-            | Q(resolved_at__isnull=True, resolution_due__lt=now)
-        )
+        return queryset.filter(overdue_q(now, already_open=True))
 
     def stale(self, now=None, *, already_open=False):
         """Open tickets whose status has not changed for ``DESK_STALE_AFTER_DAYS`` days or more
@@ -127,6 +157,8 @@ class Ticket(TimeStampedModel):
 
     FINISHED_STATUSES = (Status.CLOSED, Status.CANCELLED)
     OPEN_STATUSES = OPEN_STATUSES
+    PAUSING_STATUSES = PAUSING_STATUSES
+    BUYER_WAIT_STATUSES = BUYER_WAIT_STATUSES
 
     shop = models.ForeignKey(
         Shop, verbose_name=_("店铺"), on_delete=models.PROTECT, related_name="tickets"
@@ -166,6 +198,14 @@ class Ticket(TimeStampedModel):
     first_responded_at = models.DateTimeField(_("首次响应时间"), null=True, blank=True)
     resolution_due = models.DateTimeField(_("解决时限"))
     resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
+    # Service-level clock (issue 13 section 3): it starts when the buyer asked (the opening,
+    # or 退款申请时间 for a refund import), stands still while ``paused_at`` is set (awaiting
+    # the return parcel, or ``awaiting_buyer``) and runs in the shop's business hours only.
+    clock_started_at = models.DateTimeField(_("计时开始"), default=timezone.now)
+    awaiting_buyer = models.BooleanField(_("等待买家回复"), default=False)
+    paused_at = models.DateTimeField(_("暂停计时时间"), null=True, blank=True)
+    # Business seconds of the pauses that have ended (the current one is not yet in it).
+    paused_seconds = models.PositiveIntegerField(_("已暂停（营业秒数）"), default=0)
     closed_at = models.DateTimeField(_("完结时间"), null=True, blank=True)
     # When the status last changed (set by ``ticket_transition``): a ticket that has sat in
     # a non-final status longer than ``DESK_STALE_AFTER`` is stale (停滞), even if not overdue.
@@ -190,6 +230,21 @@ class Ticket(TimeStampedModel):
                 condition=Q(resolution_due__gte=models.F("first_response_due")),
                 name="ticket_resolution_due_after_first_response",
             ),
+            # The clock is paused exactly while the ticket waits for the return parcel or the
+            # buyer, and the buyer is waited for only while the shop still has work to do.
+            models.CheckConstraint(
+                condition=Q(
+                    paused_at__isnull=False,
+                    status__in=PAUSING_STATUSES,
+                    awaiting_buyer=False,
+                )
+                | Q(paused_at__isnull=False, status__in=BUYER_WAIT_STATUSES, awaiting_buyer=True)
+                | (
+                    Q(paused_at__isnull=True, awaiting_buyer=False)
+                    & ~Q(status__in=PAUSING_STATUSES)
+                ),
+                name="ticket_paused_while_waiting",
+            ),
         ]
         indexes = [
             models.Index(
@@ -211,6 +266,7 @@ class Ticket(TimeStampedModel):
                     "first_response_due",
                     "first_responded_at",
                     "resolved_at",
+                    "paused_at",
                 ],
                 name="ticket_open_due_idx",
             ),
@@ -258,13 +314,24 @@ class Ticket(TimeStampedModel):
         return (timezone.now() - self.status_changed_at).days
 
     def is_overdue(self, now=None) -> bool:
-        """Past a due time not yet met: the first reply, or the resolution."""
+        """``overdue_q`` for this ticket: open, and the first reply or the resolution not done
+        by its due time, which passed while the clock ran (before ``now``, or before the
+        current pause began). ``now`` aware, default now."""
         if not self.is_open:
             return False
         now = now or timezone.now()
-        if self.first_responded_at is None and now > self.first_response_due:
+
+        def passed(due):
+            return due < now and (self.paused_at is None or due < self.paused_at)
+
+        if self.first_responded_at is None and passed(self.first_response_due):
             return True
-        return self.resolved_at is None and now > self.resolution_due
+        return self.resolved_at is None and passed(self.resolution_due)
+
+    @property
+    def is_paused(self) -> bool:
+        """The service-level clock stands still: the ticket waits for the buyer or the courier."""
+        return self.paused_at is not None
 
 
 class TicketItem(DeskModel):

@@ -3,7 +3,7 @@
 of the timeline is written by ``timeline.timeline_write``."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +21,7 @@ from tickets.models import (
 )
 from tickets.roles import Role, has_role
 from tickets.selectors import open_promises, transition_refusal, work_refusal
-from tickets.sla import sla_due_times
+from tickets.sla import clock_restart, clock_stop, sla_due_times
 from tickets.text import (
     meaningful_text,
     normalise_tracking_no,
@@ -133,8 +133,13 @@ def ticket_open(
     assignee: User | None = None,
     return_tracking_no: str = "",
     idempotency_key: str | None = None,
+    clock_started_at: datetime | None = None,
 ) -> Ticket:
     """Opens a ticket on ``order`` for the given items (each never more than ordered).
+
+    The service-level clock starts at ``clock_started_at`` (aware; the refund import passes
+    the buyer's 退款申请时间), else now; a time in the future counts as now. The due times
+    are counted from it in the shop's business hours (``tickets.sla``).
 
     Goods move once (issue 11 review): an item's pieces on open return, exchange, repair and
     reship tickets together never exceed what was ordered, so the same piece is not sent
@@ -171,7 +176,8 @@ def ticket_open(
     if kind in _GOODS_KINDS:
         _refuse_goods_twice(order, items)
     now = timezone.now()
-    first_due, resolution_due = sla_due_times(now, reason)
+    started = min(clock_started_at or now, now)
+    first_due, resolution_due = sla_due_times(started, reason, order.shop.business_hours)
     ticket = Ticket.objects.create(
         shop_id=order.shop_id,
         order=order,
@@ -183,6 +189,7 @@ def ticket_open(
         first_response_due=first_due,
         resolution_due=resolution_due,
         created_at=now,
+        clock_started_at=started,
         idempotency_key=idempotency_key or None,
     )
     created = TicketItem.objects.bulk_create(
@@ -222,6 +229,7 @@ def ticket_transition(
     tracking_no: str = "",
     waive_reason: str = "",
     by_list: bool = False,
+    responds: bool = True,
 ) -> Ticket:
     """Moves ``ticket`` to ``to_status`` if its kind's workflow allows it, and records who and
     when on the timeline. ``actor`` None means the desk itself (a scheduled task).
@@ -230,6 +238,9 @@ def ticket_transition(
     unless ``waive_reason`` says why it will not be kept; each such promise is then marked
     waived with that reason, on the timeline (DOMAIN.md "Breach of promise"). ``by_list``: the
     exchange-goods list itself is moving the ticket (``finance_exports``); nobody else may.
+    ``responds`` False: the move is not the shop's first response to the buyer (the refund
+    import following the seller centre). Any move ends a wait for the buyer; entering
+    awaiting_return stops the service-level clock, leaving it restarts it (``tickets.sla``).
     Raises ``DeskError`` with the reason when refused."""
     if actor is not None:
         require_perm(actor, "tickets.change_ticket")
@@ -259,7 +270,12 @@ def ticket_transition(
         ticket.resolved_at = now
     if to_status in Ticket.FINISHED_STATUSES:
         ticket.closed_at = now
-    if actor is not None:
+    ticket.awaiting_buyer = False
+    if to_status in Ticket.PAUSING_STATUSES:
+        clock_stop(ticket, now)
+    else:
+        clock_restart(ticket, now)
+    if actor is not None and responds:
         _responded(ticket, now)
     ticket.save()
     _event(
@@ -325,6 +341,58 @@ def ticket_set_return_tracking(
     if note:
         message = f"{message}。{note}"
     _event(ticket, actor, TicketEvent.Kind.TRACKING, message)
+    return ticket
+
+
+@transaction.atomic
+def ticket_await_buyer(*, actor: User, ticket: Ticket, note: str = "") -> Ticket:
+    """Marks the ticket as waiting for the buyer's answer (photos, a choice, an address): the
+    service-level clock stops until ``ticket_buyer_answered`` or a status change brings it
+    back to the shop (issue 13 section 3). Asking the buyer is a response. ``note``: what
+    was asked, on the timeline. Raises ``DeskError`` when the ticket already waits, is
+    finished or solved, or awaits the return parcel (its clock stands already)."""
+    require_perm(actor, "tickets.change_ticket")
+    ticket = _lock(ticket)
+    if ticket.awaiting_buyer:
+        raise DeskError(_("这张售后单已经在等待买家回复。"))
+    if ticket.status not in Ticket.BUYER_WAIT_STATUSES:
+        raise DeskError(
+            _("“%(status)s”的售后单不能设为等待买家：只有还需要客服处理的售后单才能暂停计时。")
+            % {"status": ticket.get_status_display()}
+        )
+    now = timezone.now()
+    ticket.awaiting_buyer = True
+    fields = ["awaiting_buyer", *clock_stop(ticket, now), *_responded(ticket, now)]
+    ticket.save(update_fields=[*fields, "updated_at"])
+    message = _("等待买家回复，暂停计时。")
+    note = meaningful_text(note)
+    if note:
+        message = f"{message}{note}"
+    _event(ticket, actor, TicketEvent.Kind.NOTE, message)
+    return ticket
+
+
+@transaction.atomic
+def ticket_buyer_answered(*, actor: User, ticket: Ticket, note: str = "") -> Ticket:
+    """The buyer answered: the ticket is the shop's again and its clock runs, the due times
+    moved forward by the business time it waited (``tickets.sla.clock_restart``); the
+    timeline says how long. Raises ``DeskError`` when the ticket was not waiting for the
+    buyer."""
+    require_perm(actor, "tickets.change_ticket")
+    ticket = _lock(ticket)
+    if not ticket.awaiting_buyer:
+        raise DeskError(_("这张售后单没有在等待买家回复。"))
+    before = ticket.paused_seconds
+    ticket.awaiting_buyer = False
+    fields = ["awaiting_buyer", *clock_restart(ticket, timezone.now())]
+    ticket.save(update_fields=[*fields, "updated_at"])
+    message = _("买家已回复，恢复计时（本次暂停营业时间 %(minutes)s 分钟）。") % {
+        "minutes": (ticket.paused_seconds - before) // 60
+    }
+    note = meaningful_text(note)
+    if note:
+        message = f"{message}{note}"
+    _event(ticket, actor, TicketEvent.Kind.NOTE, message)
     return ticket
 
 
