@@ -2,6 +2,7 @@
 rows (``tickets.imports.bulk.deferred_upkeep``, issue 14), and the database ends exactly as
 the migrations made it, with every rule the per-row path would have enforced."""
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -106,7 +107,7 @@ def test_the_deferred_seed_holds_every_rule_the_row_guards_hold(upkeep_calls):
     ticket = Ticket.objects.first()
     other_shop = Shop.objects.exclude(pk=ticket.shop_id).first()
     event = {**row_defaults(LedgerEntry), "shop_id": other_shop.pk, "order_id": ticket.order_id}
-    event |= {"ticket_id": ticket.pk, "kind": LedgerEntry.Kind.POSTAGE, "amount": "8.00"}
+    event |= {"ticket_id": ticket.pk, "kind": LedgerEntry.Kind.POSTAGE, "amount": Decimal("8.00")}
     event |= {"payment_method": "alipay_transfer", "recorded_by_id": ticket.opened_by_id}
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_rows(LedgerEntry, [event])

@@ -1,6 +1,7 @@
 """seed_demo: deterministic, complete enough to demo every screen."""
 
 import datetime as dt
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -190,7 +191,7 @@ def test_seeding_writes_through_the_guards():
         "order_id": ticket.order_id,
         "ticket_id": ticket.pk,
         "kind": LedgerEntry.Kind.POSTAGE,
-        "amount": "10.00",
+        "amount": Decimal("10.00"),
         "payment_method": LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
         "recorded_by_id": ticket.opened_by_id,
     }

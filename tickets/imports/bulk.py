@@ -51,10 +51,15 @@ def insert_rows(model: type[Model], rows: Iterable[dict], *, with_pk: bool = Fal
     primary key too (ids taken with ``reserve_ids``, so other rows can point at them before
     they are written); without it the database numbers them.
 
-    PostgreSQL: one ``COPY ... FROM STDIN``; row triggers (append-only and shop-of-order
-    guards) and constraints check every row as for an INSERT, and a refused row raises
-    Django's ``IntegrityError``/``DataError`` like any query. Elsewhere (SQLite):
-    ``bulk_create`` in batches of ``BULK_CREATE_BATCH``.
+    PostgreSQL: one ``COPY ... FROM STDIN`` in the binary format, each value sent as its
+    column's type (so a value must be of that type's Python class: Decimal or int for a
+    numeric column, not a str); row triggers (append-only and shop-of-order guards) and
+    constraints check every row as for an INSERT, and a refused row raises Django's
+    ``IntegrityError``/``DataError`` like any query. Binary because the text format cost
+    2.5 times as much on both sides: psycopg printing every time and amount, the server
+    parsing them back (50,000 demo orders: 0.5 s of Python and 1.6 s in all, against
+    0.2 s and 0.6 s). Elsewhere (SQLite): ``bulk_create`` in batches of
+    ``BULK_CREATE_BATCH``.
     """
     fields = _columns(model, with_pk)
     attnames = [f.attname for f in fields]
@@ -70,14 +75,15 @@ def insert_rows(model: type[Model], rows: Iterable[dict], *, with_pk: bool = Fal
     table = connection.ops.quote_name(model._meta.db_table)
     # The psycopg cursor under Django's wrapper: COPY runs in the open transaction, and its
     # errors become Django's (IntegrityError, DataError ...) as any query's do.
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(values(row))
-            count += 1
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        # The columns' types, as the binary format needs them.
+        cursor.execute(f"SELECT {columns} FROM {table} LIMIT 0")  # noqa: S608
+        types = [column.type_code for column in cursor.description]
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(values(row))
+                count += 1
     return count
 
 
