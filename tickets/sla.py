@@ -11,6 +11,7 @@ so "overdue" stays an indexed comparison. Services call ``clock_stop`` / ``clock
 on a locked ticket and save the fields they return.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -82,3 +83,44 @@ def paused_time(ticket: Ticket, now: datetime) -> timedelta:
     if ticket.paused_at is not None:
         total += business_time_between(ticket.paused_at, now, ticket.shop.business_hours)
     return total
+
+
+@dataclass(frozen=True)
+class ClockSummary:
+    """What the ticket page says about the service-level clock at ``now``."""
+
+    started_at: datetime
+    hours: str  # "09:00-24:00"
+    waiting_for: str  # "buyer", "return" or "" (the clock runs)
+    paused_since: datetime | None
+    paused: timedelta  # business time paused in all, the current pause included
+    first_response_late: bool  # the reply's due passed while the clock ran, no reply yet
+    resolution_late: bool
+
+    @property
+    def paused_hours(self) -> int:
+        return int(self.paused.total_seconds()) // 3600
+
+    @property
+    def paused_minutes(self) -> int:
+        return int(self.paused.total_seconds()) // 60 % 60
+
+
+def clock_summary(ticket: Ticket, now: datetime) -> ClockSummary:
+    """The clock of ``ticket`` at ``now`` (aware), read by the rule of ``overdue_q``: a due
+    time is late only if it passed while the clock ran and the ticket is still open."""
+    waiting_for = "buyer" if ticket.awaiting_buyer else "return" if ticket.is_paused else ""
+    overdue = ticket.is_overdue(now)
+
+    def late(done, due):
+        return overdue and done is None and due < now and (ticket.paused_at or now) > due
+
+    return ClockSummary(
+        started_at=ticket.clock_started_at,
+        hours=ticket.shop.business_hours.label(),
+        waiting_for=waiting_for,
+        paused_since=ticket.paused_at,
+        paused=paused_time(ticket, now),
+        first_response_late=late(ticket.first_responded_at, ticket.first_response_due),
+        resolution_late=late(ticket.resolved_at, ticket.resolution_due),
+    )

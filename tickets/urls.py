@@ -32,6 +32,14 @@ urlpatterns = [
     path("tickets/<id:pk>/assign/", tickets.ticket_assign_view, name="ticket_assign"),
     path("tickets/<id:pk>/note/", tickets.ticket_note_view, name="ticket_note"),
     path("tickets/<id:pk>/escalate/", tickets.ticket_escalate_view, name="ticket_escalate"),
+    path(
+        "tickets/<id:pk>/await-buyer/", tickets.ticket_await_buyer_view, name="ticket_await_buyer"
+    ),
+    path(
+        "tickets/<id:pk>/buyer-answered/",
+        tickets.ticket_buyer_answered_view,
+        name="ticket_buyer_answered",
+    ),
     path("tickets/<id:pk>/promises/", tickets.promise_add_view, name="promise_add"),
     path(
         "tickets/<id:pk>/promises/<id:promise_pk>/fulfil/",

@@ -49,11 +49,14 @@ from tickets.services.tickets import (
     promise_add,
     promise_fulfil,
     ticket_assign,
+    ticket_await_buyer,
+    ticket_buyer_answered,
     ticket_escalate,
     ticket_note,
     ticket_open,
     ticket_transition,
 )
+from tickets.sla import clock_summary
 from tickets.text import plain_int
 from tickets.views.actions import (
     assignee_from_post,
@@ -238,6 +241,8 @@ def ticket_page_context(request, ticket: Ticket, **forms):
         "replies": replies,
         "staff": staff,
         "now": timezone.now(),
+        "clock": clock_summary(ticket, now),
+        "buyer_wait_statuses": Ticket.BUYER_WAIT_STATUSES,
         "ledger_form": forms.get("ledger_form")
         or LedgerForm(
             initial={"submission": submission_key_issue(request.user), **_money_defaults(ticket)}
@@ -325,6 +330,20 @@ def ticket_escalate_view(request, ticket):
         raise form_error(form)
     ticket_escalate(actor=request.user, ticket=ticket, reason=form.cleaned_data["reason"])
     return _("已升级给主管。")
+
+
+@ticket_action("tickets.change_ticket")
+def ticket_await_buyer_view(request, ticket):
+    form = NoteForm(request.POST)
+    note = form.cleaned_data["text"] if form.is_valid() else ""
+    ticket_await_buyer(actor=request.user, ticket=ticket, note=note)
+    return _("已设为等待买家回复：售后时效暂停计时。")
+
+
+@ticket_action("tickets.change_ticket")
+def ticket_buyer_answered_view(request, ticket):
+    ticket_buyer_answered(actor=request.user, ticket=ticket)
+    return _("买家已回复：售后时效恢复计时，时限已顺延。")
 
 
 @ticket_action("tickets.add_promise", "#promises")
