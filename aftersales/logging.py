@@ -107,17 +107,54 @@ def redact(text: str) -> str:
     return _SESSION.sub(rf"\1{REDACTED}", text)
 
 
+# gunicorn's line for a request it could not parse repeats the raw request line or header.
+_INVALID_REQUEST = re.compile(r"^(Invalid request from ip=\S*?: ).*", re.DOTALL)
+
+
+def _escaped(text: str) -> str:
+    """``text`` as Django's request logging writes it (``unicode_escape``, CVE-2025-48432)."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def _without_request_path(text: str, path: str) -> str:
+    """``text`` with the request's ``path`` written as ``redact_path`` would (the whole path,
+    raw or escaped, and each masked segment standing alone: an exception that quotes the
+    value it could not read, ``got '张三 北京市'``). A masked ASCII segment shorter than four
+    characters is left where it stands alone, not to cut up the traceback's own words."""
+    logged = redact_path(path)
+    for form in (path, _escaped(path)):
+        text = text.replace(form, logged)
+    for segment in path.split("/"):
+        if segment and redact_path(f"/{segment}") == f"/{MASKED_SEGMENT}":
+            if segment.isascii() and len(segment) < 4:
+                continue
+            for form in (segment, _escaped(segment)):
+                text = text.replace(form, MASKED_SEGMENT)
+    return text
+
+
 class RedactPersonalData(logging.Filter):
     """A handler filter that runs ``redact`` over a record's formatted message, traceback and
-    stack before any formatter sees them; it never drops a record (always returns True)."""
+    stack before any formatter sees them; it never drops a record (always returns True).
+
+    A record about a request (Django's ``request`` extra: Not Found, server errors, CSRF
+    failures) also loses the request's path as ``redact_path`` writes it, wherever it stands;
+    a record of ``PATH_LOGGERS`` every path-like word; gunicorn's line for a request it could
+    not parse everything after the client's address."""
 
     _traceback = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        path = getattr(getattr(record, "request", None), "path", None)
+        path = path if isinstance(path, str) and path.strip("/") else None
         cleaned = message
+        if path:
+            cleaned = _without_request_path(cleaned, path)
         if record.name in PATH_LOGGERS:
             cleaned = _LOGGED_PATH.sub(lambda m: redact_path(m.group(0)), cleaned)
+        if record.name.startswith("gunicorn"):
+            cleaned = _INVALID_REQUEST.sub(rf"\1{REDACTED}", cleaned)
         cleaned = redact(cleaned)
         if cleaned != message:
             record.msg, record.args = cleaned, None
@@ -125,7 +162,8 @@ class RedactPersonalData(logging.Filter):
             # Formatters reuse exc_text when it is set, so the traceback is written redacted.
             record.exc_text = self._traceback.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            text = _without_request_path(record.exc_text, path) if path else record.exc_text
+            record.exc_text = redact(text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True

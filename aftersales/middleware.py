@@ -2,8 +2,11 @@
 purpose), the NUL guard, and the page for a request with the wrong method."""
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
+from django.http import QueryDict
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 
 from .error_views import bad_input, method_not_allowed
@@ -22,16 +25,33 @@ class ChosenLanguageMiddleware(LocaleMiddleware):
 
 
 class RefuseNulMiddleware:
-    """A NUL character in a query string or a form is refused with the 400 page and a message
-    before it reaches a view: PostgreSQL can't store or compare text holding NUL, so it would
-    otherwise be a server error wherever the value meets the database (a search, a filter, a
-    scan)."""
+    """A form the desk cannot read is refused with the 400 page and a message before it reaches
+    a view:
+
+    - a NUL character in a query string or a form: PostgreSQL can't store or compare text
+      holding NUL, so it would otherwise be a server error wherever the value meets the
+      database (a search, a filter, a scan);
+    - a form posted in another character set than UTF-8 (``Content-Type: ...; charset=gbk``,
+      from a script or an old tool): Django refuses to read it (``BadRequest``) without
+      marking the form as unreadable, so every later reader, the error page's CSRF check
+      included, raised again and the user saw a bare 500."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if _holds_nul(request.GET) or (request.method == "POST" and _holds_nul(request.POST)):
+        try:
+            posted_nul = request.method == "POST" and _holds_nul(request.POST)
+        except BadRequest:
+            request._post, request._files = QueryDict(), MultiValueDict()
+            return bad_input(
+                request,
+                _(
+                    "提交的内容不是 UTF-8 编码，工作台无法读取，什么都没有改变。"
+                    "请在浏览器里重新提交。"
+                ),
+            )
+        if posted_nul or _holds_nul(request.GET):
             return bad_input(
                 request, _("提交的内容里有无法处理的控制字符（NUL），请检查后重新输入。")
             )

@@ -148,6 +148,33 @@ def test_a_nul_character_gets_the_400_page_with_its_reason(client, agent):
     assert "NUL" in response.content.decode()
 
 
+@pytest.mark.parametrize("charset", ["gbk", "utf-16", "latin-1"])
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_a_form_in_another_charset_gets_the_400_page_and_changes_nothing(
+    agent, order_a, charset, signed_in, settings
+):
+    # given: a script posting a note (or a login) with a charset Django will not read
+    settings.DEBUG = signed_in  # the anonymous login answered 500 only with DEBUG on
+    ticket = make_ticket(order_a, agent)
+    client = Client(enforce_csrf_checks=True)
+    if signed_in:
+        client.force_login(agent)
+    url = reverse("tickets:ticket_note", args=[ticket.pk]) if signed_in else reverse("login")
+    client.cookies["csrftoken"] = "T" * 32
+    # when
+    response = client.post(
+        url,
+        "body=x&username=agent-a&password=x",
+        content_type=f"application/x-www-form-urlencoded; charset={charset}",
+        HTTP_X_CSRFTOKEN="T" * 32,
+    )
+    # then: the desk's 400 page saying why, and no note
+    assert response.status_code == 400
+    assert_desk_layout(response, "zh-hans", HEADINGS[400], signed_in=signed_in)
+    assert "UTF-8" in response.content.decode()
+    assert not ticket.events.filter(kind=TicketEvent.Kind.NOTE).exists()
+
+
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_a_bug_in_a_view_gets_the_500_page(client, agent, language):
     client.force_login(agent)

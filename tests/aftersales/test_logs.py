@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from gunicorn.config import Config
 
@@ -145,6 +146,64 @@ def test_django_request_logging_of_a_404_and_runserver_lines_carry_no_phone_or_n
     assert PHONE not in written
     assert NICK not in written
     assert client.cookies["sessionid"].value not in written
+
+
+NAME_AND_ADDRESS = "张三 139 1234 5678 北京市朝阳区"
+
+
+def test_a_path_with_spaces_is_masked_whole_in_djangos_request_lines(client, agent, console):
+    client.force_login(agent)
+    # when: a name and an address typed into the path, spaces and all
+    assert client.get(f"/orders/{NAME_AND_ADDRESS}/").status_code == 404
+    assert client.get("/orders/zhang san beijing/").status_code == 404
+    # then
+    written = console.getvalue()
+    assert "Not Found: /orders/*/" in written
+    for secret in ("张三", "北京市", "\\u5317", "san beijing", "1234 5678"):
+        assert secret not in written, written
+
+
+def test_an_exception_quoting_the_path_is_logged_without_it(rf):
+    # given: a server error whose exception quotes the segment it could not read
+    request = rf.get(f"/admin/tickets/shop/{NAME_AND_ADDRESS}/history/")
+    try:
+        raise ValueError(f"Field 'id' expected a number but got {NAME_AND_ADDRESS!r}.")
+    except ValueError:
+        stream = io.StringIO()
+        _logger_into(stream, "django.request").error(
+            "Internal Server Error: %s", request.path, exc_info=True, extra={"request": request}
+        )
+    # then: neither the message nor the traceback holds the name, the address or the phone
+    written = stream.getvalue()
+    assert "Internal Server Error: /admin/tickets/shop/*/history/" in written
+    assert "got '*'" in written
+    for secret in ("张三", "北京市", "1234", "5678"):
+        assert secret not in written, written
+
+
+def test_a_csrf_failure_is_logged_without_the_path(client, console):
+    # given: a form posted without its token to an address holding a name
+    path = "/admin/tickets/shop/张三北京市朝阳区/change/"
+    response = Client(enforce_csrf_checks=True).post(path, {"name": "x"})
+    assert response.status_code == 403
+    written = console.getvalue()
+    assert "Forbidden (CSRF cookie not set.): /admin/tickets/shop/*/change/" in written, written
+    assert "张三" not in written
+    assert "\\u5f20" not in written
+
+
+def test_gunicorns_line_for_a_request_it_cannot_parse_keeps_only_the_address(tmp_path):
+    cfg = Config()
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    log = gunicorn_conf.DeskLogger(cfg)
+    raw = "GET /orders/张三 北京市建国路88号 HTTP/1.1"
+    log.warning(f"Invalid request from ip=203.0.113.9: Invalid HTTP request line: {raw!r}")
+    log.warning(f"Invalid request from ip=::1: Invalid header name 'ZZZ {NAME_AND_ADDRESS}'")
+    written = (tmp_path / "error.log").read_text()
+    assert "Invalid request from ip=203.0.113.9: [redacted]" in written
+    assert "Invalid request from ip=::1: [redacted]" in written
+    assert "张三" not in written
+    assert "建国路" not in written
 
 
 def test_gunicorns_error_log_names_a_failing_request_without_its_query(tmp_path):
