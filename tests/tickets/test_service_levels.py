@@ -87,6 +87,17 @@ def test_round_the_clock_hours_are_plain_time(start, duration):
     assert add_business_time(start, duration, whole_day) == start + duration
 
 
+@settings(max_examples=100, deadline=None)
+@given(window=windows, start=starts, duration=durations)
+def test_a_zone_with_daylight_saving_keeps_the_arithmetic_exact(window, start, duration):
+    # Beijing has no daylight saving; the arithmetic is done in UTC, so a zone with it holds too
+    berlin = ZoneInfo("Europe/Berlin")
+    hours = BusinessHours(window[0], window[1], berlin)
+    start = start.astimezone(berlin)
+    due = add_business_time(start, duration, hours)
+    assert business_time_between(start, due, hours) == duration
+
+
 def test_crossing_midnight_and_after_hours():
     # 23:58 plus 5 minutes: 2 minutes tonight, 3 after the 09:00 opening
     assert add_business_time(bj(2, 23, 58), timedelta(minutes=5), DESK_HOURS) == bj(3, 9, 3)
