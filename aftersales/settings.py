@@ -425,6 +425,18 @@ DESK_DEMO_PASSWORD = env_str("DEMO_PASSWORD", "demo-desk-2026")
 DESK_HEARTBEAT_SECONDS = env_int("DESK_HEARTBEAT_SECONDS", 30)
 DESK_HEARTBEAT_STALE_SECONDS = env_int("DESK_HEARTBEAT_STALE_SECONDS", 180)
 
+# Notifications (issue 13 section 2): how far ahead a ticket's due time or an intervention's
+# evidence deadline is announced, checked every minute by beat; the team chat robots' answer
+# time and retries (exponential backoff from 2 s, at most 10 min apart).
+DESK_SLA_WARNING_MINUTES = env_int("DESK_SLA_WARNING_MINUTES", 30)
+DESK_INTERVENTION_WARNING_HOURS = env_int("DESK_INTERVENTION_WARNING_HOURS", 24)
+DESK_CHAT_TIMEOUT_SECONDS = env_int("DESK_CHAT_TIMEOUT_SECONDS", 5)
+DESK_CHAT_MAX_RETRIES = env_int("DESK_CHAT_MAX_RETRIES", 6)
+CELERY_BEAT_SCHEDULE["notifications-due"] = {
+    "task": "tickets.tasks.notifications_due",
+    "schedule": 60.0,
+}
+
 # --- Logging: never a phone number, a query string or a session id in the logs ----------
 # One handler, which redacts (aftersales/logging.py). Django's own "django" and "django.server"
 # loggers (runserver's request lines carry query strings) write through it instead of the

@@ -36,9 +36,11 @@ from finance_exports.builders import SheetBuilder, get_builder, scheduled_builde
 from finance_exports.models import ExchangeLine, Sheet, SheetDownload
 from finance_exports.selectors import sheets_due
 from finance_exports.uploads import read_tracking_numbers
-from tickets.models import Ticket, User
-from tickets.selectors import open_promises
+from tickets.models import Notification, Ticket, User
+from tickets.roles import Role
+from tickets.selectors import open_promises, staff_with_roles
 from tickets.services import DeskError, require_perm
+from tickets.services.notifications import ChatCard, notify
 from tickets.services.tickets import ticket_transition
 from tickets.text import normalise_tracking_no, tracking_no_refusal
 
@@ -245,7 +247,23 @@ def _record_failure(builder: SheetBuilder, business_date: date, exc: BaseExcepti
         if sheet.attempts >= settings.FINANCE_SHEET_MAX_ATTEMPTS:
             sheet.status = Sheet.Status.FAILED
         sheet.save(update_fields=["attempts", "error", "status", "updated_at"])
+        if sheet.status == Sheet.Status.FAILED:
+            _sheet_failed_notify(sheet)
     return sheet
+
+
+def _sheet_failed_notify(sheet: Sheet) -> None:
+    """Finance and the supervisors hear that ``sheet`` failed for good, in the bell and in
+    the chat of the robots for no shop (issue 13); the reason is on the finance page."""
+    label = f"{sheet.get_kind_display()} {sheet.business_date:%Y-%m-%d}"
+    notify(
+        recipients=staff_with_roles(Role.FINANCE, Role.SUPERVISOR),
+        kind=Notification.Kind.SHEET_FAILED,
+        text=_("%(sheet)s 生成失败，请在财务报表页查看原因") % {"sheet": label},
+        url=sheet.get_absolute_url(),
+        dedupe_key=f"sheet-failed:{sheet.pk}:{sheet.attempts}",
+        card=ChatCard(kind=Notification.Kind.SHEET_FAILED, headline=label),
+    )
 
 
 def _reopen(sheet: Sheet, actor: User | None) -> None:

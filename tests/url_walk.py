@@ -82,6 +82,8 @@ SEGMENT_MODELS = {
     "follow-ups": "tickets.VipFollowUp",
     "sheets": "finance_exports.Sheet",
     "lines": "finance_exports.ExchangeLine",
+    "escalations": "tickets.Escalation",
+    "notifications": "tickets.Notification",
 }
 
 
@@ -339,6 +341,7 @@ def build_world(folder: str) -> World:
     from finance_exports.services import SheetBuildFailed, sheet_build
     from tickets.demo import build_demo
     from tickets.models import (
+        ChatWebhook,
         Courier,
         LedgerEntry,
         Order,
@@ -359,7 +362,7 @@ def build_world(folder: str) -> World:
     from tickets.services.quality import product_feedback_record, quality_problem_register
     from tickets.services.reviews import review_compensate, review_register
     from tickets.services.saved_views import saved_view_create
-    from tickets.services.tickets import ItemRequest, promise_add, ticket_open
+    from tickets.services.tickets import ItemRequest, promise_add, ticket_escalate, ticket_open
     from tickets.services.vips import vip_add, vip_follow_ups_plan
     from tickets.services.wrong_shipments import wrong_shipment_register
 
@@ -443,6 +446,14 @@ def build_world(folder: str) -> World:
     made.append(vip_add(actor=boss, shop=order.shop, buyer_nick=order.buyer_nick))
     vip_follow_ups_plan(actor=boss, month=today.replace(day=1))
     made.append(saved_view_create(actor=agent, name="我的", query="status=open"))
+    # Issue 13: an open escalation (the inbox and its decision), the supervisor's bell, and a
+    # chat robot for the admin's pages (nothing is sent: the walk never commits).
+    made.append(ticket_escalate(actor=agent, ticket=exchange, reason="买家要求主管答复"))
+    made.append(
+        ChatWebhook.objects.create(
+            name="售后群", provider="wecom", kind="assigned", url="https://chat.invalid/k"
+        )
+    )
     made.append(_import_batch(agent, order.shop))
     for kind, day in (("exchanges", today - timedelta(days=1)), ("finance", today)):
         # A sheet that failed to build is still a sheet whose pages the walk visits.

@@ -11,6 +11,7 @@ what a supervisor sees inside is limited to the shops they serve, as on the desk
 
 from axes.admin import AccessAttemptAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessLog
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
@@ -516,3 +517,56 @@ class LoginAdmin(AccessLogAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- Team chat robots (issue 13 section 2) ------------------------------------------------
+class ChatWebhookForm(forms.ModelForm):
+    """The secret is write-only: never drawn back into the page (not even masked), kept as it
+    was when the field is left empty, removed only by ticking "clear"."""
+
+    secret = forms.CharField(
+        label=_("加签密钥"),
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "钉钉机器人“加签”的密钥（SEC 开头）；企业微信不需要。保存后不再显示，留空表示不修改。"
+        ),
+    )
+    clear_secret = forms.BooleanField(label=_("清除密钥"), required=False)
+    url = forms.URLField(label=_("Webhook 地址"), max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = models.ChatWebhook
+        fields = ("name", "provider", "shop", "kind", "url", "secret", "is_active")
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if not url.lower().startswith(("https://", "http://")):
+            raise forms.ValidationError(_("群机器人地址必须以 http:// 或 https:// 开头。"))
+        return url
+
+    def save(self, commit=True):
+        hook = super().save(commit=False)
+        if self.cleaned_data.get("clear_secret"):
+            hook.secret = ""
+        elif not self.cleaned_data.get("secret") and hook.pk:
+            hook.secret = models.ChatWebhook.objects.get(pk=hook.pk).secret
+        if commit:
+            hook.save()
+        return hook
+
+
+@admin.register(models.ChatWebhook)
+class ChatWebhookAdmin(DeclaredLookupsOnly, admin.ModelAdmin):
+    """Administrators (superusers: no role holds this model's permissions) say which group
+    robot hears which kind of event of which shop."""
+
+    form = ChatWebhookForm
+    list_display = ("name", "provider", "shop", "kind", "is_active", "has_secret")
+    list_filter = ("provider", "kind", "is_active")
+    fields = ("name", "provider", "shop", "kind", "url", "secret", "clear_secret", "is_active")
+
+    @admin.display(boolean=True, description=_("已设密钥"))
+    def has_secret(self, obj) -> bool:
+        return bool(obj.secret)

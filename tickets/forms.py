@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .form_messages import name_length_errors
-from .models import LedgerEntry, Promise, ReturnParcel, Sku, Ticket
+from .models import Escalation, LedgerEntry, Promise, ReturnParcel, Sku, Ticket
 from .money import MoneyError, parse_money
 from .services.bulk import BulkAction
 from .text import (
@@ -214,6 +214,14 @@ class NoteForm(forms.Form):
 
 class EscalateForm(forms.Form):
     reason = forms.CharField(label=_("升级原因"), max_length=500)
+
+
+class EscalationDecisionForm(forms.Form):
+    """A supervisor's decision on an escalation: which, and the words for the agent (the
+    service says which decisions need them)."""
+
+    decision = forms.ChoiceField(label=_("决定"), choices=Escalation.Decision.choices)
+    note = forms.CharField(label=_("说明"), max_length=1000, required=False)
 
 
 class PromiseForm(forms.Form):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from .models import (
     LedgerEntry,
+    Notification,
     Order,
     ReturnParcel,
     SavedView,
@@ -415,3 +416,61 @@ def stale_by_assignee(user, now=None) -> list[tuple[User | None, int]]:
     rows = list(rows)
     people = User.objects.in_bulk([r["assignee"] for r in rows if r["assignee"]])
     return [(people.get(r["assignee"]), r["n"]) for r in rows]
+
+
+# --- who is told, and what is about to be late (issue 13) ---------------------------
+def supervisors_for_shop(shop_id: int | None) -> QuerySet[User]:
+    """Active supervisors serving ``shop_id`` (``all_shops`` or the shop in their list); None:
+    every active supervisor. Superusers are not supervisors here unless they hold the role."""
+    people = User.objects.filter(is_active=True, groups__name=Role.SUPERVISOR)
+    if shop_id is not None:
+        people = people.filter(Q(all_shops=True) | Q(shops=shop_id))
+    return people.distinct().order_by("username")
+
+
+def staff_with_roles(*roles: Role) -> QuerySet[User]:
+    """Active users holding any of ``roles`` (group membership)."""
+    return (
+        User.objects.filter(is_active=True, groups__name__in=[r.value for r in roles])
+        .distinct()
+        .order_by("username")
+    )
+
+
+def tickets_near_breach(now, soon, limit: int = 500):
+    """Open tickets with a due time in (``now``, ``soon``] not met yet, as (ticket, which,
+    due) with ``which`` "first" (the first reply) or "resolution"; soonest first, at most
+    ``limit``. The same due-time columns as ``TicketQuerySet.overdue``, read a little ahead;
+    a ticket whose clock is paused (``paused_at``, waiting for the buyer or the parcel) is not
+    about to breach anything, its due times move when the clock restarts."""
+    first = Q(first_responded_at__isnull=True, first_response_due__gt=now) & Q(
+        first_response_due__lte=soon
+    )
+    resolution = Q(resolved_at__isnull=True, resolution_due__gt=now) & Q(resolution_due__lte=soon)
+    rows = (
+        Ticket.objects.open()
+        .filter(paused_at__isnull=True)
+        .filter(first | resolution)
+        .select_related("shop", "assignee")
+        .order_by("resolution_due", "id")[:limit]
+    )
+    found = []
+    for ticket in rows:
+        if ticket.first_responded_at is None and now < ticket.first_response_due <= soon:
+            found.append((ticket, "first", ticket.first_response_due))
+        if ticket.resolved_at is None and now < ticket.resolution_due <= soon:
+            found.append((ticket, "resolution", ticket.resolution_due))
+    return sorted(found, key=lambda row: row[2])
+
+
+def my_notifications(user) -> QuerySet[Notification]:
+    """``user``'s own notifications, newest first (nobody reads another's)."""
+    return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+
+
+def unread_notification_count(user) -> int:
+    """How many of ``user``'s notifications are unread: the bell's number (one query on the
+    partial index ``notification_unread_idx``)."""
+    if not user.is_authenticated:
+        return 0
+    return my_notifications(user).filter(read_at__isnull=True).count()

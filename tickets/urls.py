@@ -1,6 +1,17 @@
 from django.urls import path
 
-from .views import approvals, buyers, dashboard, exchanges, list_tools, orders, parcels, tickets
+from .views import (
+    approvals,
+    buyers,
+    dashboard,
+    exchanges,
+    inbox,
+    list_tools,
+    notifications,
+    orders,
+    parcels,
+    tickets,
+)
 
 app_name = "tickets"
 
@@ -66,4 +77,13 @@ urlpatterns = [
     path("parcels/<id:pk>/match/", parcels.parcel_match_view, name="parcel_match"),
     path("approvals/", approvals.approval_list, name="approval_list"),
     path("approvals/<id:entry_pk>/", approvals.approval_decide, name="approval_decide"),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("escalations/<id:pk>/decide/", inbox.escalation_decide_view, name="escalation_decide"),
+    path("notifications/", notifications.notification_list, name="notification_list"),
+    path("notifications/<id:pk>/read/", notifications.notification_open, name="notification_open"),
+    path(
+        "notifications/read-all/",
+        notifications.notifications_read_all,
+        name="notifications_read_all",
+    ),
 ]

@@ -204,7 +204,7 @@ def test_notes_and_escalation_land_on_the_timeline(agent, shipped):
     ticket_note(actor=agent, ticket=ticket, text="已电话联系买家")
     with pytest.raises(DeskError):
         ticket_note(actor=agent, ticket=ticket, text="   ")
-    ticket = ticket_escalate(actor=agent, ticket=ticket, reason="买家不接受补偿方案")
+    ticket = ticket_escalate(actor=agent, ticket=ticket, reason="买家不接受补偿方案").ticket
     assert ticket.escalated
     with pytest.raises(DeskError):
         ticket_escalate(actor=agent, ticket=ticket, reason="again")

@@ -17,16 +17,26 @@ from decimal import Decimal
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import LedgerApproval, LedgerEntry, Order, Ticket, TicketEvent, User
+from tickets.models import (
+    LedgerApproval,
+    LedgerEntry,
+    Notification,
+    Order,
+    Ticket,
+    TicketEvent,
+    User,
+)
 from tickets.money import parse_money
 from tickets.selectors import refund_room, transition_refusal
 from tickets.selectors_exchanges import exchange_price_position
 from tickets.text import meaningful_text
 
 from . import DeskError, require_perm
+from .notifications import notify, supervisors_of, ticket_card
 from .tickets import ticket_responded, ticket_transition
 from .timeline import timeline_write
 
@@ -151,7 +161,28 @@ def ledger_record(
     if ticket is not None:
         _money_event(actor, ticket, entry)
         _advance_ticket(actor, ticket, entry)
+    if needs_approval:
+        _approval_needed(actor, order, ticket, entry)
     return entry
+
+
+def _approval_needed(actor: User, order: Order, ticket: Ticket | None, entry: LedgerEntry) -> None:
+    """Tells the shop's supervisors that ``entry`` waits for their approval (issue 13)."""
+    number = ticket.number if ticket is not None else order.order_no
+    notify(
+        recipients=[u for u in supervisors_of(order.shop_id) if u != actor],
+        kind=Notification.Kind.APPROVAL_NEEDED,
+        text=_("%(who)s 登记了 ¥%(amount)s 赔偿（%(no)s），等待审批")
+        % {"who": actor, "amount": entry.amount, "no": number},
+        url=reverse("tickets:approval_list"),
+        shop=order.shop,
+        ticket=ticket,
+        card=(
+            ticket_card(Notification.Kind.APPROVAL_NEEDED, ticket, f"¥{entry.amount}")
+            if ticket is not None
+            else None
+        ),
+    )
 
 
 def _money_event(actor: User, ticket: Ticket, entry: LedgerEntry) -> None:
@@ -255,4 +286,24 @@ def compensation_decide(
         )
         if approved:
             _advance_ticket(actor, entry.ticket, entry)
+    verdict = _("已批准") if approved else _("已拒绝")
+    notify(
+        recipients=[entry.recorded_by] if entry.recorded_by_id != actor.pk else [],
+        kind=Notification.Kind.APPROVAL_DECIDED,
+        text=_("主管%(verdict)s赔偿 ¥%(amount)s（%(no)s）%(reason)s")
+        % {
+            "verdict": verdict,
+            "amount": entry.amount,
+            "no": entry.ticket.number if entry.ticket_id else entry.order.order_no,
+            "reason": reason.strip(),
+        },
+        url=reverse("tickets:ticket_detail", args=[entry.ticket_id]) if entry.ticket_id else "",
+        shop=entry.shop,
+        ticket=entry.ticket,
+        card=(
+            ticket_card(Notification.Kind.APPROVAL_DECIDED, entry.ticket, verdict)
+            if entry.ticket_id
+            else None
+        ),
+    )
     return decision

@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tickets.models import (
+    Notification,
     Order,
     ProductFeedback,
     ProductionAlert,
@@ -23,6 +25,7 @@ from tickets.models import (
 )
 
 from . import DeskError, require_perm
+from .notifications import ChatCard, notify, supervisors_of
 from .register_links import of_shop_check, ticket_of_order_check
 
 
@@ -59,7 +62,28 @@ def quality_problem_register(
         description=description.strip(),
         reported_by=actor,
     )
-    return problem, _production_alert_check(sku=sku, batch=batch, now=problem.created_at)
+    alert = _production_alert_check(sku=sku, batch=batch, now=problem.created_at)
+    if alert is not None and alert.created_at >= problem.created_at:
+        _alert_raised(alert, shop)
+    return problem, alert
+
+
+def _alert_raised(alert: ProductionAlert, shop: Shop) -> None:
+    """Tells every supervisor (production alerts are not limited to a shop) that ``alert``
+    was just raised; the chat goes to the robots of the complaint's shop (issue 13)."""
+    notify(
+        recipients=supervisors_of(None),
+        kind=Notification.Kind.PRODUCTION_ALERT,
+        text=_("生产问题预警：%(sku)s %(batch)s，%(n)s 起投诉")
+        % {"sku": alert.sku.code, "batch": alert.batch, "n": alert.complaint_count},
+        url=reverse("registers:alert_detail", args=[alert.pk]),
+        shop=shop,
+        card=ChatCard(
+            kind=Notification.Kind.PRODUCTION_ALERT,
+            headline=f"{alert.sku.code} {alert.batch}".strip(),
+            shop=shop.name,
+        ),
+    )
 
 
 def _production_alert_check(*, sku: Sku, batch: str, now: datetime) -> ProductionAlert | None:

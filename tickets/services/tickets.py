@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tickets.models import (
+    Escalation,
+    Notification,
     Order,
     OrderItem,
     Promise,
@@ -31,6 +34,7 @@ from tickets.text import (
 
 from . import DeskError, require_perm
 from .exchanges import ReplacementRequest, replacements_write
+from .notifications import notify, supervisors_of, ticket_card, ticket_url
 from .timeline import timeline_write
 
 S = Ticket.Status
@@ -420,6 +424,16 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Tick
     ticket.save(update_fields=["assignee", "updated_at"])
     message = (_("分配给 %(name)s") % {"name": assignee}) if assignee else _("退回待认领")
     _event(ticket, actor, TicketEvent.Kind.ASSIGNED, message)
+    if assignee is not None and assignee != actor:
+        notify(
+            recipients=[assignee],
+            kind=Notification.Kind.ASSIGNED,
+            text=_("%(who)s 把 %(no)s 分配给你") % {"who": actor, "no": ticket.number},
+            url=ticket_url(ticket),
+            shop=ticket.shop,
+            ticket=ticket,
+            card=ticket_card(Notification.Kind.ASSIGNED, ticket),
+        )
     return ticket
 
 
@@ -441,21 +455,39 @@ def ticket_note(
 
 
 @transaction.atomic
-def ticket_escalate(*, actor: User, ticket: Ticket, reason: str) -> Ticket:
-    """Hands the decision to a supervisor (for example, compensation the buyer won't accept)."""
+def ticket_escalate(*, actor: User, ticket: Ticket, reason: str) -> Escalation:
+    """Asks a supervisor to decide (for example, compensation the buyer won't accept): an open
+    ``Escalation`` with ``reason`` (required), ``Ticket.escalated`` set until it is decided,
+    a timeline line, and a notification to the shop's supervisors (the chat card carries no
+    reason: it may quote the buyer). Raises ``DeskError`` when the ticket is finished or
+    already waits for a decision, ``PermissionDenied`` without ``escalate_ticket``."""
     require_perm(actor, "tickets.escalate_ticket")
     reason = meaningful_text(reason)
     if not reason:
         raise DeskError(_("请写明升级原因，方便主管判断。"))
     ticket = _lock(ticket)
-    if ticket.escalated:
+    if ticket.escalated or ticket.escalations.filter(decided_at__isnull=True).exists():
         raise DeskError(_("这张售后单已经升级给主管了。"))
     if not ticket.is_open:
         raise DeskError(_("已完结的售后单不能升级。"))
+    now = timezone.now()
     ticket.escalated = True
-    ticket.save(update_fields=["escalated", "updated_at", *_responded(ticket, timezone.now())])
+    ticket.save(update_fields=["escalated", "updated_at", *_responded(ticket, now)])
+    escalation = Escalation.objects.create(
+        ticket=ticket, reason=reason, raised_by=actor, raised_at=now
+    )
     _event(ticket, actor, TicketEvent.Kind.ESCALATED, reason)
-    return ticket
+    notify(
+        recipients=supervisors_of(ticket.shop_id),
+        kind=Notification.Kind.ESCALATION_RAISED,
+        text=_("%(who)s 把 %(no)s 升级给主管：%(reason)s")
+        % {"who": actor, "no": ticket.number, "reason": reason},
+        url=reverse("tickets:inbox") + f"#escalation-{escalation.pk}",
+        shop=ticket.shop,
+        ticket=ticket,
+        card=ticket_card(Notification.Kind.ESCALATION_RAISED, ticket),
+    )
+    return escalation
 
 
 @transaction.atomic

@@ -33,12 +33,27 @@ def post_action(perm: str, loader, url_name: str, *, anchor: str = "", with_pk: 
                     return result
                 if result:
                     messages.success(request, result)
+            back = back_to(request)
+            if back:
+                return redirect(back)
             url = reverse(url_name, args=[obj.pk]) if with_pk else reverse(url_name)
             return redirect(url + anchor)
 
         return view
 
     return decorate
+
+
+# Pages an action may send the user back to instead of its own (``next`` in the POST), by
+# name: one-click buttons in the supervisor's inbox come back to the inbox.
+BACK_TO = {"inbox": "tickets:inbox"}
+
+
+def back_to(request) -> str | None:
+    """The URL of the page named by the POST's ``next`` (one of ``BACK_TO``), else None; never
+    a URL the client wrote."""
+    name = BACK_TO.get(request.POST.get("next", ""))
+    return reverse(name) if name else None
 
 
 def form_error(form) -> DeskError:

@@ -10,6 +10,7 @@ from tickets.forms import DecisionForm
 from tickets.selectors import visible_ledger
 from tickets.services import DeskError
 from tickets.services.ledger import compensation_decide
+from tickets.views.actions import back_to
 
 
 def _waiting(user):
@@ -36,7 +37,7 @@ def approval_decide(request, entry_pk):
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请选择批准或拒绝。"))
-        return redirect("tickets:approval_list")
+        return redirect(back_to(request) or "tickets:approval_list")
     try:
         compensation_decide(
             actor=request.user,
@@ -52,4 +53,4 @@ def approval_decide(request, entry_pk):
             request,
             _("%(verdict)s赔偿 ¥%(amount)s。") % {"verdict": verdict, "amount": entry.amount},
         )
-    return redirect("tickets:approval_list")
+    return redirect(back_to(request) or "tickets:approval_list")

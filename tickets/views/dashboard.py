@@ -5,16 +5,22 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from tickets.inbox import DASHBOARD_PANELS
 from tickets.models import Heartbeat
 from tickets.roles import Role, has_role
 from tickets.selectors import stale_by_assignee, visible_parcels, visible_tickets
 from tickets.selectors_orders import auto_confirm_warnings
 from tickets.selectors_registers import dashboard_registers
+from tickets.views.inbox import inbox_context
 
 
 @require_GET
 def dashboard(request):
     now = timezone.now()
+    if has_role(request.user, Role.FINANCE) and not has_role(
+        request.user, Role.AGENT, Role.SUPERVISOR
+    ):
+        return _finance_dashboard(request, now)
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     tickets = visible_tickets(request.user)
     is_supervisor = has_role(request.user, Role.SUPERVISOR)
@@ -58,4 +64,13 @@ def dashboard(request):
         "auto_confirm_warnings": auto_confirm_warnings(request.user, now),
         "registers": dashboard_registers(request.user, now),
     }
+    if request.user.has_perm("tickets.decide_escalation"):
+        context.update(inbox_context(request.user, now))
     return render(request, "tickets/dashboard.html", context)
+
+
+def _finance_dashboard(request, now):
+    """Finance's start page (issue 13): what the finance app puts there (today's sheets and
+    their status, failed builds with the reason, the latest downloads), not an agent's queue."""
+    panels = [panel for source in DASHBOARD_PANELS if (panel := source(request.user, now))]
+    return render(request, "tickets/dashboard_finance.html", {"now": now, "panels": panels})

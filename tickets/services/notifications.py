@@ -1,0 +1,328 @@
+"""Telling people (issue 13 section 2): the bell's rows in the desk and the team chat's robots.
+
+``notify`` is the one writer. It runs inside the transaction of the event it tells about, so
+a notification exists exactly when its event does, and it queues the chat message for after
+the commit: the chat is a copy that may fail, be retried or time out (``chat_send``, run by
+the Celery task ``CHAT_SEND_TASK`` with backoff) without ever taking the desk's row with it or
+blocking the request. A chat message carries only a ``ChatCard``: the kind of event, shop,
+ticket number, status and agent, never what anyone typed (a reason or a note may hold a
+buyer's phone, name or address; DOMAIN.md "Information leak").
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from celery import signature
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from tickets.models import (
+    ChatWebhook,
+    Notification,
+    PlatformIntervention,
+    Shop,
+    Ticket,
+    User,
+)
+from tickets.selectors import supervisors_for_shop, tickets_near_breach
+
+from . import DeskError
+
+Kind = Notification.Kind
+
+# The Celery task that sends one chat message (``tickets.tasks.chat_send``): named, so this
+# module never imports the tasks above it.
+CHAT_SEND_TASK = "tickets.tasks.chat_send"
+
+
+class ChatSendError(Exception):
+    """The robot's server refused or failed a message (HTTP status, or an ``errcode`` other
+    than 0 in its JSON answer): the task retries it."""
+
+
+@dataclass(frozen=True)
+class ChatCard:
+    """What a chat message may say: the event's kind (a ``Notification.Kind`` value), and the
+    shop's name, ticket number, ticket status label, agent and a fixed headline, each may be
+    empty. Nothing a person typed goes here."""
+
+    kind: str
+    headline: str = ""
+    shop: str = ""
+    ticket: str = ""
+    status: str = ""
+    agent: str = ""
+
+
+def ticket_card(kind: str, ticket: Ticket, headline: str = "") -> ChatCard:
+    """The chat card of an event on ``ticket``: shop name, number, status label, assignee."""
+    return ChatCard(
+        kind=kind,
+        headline=headline,
+        shop=ticket.shop.name,
+        ticket=ticket.number,
+        status=ticket.get_status_display(),
+        agent=str(ticket.assignee) if ticket.assignee_id else "",
+    )
+
+
+def notify(
+    *,
+    recipients,
+    kind: str,
+    text: str,
+    url: str = "",
+    shop: Shop | None = None,
+    ticket: Ticket | None = None,
+    dedupe_key: str | None = None,
+    card: ChatCard | None = None,
+) -> int:
+    """Puts ``text`` (at most 255 characters; longer is cut with …) in each recipient's bell
+    and queues the chat message ``card`` (None: no chat) for the robots of ``kind`` in
+    ``shop`` after the transaction commits. Recipients are users; duplicates and inactive
+    ones are dropped. With ``dedupe_key`` (≤ 80 characters) a recipient is told once per key
+    ever, and the chat only when somebody was told for the first time (a scheduled check
+    finding the same ticket again sends nothing). Returns how many rows were written."""
+    people = {u.pk: u for u in recipients if u is not None and u.is_active}
+    if not people:
+        return 0
+    text = text if len(text) <= 255 else text[:254] + "…"
+    if dedupe_key:
+        told = set(
+            Notification.objects.filter(
+                dedupe_key=dedupe_key, recipient_id__in=list(people)
+            ).values_list("recipient_id", flat=True)
+        )
+        people = {pk: u for pk, u in people.items() if pk not in told}
+        if not people:
+            return 0
+    now = timezone.now()
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient_id=pk,
+                kind=kind,
+                text=text,
+                url=url,
+                shop=shop,
+                ticket=ticket,
+                dedupe_key=dedupe_key,
+                created_at=now,
+            )
+            for pk in people
+        ],
+        ignore_conflicts=bool(dedupe_key),
+    )
+    if card is not None:
+        chat_queue(card, shop_id=shop.pk if shop else None)
+    return len(people)
+
+
+def chat_queue(card: ChatCard, *, shop_id: int | None) -> int:
+    """Queues ``card`` to every active robot of its kind for ``shop_id`` (and to the robots
+    of that kind for no shop), after the surrounding transaction commits; returns how many."""
+    hooks = ChatWebhook.objects.filter(kind=card.kind, is_active=True)
+    hooks = (
+        hooks.filter(shop__isnull=True) | hooks.filter(shop_id=shop_id)
+        if shop_id
+        else (hooks.filter(shop__isnull=True))
+    )
+    ids = list(hooks.values_list("pk", flat=True))
+    payload = asdict(card)
+    for pk in ids:
+        transaction.on_commit(
+            lambda pk=pk: signature(CHAT_SEND_TASK, args=(pk, payload)).apply_async()
+        )
+    return len(ids)
+
+
+def chat_text(card: dict) -> str:
+    """The message's words, in the desk's default language (the team's chat): one line per
+    field that has a value."""
+    with translation.override(settings.LANGUAGE_CODE):
+        lines = [f"【{_('售后工作台')}】{Kind(card['kind']).label}"]
+        if card.get("headline"):
+            lines.append(card["headline"])
+        for label, key in (
+            (_("店铺"), "shop"),
+            (_("售后单"), "ticket"),
+            (_("状态"), "status"),
+            (_("处理人"), "agent"),
+        ):
+            if card.get(key):
+                lines.append(f"{label}：{card[key]}")
+        return "\n".join(lines)
+
+
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk's robot signature (加签): HMAC-SHA256 keyed with ``secret`` over
+    ``f"{timestamp_ms}\\n{secret}"``, Base64, then URL-encoded (UTF-8), as DingTalk's custom
+    robot documentation gives it; the timestamp is in milliseconds and must be within an hour
+    of DingTalk's clock."""
+    digest = hmac.new(
+        secret.encode(), f"{timestamp_ms}\n{secret}".encode(), digestmod=hashlib.sha256
+    ).digest()
+    return urllib.parse.quote_plus(base64.b64encode(digest))
+
+
+def chat_request(hook: ChatWebhook, card: dict, *, now_ms: int | None = None):
+    """The HTTP request for ``hook``: a JSON text message (``{"msgtype": "text", "text":
+    {"content": …}}``, the same for DingTalk and WeCom) POSTed to the robot's URL, which for
+    DingTalk with a secret gains ``timestamp`` and ``sign`` query parameters."""
+    url = hook.url
+    if hook.provider == ChatWebhook.Provider.DINGTALK and hook.secret:
+        stamp = now_ms if now_ms is not None else int(time.time() * 1000)
+        joiner = "&" if urllib.parse.urlsplit(url).query else "?"
+        url = f"{url}{joiner}timestamp={stamp}&sign={dingtalk_sign(hook.secret, stamp)}"
+    body = json.dumps(
+        {"msgtype": "text", "text": {"content": chat_text(card)}}, ensure_ascii=False
+    ).encode()
+    return urllib.request.Request(  # noqa: S310 - the URL is an administrator's http(s) setting
+        url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+
+
+def chat_send(*, webhook_id: int, card: dict) -> bool:
+    """Sends one message to robot ``webhook_id`` and waits at most
+    ``DESK_CHAT_TIMEOUT_SECONDS`` for the answer. Returns False when the robot was deleted or
+    switched off meanwhile (nothing to do). Raises ``ChatSendError`` for a refusal (HTTP
+    error, ``errcode`` ≠ 0) and ``OSError`` (``TimeoutError``, ``URLError``) when the robot's
+    server is unreachable or slow; the task retries both."""
+    hook = ChatWebhook.objects.filter(pk=webhook_id, is_active=True).first()
+    if hook is None:
+        return False
+    if urllib.parse.urlsplit(hook.url).scheme not in ("http", "https"):
+        raise DeskError(_("群机器人地址必须以 http:// 或 https:// 开头。"))
+    request = chat_request(hook, card)
+    try:
+        with urllib.request.urlopen(  # noqa: S310 - scheme checked above
+            request, timeout=settings.DESK_CHAT_TIMEOUT_SECONDS
+        ) as response:
+            answer = response.read(65536)
+    except urllib.error.HTTPError as exc:
+        raise ChatSendError(f"HTTP {exc.code}") from exc
+    try:
+        code = json.loads(answer or b"{}").get("errcode", 0)
+    except (ValueError, AttributeError):
+        code = 0  # a robot that answers 200 without JSON took the message
+    if code not in (0, "0"):
+        raise ChatSendError(f"errcode {code}")
+    return True
+
+
+# --- who is told ---------------------------------------------------------------------
+def supervisors_of(shop_id: int | None) -> list[User]:
+    """Active supervisors who serve ``shop_id`` (None: every supervisor)."""
+    return list(supervisors_for_shop(shop_id))
+
+
+# --- what scheduled checks find ------------------------------------------------------
+def sla_breach_warnings_send(*, now: datetime | None = None) -> int:
+    """Tells the assignee (or, for a ticket nobody has taken, the shop's supervisors) of each
+    open ticket whose first reply or resolution falls due within
+    ``DESK_SLA_WARNING_MINUTES`` from ``now`` and is not met yet. Once per ticket, due time
+    and deadline (the key holds the due time: a due time that moves is a new breach). Run
+    every minute by beat (``tickets.tasks.notifications_due``); returns how many rows."""
+    now = now or timezone.now()
+    soon = now + timedelta(minutes=settings.DESK_SLA_WARNING_MINUTES)
+    written = 0
+    for ticket, which, due in tickets_near_breach(now, soon):
+        with transaction.atomic():
+            label = _("首次响应时限") if which == "first" else _("解决时限")
+            local = timezone.localtime(due)
+            written += notify(
+                recipients=[ticket.assignee]
+                if ticket.assignee_id
+                else supervisors_of(ticket.shop_id),
+                kind=Kind.SLA_BREACH_SOON,
+                text=_("%(no)s 的%(what)s %(at)s 即将到期")
+                % {"no": ticket.number, "what": label, "at": f"{local:%m-%d %H:%M}"},
+                url=ticket_url(ticket),
+                shop=ticket.shop,
+                ticket=ticket,
+                dedupe_key=f"sla:{ticket.pk}:{which}:{int(due.timestamp())}",
+                card=ticket_card(
+                    Kind.SLA_BREACH_SOON,
+                    ticket,
+                    _("%(what)s %(at)s") % {"what": label, "at": f"{local:%m-%d %H:%M}"},
+                ),
+            )
+    return written
+
+
+def intervention_deadline_warnings_send(*, now: datetime | None = None) -> int:
+    """Tells the shop's supervisors (and the agent of the linked ticket) once per case and
+    deadline when an open platform intervention's evidence is due within
+    ``DESK_INTERVENTION_WARNING_HOURS`` (or already past). Run by the same beat task; returns
+    how many rows."""
+    now = now or timezone.now()
+    cases = (
+        PlatformIntervention.objects.filter(closed_at__isnull=True, deadline__isnull=False)
+        .filter(deadline__lte=now + timedelta(hours=settings.DESK_INTERVENTION_WARNING_HOURS))
+        .select_related("shop", "ticket__assignee")
+        .order_by("deadline", "id")
+    )
+    written = 0
+    for case in cases[:500]:
+        with transaction.atomic():
+            people = supervisors_of(case.shop_id)
+            if case.ticket_id and case.ticket.assignee_id:
+                people.append(case.ticket.assignee)
+            local = timezone.localtime(case.deadline)
+            written += notify(
+                recipients=people,
+                kind=Kind.INTERVENTION_DEADLINE,
+                text=_("小二介入 %(no)s 举证截止 %(at)s")
+                % {"no": case.case_no, "at": f"{local:%m-%d %H:%M}"},
+                url=reverse("registers:intervention_detail", args=[case.pk]),
+                shop=case.shop,
+                ticket=case.ticket,
+                dedupe_key=f"intervention:{case.pk}:{int(case.deadline.timestamp())}",
+                card=ChatCard(
+                    kind=Kind.INTERVENTION_DEADLINE,
+                    headline=_("举证截止 %(at)s") % {"at": f"{local:%m-%d %H:%M}"},
+                    shop=case.shop.name,
+                    ticket=case.ticket.number if case.ticket_id else "",
+                ),
+            )
+    return written
+
+
+def ticket_url(ticket: Ticket) -> str:
+    return reverse("tickets:ticket_detail", args=[ticket.pk])
+
+
+# --- reading the bell ----------------------------------------------------------------
+@transaction.atomic
+def notification_mark_read(*, actor: User, notification: Notification) -> Notification:
+    """Marks one of ``actor``'s notifications read (already read: unchanged). Another
+    person's notification is refused (the view loads only the actor's own)."""
+    if notification.recipient_id != actor.pk:
+        raise DeskError(_("这不是你的通知。"))
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=notification.read_at
+        )
+    return notification
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, actor: User, up_to: int | None = None) -> int:
+    """Marks ``actor``'s unread notifications read, those up to id ``up_to`` when given (the
+    newest the page showed, so one that arrived meanwhile stays unread); returns how many."""
+    rows = Notification.objects.filter(recipient=actor, read_at__isnull=True)
+    if up_to is not None:
+        rows = rows.filter(pk__lte=up_to)
+    return rows.update(read_at=timezone.now())

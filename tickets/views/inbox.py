@@ -1,0 +1,63 @@
+"""The supervisor's inbox (主管待办, issue 13 section 1): what waits for a supervisor, oldest
+first, with its age and a one-click way to act; and the decision on an escalation."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets.forms import EscalationDecisionForm
+from tickets.selectors_inbox import (
+    overdue_and_stale_by_assignee,
+    supervisor_inbox,
+    visible_escalations,
+)
+from tickets.services import DeskError
+from tickets.services.escalations import escalation_decide
+from tickets.views.actions import form_error
+
+
+def inbox_context(user, now=None) -> dict:
+    """The inbox's items and the per-agent overdue / stale table, for the inbox page and the
+    supervisor's dashboard."""
+    now = now or timezone.now()
+    return {
+        "now": now,
+        "inbox": supervisor_inbox(user, now),
+        "by_agent": overdue_and_stale_by_assignee(user, now),
+        "decisions": EscalationDecisionForm.base_fields["decision"].choices,
+    }
+
+
+@require_GET
+@permission_required("tickets.decide_escalation", raise_exception=True)
+def inbox(request):
+    return render(request, "tickets/inbox.html", inbox_context(request.user))
+
+
+@require_POST
+@permission_required("tickets.decide_escalation", raise_exception=True)
+def escalation_decide_view(request, pk):
+    """Decides one escalation of a ticket the supervisor may see (another shop's: 404)."""
+    escalation = get_object_or_404(visible_escalations(request.user), pk=pk)
+    form = EscalationDecisionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise form_error(form)
+        decided = escalation_decide(
+            actor=request.user,
+            escalation=escalation,
+            decision=form.cleaned_data["decision"],
+            note=form.cleaned_data["note"],
+        )
+    except DeskError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("%(no)s：%(what)s，已通知客服。")
+            % {"no": decided.ticket.number, "what": decided.get_decision_display()},
+        )
+    return redirect("tickets:inbox")
