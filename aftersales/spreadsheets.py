@@ -97,15 +97,28 @@ def local_naive(moment: datetime | None) -> datetime | None:
 
 def clean_text(value) -> str:
     """``str(value)`` without the characters XML 1.0 cannot hold (``NOT_IN_XML``) and cut to
-    ``CELL_TEXT_LIMIT`` characters, the last one "…": the one function every text cell, title
-    and header of every sheet goes through (issue 12, section 2). ``'备注\\uffff\\x01'`` ->
+    ``CELL_TEXT_LIMIT`` characters as Excel counts them (UTF-16 units), the last one "…": the
+    one function every text cell, title and header of every sheet goes through (issue 12,
+    section 2). ``'备注\\uffff\\x01'`` ->
     ``'备注'``; text without them is returned as it is."""
     text = str(value)
     if NOT_IN_XML.search(text):
         text = NOT_IN_XML.sub("", text)
-    if len(text) > CELL_TEXT_LIMIT:
-        text = text[: CELL_TEXT_LIMIT - 1] + "…"
+    if len(text) > CELL_TEXT_LIMIT // 2 and _excel_length(text) > CELL_TEXT_LIMIT:
+        # Excel counts UTF-16 units: a character beyond the BMP (an emoji) counts twice.
+        kept, units = [], 1  # the closing "…"
+        for character in text:
+            units += 2 if ord(character) > 0xFFFF else 1
+            if units > CELL_TEXT_LIMIT:
+                break
+            kept.append(character)
+        text = "".join(kept) + "…"
     return text
+
+
+def _excel_length(text: str) -> int:
+    """How long Excel counts ``text``: its UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 class SheetUnreadable(Exception):

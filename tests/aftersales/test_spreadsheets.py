@@ -151,6 +151,14 @@ def test_a_text_longer_than_an_excel_cell_holds_is_cut_with_a_mark(tmp_path, str
     assert cell.endswith("聊…")
 
 
+def test_an_emoji_counts_twice_toward_the_cell_limit_as_in_excel():
+    # 20,000 emoji are 40,000 UTF-16 units, which Excel counts
+    cut = clean_text("😀" * 20000)
+    assert len(cut.encode("utf-16-le")) // 2 <= CELL_TEXT_LIMIT
+    assert cut.endswith("😀…")
+    assert len(clean_text("😀" * 16383)) == 16383  # 32,766 units: kept whole
+
+
 @pytest.mark.parametrize("stream_rows", [True, False])
 def test_forbidden_characters_anywhere_give_a_file_that_opens(tmp_path, stream_rows):
     # given: the characters in the sheet's title, its preamble, a header and every text cell

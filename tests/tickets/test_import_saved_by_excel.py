@@ -162,7 +162,10 @@ def test_whole_phones_are_kept(raw, phone):
         ("13912345678.0", "不是完整的电话号码"),
         ("0571-88888888转123", "不是完整的电话号码"),
         ("无", "不是完整的电话号码"),
-        ("1" * 33, "超过 32 个字符"),
+        ("13912345678 13800001111", "不是完整的电话号码"),  # two phones in one cell
+        ("13912345678/13800001111", "不是完整的电话号码"),
+        ("1" * 16, "不是完整的电话号码"),  # more digits than any phone has
+        ("1--" * 11, "超过 32 个字符"),
     ],
 )
 def test_what_is_not_a_whole_phone_is_refused_with_the_reason(raw, says):

@@ -111,8 +111,9 @@ def clean_phone(raw: str | None, *, max_length: int = 32) -> str:
     '13900001111', as the platform shows it and the search finds it); "" when blank.
 
     Raises ``CellError`` for what is not a whole phone number: one a spreadsheet turned into
-    scientific notation ('1.39E+10', whose digits are gone), one masked with '*', or any other
-    text, or longer than ``max_length``. The order file imports the order without the phone
+    scientific notation ('1.39E+10', whose digits are gone), one masked with '*', two numbers
+    in one cell (more than the 15 digits E.164 allows), or any other text, or longer than
+    ``max_length``. The order file imports the order without the phone
     and warns (issue 12, section 4): a phone made of what is left ('139+10') was stored before."""
     text = unicodedata.normalize("NFKC", unwrap(raw))
     if not text:
@@ -126,7 +127,10 @@ def clean_phone(raw: str | None, *, max_length: int = 32) -> str:
             % {"value": text[:40]}
         )
     phone = "".join(ch for ch in text if ch in "0123456789+-")
-    if not _PHONE.fullmatch(text) or not any(ch.isdigit() for ch in text):
+    digits = sum(ch.isdigit() for ch in phone)
+    # No phone number has more than 15 digits (ITU-T E.164): more is two numbers in one cell
+    # ('13912345678 13800001111'), which would be stored as one that reaches nobody.
+    if not _PHONE.fullmatch(text) or not digits or digits > 15:
         raise CellError(
             _(
                 "“%(value)s”不是完整的电话号码：这个订单导入时不带电话"
