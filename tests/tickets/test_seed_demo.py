@@ -138,6 +138,15 @@ def test_the_demo_holds_only_states_the_desk_can_reach():
             assert line.sku.colour != returned.colour
         else:  # a product of one SKU: the same again
             assert line.sku_id == returned.sku_id
+    # The service-level clock as the services leave it (issue 13 section 3): started at the
+    # opening, paused while the return parcel is awaited, a finished wait kept on the ticket.
+    assert not Ticket.objects.exclude(clock_started_at=F("created_at")).exists()
+    waiting = Ticket.objects.filter(status=Ticket.Status.AWAITING_RETURN)
+    assert waiting.exists()
+    assert not waiting.exclude(paused_at=F("status_changed_at")).exists()
+    paused = Ticket.objects.filter(paused_at__isnull=False)
+    assert not paused.exclude(status=Ticket.Status.AWAITING_RETURN).exists()
+    assert Ticket.objects.filter(paused_seconds__gt=0).exists()
 
 
 @pytest.mark.django_db
