@@ -9,6 +9,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .inbox import INBOX_SOURCES, InboxItem
 from .models import Escalation, Promise, User
@@ -88,7 +89,7 @@ def _approvals(user, now) -> list[InboxItem]:
             shop=entry.shop.name,
             action={
                 "url": reverse("tickets:approval_decide", args=[entry.pk]),
-                "label": _("批准"),
+                "label": pgettext("inbox button", "批准"),
                 "fields": {"approved": "1", "next": "inbox"},
             },
             obj=entry,

@@ -1,0 +1,165 @@
+"""In the browser (issue 13): the agent escalates, the supervisor finds it in the inbox and
+decides, the agent sees the decision and a notification; the compensation to approve and the
+exchange list to sign appear in the inbox and leave it when handled. Screenshots in both
+languages at 1366x768."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from finance_exports.builders import get_builder
+from finance_exports.models import Sheet
+from finance_exports.services import sheet_build
+from tests.e2e.conftest import login, screenshot
+from tests.factories import make_order, make_shop, make_ticket, make_user
+from tests.finance_exports.helpers import queued_exchange, record
+from tickets.models import Escalation, LedgerEntry, Notification, Ticket
+from tickets.roles import Role
+from tickets.services.tickets import ticket_escalate
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def supervisors_day():
+    """A shop with an agent's ticket, a compensation above the threshold waiting, and the
+    day's exchange list built and waiting for a signature."""
+    shop = make_shop("wuhan-flagship", name="武汉旗舰店")
+    agent = make_user("e2e-agent", Role.AGENT, shops=[shop], last_name="王", first_name="芳")
+    make_user("e2e-boss", Role.SUPERVISOR, all_shops=True, last_name="李", first_name="主管")
+    order = make_order(shop, items=((Decimal("399.00"), 1),), buyer_nick="爱穿裙子的猫")
+    ticket = make_ticket(
+        order, agent, kind=Ticket.Kind.COMPENSATION, reason=Ticket.Reason.QUALITY, assignee=agent
+    )
+    entry = record(agent, order, "80.00", LedgerEntry.Kind.COMPENSATION, ticket=ticket)
+    assert entry.requires_approval
+    swap = queued_exchange(agent, make_order(shop, buyer_nick="小鱼爱吃猫"))
+    exchanges = get_builder("exchanges")
+    day = timezone.localdate()
+    if timezone.now() >= exchanges.cutoff(day):
+        day += timedelta(days=1)
+    sheet = sheet_build(
+        kind="exchanges", business_date=day, now=exchanges.cutoff(day) + timedelta(minutes=1)
+    )
+    assert sheet.status == Sheet.Status.AWAITING_APPROVAL
+    return ticket, entry, sheet, swap
+
+
+def bell(page) -> str:
+    count = page.locator(".topbar .bell-count")
+    return count.inner_text() if count.count() else "0"
+
+
+def test_escalate_decide_and_be_told(browser, live_server, supervisors_day):
+    ticket, entry, sheet, _swap = supervisors_day
+    contexts = []
+
+    def open_as(username, locale="zh-CN"):
+        context = browser.new_context(
+            viewport={"width": 1366, "height": 768}, locale=locale, timezone_id="Asia/Shanghai"
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.base_url = live_server.url
+        login(page, username)
+        return page
+
+    try:
+        # the agent escalates from the ticket page
+        agent = open_as("e2e-agent")
+        agent.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+        agent.fill("input[name=reason]", "买家不接受 80 元补偿，要求退货退款，请主管定")
+        agent.click("button:has-text('升级给主管')")
+        assert "已升级给主管" in agent.inner_text(".messages")
+        assert "等待主管决定" in agent.inner_text("#escalations")
+        screenshot(agent, "inbox-1-agent-escalated")
+        escalation = Escalation.objects.get()
+
+        # the supervisor sees it on the dashboard and in the inbox, with the bell's count
+        boss = open_as("e2e-boss")
+        assert bell(boss) == "2"  # the escalation and the compensation to approve
+        inbox = boss.locator(".dash-inbox")
+        assert ticket.number in inbox.inner_text()
+        assert inbox.locator("tr.inbox-approval").count() == 1
+        assert inbox.locator("tr.inbox-signature").count() == 1
+        screenshot(boss, "inbox-2-supervisor-dashboard")
+        boss.click("nav >> text=主管待办")
+        rows = boss.locator("table.inbox tbody tr")
+        assert rows.count() == 3
+        screenshot(boss, "inbox-3-supervisor-inbox")
+
+        # decides: instruct the agent
+        row = boss.locator(f"#escalation-{escalation.pk}")
+        row.locator("select[name=decision]").select_option("instruct")
+        row.locator("input[name=note]").fill("先补 30 元无门槛券，买家仍不同意再同意退货")
+        row.locator("button", has_text="决定").click()
+        assert "已通知客服" in boss.inner_text(".messages")
+        assert boss.locator(f"#escalation-{escalation.pk}").count() == 0
+
+        # approves the compensation with one click: it leaves the inbox
+        boss.locator("tr.inbox-approval button", has_text="批准").click()
+        assert "已批准" in boss.inner_text(".messages")
+        assert boss.locator("tr.inbox-approval").count() == 0
+        entry.refresh_from_db()
+        assert entry.approval.approved
+
+        # signs the exchange list from its page: it leaves the inbox
+        boss.locator("tr.inbox-signature a", has_text="换货清单").click()
+        boss.once("dialog", lambda dialog: dialog.accept())
+        boss.click("#approve-list")
+        assert "已签字" in boss.inner_text(".messages")
+        boss.goto(f"{live_server.url}/inbox/")
+        assert boss.locator("table.inbox").count() == 0
+        assert "没有等待主管处理的事项" in boss.inner_text("main")
+        screenshot(boss, "inbox-4-supervisor-inbox-empty")
+        sheet.refresh_from_db()
+        assert sheet.status == Sheet.Status.APPROVED
+
+        # the agent's bell counts the decision and the approval; the list says what happened
+        agent.reload()
+        assert bell(agent) == "2"
+        agent.click(".topbar a.bell")
+        notes = agent.inner_text("ul.notifications")
+        assert "升级已决定" in notes and "指示客服" in notes and "30 元无门槛券" in notes
+        screenshot(agent, "inbox-5-agent-notifications")
+        # opening the decision goes to the ticket, which shows it; the bell counts one less
+        agent.locator("li.notification.unread button.notification-text", has_text="升级").click()
+        agent.wait_for_url(f"**/tickets/{ticket.pk}/**")
+        assert "指示客服" in agent.inner_text("#escalations")
+        assert bell(agent) == "1"
+        screenshot(agent, "inbox-6-agent-ticket-decided")
+        agent.goto(f"{live_server.url}/notifications/")
+        agent.click("button:has-text('全部标为已读')")
+        assert bell(agent) == "0"
+        assert not Notification.objects.filter(recipient__username="e2e-agent", read_at=None)
+
+        # the same pages in English, with new work waiting
+        second = make_ticket(
+            make_order(ticket.shop, items=((Decimal("299.00"), 1),), buyer_nick="tmall_buyer_88"),
+            ticket.assignee,
+            kind=Ticket.Kind.COMPENSATION,
+            reason=Ticket.Reason.DAMAGED,
+            assignee=ticket.assignee,
+        )
+        ticket_escalate(
+            actor=ticket.assignee, ticket=second, reason="破损严重，买家要求赔偿 200 元"
+        )
+        record(
+            ticket.assignee, second.order, "120.00", LedgerEntry.Kind.COMPENSATION, ticket=second
+        )
+        english = open_as("e2e-boss", locale="en-US")
+        english.click("form.lang button[value=en]")
+        english.goto(f"{live_server.url}/inbox/")
+        assert "Inbox" in english.inner_text("h1")
+        screenshot(english, "inbox-7-supervisor-inbox-en")
+        english.goto(f"{live_server.url}/notifications/")
+        assert "Notifications" in english.inner_text("h1")
+        screenshot(english, "inbox-8-supervisor-notifications-en")
+        english.goto(f"{live_server.url}/")
+        screenshot(english, "inbox-9-supervisor-dashboard-en")
+    finally:
+        for context in contexts:
+            context.close()
