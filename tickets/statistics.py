@@ -4,9 +4,11 @@ and the user's shops. Reads only; every figure starts from the scoped querysets 
 
 Definitions (the tests hold hand-computed figures for them):
 - resolved: tickets whose ``resolved_at`` falls in the range, counted for their assignee;
-- median first response (minutes) / resolution (hours): from the start of the ticket's clock
-  (the opening, or the buyer's 退款申请时间 for a refund import), over tickets created in the
-  range that have the time, per assignee;
+- median first response (minutes) / resolution (hours): the shop's working time, as the
+  service levels count it (``tickets.sla``): business time in the shop's hours from the start
+  of the ticket's clock (the opening, or the buyer's 退款申请时间 for a refund import), the
+  resolution less the time the clock was paused waiting for the buyer or the parcel; over
+  tickets created in the range that have the time, per assignee;
 - overdue: tickets created in the range that are overdue now, by the desk's one rule
   (``Ticket.objects.overdue``, as the list, its filter and the dashboard count them: never a
   closed or cancelled ticket, never a due time that passed while the clock was paused);
@@ -28,7 +30,8 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import LedgerEntry, Ticket, TicketItem
+from .business_hours import business_time_between
+from .models import LedgerEntry, Shop, Ticket, TicketItem
 from .money import counted
 from .selectors import visible_ledger, visible_tickets
 from .selectors_registers import visible_reviews
@@ -102,7 +105,10 @@ def per_agent(user, range_: StatsRange, now: datetime | None = None) -> list[Age
 
     created = tickets.filter(_in(range_, "created_at"))
     first, whole = defaultdict(list), defaultdict(list)
+    hours = {shop.pk: shop.business_hours for shop in Shop.objects.all()}
     for t in created.values(
+        "shop",
+        "paused_seconds",
         "assignee",
         "assignee__first_name",
         "assignee__last_name",
@@ -116,12 +122,14 @@ def per_agent(user, range_: StatsRange, now: datetime | None = None) -> list[Age
             agent,
             name_of(t["assignee__first_name"], t["assignee__last_name"], t["assignee__username"]),
         )
+        started, shop_hours = t["clock_started_at"], hours[t["shop"]]
         if t["first_responded_at"]:
-            first[agent].append(
-                (t["first_responded_at"] - t["clock_started_at"]).total_seconds() / 60
-            )
+            worked = business_time_between(started, t["first_responded_at"], shop_hours)
+            first[agent].append(worked.total_seconds() / 60)
         if t["resolved_at"]:
-            whole[agent].append((t["resolved_at"] - t["clock_started_at"]).total_seconds() / 3600)
+            worked = business_time_between(started, t["resolved_at"], shop_hours)
+            worked -= timedelta(seconds=t["paused_seconds"])
+            whole[agent].append(max(worked, timedelta(0)).total_seconds() / 3600)
     for agent, values in first.items():
         rows[agent].first_response_minutes = round(median(values), 1)
     for agent, values in whole.items():

@@ -18,12 +18,14 @@ from tests.factories import make_order
 from tests.tickets.export_files import REFUND_HEADERS, export_csv, refund_row
 from tickets.business_hours import BusinessHours, add_business_time, business_time_between
 from tickets.imports.run import Upload, import_files
-from tickets.models import RefundRequest, Ticket, TicketEvent
+from tickets.models import LedgerEntry, RefundRequest, Ticket, TicketEvent
 from tickets.services import DeskError
+from tickets.services.ledger import ledger_record
 from tickets.services.tickets import (
     ItemRequest,
     ticket_await_buyer,
     ticket_buyer_answered,
+    ticket_note,
     ticket_open,
     ticket_transition,
 )
@@ -379,6 +381,36 @@ def test_overdue_is_the_same_in_the_list_the_dashboard_the_statistics_and_the_ex
     header = [c.value for c in sheet[1]]
     marked = [row for row in sheet.iter_rows(min_row=2, values_only=True) if "是" in row]
     assert len(marked) == 1 and never_answered.number in marked[0], header
+
+
+def test_the_statistics_count_the_shops_working_time(clock, shop_a, agent, supervisor):
+    # given: a ticket opened at 23:50 and answered at 09:10: ten minutes each side of the night
+    clock.now = bj(2, 23, 50)
+    night = open_ticket(agent, make_order(shop_a))
+    clock.now = bj(3, 9, 10)
+    ticket_note(actor=agent, ticket=night, text="已联系买家")
+    # and a return opened at 10:00, waiting for its parcel 10:02-12:02, refunded at 14:00
+    clock.now = bj(3, 10)
+    returned = open_ticket(agent, make_order(shop_a))
+    clock.now = bj(3, 10, 2)
+    ticket_transition(actor=agent, ticket=returned, to_status=S.AWAITING_RETURN)
+    clock.now = bj(3, 12, 2)
+    ticket_transition(actor=agent, ticket=returned, to_status=S.RECEIVED)
+    clock.now = bj(3, 14)
+    ledger_record(
+        actor=agent,
+        order=returned.order,
+        ticket=returned,
+        kind=LedgerEntry.Kind.REFUND,
+        amount="1.00",
+        payment_method=LedgerEntry.PaymentMethod.PLATFORM_REFUND,
+    )
+    assert refreshed(returned).status == S.REFUNDED
+    # when
+    (row,) = per_agent(supervisor, StatsRange(date(2026, 3, 2), date(2026, 3, 3)), now=clock.now)
+    # then: replies after 20 and 2 minutes; 4 hours of which 2 waited for the parcel
+    assert row.first_response_minutes == 11.0
+    assert row.resolution_hours == 2.0
 
 
 # --- the ticket page ----------------------------------------------------------------------
