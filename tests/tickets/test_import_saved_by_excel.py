@@ -196,6 +196,43 @@ def test_characters_no_text_may_hold_are_dropped_from_every_imported_cell(logged
     assert NO_1 in page
 
 
+# --- identifiers Excel cut to 15 digits and padded with zeros --------------------------------
+def test_a_file_whose_long_numbers_all_end_in_zeros_after_15_digits_is_refused(logged_in, shop_a):
+    # given: an export Excel saved with the number format "0": 15 digits, then zeros
+    rows = [
+        order_row("3515026031512340000", 支付宝交易号="'2026030122001100000000000000"),
+        order_row("3515026031512350000", 支付宝交易号="'2026030122001200000000000000"),
+    ]
+    orders = csv_file("o.csv", ORDER_HEADERS_56, rows)
+    # when: it is uploaded
+    batch, preview = upload(logged_in, shop_a, orders_file=orders)
+    # then: the preview names the columns and why, and nothing can be imported
+    assert "15 位以后的数字已经丢失" in preview
+    assert "订单编号" in preview
+    assert "支付宝交易号" in preview
+    assert batch.status != B.APPLIED
+    logged_in.post(reverse("imports:apply", args=[batch.pk]))
+    assert not Order.objects.exists()
+
+
+def test_one_long_number_ending_in_zeros_is_imported_with_a_warning(logged_in, shop_a):
+    # a real order number ends in four zeros about once in ten thousand
+    rows = [order_row("3515026031512340000"), order_row("3515026031512351234")]
+    batch, preview = upload(
+        logged_in, shop_a, orders_file=csv_file("o.csv", ORDER_HEADERS_56, rows)
+    )
+    assert "从第 16 位起都是 0" not in preview  # one of two: no sign of Excel
+    assert confirm(logged_in, batch).status == B.APPLIED
+    batch, preview = upload(
+        logged_in,
+        shop_a,
+        orders_file=csv_file("o.csv", ORDER_HEADERS_56, [order_row("3515026031599990000")]),
+    )
+    assert "从第 16 位起都是 0" in preview
+    assert confirm(logged_in, batch).status == B.APPLIED
+    assert Order.objects.count() == 3
+
+
 # --- identifiers: the row is refused with its line ---------------------------------------------
 SUB_ORDER_NO = "35150123456789012341"
 

@@ -34,7 +34,7 @@ from .cleaning import (
     split_address,
 )
 from .layout import Layout, fold, mapping
-from .report import Report
+from .report import EXCEL_DIGITS, Report
 
 CHUNK_ROWS = 1000
 S = Order.Status
@@ -160,12 +160,17 @@ class _Row:
         return self.cells[index]
 
     def take(self, field_name: str, cleaner, *args, **kwargs):
-        """The cleaned value, or None after reporting the cell as bad."""
+        """The cleaned value, or None after reporting the cell as bad. An identifier longer
+        than Excel's 15 digits is noted for ``Report.check_excel_padding``."""
         try:
-            return cleaner(self.raw(field_name), *args, **kwargs)
+            value = cleaner(self.raw(field_name), *args, **kwargs)
         except CellError as exc:
             self.refuse(field_name, exc.message)
             return None
+        if isinstance(value, str) and len(value) > EXCEL_DIGITS and value.isdecimal():
+            column = self.layout.labels.get(field_name, "")
+            self.report.long_number(self.name, self.line, column, value)
+        return value
 
     def refuse(self, field_name: str, message: str) -> None:
         self.ok = False

@@ -3,9 +3,25 @@
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 # Bad rows and warnings kept for display; beyond this only their number is kept, so a file
 # that is wrong on every line does not fill memory or the page.
 KEEP_PROBLEMS = 200
+# Excel keeps 15 significant digits of a number: a longer identifier it read as a number and
+# saved with the format "0" shows its first 15 digits and zeros after them.
+EXCEL_DIGITS = 15
+
+
+@dataclass
+class LongNumbers:
+    """The identifiers longer than EXCEL_DIGITS seen in one column of one file: how many,
+    how many end in zeros from the 16th digit on, and where the first such one stands."""
+
+    seen: int = 0
+    padded: int = 0
+    first_line: int | None = None
+    first_value: str = ""
 
 
 @dataclass
@@ -35,6 +51,7 @@ class Report:
     error_count: int = 0
     warning_count: int = 0
     applied: bool = False
+    long_numbers: dict[tuple[str, str], LongNumbers] = field(default_factory=dict)
 
     def error(self, file: str, line: int | None, column: str, message: str) -> None:
         self.error_count += 1
@@ -45,6 +62,49 @@ class Report:
         self.warning_count += 1
         if len(self.warnings) < KEEP_PROBLEMS:
             self.warnings.append(Problem(file, line, column, str(message)))
+
+    def long_number(self, file: str, line: int, column: str, value: str) -> None:
+        """Notes an identifier of more than EXCEL_DIGITS digits read from ``column`` of
+        ``file`` at ``line``, for ``check_excel_padding``."""
+        seen = self.long_numbers.setdefault((file, column), LongNumbers())
+        seen.seen += 1
+        if set(value[EXCEL_DIGITS:]) == {"0"}:
+            seen.padded += 1
+            if seen.first_line is None:
+                seen.first_line, seen.first_value = line, value
+
+    def check_excel_padding(self) -> None:
+        """After every row was read: a column whose long identifiers ALL end in zeros from the
+        16th digit on, two or more of them, was saved by Excel as numbers and has lost their
+        last digits (issue 12 section 4): an error, so nothing is imported. A single such
+        number is a warning (a real number ends in zeros once in thousands)."""
+        for (file, column), seen in self.long_numbers.items():
+            if seen.padded == 0 or seen.padded < seen.seen:
+                continue
+            values = {"value": seen.first_value, "column": column, "n": seen.padded}
+            if seen.padded >= 2:
+                self.error(
+                    file,
+                    None,
+                    column,
+                    _(
+                        "“%(column)s”列的 %(n)s 个长编号都以 0 结尾（例如“%(value)s”）：文件被 "
+                        "Excel 当作数字保存过，15 位以后的数字已经丢失。请从卖家中心重新导出，"
+                        "不要用 Excel 打开后再保存。"
+                    )
+                    % values,
+                )
+            else:
+                self.warn(
+                    file,
+                    seen.first_line,
+                    column,
+                    _(
+                        "编号“%(value)s”从第 16 位起都是 0：如果文件用 Excel 打开并保存过，"
+                        "后面的数字已经丢失，请核对。"
+                    )
+                    % values,
+                )
 
     def counted(self, kind: str) -> dict[str, int]:
         """What happened to ``kind`` ("orders", "items", "refunds"), without the zeros."""

@@ -157,6 +157,7 @@ def import_files(
                         import_refunds(rows, layout, name, ctx, actor)
                 except ImportFileError as exc:
                     report.error(name, None, "", exc.message)
+            report.check_excel_padding()
             report.applied = report.ok and not dry_run
             if not report.applied:
                 transaction.set_rollback(True)
