@@ -254,14 +254,15 @@ def _record_failure(builder: SheetBuilder, business_date: date, exc: BaseExcepti
 
 def _sheet_failed_notify(sheet: Sheet) -> None:
     """Finance and the supervisors hear that ``sheet`` failed for good, in the bell and in
-    the chat of the robots for no shop (issue 13); the reason is on the finance page."""
+    the chat of the robots for no shop (issue 13); the reason is on the finance page. Called
+    once per failure: only the attempt that moves the locked row from building to failed
+    comes here, and a rebuild that fails again is a new failure."""
     label = f"{sheet.get_kind_display()} {sheet.business_date:%Y-%m-%d}"
     notify(
         recipients=staff_with_roles(Role.FINANCE, Role.SUPERVISOR),
         kind=Notification.Kind.SHEET_FAILED,
         text=_("%(sheet)s 生成失败，请在财务报表页查看原因") % {"sheet": label},
         url=sheet.get_absolute_url(),
-        dedupe_key=f"sheet-failed:{sheet.pk}:{sheet.attempts}",
         card=ChatCard(kind=Notification.Kind.SHEET_FAILED, headline=label),
     )
 

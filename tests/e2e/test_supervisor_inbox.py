@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 
 from finance_exports.builders import get_builder
+from finance_exports.builders.finance import FinanceSheetBuilder
 from finance_exports.models import Sheet
-from finance_exports.services import sheet_build
+from finance_exports.services import SheetBuildFailed, sheet_build
 from tests.e2e.conftest import login, screenshot
 from tests.factories import make_order, make_shop, make_ticket, make_user
 from tests.finance_exports.helpers import queued_exchange, record
@@ -162,4 +163,50 @@ def test_escalate_decide_and_be_told(browser, live_server, supervisors_day):
         screenshot(english, "inbox-9-supervisor-dashboard-en")
     finally:
         for context in contexts:
+            context.close()
+
+
+def test_finance_dashboard_shows_the_sheets_not_a_queue(
+    browser, live_server, monkeypatch, settings
+):
+    # given today's finance sheet built and downloaded once, and yesterday's that failed
+    make_user("e2e-money", Role.FINANCE, all_shops=True, last_name="赵", first_name="会计")
+    finance = get_builder("finance")
+    today = timezone.localdate()
+    settings.FINANCE_SHEET_MAX_ATTEMPTS = 1
+    monkeypatch.setattr(FinanceSheetBuilder, "write", lambda *a: 1 / 0)
+    yesterday = today - timedelta(days=1)
+    with pytest.raises(SheetBuildFailed):
+        sheet_build(
+            kind="finance",
+            business_date=yesterday,
+            now=finance.cutoff(yesterday) + timedelta(minutes=1),
+        )
+    monkeypatch.undo()
+    sheet = sheet_build(
+        kind="finance", business_date=today, now=finance.cutoff(today) + timedelta(minutes=1)
+    )
+    for locale, language, name in (
+        ("zh-CN", None, "finance-dashboard"),
+        ("en-US", "en", "finance-dashboard-en"),
+    ):
+        context = browser.new_context(
+            viewport={"width": 1366, "height": 768}, locale=locale, timezone_id="Asia/Shanghai"
+        )
+        try:
+            page = context.new_page()
+            page.base_url = live_server.url
+            login(page, "e2e-money")
+            if language:
+                page.click(f"form.lang button[value={language}]")
+            else:
+                with page.expect_download():
+                    page.click(f"a[href='/finance/sheets/{sheet.pk}/download/']")
+                page.goto(live_server.url + "/")
+            main = page.inner_text("main")
+            assert "ZeroDivisionError" in main
+            assert "赵会计" in page.inner_text(".fin-downloads")
+            assert page.locator(".fin-today tbody tr").count() == 1
+            screenshot(page, name)
+        finally:
             context.close()
