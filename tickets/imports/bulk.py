@@ -259,10 +259,13 @@ def deferred_upkeep(models: Sequence[type[Model]]) -> Iterator[bool]:
     All of it runs in one transaction (a savepoint inside the caller's), so an error, an
     interrupted command or a lost connection rolls back the rows and the schema changes
     together: no other session ever sees the tables without their indexes, constraints or
-    guards. Nothing else can write to the tables (nor, for the foreign keys, change the
-    tables they point at) until the caller's transaction ends. Why: at a million rows per
-    table, keeping 19 indexes up to date row by row and the deferred per-row foreign-key
-    checks at commit were most of ``seed_demo``'s time (bench/README.md, issue 14).
+    guards. Until the caller's transaction ends nothing else can read or write the tables,
+    nor the tables their foreign keys point at (dropping a foreign key locks both ends: for
+    the demo, shops, users, couriers and SKUs, so every page of a running desk waits).
+
+    Why: at a million rows per table, keeping 19 indexes up to date row by row and the
+    deferred per-row foreign-key checks at commit were most of ``seed_demo``'s time
+    (bench/README.md, issue 14).
     """
     if connection.vendor != "postgresql":
         yield False
