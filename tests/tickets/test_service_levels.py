@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -193,6 +194,21 @@ def test_the_database_refuses_half_or_backward_hours(shop_a):
             type(shop_a).objects.filter(pk=shop_a.pk).update(
                 service_opens_at=opens, service_closes_at=closes
             )
+
+
+def test_the_shop_form_says_what_is_wrong_with_its_hours(shop_a):
+    for opens, closes, field in (
+        (time(9), None, "service_closes_at"),
+        (None, time(18), "service_opens_at"),
+        (time(20), time(8), "service_closes_at"),
+    ):
+        shop_a.service_opens_at, shop_a.service_closes_at = opens, closes
+        with pytest.raises(ValidationError) as refused:
+            shop_a.full_clean()
+        assert list(refused.value.message_dict) == [field]
+    shop_a.service_opens_at, shop_a.service_closes_at = time(0), time(0)  # round the clock
+    shop_a.full_clean()
+    assert shop_a.business_hours.label() == "00:00-24:00"
 
 
 def test_awaiting_the_return_parcel_pauses_the_clock(clock, shop_a, agent):

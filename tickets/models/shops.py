@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -82,6 +83,19 @@ class Shop(TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        """The shop's business hours read as the admin's form shows them: both or neither, and
+        the close after the opening (00:00 as the close is midnight, 24:00). The database
+        holds the same rule (``shop_service_hours_valid``); this says it on the field."""
+        opens, closes = self.service_opens_at, self.service_closes_at
+        if (opens is None) != (closes is None):
+            field = "service_opens_at" if opens is None else "service_closes_at"
+            raise ValidationError({field: _("上班和下班时间要么都填，要么都留空（用默认时间）。")})
+        if opens is not None and closes != time(0) and opens >= closes:
+            raise ValidationError(
+                {"service_closes_at": _("下班时间必须晚于上班时间；00:00 表示午夜 24:00。")}
+            )
 
     @property
     def is_tmall(self) -> bool:
