@@ -668,7 +668,7 @@ class DemoBuilder:
             if path[steps - 1] == Ticket.Status.ON_EXCHANGE_LIST:
                 steps -= 1  # only a built list puts a ticket on it: it waits in the queue
             status = path[steps - 1]
-        first_due, resolution_due = sla_due_times(opened, reason)
+        first_due, resolution_due = sla_due_times(opened, reason, self.business_hours)
         agents = self.agents_by_shop.get(order["shop_id"]) or [self.system_user]
         assignee = (
             None if (status == Ticket.Status.OPEN and rng.random() < 0.4) else rng.choice(agents)
