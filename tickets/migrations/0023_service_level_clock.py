@@ -24,6 +24,11 @@ def fill_clock(apps, schema_editor):
     Ticket = apps.get_model("tickets", "Ticket")
     Ticket.objects.update(clock_started_at=F("created_at"))
     Ticket.objects.filter(status="awaiting_return").update(paused_at=F("status_changed_at"))
+    if schema_editor.connection.vendor == "postgresql":
+        # The UPDATEs queue the deferred foreign-key triggers of the tables pointing at
+        # tickets; PostgreSQL refuses the index and constraint below while they are pending
+        # ("cannot CREATE INDEX ... pending trigger events"), so they run now.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
