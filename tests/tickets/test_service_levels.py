@@ -462,3 +462,16 @@ def test_another_shops_agent_cannot_pause_the_clock(clock, client, shop_a, shop_
         assert client.post(reverse(name, args=[ticket.pk])).status_code == 404
         assert client.get(reverse(name, args=[ticket.pk])).status_code in (404, 405)
     assert not refreshed(ticket).is_paused
+
+
+def test_the_list_and_the_dashboard_mark_a_paused_clock(clock, client, shop_a, agent):
+    waiting = open_ticket(agent, make_order(shop_a))
+    running = open_ticket(agent, make_order(shop_a))
+    ticket_await_buyer(actor=agent, ticket=waiting)
+    client.force_login(agent)
+    for url in (reverse("tickets:ticket_list"), reverse("tickets:dashboard")):
+        html = client.get(url).content.decode()
+        assert html.count("暂停计时</span>") == 1, url
+        row = html[html.index(f">{waiting.number}<") :]
+        assert row.index("暂停计时") < row.index("</tr>")
+    assert running.number in html
