@@ -17,7 +17,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404
@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import models
+from .admin_input import CheckedInput
 from .forms import MoneyField
 from .selectors import scope_to_user, visible_shops
 
@@ -65,7 +66,7 @@ class NoWrites:
         return False
 
 
-class ServiceDoorAdmin(NoWrites, DeclaredLookupsOnly, admin.ModelAdmin):
+class ServiceDoorAdmin(CheckedInput, NoWrites, DeclaredLookupsOnly, admin.ModelAdmin):
     """A model whose rows change only through the desk's services: listed and shown, limited
     to the shops the user serves, never added, changed or deleted from the admin.
 
@@ -91,7 +92,7 @@ class ServiceDoorAdmin(NoWrites, DeclaredLookupsOnly, admin.ModelAdmin):
         ]
 
 
-class ServiceDoorInline(NoWrites, admin.TabularInline):
+class ServiceDoorInline(CheckedInput, NoWrites, admin.TabularInline):
     """Rows shown inside a service-door model's page: read-only like their parent."""
 
     extra = 0
@@ -101,12 +102,20 @@ class ServiceDoorInline(NoWrites, admin.TabularInline):
 class ReadOnlyHistory:
     """A record's history is read, never written: simple-history's version page would save a
     POST for anyone who may merely view the model (and revert for a superuser), so POST is
-    refused there; and a history shows only for a record the user may see."""
+    refused there; and a history shows only for a record the user may see. An id in the URL
+    that no record or version can have (``abc``, ``:``, ``1.5``) is a 404 like a missing one."""
+
+    @staticmethod
+    def _id_or_404(field, value):
+        try:
+            return field.to_python(value)
+        except ValidationError:
+            raise Http404 from None
 
     def _visible_or_404(self, request, object_id):
         """A record the user may not see has no history for them; a deleted one keeps its
         history (who deleted what is the point of keeping it)."""
-        pk = unquote(object_id)
+        pk = self._id_or_404(self.model._meta.pk, unquote(object_id))
         exists = self.model._default_manager.filter(pk=pk).exists()
         if exists and not self.get_queryset(request).filter(pk=pk).exists():
             raise Http404
@@ -119,10 +128,12 @@ class ReadOnlyHistory:
         if request.method != "GET":
             raise PermissionDenied
         self._visible_or_404(request, object_id)
+        history = getattr(self.model, self.model._meta.simple_history_manager_attribute)
+        self._id_or_404(history.model._meta.pk, version_id)
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-class ReferenceAdmin(ReadOnlyHistory, DeclaredLookupsOnly, SimpleHistoryAdmin):
+class ReferenceAdmin(CheckedInput, ReadOnlyHistory, DeclaredLookupsOnly, SimpleHistoryAdmin):
     """Reference data: edited here by whoever holds the model's permission, every change kept
     in its history (the "历史" button on the row), which supervisors can read."""
 
@@ -134,7 +145,9 @@ class ReferenceAdmin(ReadOnlyHistory, DeclaredLookupsOnly, SimpleHistoryAdmin):
 
 
 @admin.register(models.User)
-class UserAdmin(ReadOnlyHistory, DeclaredLookupsOnly, SimpleHistoryAdmin, DjangoUserAdmin):
+class UserAdmin(
+    CheckedInput, ReadOnlyHistory, DeclaredLookupsOnly, SimpleHistoryAdmin, DjangoUserAdmin
+):
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("负责店铺"), {"fields": ("all_shops", "shops")}),
@@ -158,7 +171,9 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(ReadOnlyHistory, DeclaredLookupsOnly, SimpleHistoryAdmin, DjangoGroupAdmin):
+class GroupAdmin(
+    CheckedInput, ReadOnlyHistory, DeclaredLookupsOnly, SimpleHistoryAdmin, DjangoGroupAdmin
+):
     """The roles: which permissions each holds is set by ``tickets.roles`` after every
     migrate; a change made here is recorded (and undone by the next migrate)."""
 
@@ -179,7 +194,7 @@ class CourierAdmin(ReferenceAdmin):
     search_fields = ("code", "name")
 
 
-class SkuInline(admin.TabularInline):
+class SkuInline(CheckedInput, admin.TabularInline):
     model = models.Sku
     extra = 0
 
@@ -435,7 +450,7 @@ class ReviewContactAdmin(ServiceDoorAdmin):
 
 
 @admin.register(models.Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
+class HeartbeatAdmin(CheckedInput, admin.ModelAdmin):
     list_display = ("name", "beat_at", "detail")
 
     def has_add_permission(self, request):
@@ -505,13 +520,13 @@ class RefundRequestAdmin(ServiceDoorAdmin):
 # aftersales/lockout.py), recorded in the admin log like every delete. Nothing is added or
 # edited, and the record of successful logins is never deleted.
 @admin.register(AccessAttempt)
-class LoginFailureAdmin(AccessAttemptAdmin):
+class LoginFailureAdmin(CheckedInput, AccessAttemptAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
 @admin.register(AccessLog)
-class LoginAdmin(AccessLogAdmin):
+class LoginAdmin(CheckedInput, AccessLogAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
@@ -558,7 +573,7 @@ class ChatWebhookForm(forms.ModelForm):
 
 
 @admin.register(models.ChatWebhook)
-class ChatWebhookAdmin(DeclaredLookupsOnly, admin.ModelAdmin):
+class ChatWebhookAdmin(CheckedInput, DeclaredLookupsOnly, admin.ModelAdmin):
     """Administrators (superusers: no role holds this model's permissions) say which group
     robot hears which kind of event of which shop."""
 
