@@ -136,19 +136,14 @@ def _hostile_filters(model, model_admin) -> list[str]:
     for path in _filter_paths(model_admin):
         field = _final_field(model, path)
         if field.is_relation or isinstance(field, (models.IntegerField, models.AutoField)):
-            suffixes = (
-                "",
-                "__exact",
-                "__gte",
-                "__lt",
-                *(("__id__exact",) if field.is_relation else ()),
-            )
-            for suffix in suffixes:
-                queries += [f"{path}{suffix}={HUGE}", f"{path}{suffix}=-{HUGE}"]
-            queries += [f"{path}__in=1,{HUGE}", f"{path}__in={HUGE}"]
+            queries += [f"{path}{suffix}={HUGE}" for suffix in ("", "__exact", "__gte")]
+            queries += [f"{path}__lt=-{HUGE}", f"{path}__in=1,{HUGE}"]
+            if field.is_relation:
+                queries.append(f"{path}__id__exact={HUGE}")
         elif isinstance(field, models.DateField):
-            for suffix in ("", "__exact", "__gte", "__lt", "__lte"):
+            for suffix in ("__gte", "__lt"):
                 queries += [f"{path}{suffix}={day}" for day in CALENDAR_ENDS]
+            queries += [f"{path}={CALENDAR_ENDS[0]}", f"{path}__exact={CALENDAR_ENDS[-1]}"]
         else:
             queries += [f"{path}__exact={HUGE}", f"{path}={CALENDAR_ENDS[0]}"]
     if model_admin.date_hierarchy:
@@ -174,11 +169,12 @@ def test_no_list_filter_value_gives_a_server_error(client, world, who, model, mo
     if client.get(changelist).status_code != 200:
         pytest.skip(f"{who} does not see this list")
     for query in _hostile_filters(model, model_admin):
-        status = _answers(client, f"{changelist}?{query}")
-        if status == 302:  # only the admin's "invalid lookup parameters"
-            assert _refused_as_a_bad_filter(client, f"{changelist}?{query}"), query
-        else:
-            assert status in (200, 400), query
+        response = client.get(f"{changelist}?{query}")
+        # a list (maybe empty), a lookup the list does not offer (400), or the admin's
+        # "invalid lookup parameters"
+        assert response.status_code in (200, 302, 400), query
+        if response.status_code == 302:
+            assert response["Location"] == f"{changelist}?{ERROR_FLAG}=1", query
 
 
 @pytest.mark.parametrize("who", WHO)
