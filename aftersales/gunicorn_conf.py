@@ -18,13 +18,14 @@ from gunicorn.glogging import Logger
 from aftersales.logging import RedactPersonalData, handler_redacts, redact, redact_path
 
 accesslog = "-"
-# client, time, "METHOD /path PROTOCOL", status, bytes, seconds, user agent
-access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
+# client, time, "METHOD /path PROTOCOL", status, bytes, seconds. No user agent: it is text the
+# client writes, which may hold anything.
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(L)ss'
 logger_class = "aftersales.gunicorn_conf.DeskLogger"
 
 # The only atoms a format may use; any other (%(q)s, %(f)s, %({cookie}i)s, %({...}e)s ...)
 # is written as "-".
-_ATOMS = ("h", "l", "u", "t", "s", "m", "H", "b", "B", "a", "T", "D", "M", "L", "p")
+_ATOMS = ("h", "l", "u", "t", "s", "m", "H", "b", "B", "T", "D", "M", "L", "p")
 
 
 class DeskLogger(Logger):

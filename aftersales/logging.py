@@ -24,7 +24,13 @@ from functools import cache
 from urllib.parse import unquote
 
 # A mainland mobile number, bare or written 138-1234-5678 / 138 1234 5678 / +86 138...
-_PHONE = re.compile(r"(?<!\d)(?:\+?86[-\s]?)?(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
+_PHONE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[-\s]?|0)?(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
+# A mainland landline: its area code (010, 021, 0571 ...) and 7-8 digits.
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[-\s]?(\d{3,4})[-\s]?(\d{4})(?!\d)")
+# Django's CSRF refusals quote the request's Origin or Referer, which may name a page and its
+# search; its DisallowedHost quotes the Host header, text the client wrote.
+_CSRF_QUOTE = re.compile(r"(checking failed - ).*?( does not match)")
+_BAD_HOST = re.compile(r"(Invalid HTTP_HOST header: ).*", re.DOTALL)
 _SESSION = re.compile(r"""(sessionid["']?\s*[=:]\s*["']?)[^;\s"',]+""", re.IGNORECASE)
 # A URL's query string: what follows "?" after a path (or a whole http://host/path URL).
 _QUERY = re.compile(r"""(/[^\s?#"'<>]*)\?[^\s"'<>]+""")
@@ -63,6 +69,13 @@ def _route_words() -> frozenset[str]:
         return frozenset()
 
 
+# The folders of the desk's static files (a segment under STATIC_URL that is neither these nor
+# a file name with its extension is masked like any other: /static/tb8821/).
+_STATIC_DIRS = frozenset(
+    {"admin", "css", "js", "img", "images", "fonts", "icons", "simple_history"}
+)
+
+
 def _static_prefix() -> str:
     try:
         from django.conf import settings
@@ -76,10 +89,13 @@ def redact_path(path: str) -> str:
     """A URL path (without its query string), as a log may keep it: every segment that is
     neither a word of the desk's routes nor a number is replaced by ``*``, so a nickname, a
     name or an address typed into a path (``/orders/张三/``, ``/buyers/tb8821/``) never reaches
-    a log; under ``STATIC_URL`` plain ASCII file names stay. Percent-encoded segments are read
+    a log; under ``STATIC_URL`` plain ASCII file names (with their extension) and the static
+    folders' names stay. Percent-encoded segments are read
     decoded. Takes and returns ``str``; never raises. Rule: QUALITY.md section 8, issue 12."""
     words = _route_words()
-    static = path.startswith(_static_prefix())
+    prefix = _static_prefix()
+    static = path.startswith(prefix)
+    folders = _STATIC_DIRS | set(prefix.strip("/").split("/"))
     kept = []
     for segment in path.split("/"):
         plain = unquote(segment, errors="replace")
@@ -87,7 +103,7 @@ def redact_path(path: str) -> str:
             not plain
             or _NUMBER.fullmatch(plain)
             or plain in words
-            or (static and _FILE_NAME.fullmatch(plain))
+            or (static and _FILE_NAME.fullmatch(plain) and ("." in plain or plain in folders))
         ):
             kept.append(segment)
         else:
@@ -99,11 +115,13 @@ def redact(text: str) -> str:
     """``text`` with every query string, mobile number and session id taken out.
 
     Query strings become ``?[redacted]``, a mobile number its masked form (``138****5678``,
-    as the pages show it), a session cookie's value ``[redacted]``. Takes and returns ``str``;
-    never raises. Rule: QUALITY.md section 8, issue 12 section 5.
+    as the pages show it, also behind 0, 86, 0086 or +86), a landline its area code and last
+    four digits (``021****4321``), a session cookie's value ``[redacted]``. Takes and returns
+    ``str``; never raises. Rule: QUALITY.md section 8, issue 12 section 5.
     """
     text = _QUERY.sub(rf"\1?{REDACTED}", text)
     text = _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     return _SESSION.sub(rf"\1{REDACTED}", text)
 
 
@@ -155,6 +173,12 @@ class RedactPersonalData(logging.Filter):
             cleaned = _LOGGED_PATH.sub(lambda m: redact_path(m.group(0)), cleaned)
         if record.name.startswith("gunicorn"):
             cleaned = _INVALID_REQUEST.sub(rf"\1{REDACTED}", cleaned)
+        if record.name.startswith("django.security"):
+            cleaned = _CSRF_QUOTE.sub(rf"\1{REDACTED}\2", cleaned)
+            if _BAD_HOST.search(cleaned):
+                # the traceback repeats the Host header and says nothing more
+                cleaned = _BAD_HOST.sub(rf"\1{REDACTED}", cleaned)
+                record.exc_info, record.exc_text = None, None
         cleaned = redact(cleaned)
         if cleaned != message:
             record.msg, record.args = cleaned, None

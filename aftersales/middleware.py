@@ -34,7 +34,8 @@ class RefuseNulMiddleware:
     - a form posted in another character set than UTF-8 (``Content-Type: ...; charset=gbk``,
       from a script or an old tool): Django refuses to read it (``BadRequest``) without
       marking the form as unreadable, so every later reader, the error page's CSRF check
-      included, raised again and the user saw a bare 500."""
+      included, raised again and the user saw a bare 500; a multipart form naming a charset
+      that is no text encoding (``rot13``, ``hex``) raised ``LookupError`` the same way."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -42,7 +43,9 @@ class RefuseNulMiddleware:
     def __call__(self, request):
         try:
             posted_nul = request.method == "POST" and _holds_nul(request.POST)
-        except BadRequest:
+        except (BadRequest, LookupError, UnicodeError):
+            # LookupError/UnicodeError: a multipart form naming a charset Python has no text
+            # codec for (charset=rot13, hex, idna ...).
             request._post, request._files = QueryDict(), MultiValueDict()
             return bad_input(
                 request,

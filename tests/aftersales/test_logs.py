@@ -25,11 +25,47 @@ NICK = "小鹿tb8821"
 
 @pytest.mark.parametrize(
     "written",
-    [PHONE, "139-8765-4321", "139 8765 4321", "+86 13987654321", "8613987654321"],
+    [
+        PHONE,
+        "139-8765-4321",
+        "139 8765 4321",
+        "+86 13987654321",
+        "8613987654321",
+        "0086 13987654321",
+        "013987654321",
+    ],
 )
 def test_a_mobile_number_in_any_common_writing_is_masked(written):
     cleaned = redact(f"buyer {written} called")
     assert cleaned == "buyer 139****4321 called"
+
+
+@pytest.mark.parametrize("written", ["021-87654321", "02187654321", "0571-8888-4321"])
+def test_a_landline_is_masked_to_its_area_code_and_last_four(written):
+    masked = redact(f"call {written} now")
+    assert "****4321 now" in masked
+    assert "8765" not in masked
+    assert "8888" not in masked
+
+
+def test_csrf_and_host_refusals_are_logged_without_what_the_client_wrote(rf):
+    stream = io.StringIO()
+    # (children of Django's loggers, so the real ones keep their handlers for other tests)
+    csrf = _logger_into(stream, "django.security.csrf.tests")
+    csrf.warning(
+        "Forbidden (%s): %s",
+        "Origin checking failed - http://小鹿tb8821.example does not match any trusted origins.",
+        "/login/",
+    )
+    host = _logger_into(stream, "django.security.DisallowedHost.tests")
+    try:
+        raise ValueError("Invalid HTTP_HOST header: '小鹿tb8821'.")
+    except ValueError:
+        host.error("Invalid HTTP_HOST header: '小鹿tb8821'. You may need ...", exc_info=True)
+    written = stream.getvalue()
+    assert "Origin checking failed - [redacted] does not match" in written
+    assert "Invalid HTTP_HOST header: [redacted]" in written
+    assert "tb8821" not in written
 
 
 def test_a_query_string_is_never_kept_whatever_it_holds():
@@ -52,6 +88,7 @@ def test_a_query_string_is_never_kept_whatever_it_holds():
         ("/admin/tickets/ticket/5/change/", "/admin/tickets/ticket/5/change/"),
         ("/static/css/desk.css", "/static/css/desk.css"),
         ("/static/湖北省武汉市.css", "/static/*"),
+        ("/static/tb8821/", "/static/*/"),
         ("/", "/"),
     ],
 )

@@ -164,6 +164,9 @@ def test_whole_phones_are_kept(raw, phone):
         ("无", "不是完整的电话号码"),
         ("13912345678 13800001111", "不是完整的电话号码"),  # two phones in one cell
         ("13912345678/13800001111", "不是完整的电话号码"),
+        ("1391234567", "不是完整的电话号码"),  # a mobile is 11 digits
+        ("139123456789", "不是完整的电话号码"),
+        ("13912345678-8001", "不是完整的电话号码"),  # its tail would be the extension's
         ("1" * 16, "不是完整的电话号码"),  # more digits than any phone has
         ("1--" * 11, "超过 32 个字符"),
     ],
@@ -177,8 +180,8 @@ def test_characters_no_text_may_hold_are_dropped_from_every_imported_cell(logged
     # given: an export whose nickname, name, message and title carry U+FFFF, U+FFFE, control
     # characters (a broken export tool; a paste from a chat window)
     dirty = {
-        "买家会员名": "小鱼\uffff爱吃猫\x01",
-        "收货人姓名": "张\ufffe三",
+        "买家会员名": "小鱼\uffff爱吃猫\x01\U0010ffff",
+        "收货人姓名": "张\ufffe三\x7f\x9f",
         "买家留言": "请尽快\x1b发货\n谢谢",
         "宝贝标题": "纯棉\x0b宽松T恤",
     }
@@ -215,13 +218,27 @@ def test_a_file_whose_long_numbers_all_end_in_zeros_after_15_digits_is_refused(l
     assert not Order.objects.exists()
 
 
+def test_padded_numbers_among_real_ones_still_refuse_the_file(logged_in, shop_a):
+    rows = [
+        order_row("3515026031512340000"),
+        order_row("3515026031512350000"),
+        order_row("3515026031512399990"),
+    ]
+    batch, preview = upload(
+        logged_in, shop_a, orders_file=csv_file("o.csv", ORDER_HEADERS_56, rows)
+    )
+    assert "15 位以后的数字已经丢失" in preview
+    logged_in.post(reverse("imports:apply", args=[batch.pk]))
+    assert not Order.objects.exists()
+
+
 def test_one_long_number_ending_in_zeros_is_imported_with_a_warning(logged_in, shop_a):
     # a real order number ends in four zeros about once in ten thousand
     rows = [order_row("3515026031512340000"), order_row("3515026031512351234")]
     batch, preview = upload(
         logged_in, shop_a, orders_file=csv_file("o.csv", ORDER_HEADERS_56, rows)
     )
-    assert "从第 16 位起都是 0" not in preview  # one of two: no sign of Excel
+    assert "从第 16 位起都是 0" in preview  # one of two: a warning only
     assert confirm(logged_in, batch).status == B.APPLIED
     batch, preview = upload(
         logged_in,

@@ -147,7 +147,19 @@ def clean_phone(raw: str | None, *, max_length: int = 32) -> str:
             % {"value": text[:40], "limit": max_length}
         )
     mobile = _MOBILE_WITH_COUNTRY.fullmatch(phone.replace("-", ""))
-    return mobile.group(1) if mobile else phone
+    if mobile:
+        return mobile.group(1)
+    if phone.startswith("1"):
+        # Every mainland mobile is 11 digits: 10 or 12, or a mobile with an extension
+        # ('13912345678-8001', whose tail would be the extension's) reaches nobody.
+        raise CellError(
+            _(
+                "“%(value)s”不是完整的电话号码：这个订单导入时不带电话"
+                "（工作台里已有的电话保持不变）。"
+            )
+            % {"value": text[:40]}
+        )
+    return phone
 
 
 def clean_amount(raw: str | None) -> Decimal:

@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import itertools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,17 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
-from aftersales.spreadsheets import NOT_IN_XML
+# What no text of the desk may hold, read from an import: what XML 1.0 cannot hold (C0
+# controls but tab and line breaks, lone surrogates, U+FFFE/U+FFFF, so no sheet breaks), DEL
+# and the C1 controls (invisible, no search matches them), and every Unicode noncharacter
+# (U+FDD0-U+FDEF, the last two code points of each plane).
+UNSTORABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+    + "".join(
+        f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)
+    )
+    + "]"
+)
 
 CHUNK_BYTES = 1 << 20
 _ZIP = b"PK\x03\x04"
@@ -102,14 +113,14 @@ class CsvFile:
 
 def _records(reader) -> Iterator[tuple[int, list[str]]]:
     """Non-empty records with the line each starts on (a quoted cell may span lines), each cell
-    without the characters no text of the desk may hold (``NOT_IN_XML``: control characters
-    but tab and line breaks, U+FFFE/U+FFFF, lone surrogates): stored, they made a nickname or
+    without the characters no text of the desk may hold (``UNSTORABLE``: control characters
+    but tab and line breaks, noncharacters, lone surrogates): stored, they made a nickname or
     a title that no typed search matches and no sheet can carry (issue 12)."""
     last_line = reader.line_num
     for cells in reader:
         start, last_line = last_line + 1, reader.line_num
-        if NOT_IN_XML.search("\t".join(cells)):
-            cells = [NOT_IN_XML.sub("", cell) for cell in cells]
+        if UNSTORABLE.search("\t".join(cells)):
+            cells = [UNSTORABLE.sub("", cell) for cell in cells]
         if cells and any(cell.strip() for cell in cells):
             yield start, cells
 
