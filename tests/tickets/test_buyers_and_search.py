@@ -314,7 +314,8 @@ def test_the_search_costs_a_few_queries(client, agent, shop_a, django_assert_max
     for n in range(30):
         make_order(shop_a, buyer_nick=f"安安{n:02d}")
     client.force_login(agent)
-    with django_assert_max_num_queries(14):  # + registered parcels and VIPs, one query each
+    # + registered parcels and VIPs, one query each, and the bell's unread count
+    with django_assert_max_num_queries(15):
         html = search(client, "安安").content.decode()
     assert "只显示最近下单的 20 位" in html
 
