@@ -260,6 +260,10 @@ def test_nicknames_are_found_in_any_case_and_by_any_part(client, agent, shop_a, 
     assert NICK in html and "安安的衣橱" in html
     assert "安安别家" not in html  # another shop's buyer
     assert "小安安" not in html  # a two-character term matches the start only
+    # a part of three characters or more (the trigram search) keeps to the user's shops too
+    response = search(client, "安别家")
+    assert response.status_code == 200  # nothing found: no buyer page to go to
+    assert "安安别家" not in response.content.decode()
     # three characters and more: anywhere in the nickname
     response = search(client, "安小屋")
     assert response.status_code == 302
