@@ -22,9 +22,10 @@ from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
 from tickets.services import DeskError
+from tickets.text import EXCEL_DIGITS, excel_padded, excel_padded_column
 
 # The digits a spreadsheet keeps of a number (IEEE double, as Excel shows it).
-NUMBER_DIGITS = 15
+NUMBER_DIGITS = EXCEL_DIGITS
 # The files are always written in Chinese (the desk's source language), so these are fixed.
 SHEET_TITLE = "换货清单"
 TICKET_HEADER = "售后单号"
@@ -47,7 +48,24 @@ def read_tracking_numbers(data: bytes, filename: str) -> list[tuple[str, str]]:
         rows = _csv_rows(data)
     else:
         raise DeskError(_("请上传换货清单的 .xlsx 文件或 .csv 文件。"))
-    return _pairs(rows)
+    pairs = _pairs(rows)
+    _refuse_excel_padding([tracking_no for _number, tracking_no in pairs])
+    return pairs
+
+
+def _refuse_excel_padding(tracking_numbers: list[str]) -> None:
+    """Raises ``DeskError`` when the tracking numbers are Excel's 15 digits and zeros
+    (``excel_padded_column``): pasted from a number cell, their last digits are gone."""
+    long_numbers = [n for n in tracking_numbers if len(n) > EXCEL_DIGITS and n.isdigit()]
+    padded = [n for n in long_numbers if excel_padded(n)]
+    if excel_padded_column(len(long_numbers), len(padded)):
+        raise DeskError(
+            _(
+                "有 %(n)s 个新运单号从第 16 位起都是 0（例如“%(value)s”）：它们被 Excel 当作数字"
+                "保存过，后面的数字已经丢失。请把这一列设成文本，重新填写后再上传。"
+            )
+            % {"n": len(padded), "value": padded[0]}
+        )
 
 
 def _xlsx_rows(data: bytes):

@@ -54,6 +54,32 @@ def digits_lost(raw: str | None, *, letters: bool = False) -> bool:
     return pattern.fullmatch(text) is not None
 
 
+# Excel keeps 15 significant digits of a number: a longer identifier it read as a number and
+# saved with the number format "0" shows its first 15 digits and zeros after them.
+EXCEL_DIGITS = 15
+
+
+def excel_padded(value: str) -> bool:
+    """Whether ``value`` (an identifier as read) is digits only, longer than Excel's 15, with
+    nothing but zeros after the 15th: what Excel writes for a long number it stored as one
+    ('3515026031512340000'). A real number ends so once in thousands, so one such value proves
+    nothing; ``excel_padded_column`` judges a column."""
+    return (
+        len(value) > EXCEL_DIGITS
+        and value.isascii()
+        and value.isdigit()
+        and set(value[EXCEL_DIGITS:]) == {"0"}
+    )
+
+
+def excel_padded_column(long_numbers: int, padded: int) -> bool:
+    """Whether a column of a file whose ``long_numbers`` identifiers are longer than 15 digits,
+    ``padded`` of them ``excel_padded``, was saved by Excel as numbers: two or more padded, and
+    at least half of the long ones (a real export of 10,000 orders holds a few by chance; a
+    file Excel saved holds nothing else). Issue 12 section 4."""
+    return padded >= 2 and padded * 2 >= long_numbers
+
+
 def digits_lost_message(label: str, value: str) -> str:
     """What to tell the user about ``value`` of the column ``label`` (``digits_lost``)."""
     from django.utils.translation import gettext as _

@@ -414,3 +414,19 @@ def test_a_ticket_taken_off_a_list_moves_to_the_next_list(agent, supervisor, exc
     old = first.exchange_lines.get()
     assert old.removed_at is not None and old.removed_by == supervisor
     assert second.exchange_lines.get().ticket_id == ticket.pk
+
+
+def test_tracking_numbers_excel_padded_with_zeros_are_refused(supervisor, signed_list):
+    # given: the list's tracking numbers pasted from number cells: 15 digits, then zeros
+    sheet, line = signed_list
+    text = (
+        f"售后单号,新运单号\n{line.ticket.number},773001234567000000\n"
+        f"T99999999,773001234568000000\n"
+    )
+    # when / then: refused as a whole, with the reason, and nothing ships
+    with pytest.raises(DeskError, match="从第 16 位起都是 0"):
+        exchange_tracking_upload(
+            actor=supervisor, sheet=sheet, data=text.encode("gb18030"), filename="回传.csv"
+        )
+    line.ticket.refresh_from_db()
+    assert line.ticket.status == S.ON_EXCHANGE_LIST

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from tickets.models import Courier, Order, OrderChange, OrderItem, Shop
 from tickets.selectors import paid_out_by_order
-from tickets.text import digits_lost
+from tickets.text import EXCEL_DIGITS, digits_lost
 
 from .bulk import ANALYZE_EVERY_ROWS, insert_rows, refresh_statistics, row_defaults
 from .cleaning import (
@@ -34,7 +34,7 @@ from .cleaning import (
     split_address,
 )
 from .layout import Layout, fold, mapping
-from .report import EXCEL_DIGITS, Report
+from .report import Report
 
 CHUNK_ROWS = 1000
 S = Order.Status

@@ -5,12 +5,11 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from tickets.text import excel_padded, excel_padded_column
+
 # Bad rows and warnings kept for display; beyond this only their number is kept, so a file
 # that is wrong on every line does not fill memory or the page.
 KEEP_PROBLEMS = 200
-# Excel keeps 15 significant digits of a number: a longer identifier it read as a number and
-# saved with the format "0" shows its first 15 digits and zeros after them.
-EXCEL_DIGITS = 15
 
 
 @dataclass
@@ -68,7 +67,7 @@ class Report:
         ``file`` at ``line``, for ``check_excel_padding``."""
         seen = self.long_numbers.setdefault((file, column), LongNumbers())
         seen.seen += 1
-        if set(value[EXCEL_DIGITS:]) == {"0"}:
+        if excel_padded(value):
             seen.padded += 1
             if seen.first_line is None:
                 seen.first_line, seen.first_value = line, value
@@ -83,7 +82,7 @@ class Report:
             if seen.padded == 0:
                 continue
             values = {"value": seen.first_value, "column": column, "n": seen.padded}
-            if seen.padded >= 2 and seen.padded * 2 >= seen.seen:
+            if excel_padded_column(seen.seen, seen.padded):
                 self.error(
                     file,
                     None,
