@@ -20,7 +20,6 @@ One rule (``redact``), applied at every door:
 
 import logging
 import re
-from functools import cache
 from urllib.parse import unquote
 
 # A mainland mobile number, bare or written 138-1234-5678 / 138 1234 5678 / +86 138...
@@ -48,11 +47,17 @@ _NUMBER = re.compile(r"[0-9]+")
 _FILE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-@cache
+_ROUTE_WORDS: frozenset[str] | None = None
+
+
 def _route_words() -> frozenset[str]:
     """Every literal word of the desk's URL patterns, the admin's included (its regexes' words
-    too: app labels, model names, ``change``, ``history``). Read once from the resolver;
-    an empty set when the URLconf cannot be loaded (then every non-number is masked)."""
+    too: app labels, model names, ``change``, ``history``). Read once from the resolver and
+    kept; an empty set, not kept, while the URLconf cannot be loaded yet (a line logged before
+    the application is: then every non-number is masked, and the next line asks again)."""
+    global _ROUTE_WORDS
+    if _ROUTE_WORDS is not None:
+        return _ROUTE_WORDS
     try:
         from django.urls import get_resolver
 
@@ -64,9 +69,10 @@ def _route_words() -> frozenset[str]:
                 words.update(re.findall(r"[A-Za-z_][A-Za-z0-9_.-]*", str(entry.pattern)))
                 if hasattr(entry, "url_patterns"):
                     pending.append(entry)
-        return frozenset(words)
     except Exception:  # a log line must never fail for this
         return frozenset()
+    _ROUTE_WORDS = frozenset(words)
+    return _ROUTE_WORDS
 
 
 # The folders of the desk's static files (a segment under STATIC_URL that is neither these nor
@@ -90,8 +96,8 @@ def redact_path(path: str) -> str:
     neither a word of the desk's routes nor a number is replaced by ``*``, so a nickname, a
     name or an address typed into a path (``/orders/张三/``, ``/buyers/tb8821/``) never reaches
     a log; under ``STATIC_URL`` plain ASCII file names (with their extension) and the static
-    folders' names stay. Percent-encoded segments are read
-    decoded. Takes and returns ``str``; never raises. Rule: QUALITY.md section 8, issue 12."""
+    folders' names stay. Percent-encoded segments are read decoded. Takes and returns
+    ``str``; never raises. Rule: QUALITY.md section 8, issue 12."""
     words = _route_words()
     prefix = _static_prefix()
     static = path.startswith(prefix)

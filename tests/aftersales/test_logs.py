@@ -15,6 +15,7 @@ from django.urls import reverse
 from gunicorn.config import Config
 
 from aftersales import gunicorn_conf
+from aftersales import logging as desk_logging
 from aftersales.logging import RedactPersonalData, handler_redacts, redact, redact_path
 from tests.factories import make_order
 
@@ -286,3 +287,14 @@ def test_celery_keeps_the_redacting_logging_instead_of_its_own():
     )
     assert PHONE not in result.stderr + result.stdout
     assert NICK not in result.stderr + result.stdout
+
+
+def test_a_path_logged_before_the_urls_load_does_not_stick(monkeypatch):
+    # given: a line logged while the URLconf cannot be loaded yet (every word masked)
+    monkeypatch.setattr(desk_logging, "_ROUTE_WORDS", None)
+    monkeypatch.setattr("django.urls.get_resolver", lambda: 1 / 0)
+    assert redact_path("/tickets/123/") == "/*/123/"
+    # when: the application has loaded, the route words are read then
+    monkeypatch.undo()
+    monkeypatch.setattr(desk_logging, "_ROUTE_WORDS", None)
+    assert redact_path("/tickets/123/") == "/tickets/123/"
