@@ -1,7 +1,8 @@
 """Reads for the supervisor's inbox (主管待办, issue 13 section 1): everything waiting for a
 supervisor in the shops the user serves, oldest first, each with the moment it started
-waiting; and the per-agent counts of overdue and stale tickets (the queryset rules
-``TicketQuerySet.overdue`` / ``.stale``, never a second rule)."""
+waiting; and the per-agent counts of overdue and stale tickets that the inbox and the
+dashboard both show (the queryset rules ``TicketQuerySet.overdue`` / ``.stale``, never a
+second rule)."""
 
 from datetime import datetime, time, timedelta
 
@@ -237,9 +238,14 @@ def inbox_count(user, now: datetime | None = None) -> int:
 
 
 def overdue_and_stale_by_assignee(user, now=None) -> list[tuple[User | None, int, int]]:
-    """Per assignee (None: the queue), the tickets ``user`` may see that are overdue
-    (``TicketQuerySet.overdue``) and stale (``.stale``): [(assignee, overdue, stale)], most
-    overdue first. Three queries."""
+    """The per-agent table of the inbox and the supervisor's dashboard (issue 13 section 1),
+    the only one: per assignee (None: the queue), how many of the tickets ``user`` may see
+    are overdue (``TicketQuerySet.overdue``, i.e. ``overdue_q``, the rule of the list, its
+    filter, the export and the statistics) and stale (``TicketQuerySet.stale``). Both rules
+    read open tickets only, so a closed or cancelled ticket counts in neither column.
+    Returns [(assignee, overdue, stale)] for assignees with at least one of either, most
+    overdue first, then most stale, the queue after the people with the same counts. ``now``
+    aware (default now). Three queries whatever the number of tickets."""
     now = now or timezone.now()
     tickets = visible_tickets(user)
     overdue = {

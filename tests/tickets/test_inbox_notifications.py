@@ -1,6 +1,7 @@
 """The supervisor's inbox, escalation decisions and the bell (issue 13 sections 1 and 2),
 every form posted through its view."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from tickets.roles import Role
 from tickets.selectors import unread_notification_count
 from tickets.services.notifications import sla_breach_warnings_send
 from tickets.services.tickets import ticket_await_buyer
+from tickets.sla import sla_due_times
 
 pytestmark = pytest.mark.django_db
 
@@ -167,6 +169,84 @@ def test_overdue_and_stale_per_agent_use_the_queryset_rules(client, agent, super
     client.force_login(supervisor)
     page = client.get(reverse("tickets:inbox")).content.decode()
     assert f"?overdue=true&amp;assignee={agent.pk}" in page
+
+
+def _by_agent_rows(html: str) -> list[tuple[str, ...]]:
+    """The per-agent table's rows as the page shows them: (agent, overdue, stale) words."""
+    table = re.search(r'<section class="[^"]*by-agent".*?</section>', html, re.S).group(0)
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+    return [
+        tuple(re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td.*?</td>", r, re.S))
+        for r in rows
+    ]
+
+
+def test_the_dashboard_and_the_inbox_show_one_per_agent_table(client, agent, supervisor, shop_a):
+    # given overdue and stale tickets of two agents and the queue
+    colleague = make_user("agent-a2", Role.AGENT, shops=[shop_a])
+    now = timezone.now()
+    long_ago = now - timedelta(days=10)
+
+    def ticket(assignee, **extra):
+        return make_ticket(make_order(shop_a), agent, assignee=assignee, **extra)
+
+    ticket(agent, created_at=now - timedelta(days=5))  # overdue
+    ticket(agent, created_at=now - timedelta(days=5))  # overdue
+    ticket(agent, kind=Ticket.Kind.RETURN, status=Ticket.Status.AWAITING_RETURN)
+    Ticket.objects.filter(status=Ticket.Status.AWAITING_RETURN).update(
+        status_changed_at=long_ago
+    )  # stale, never overdue: its clock stopped when it began to wait
+    ticket(colleague, created_at=long_ago, status_changed_at=long_ago)  # overdue and stale
+    ticket(None, created_at=now - timedelta(days=5))  # overdue, nobody's
+    ticket(agent)  # on time
+    # and finished tickets that would be both if they were open: past every due time, never
+    # answered, unchanged for days
+    finished = [
+        ticket(agent, status=Ticket.Status.CANCELLED),
+        ticket(colleague, kind=Ticket.Kind.COMPENSATION, status=Ticket.Status.CLOSED),
+        ticket(None, status=Ticket.Status.CANCELLED),
+    ]
+    first_due, resolution_due = sla_due_times(long_ago, Ticket.Reason.NOT_SUITABLE)
+    Ticket.objects.filter(pk__in=[t.pk for t in finished]).update(
+        created_at=long_ago,
+        clock_started_at=long_ago,
+        first_response_due=first_due,
+        resolution_due=resolution_due,
+        first_responded_at=None,
+        resolved_at=None,
+        status_changed_at=long_ago,
+    )
+
+    # when the supervisor opens the dashboard and the inbox
+    client.force_login(supervisor)
+    dashboard = client.get(reverse("tickets:dashboard"))
+    inbox = client.get(reverse("tickets:inbox"))
+
+    # then both hold the same table, counted by the list's rules
+    expected = [(agent, 2, 1), (colleague, 1, 1), (None, 1, 0)]
+    assert dashboard.context["by_agent"] == inbox.context["by_agent"] == expected
+    shown = [("agent-a", "2", "1"), ("agent-a2", "1", "1"), ("未分配", "1", "0")]
+    assert _by_agent_rows(dashboard.content.decode()) == shown
+    assert _by_agent_rows(inbox.content.decode()) == shown
+    # and the dashboard's totals are the table's, which are the list's filters
+    assert dashboard.context["counts"]["overdue"] == 4
+    assert dashboard.context["counts"]["stale"] == 2
+    overdue_list = client.get(reverse("tickets:ticket_list") + "?overdue=true")
+    stale_list = client.get(reverse("tickets:ticket_list") + "?stale=on")
+    assert len(overdue_list.context["tickets"]) == 4
+    assert len(stale_list.context["tickets"]) == 2
+    # and a finished ticket counts nowhere
+    for page in (dashboard, inbox, overdue_list, stale_list):
+        html = page.content.decode()
+        assert not any(t.number in html for t in finished)
+    # a supervisor with nothing late sees the table empty on both pages
+    Ticket.objects.exclude(pk__in=[t.pk for t in finished]).update(
+        status=Ticket.Status.CANCELLED, paused_at=None
+    )
+    for url in (reverse("tickets:dashboard"), reverse("tickets:inbox")):
+        page = client.get(url)
+        assert page.context["by_agent"] == []
+        assert "没有超时或停滞的售后单。" in page.content.decode()
 
 
 def test_the_bell_list_and_marking_read(client, agent, supervisor, order_a):

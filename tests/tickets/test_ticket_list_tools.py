@@ -473,7 +473,7 @@ def test_supervisor_dashboard_counts_stale_per_agent(client, supervisor, agent, 
     client.force_login(supervisor)
     page = client.get(reverse("tickets:dashboard"))
     assert page.context["counts"]["stale"] == 4
-    assert page.context["stale_by_agent"] == [(agent, 2), (colleague, 1), (None, 1)]
+    assert page.context["by_agent"] == [(agent, 0, 2), (colleague, 0, 1), (None, 0, 1)]
     html = page.content.decode()
     assert f"?stale=on&amp;assignee={agent.pk}" in html
     assert "?stale=on&amp;assignee=none" in html

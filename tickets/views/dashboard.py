@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET
 from tickets.inbox import DASHBOARD_PANELS
 from tickets.models import Heartbeat
 from tickets.roles import Role, has_role
-from tickets.selectors import stale_by_assignee, visible_parcels, visible_tickets
+from tickets.selectors import visible_parcels, visible_tickets
+from tickets.selectors_inbox import overdue_and_stale_by_assignee
 from tickets.selectors_orders import auto_confirm_warnings
 from tickets.selectors_registers import dashboard_registers
 from tickets.views.inbox import inbox_context
@@ -35,16 +36,18 @@ def dashboard(request):
         "opened_today": tickets.filter(created_at__gte=start_of_day).count(),
         "resolved_today": tickets.filter(resolved_at__gte=start_of_day).count(),
         "unassigned": tickets.open().filter(assignee__isnull=True).count(),
-        "overdue": tickets.overdue(now).count(),
     }
-    # Stale (停滞): open but unchanged in status for DESK_STALE_AFTER_DAYS; never "overdue"
-    # once resolved, so counted on its own. An agent sees theirs, a supervisor each agent's.
-    stale_by_agent = stale_by_assignee(request.user, now) if is_supervisor else []
-    counts["stale"] = (
-        sum(n for _person, n in stale_by_agent)
-        if is_supervisor
-        else tickets.stale(now).filter(assignee=request.user).count()
-    )
+    # Overdue and stale (停滞: open but unchanged in status for DESK_STALE_AFTER_DAYS; never
+    # "overdue" once resolved, so counted on its own). A supervisor sees them per agent, in
+    # the inbox's own table, and the totals are its sums; an agent sees every overdue ticket
+    # and their own stale ones.
+    by_agent = overdue_and_stale_by_assignee(request.user, now) if is_supervisor else []
+    if is_supervisor:
+        counts["overdue"] = sum(overdue for _person, overdue, _stale in by_agent)
+        counts["stale"] = sum(stale for _person, _overdue, stale in by_agent)
+    else:
+        counts["overdue"] = tickets.overdue(now).count()
+        counts["stale"] = tickets.stale(now).filter(assignee=request.user).count()
     unassigned = (
         tickets.open()
         .filter(assignee__isnull=True)
@@ -57,7 +60,7 @@ def dashboard(request):
         "unassigned": unassigned,
         "counts": counts,
         "is_supervisor": is_supervisor,
-        "stale_by_agent": stale_by_agent,
+        "by_agent": by_agent,
         "stale_after_days": settings.DESK_STALE_AFTER_DAYS,
         "unknown_parcels": visible_parcels(request.user).filter(order__isnull=True).count(),
         "beat": Heartbeat.objects.filter(name="beat").first(),

@@ -20,13 +20,13 @@ from tickets.views.actions import form_error
 
 
 def inbox_context(user, now=None) -> dict:
-    """The inbox's items and the per-agent overdue / stale table, for the inbox page and the
-    supervisor's dashboard."""
+    """The inbox's items and the escalation decisions' choices, for the inbox page and the
+    supervisor's dashboard (each adds the per-agent table itself:
+    ``overdue_and_stale_by_assignee``)."""
     now = now or timezone.now()
     return {
         "now": now,
         "inbox": supervisor_inbox(user, now),
-        "by_agent": overdue_and_stale_by_assignee(user, now),
         "decisions": EscalationDecisionForm.base_fields["decision"].choices,
     }
 
@@ -34,7 +34,10 @@ def inbox_context(user, now=None) -> dict:
 @require_GET
 @permission_required("tickets.decide_escalation", raise_exception=True)
 def inbox(request):
-    return render(request, "tickets/inbox.html", inbox_context(request.user))
+    now = timezone.now()
+    context = inbox_context(request.user, now)
+    context["by_agent"] = overdue_and_stale_by_assignee(request.user, now)
+    return render(request, "tickets/inbox.html", context)
 
 
 @require_POST
