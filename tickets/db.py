@@ -428,6 +428,76 @@ def guards_ensure(connection) -> None:
         for statement in statements:
             if statement.split(" ON ")[1].split()[0] in present:
                 cursor.execute(statement)
+        if {"tickets_order", "tickets_buyernick"} <= present:
+            for statement in _sqlite_buyer_nicks():
+                cursor.execute(statement)
+
+
+# --- the distinct nicknames (``BuyerNick``, migration 0024) ------------------------------
+# Every order written adds its buyer's nickname to ``tickets_buyernick``, whoever writes it.
+# PostgreSQL: one statement trigger per INSERT and per UPDATE statement, reading the rows the
+# statement wrote (a transition table), so the order import's COPY of 100,000 rows costs one
+# INSERT ... SELECT DISTINCT, not 100,000; nicknames in a fixed order, so two loads adding the
+# same new nicknames wait for each other rather than deadlock. SQLite: a row trigger.
+_PG_BUYER_NICKS = """
+CREATE OR REPLACE FUNCTION desk_buyer_nicks_add() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO tickets_buyernick (nick)
+    SELECT DISTINCT buyer_nick FROM written_orders ORDER BY 1
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+"""
+BUYER_NICK_EVENTS = (("INSERT", "insert"), ("UPDATE", "update"))
+
+
+def _sqlite_buyer_nicks() -> list[str]:
+    add = "INSERT OR IGNORE INTO tickets_buyernick (nick) VALUES (NEW.buyer_nick);"
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS tickets_order_nick_{suffix} AFTER {event} ON "
+        f"tickets_order FOR EACH ROW BEGIN {add} END;"
+        for event, suffix in (("INSERT", "insert"), ("UPDATE OF buyer_nick", "update"))
+    ]
+
+
+def buyer_nicks_install(schema_editor) -> None:
+    """Fills ``tickets_buyernick`` with every order's nickname and puts the triggers on
+    ``tickets_order`` that keep it complete (``BuyerNick``)."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(_PG_BUYER_NICKS, params=None)
+        for event, suffix in BUYER_NICK_EVENTS:
+            schema_editor.execute(
+                f"CREATE TRIGGER tickets_order_nick_{suffix} AFTER {event} ON tickets_order "
+                f"REFERENCING NEW TABLE AS written_orders FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION desk_buyer_nicks_add();"
+            )
+        schema_editor.execute(
+            "INSERT INTO tickets_buyernick (nick) SELECT DISTINCT buyer_nick FROM tickets_order "
+            "ON CONFLICT DO NOTHING"
+        )
+    elif vendor == "sqlite":
+        for statement in _sqlite_buyer_nicks():
+            schema_editor.execute(statement)
+        schema_editor.execute(
+            "INSERT OR IGNORE INTO tickets_buyernick (nick) "
+            "SELECT DISTINCT buyer_nick FROM tickets_order"
+        )
+
+
+def buyer_nicks_remove(schema_editor) -> None:
+    """Takes ``buyer_nicks_install``'s triggers off (the table goes with its model)."""
+    vendor = schema_editor.connection.vendor
+    for _event, suffix in BUYER_NICK_EVENTS:
+        if vendor == "postgresql":
+            schema_editor.execute(
+                f"DROP TRIGGER IF EXISTS tickets_order_nick_{suffix} ON tickets_order;"
+            )
+        elif vendor == "sqlite":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS tickets_order_nick_{suffix};")
+    if vendor == "postgresql":
+        schema_editor.execute("DROP FUNCTION IF EXISTS desk_buyer_nicks_add();")
 
 
 def sqlite_guards_suspend(schema_editor) -> None:
@@ -442,6 +512,8 @@ def sqlite_guards_suspend(schema_editor) -> None:
     for name in _ROW_GUARDS:
         row_guard_remove(schema_editor, name)
     keeps_parent_remove(schema_editor)
+    for _event, suffix in BUYER_NICK_EVENTS:
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS tickets_order_nick_{suffix};")
 
 
 def sqlite_guards_restore(schema_editor) -> None:

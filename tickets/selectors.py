@@ -16,6 +16,7 @@ from django.db.models.lookups import Contains, Exact, StartsWith
 from django.utils.translation import gettext as _
 
 from .models import (
+    BuyerNick,
     LedgerEntry,
     Notification,
     Order,
@@ -118,6 +119,8 @@ NICK_MAX = 64
 NICK_INFIX_MIN = 3
 # The nickname search reads at most this many matching orders, newest first, for buyers.
 BUYER_SCAN = 200
+# A whole nickname in any case: at most this many stored spellings are looked up.
+NICK_CASES = 50
 
 
 def search_term(raw: str | None) -> str:
@@ -163,15 +166,24 @@ def nick_condition(term: str, field: str = "buyer_nick") -> Q | None:
     at its start below that. ``%``, ``_`` and ``\\`` are matched as themselves. None when no
     nickname can hold ``term`` (empty, or longer than a nickname).
 
-    On PostgreSQL this is ``UPPER(buyer_nick::text) LIKE UPPER(…)``, served by the trigram
-    index ``order_nick_trgm_idx`` (migration 0015); on SQLite both sides are folded by the
-    desk's own function (``_nick_lookup``), so 'élo' finds 'ÉLODIE' on both. The term is
+    On PostgreSQL this is ``UPPER(buyer_nick::text) LIKE UPPER(…)``; on SQLite both sides are
+    folded by the desk's own function (``_nick_lookup``), so 'élo' finds 'ÉLODIE' on both.
+    Orders are searched through the distinct nicknames (``nick_matches``), whose trigram
+    index serves it; a short table (VIPs) is read whole. The term is
     folded to ASCII (``search_term``) but a nickname is matched as stored: a nickname saved
     with full-width letters is found by full-width letters only."""
     if not term or len(term) > NICK_MAX:
         return None
     lookup = "icontains" if len(term) >= NICK_INFIX_MIN else "istartswith"
     return _nick_lookup(field, lookup, term)
+
+
+def nick_matches(term: str, lookup: str = "icontains") -> QuerySet[BuyerNick]:
+    """The distinct nicknames (``BuyerNick``) holding ``term`` by ``lookup`` (``icontains``,
+    ``istartswith`` or ``iexact``), whatever the case, as ``nick_condition`` reads them: a
+    query of one column, ``nick``, for a subquery or a short list. On PostgreSQL the trigram
+    index ``buyernick_trgm_idx`` (migration 0024) serves all three lookups."""
+    return BuyerNick.objects.filter(_nick_lookup("nick", lookup, term)).values("nick")
 
 
 def order_search(user, term: str) -> QuerySet[Order]:
@@ -185,7 +197,11 @@ def order_search(user, term: str) -> QuerySet[Order]:
         return Order.objects.none()
     condition = Q(tracking_no=normalise_tracking_no(term))
     if len(term) <= NICK_MAX:
-        condition |= _nick_lookup("buyer_nick", "iexact", term)
+        # The nicknames first, as a list: inside an OR a subquery can't use the index, so
+        # PostgreSQL would read every order. A nickname in any case is a handful at most.
+        nicks = [row["nick"] for row in nick_matches(term, "iexact")[:NICK_CASES]]
+        if nicks:
+            condition |= Q(buyer_nick__in=nicks)
     if plain_int(term, digits=32) is not None:
         condition |= Q(order_no=term) | Q(alipay_no=term)
         if len(term) == 4:
@@ -233,11 +249,14 @@ def nick_orders(user, term: str) -> QuerySet[Order]:
         return Order.objects.none()
     if len(term) < NICK_INFIX_MIN:
         return visible_orders(user).filter(condition).order_by("-id")
-    # The shop is checked on the rows the trigram index found, through an expression no index
-    # serves: given ``shop_id IN (...)`` PostgreSQL ANDs in the shop_id index, a bitmap of
-    # every order of the user's shops (364,000 at a million orders, 25 ms) to skip a few
-    # thousand rows it reads anyway (bench/README, issue 11).
-    orders = Order.objects.filter(condition).alias(shop_checked=F("shop_id") + 0)
+    # The matching nicknames from their own table (trigram index), then each one's orders from
+    # ``order_nick_placed_idx`` alone: nickname, time, id and shop are all in it, so no order
+    # row is read. The shop is checked through an expression no index serves: given
+    # ``shop_id IN (...)`` PostgreSQL would AND in the shop_id index, a bitmap of every order
+    # of the user's shops (364,000 at a million orders, 25 ms; bench/README, issue 11).
+    orders = Order.objects.filter(buyer_nick__in=nick_matches(term)).alias(
+        shop_checked=F("shop_id") + 0
+    )
     return scope_to_user(orders, user, shop_field="shop_checked").order_by("-placed_at", "-id")
 
 

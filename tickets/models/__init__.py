@@ -4,7 +4,7 @@ from .base import AppendOnlyError
 from .catalogue import Product, Sku
 from .couriers import CourierLossReport
 from .ledger import LedgerApproval, LedgerEntry
-from .orders import Order, OrderChange, OrderItem, PersonalDataAccess
+from .orders import BuyerNick, Order, OrderChange, OrderItem, PersonalDataAccess
 from .parcels import ReturnParcel
 from .registers import (
     HandoverNote,
@@ -79,3 +79,4 @@ from .postage import PostageRate, Province
 
 __all__ += ["OrderImport", "OrderImportFile", "PostageRate", "Province", "RefundRequest"]
 __all__ += ["ChatWebhook", "Escalation", "Notification"]
+__all__ += ["BuyerNick"]

@@ -1,0 +1,135 @@
+"""The distinct nicknames the nickname searches read (``BuyerNick``, migration 0024, issue 11):
+every way an order is written adds its nickname, so a buyer is found by part of their
+nickname whichever door their order came through, on PostgreSQL and SQLite alike."""
+
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+
+from tests.factories import make_order, make_ticket, make_user
+from tests.tickets.export_files import (
+    ITEM_HEADERS,
+    ORDER_HEADERS_56,
+    export_csv,
+    item_row,
+    order_row,
+)
+from tests.tickets.test_import_views import csv_upload
+from tickets.db import guards_ensure
+from tickets.models import BuyerNick, Order, OrderImport
+from tickets.roles import Role
+from tickets.selectors import buyer_search, nick_orders, order_search
+
+pytestmark = pytest.mark.django_db
+
+
+def nicks() -> set[str]:
+    return set(BuyerNick.objects.values_list("nick", flat=True))
+
+
+def listed(client, term) -> set[str]:
+    html = client.get(reverse("tickets:ticket_list"), {"q": term, "status": ""}).content.decode()
+    return set(re.findall(r'href="/tickets/\d+/">(T\d{8})<', html))
+
+
+def test_an_order_saved_one_by_one_adds_its_nickname_once(shop_a, agent):
+    make_order(shop_a, buyer_nick="糖糖Candy")
+    make_order(shop_a, buyer_nick="糖糖Candy")
+    assert nicks() == {"糖糖Candy"}
+    assert buyer_search(agent, "candy") == ["糖糖Candy"]
+
+
+def test_bulk_written_orders_add_every_nickname(shop_a, agent):
+    template = make_order(shop_a, buyer_nick="first")
+    rows = []
+    for n in range(5):
+        template.pk = None
+        template.order_no = f"99{n:017d}"
+        template.buyer_nick = f"批量买家{n}"
+        rows.append(Order(**{f.attname: getattr(template, f.attname) for f in Order._meta.fields}))
+    Order.objects.bulk_create(rows)
+    assert nicks() == {"first", *(f"批量买家{n}" for n in range(5))}
+    assert set(buyer_search(agent, "量买家")) == {f"批量买家{n}" for n in range(5)}
+
+
+def test_a_changed_nickname_is_found_by_its_new_name(shop_a, agent):
+    order = make_order(shop_a, buyer_nick="旧名字abc")
+    Order.objects.filter(pk=order.pk).update(buyer_nick="新名字xyz")
+    assert list(nick_orders(agent, "名字x")) == [order]
+    # the old name stays in the table and finds nothing: the same answer as no name
+    assert list(nick_orders(agent, "名字a")) == []
+
+
+def test_the_whole_nickname_in_any_case_finds_the_order(shop_a, agent):
+    order = make_order(shop_a, buyer_nick="TB052015")
+    assert list(order_search(agent, "tb052015")) == [order]
+    assert list(order_search(agent, "tb05201")) == []
+
+
+def test_the_nickname_of_another_shop_is_not_found(shop_a, shop_b, agent):
+    """The nickname table holds every shop's buyers; the orders are still the user's only."""
+    make_order(shop_b, buyer_nick="别家的买家")
+    assert "别家的买家" in nicks()
+    assert list(nick_orders(agent, "家的买")) == []
+    assert buyer_search(agent, "家的买") == []
+    assert list(order_search(agent, "别家的买家")) == []
+
+
+def test_orders_imported_through_the_page_are_found_by_part_of_the_nickname(
+    client, agent, shop_a, django_capture_on_commit_callbacks
+):
+    """The order import writes through COPY on PostgreSQL; its nicknames are there all the
+    same, and the ticket list's search finds a ticket of an imported order."""
+    client.force_login(agent)
+    numbers = ["3515012345670001", "3515012345670002"]
+    files = {
+        "orders_file": csv_upload(
+            "ExportOrderList.csv",
+            export_csv(
+                ORDER_HEADERS_56,
+                [order_row(no, **{"买家会员名": f"进口买家{i}号"}) for i, no in enumerate(numbers)],
+            ),
+        ),
+        "items_file": csv_upload(
+            "ExportOrderDetailList.csv",
+            export_csv(ITEM_HEADERS, [item_row(no) for no in numbers], encoding="utf-8-sig"),
+        ),
+    }
+    assert client.post(reverse("imports:home"), {"shop": shop_a.pk, **files}).status_code == 302
+    batch = OrderImport.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("imports:apply", args=[batch.pk]))
+    assert {"进口买家0号", "进口买家1号"} <= nicks()
+    order = Order.objects.get(order_no=numbers[1])
+    ticket = make_ticket(order, agent)
+    assert listed(client, "买家1") == {ticket.number}
+
+
+def test_seed_demo_leaves_every_nickname_in_the_table(db):
+    call_command(
+        "seed_demo", "--orders", "60", "--tickets", "30", "--days", "60", stdout=StringIO()
+    )
+    assert nicks() == set(Order.objects.values_list("buyer_nick", flat=True))
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite rebuilds tables")
+def test_sqlite_gets_its_triggers_back_after_a_table_rebuild(shop_a, agent):
+    """A migration that rebuilds ``tickets_order`` on SQLite drops its triggers;
+    ``guards_ensure`` (after every migrate) puts them back."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER tickets_order_nick_insert")
+    make_order(shop_a, buyer_nick="丢了触发器")
+    assert "丢了触发器" not in nicks()
+    guards_ensure(connection)
+    make_order(shop_a, buyer_nick="触发器回来了")
+    assert "触发器回来了" in nicks()
+
+
+def test_a_supervisor_of_two_shops_finds_the_buyers_of_both(shop_a, shop_b):
+    supervisor = make_user("sup2", Role.SUPERVISOR, shops=[shop_a, shop_b])
+    orders = [make_order(shop, buyer_nick=f"跨店买家{shop.code}") for shop in (shop_a, shop_b)]
+    assert set(nick_orders(supervisor, "店买家")) == set(orders)
