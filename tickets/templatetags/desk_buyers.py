@@ -9,10 +9,11 @@ nickname (``/``, ``%``, spaces, emoji) makes a working link; the text is escaped
 may not read orders gets the plain nickname.
 """
 
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 
 from tickets import privacy
@@ -22,7 +23,13 @@ register = template.Library()
 
 def buyer_url(nick: str) -> str:
     """The buyer's page of ``nick``: ``/buyers/?nick=<nick, URL-encoded>``."""
-    return reverse("tickets:buyer_detail") + "?" + urlencode({"nick": nick})
+    return _buyer_page(get_script_prefix()) + "?" + urlencode({"nick": nick})
+
+
+@lru_cache(maxsize=8)
+def _buyer_page(prefix: str) -> str:
+    # One ``reverse`` per script prefix, not one per nickname: a list page links 25 buyers.
+    return reverse("tickets:buyer_detail")
 
 
 @register.simple_tag(takes_context=True)

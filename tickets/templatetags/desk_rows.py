@@ -1,0 +1,109 @@
+"""The ticket list's rows, written in Python (issue 14).
+
+    {% load desk_rows %}
+    <tbody>{% ticket_rows tickets can_bulk %}</tbody>
+
+A list page shows 25 tickets of ten cells each, with badges, a checkbox and links: as
+template markup that was about 800 variable lookups, 80 ``blocktranslate`` nodes and 25
+includes per page, two thirds of the page's server time (bench/README.md, "The ticket
+list's rows"). Built here with ``format_html``, as Django's admin builds its changelist rows,
+the same markup costs a fraction of that. Every text is escaped by ``format_html``; the
+words are the same msgids the template used, so their translations carry over.
+"""
+
+from django import template
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from .desk_buyers import buyer_link
+
+register = template.Library()
+
+
+def _when(value, fmt: str) -> str:
+    """``value|date:fmt`` as a template writes it: an aware time in the active time zone
+    (Beijing), "" for None."""
+    return date_filter(template_localtime(value), fmt) if value else ""
+
+
+def _status_cell(ticket) -> SafeString:
+    html = format_html(
+        '<span class="status st-{}">{}</span>', ticket.status, ticket.get_status_display()
+    )
+    if ticket.escalated:
+        html += format_html(' <span class="badge warn">{}</span>', _("已升级"))
+    days = ticket.stale_days
+    if days is not None:
+        since = _when(ticket.status_changed_at, "Y-m-d")
+        html += format_html(
+            ' <span class="badge stale" title="{}">{}</span>',
+            _("自 %(since)s 起状态没有变化") % {"since": since},
+            ngettext("停滞 %(days)s 天", "停滞 %(days)s 天", days) % {"days": days},
+        )
+    return html
+
+
+def _due_cell(ticket, overdue: bool) -> SafeString:
+    due = _when(ticket.resolution_due, "m-d H:i")
+    if ticket.is_open:
+        html = format_html("{}", due)
+    else:
+        html = format_html('<span class="muted" title="{}">{}</span>', _("已停止计时"), due)
+    if overdue:
+        html += format_html(' <span class="badge danger">{}</span>', _("超时"))
+    if ticket.is_paused:
+        waiting = _("等待买家回复") if ticket.awaiting_buyer else _("等待退件")
+        html += format_html(' <span class="badge" title="{}">{}</span>', waiting, _("暂停计时"))
+    return html
+
+
+@register.simple_tag(takes_context=True)
+def ticket_rows(context, tickets, can_bulk=False) -> SafeString:
+    """The ``<tr>`` of each ticket of the list (its select related shop, order and
+    assignee loaded): number, shop, order no., buyer (a link to the buyer's page for a user
+    who may read orders), kind, reason, status with its badges, assignee, resolution due
+    with its overdue / paused badges; a checkbox first when ``can_bulk``."""
+    detail = reverse("tickets:ticket_detail", args=[0])[: -len("0/")]
+    rows = []
+    for ticket in tickets:
+        overdue = ticket.is_overdue()
+        stale = ticket.is_stale
+        classes = " ".join(name for name, on in (("overdue", overdue), ("stale", stale)) if on)
+        pick = (
+            format_html(
+                '<td class="pick"><input type="checkbox" name="ids" value="{}" '
+                'aria-label="{}"></td>',
+                ticket.pk,
+                _("选择 %(no)s") % {"no": ticket.number},
+            )
+            if can_bulk
+            else ""
+        )
+        rows.append(
+            (
+                classes,
+                pick,
+                f"{detail}{ticket.pk}/",
+                ticket.number,
+                ticket.shop.name,
+                ticket.order.order_no,
+                buyer_link(context, ticket.order.buyer_nick),
+                ticket.get_kind_display(),
+                ticket.get_reason_display(),
+                _status_cell(ticket),
+                ticket.assignee or "—",
+                _due_cell(ticket, overdue),
+            )
+        )
+    return format_html_join(
+        "\n",
+        '<tr class="{}">{}<td class="mono"><a href="{}">{}</a></td><td>{}</td>'
+        '<td class="mono">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+        "<td>{}</td></tr>",
+        rows,
+    ) or mark_safe("")
