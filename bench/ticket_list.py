@@ -6,8 +6,10 @@ Fill the database first (see bench/README.md), then:
         .venv/bin/python bench/ticket_list.py [--runs 40]
 
 Each page is requested in-process through Django's test client (middleware, view, queries,
-template: everything the server does, no network), after two warm-up requests. Prints the
-median and 95th percentile per page, and the number of SQL queries each page ran.
+template: everything the server does, no network), after two warm-up requests, as the demo
+``agent`` and as the ``supervisor``; each searches for a ticket, order and buyer of its own
+shops (``sample_ticket``). Prints the median and 95th percentile per page, and the number of
+SQL queries each page ran.
 """
 
 import argparse
@@ -31,6 +33,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from tickets.models import Order, Ticket, User  # noqa: E402
+from tickets.selectors import visible_tickets  # noqa: E402
 
 
 def measure(client: Client, url: str, runs: int) -> tuple[float, float, int]:
@@ -51,27 +54,23 @@ def measure(client: Client, url: str, runs: int) -> tuple[float, float, int]:
     return statistics.median(timings), p95, queries
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=40)
-    parser.add_argument(
-        "--only", action="append", default=[], help="pages whose name holds this (repeatable)"
-    )
-    args = parser.parse_args()
-    settings.ALLOWED_HOSTS.append("testserver")
-    if connection.vendor != "postgresql":
-        sys.exit("Run this against PostgreSQL (DATABASE_URL=postgres://...).")
-
-    tickets = Ticket.objects.count()
-    orders = Order.objects.count()
-    print(f"database: {orders:,} orders, {tickets:,} tickets\n")
-
-    sample = (
-        Ticket.objects.exclude(return_tracking_no="")
+def sample_ticket(user: User) -> Ticket | None:
+    """The newest ticket ``user`` may see that has a return tracking number (so every search
+    below has something to find), or None. Chosen among the user's own shops: the newest
+    ticket of the whole table may be in a shop the agent does not serve, and its pages are
+    then a correct 404 (issue 14)."""
+    return (
+        visible_tickets(user)
+        .exclude(return_tracking_no="")
         .select_related("order")
         .order_by("-id")
         .first()
     )
+
+
+def pages_for(sample: Ticket) -> tuple[dict[str, str], str, str, str]:
+    """The pages measured, by name, with their URLs built from ``sample`` (a ticket the
+    measured user may see), and the nickname, its part and its start that they search."""
     order = sample.order
     shop_id = sample.shop_id
     nick = order.buyer_nick
@@ -88,10 +87,10 @@ def main() -> None:
         "ticket list, overdue only": "/tickets/?overdue=true",
         "ticket list, page 5 (open)": "/tickets/?page=5",
         "ticket list, search order no.": f"/tickets/?q={order.order_no}&status=",
-        "ticket list, search nickname": f"/tickets/?q={order.buyer_nick}&status=",
+        "ticket list, search nickname": f"/tickets/?{urlencode({'q': nick})}&status=",
         "ticket list, search return no.": f"/tickets/?q={sample.return_tracking_no}&status=",
         "order search, order no.": f"/orders/?q={order.order_no}",
-        "order search, nickname": f"/orders/?q={order.buyer_nick}",
+        "order search, nickname": f"/orders/?{urlencode({'q': nick})}",
         "order search, phone last 4": f"/orders/?q={order.receiver_phone_tail}",
         "top bar, ticket number (T…)": f"/orders/?q={sample.number}",
         "top bar, ticket number short (t…)": f"/orders/?q=t{sample.pk}",
@@ -110,12 +109,36 @@ def main() -> None:
         "ticket page": f"/tickets/{sample.pk}/",
         "dashboard": "/",
     }
+    return pages, nick, nick_part, nick_start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument(
+        "--only", action="append", default=[], help="pages whose name holds this (repeatable)"
+    )
+    args = parser.parse_args()
+    settings.ALLOWED_HOSTS.append("testserver")
+    if connection.vendor != "postgresql":
+        sys.exit("Run this against PostgreSQL (DATABASE_URL=postgres://...).")
+
+    tickets = Ticket.objects.count()
+    orders = Order.objects.count()
+    print(f"database: {orders:,} orders, {tickets:,} tickets\n")
+
     for username in ("agent", "supervisor"):
+        user = User.objects.get(username=username)
+        sample = sample_ticket(user)
+        if sample is None:
+            sys.exit(f"{username} sees no ticket with a return tracking number: seed first")
+        pages, nick, nick_part, nick_start = pages_for(sample)
         client = Client()
-        client.force_login(User.objects.get(username=username))
+        client.force_login(user)
         print(f"as {username}:")
         print(f"  {'page':48} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
-        print(f"  (nickname {nick!r}: part {nick_part!r}, start {nick_start!r})")
+        print(f"  (ticket {sample.number}; nickname {nick!r}: part {nick_part!r}, ", end="")
+        print(f"start {nick_start!r})")
         for name, url in pages.items():
             if args.only and not any(part in name for part in args.only):
                 continue
