@@ -11,7 +11,7 @@ from collections import defaultdict
 from decimal import ROUND_DOWN, Decimal
 
 from django.db import connection
-from django.db.models import CharField, Count, F, Func, Max, Q, QuerySet
+from django.db.models import CharField, F, Func, Max, Q, QuerySet
 from django.db.models.lookups import Contains, Exact, StartsWith
 from django.utils.translation import gettext as _
 
@@ -420,27 +420,12 @@ def refund_room(order: Order, ticket: Ticket | None) -> Decimal:
     return max(room, ZERO)
 
 
-# --- the ticket list's saved views and stale tickets ---------------------------------
+# --- the ticket list's saved views --------------------------------------------------
 def saved_views_for(user) -> QuerySet[SavedView]:
     """The saved views the ticket list offers ``user``: their own and every view a supervisor
     shared with the team (owner loaded), by name. What a view shows is still limited by the
     list's own scope: a view naming a shop the user doesn't serve shows none of its tickets."""
     return SavedView.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner")
-
-
-def stale_by_assignee(user, now=None) -> list[tuple[User | None, int]]:
-    """Stale tickets (``TicketQuerySet.stale``) among those ``user`` may see, counted per
-    assignee: [(assignee or None for the queue, count)], most first. Two queries."""
-    rows = (
-        visible_tickets(user)
-        .stale(now)
-        .values("assignee")
-        .annotate(n=Count("id"))
-        .order_by("-n", F("assignee").asc(nulls_last=True))  # the queue last on any database
-    )
-    rows = list(rows)
-    people = User.objects.in_bulk([r["assignee"] for r in rows if r["assignee"]])
-    return [(people.get(r["assignee"]), r["n"]) for r in rows]
 
 
 # --- who is told, and what is about to be late (issue 13) ---------------------------
