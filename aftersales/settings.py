@@ -62,7 +62,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
-    "django_htmx",
     # Who changed which reference data (shops, couriers, rate card, users), before and after.
     "simple_history",
     # Login lockout after repeated failures (settings under "Login lockout" below).
@@ -89,7 +88,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A 405 gets the desk's page (Django's has no body).
     "aftersales.middleware.MethodNotAllowedPageMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     # Records the logged-in user as the author of each reference-data change.
     "simple_history.middleware.HistoryRequestMiddleware",
     # Answers a locked-out login with the desk's lockout page (django-axes wants it last).

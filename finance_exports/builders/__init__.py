@@ -155,7 +155,10 @@ def get_builder(kind: str) -> SheetBuilder:
 
 
 def registered_kinds() -> list[str]:
-    return sorted(_REGISTRY)
+    """The registered kinds' values (``"finance"``, ``"courier_loss"`` ...), sorted: plain
+    strings, so a command's help and its "invalid choice" message list what may be typed,
+    not ``SheetKind.FINANCE``."""
+    return sorted(str(Sheet.Kind(kind).value) for kind in _REGISTRY)
 
 
 def scheduled_builders(kinds: list[str] | None = None) -> list[SheetBuilder]:

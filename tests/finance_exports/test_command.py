@@ -126,3 +126,21 @@ def test_a_monthly_kind_plugs_in_and_is_built_with_month(db, monthly_kind):
     assert load_workbook(path)["月结"]["A1"].value == "快递公司"
     with pytest.raises(CommandError, match="--month"):
         run("courier_loss", "--date", "2026-11-01")
+
+
+def test_a_kind_it_does_not_know_is_refused_with_the_kinds_one_may_type(db):
+    # issue 17: the refusal listed SheetKind.COURIER_LOSS ... instead of what one types
+    with pytest.raises(CommandError) as refused:
+        run("fianance", "--date", yesterday())
+    message = str(refused.value)
+    assert "SheetKind" not in message
+    for kind in ("courier_loss", "exchange_slips", "exchanges", "finance", "invoices"):
+        assert f"'{kind}'" in message
+
+
+def test_the_help_lists_the_kinds_one_may_type():
+    from finance_exports.management.commands.build_sheet import Command
+
+    text = Command().create_parser("manage.py", "build_sheet").format_help()
+    assert "{courier_loss,exchange_slips,exchanges,finance,invoices}" in text
+    assert "SheetKind" not in text

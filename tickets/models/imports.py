@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .base import DeskModel, MoneyField, TimeStampedModel, choices_check
@@ -64,7 +65,7 @@ class OrderImport(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"{self.shop} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.shop} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 class OrderImportFileKind(models.TextChoices):

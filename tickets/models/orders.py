@@ -240,7 +240,8 @@ class OrderChange(AppendOnlyModel):
         indexes = [models.Index(fields=["order", "created_at"], name="order_change_order_idx")]
 
     def __str__(self):
-        return f"{self.order} {self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+        at = timezone.localtime(self.created_at)
+        return f"{self.order} {self.get_kind_display()} {at:%Y-%m-%d %H:%M}"
 
 
 class PersonalDataAccess(AppendOnlyModel):

@@ -1,6 +1,7 @@
 """Small system records: when the worker and beat last showed they are alive."""
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,4 +15,4 @@ class Heartbeat(models.Model):
         verbose_name_plural = _("心跳")
 
     def __str__(self):
-        return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.name} {timezone.localtime(self.beat_at):%Y-%m-%d %H:%M:%S}"

@@ -620,7 +620,8 @@ class TicketEvent(AppendOnlyModel):
         indexes = [models.Index(fields=["ticket", "created_at"], name="ticket_event_timeline_idx")]
 
     def __str__(self):
-        return f"{self.ticket} {self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+        at = timezone.localtime(self.created_at)
+        return f"{self.ticket} {self.get_kind_display()} {at:%Y-%m-%d %H:%M}"
 
     @property
     def from_label(self) -> str:
