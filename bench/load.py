@@ -26,7 +26,7 @@ sending ``X-Forwarded-Proto: https`` (``SECURE_PROXY_SSL_HEADER``; ``--no-proxy-
 leaves it out), so a desk with ``DEBUG=0`` answers on plain HTTP on the loopback.
 
 Prints a table per page kind (count, p50/p95/p99 in ms, errors, refused writes), requests per
-second over the measured seconds, the late actions, the load average before and after, and
+second over the measured seconds, the late actions, the load average while measuring, and
 the CPU the script itself used (it shares the machine with the server). ``--json`` prints the
 same as JSON instead. Exit status 0 when the run took place (errors or not), 2 when it could
 not start (a login refused, no ticket visible to an account).
@@ -713,9 +713,10 @@ def run(args: argparse.Namespace) -> dict:
     if failures:
         raise CannotStart(f"nothing to work on: {failures[0]}")
 
-    load_before = load_average()
+    loads = [load_average()]
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     began = time.monotonic()
+    began_at = time.time()
     deadline = began + args.seconds
     recorder.measure(began, args.seconds)
     threads = [
@@ -724,17 +725,22 @@ def run(args: argparse.Namespace) -> dict:
     ]
     for thread in threads:
         thread.start()
+    while time.monotonic() < deadline:  # the load average, every 5 s while measuring
+        time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+        loads.append(load_average())
     for thread in threads:
         thread.join(timeout=max(0.0, deadline - time.monotonic()) + args.timeout * 3 + 5)
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-    load_after = load_average()
     for agent in agents:
         agent.client.close()
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-    return report(args, accounts, recorder, login_seconds, cpu, load_before, load_after)
+    used = list(dict.fromkeys(agent.account for agent in agents))
+    result = report(args, used, recorder, login_seconds, cpu, loads)
+    result["measured_from"] = round(began_at, 3)  # Unix time: to match the server's own records
+    return result
 
 
-def report(args, accounts, recorder: Recorder, login_seconds, cpu, before, after) -> dict:
+def report(args, accounts, recorder: Recorder, login_seconds, cpu, loads) -> dict:
     """The run's figures as plain data: what ``--json`` prints and the table is made from.
     Requests per second count the requests that started within the measured seconds."""
     order = [*MIX, AFTER_WRITE]
@@ -776,8 +782,8 @@ def report(args, accounts, recorder: Recorder, login_seconds, cpu, before, after
         "late_actions": recorder.late,
         "refusals": dict(recorder.refusals.most_common(5)),
         "error_examples": recorder.examples,
-        "load_average_before": before,
-        "load_average_after": after,
+        # the one-minute load average at the start and every 5 s until the end (None: not Linux)
+        "load_average": loads,
         "client_cpu_seconds": round(cpu, 1),
         "pages": pages,
     }
@@ -794,8 +800,7 @@ def report_table(result: dict) -> str:
         f"errors {result['errors']}",
         f"actions: {result['actions']:,}, late (took longer than the pace) "
         f"{result['late_actions']:,} ({_share(result['late_actions'], result['actions'])})",
-        f"load average (1 min) before {_load(result['load_average_before'])}, after "
-        f"{_load(result['load_average_after'])}; this script used "
+        f"load average (1 min) while measuring: {_load(result['load_average'])}; this script used "
         f"{result['client_cpu_seconds']:g} s of CPU",
         "",
         f"{'page':28} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
@@ -823,8 +828,13 @@ def _share(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f} %" if whole else "-"
 
 
-def _load(value: float | None) -> str:
-    return f"{value:.2f}" if value is not None else "?"
+def _load(values: list[float | None]) -> str:
+    """'2.10 at the start, 3.4 on average (1.9-4.2)'; '?' where the system has none."""
+    known = [value for value in values if value is not None]
+    if not known:
+        return "?"
+    mean = sum(known) / len(known)
+    return f"{known[0]:.2f} at the start, {mean:.2f} on average ({min(known):.2f}-{max(known):.2f})"
 
 
 def main(argv: list[str] | None = None) -> int:
