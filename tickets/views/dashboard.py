@@ -24,17 +24,19 @@ def dashboard(request):
         return _finance_dashboard(request, now)
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     tickets = visible_tickets(request.user)
+    # The queries below that a time or the assignee drives check the shop as a filter.
+    driven = visible_tickets(request.user, shop_as_filter=True)
     is_supervisor = has_role(request.user, Role.SUPERVISOR)
     mine = (
-        tickets.open()
+        driven.open()
         .filter(assignee=request.user)
         .select_related("order", "shop")
         .order_by("resolution_due")[:25]
     )
     # Separate counts, each served by its own index, rather than one pass over every ticket.
     counts = {
-        "opened_today": tickets.filter(created_at__gte=start_of_day).count(),
-        "resolved_today": tickets.filter(resolved_at__gte=start_of_day).count(),
+        "opened_today": driven.filter(created_at__gte=start_of_day).count(),
+        "resolved_today": driven.filter(resolved_at__gte=start_of_day).count(),
         "unassigned": tickets.open().filter(assignee__isnull=True).count(),
     }
     # Overdue and stale (停滞: open but unchanged in status for DESK_STALE_AFTER_DAYS; never
@@ -47,7 +49,7 @@ def dashboard(request):
         counts["stale"] = sum(stale for _person, _overdue, stale in by_agent)
     else:
         counts["overdue"] = tickets.overdue(now).count()
-        counts["stale"] = tickets.stale(now).filter(assignee=request.user).count()
+        counts["stale"] = driven.stale(now).filter(assignee=request.user).count()
     unassigned = (
         tickets.open()
         .filter(assignee__isnull=True)
