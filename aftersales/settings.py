@@ -361,7 +361,8 @@ DESK_RESOLUTION_HOURS = env_int("DESK_RESOLUTION_HOURS", 72)
 
 def _env_hours(name: str, default: str) -> tuple[int, int]:
     """A daily window from the environment, "HH:MM-HH:MM" (24:00 allowed at the end), as
-    (opens, closes) in minutes after midnight, opens before closes."""
+    (opens, closes) in minutes after midnight, closing at least an hour after the opening
+    (``tickets.business_hours.MIN_WINDOW_MINUTES``, the rule a shop's own hours follow)."""
     raw = env_str(name, default).strip()
     parts = raw.split("-")
     minutes = []
@@ -369,9 +370,11 @@ def _env_hours(name: str, default: str) -> tuple[int, int]:
         hour, _sep, minute = part.strip().partition(":")
         if hour.isdigit() and minute.isdigit() and int(minute) < 60:
             minutes.append(int(hour) * 60 + int(minute))
-    if len(parts) == len(minutes) == 2 and 0 <= minutes[0] < minutes[1] <= 24 * 60:
+    if len(parts) == len(minutes) == 2 and 0 <= minutes[0] <= minutes[1] - 60 <= 23 * 60:
         return minutes[0], minutes[1]
-    raise ImproperlyConfigured(f"{name} must be a daily window like 09:00-24:00, got {raw!r}")
+    raise ImproperlyConfigured(
+        f"{name} must be a daily window of an hour or more like 09:00-24:00, got {raw!r}"
+    )
 
 
 # The service-level clock runs in these hours (Beijing time) unless a shop has its own

@@ -12,7 +12,7 @@ what a supervisor sees inside is limited to the shops they serve, as on the desk
 from axes.admin import AccessAttemptAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessLog
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -180,12 +180,60 @@ class GroupAdmin(
 
 @admin.register(models.Shop)
 class ShopAdmin(ReferenceAdmin):
-    list_display = ("code", "name", "kind", "location", "is_active")
+    list_display = ("code", "name", "kind", "location", "is_active", "service_hours")
     list_filter = ("kind", "location", "is_active")
     search_fields = ("code", "name")
 
     def get_queryset(self, request):
         return visible_shops(request.user)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        """The business hours are typed and shown as HH:MM: the admin's clock would offer
+        "now" with its seconds, and business hours are whole minutes (``Shop.clean``)."""
+        if db_field.name in ("service_opens_at", "service_closes_at"):
+            return forms.TimeField(
+                label=db_field.verbose_name,
+                help_text=db_field.help_text,
+                required=False,
+                input_formats=["%H:%M"],
+                widget=forms.TimeInput(
+                    format="%H:%M", attrs={"placeholder": "09:00", "size": 6, "maxlength": 5}
+                ),
+                error_messages={"invalid": _("请按 HH:MM 填写整分钟的时间（如 09:00），不带秒。")},
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description=_("客服时间"))
+    def service_hours(self, shop):
+        """The hours the shop's clock runs in; hours stored before the rule held say that the
+        default is used instead (``Shop.business_hours``)."""
+        label = shop.business_hours.label()
+        if shop.service_opens_at is None:
+            return _("%(hours)s（默认）") % {"hours": label}
+        if shop.business_hours_problem:
+            return _("所填时间无效，按默认 %(hours)s 计时") % {"hours": label}
+        return label
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """A shop whose stored hours break the rule says so on its page, with what is wrong
+        and the default hours its clock runs in meanwhile."""
+        if request.method == "GET":
+            shop = self.get_object(request, unquote(object_id))
+            if shop is not None and shop.business_hours_problem:
+                messages.warning(
+                    request,
+                    _(
+                        "客服时间 %(opens)s-%(closes)s 无效（%(problem)s），售后时效暂按默认时间 "
+                        "%(hours)s 计时。请改正后保存。"
+                    )
+                    % {
+                        "opens": shop.service_opens_at,
+                        "closes": shop.service_closes_at,
+                        "problem": shop.business_hours_problem,
+                        "hours": shop.business_hours.label(),
+                    },
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(models.Courier)

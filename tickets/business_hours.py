@@ -8,6 +8,12 @@ business time between two aware times. They are each other's inverse
 (``business_time_between(t, add_business_time(t, d)) == d``). Outside the window the clock
 stands still: the night shift's handover (夜班交接) carries the night's work to the morning
 (issue 13 section 3; DOMAIN.md "The daily routine" 1).
+
+Business hours are whole minutes, and a working day is at least ``MIN_WINDOW_MINUTES`` (one
+hour) long: the shop's form, the database constraint ``shop_service_hours_valid`` and
+``BusinessHours`` all hold that one rule, so a window that is stored is a window the clock
+can run in (a 09:00:10-09:00:50 day had no minute in it, and a 23:59:30-00:00 one put a
+72-hour resolution twelve years away).
 """
 
 from dataclasses import dataclass
@@ -18,28 +24,52 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 DAY_MINUTES = 24 * 60
+# The shortest working day a shop may have, in minutes: anything shorter is a typing mistake
+# (seconds typed as minutes, a close one minute after the opening), not a way of working.
+MIN_WINDOW_MINUTES = 60
+
+
+def minute_of_day(value: time) -> int | None:
+    """Minutes after midnight of a wall-clock time, or None when the time has seconds or
+    microseconds (business hours are whole minutes)."""
+    if value.second or value.microsecond:
+        return None
+    return value.hour * 60 + value.minute
 
 
 @dataclass(frozen=True)
 class BusinessHours:
-    """A daily window ``[opens, closes)`` in minutes after local midnight, in ``tz``:
-    0 <= opens < closes <= 1440 (1440 is 24:00, the midnight that ends the day). The same
-    window every day of the week. Raises ``ValueError`` for any other window."""
+    """A daily window ``[opens, closes)`` in whole minutes after local midnight, in ``tz``:
+    0 <= opens, opens + MIN_WINDOW_MINUTES <= closes <= 1440 (1440 is 24:00, the midnight
+    that ends the day). The same window every day of the week. Raises ``ValueError`` for any
+    other window."""
 
     opens: int
     closes: int
     tz: tzinfo
 
     def __post_init__(self):
-        if not 0 <= self.opens < self.closes <= DAY_MINUTES:
-            raise ValueError(f"business hours must be 00:00 <= opens < closes <= 24:00: {self}")
+        if not (
+            isinstance(self.opens, int)
+            and isinstance(self.closes, int)
+            and self.opens >= 0
+            and self.opens + MIN_WINDOW_MINUTES <= self.closes <= DAY_MINUTES
+        ):
+            raise ValueError(
+                "business hours must be whole minutes, 00:00 <= opens, and close at least "
+                f"{MIN_WINDOW_MINUTES} minutes after opening, by 24:00: {self}"
+            )
 
     @classmethod
     def from_times(cls, opens: time, closes: time, tz: tzinfo) -> "BusinessHours":
-        """From two wall-clock times; ``closes`` 00:00 means midnight at the end of the day
-        (24:00), so 00:00-00:00 is the whole day."""
-        closes_minute = closes.hour * 60 + closes.minute or DAY_MINUTES
-        return cls(opens.hour * 60 + opens.minute, closes_minute, tz)
+        """From two wall-clock times in whole minutes; ``closes`` 00:00 means midnight at the
+        end of the day (24:00), so 00:00-00:00 is the whole day. Raises ``ValueError`` for a
+        time with seconds (never rounded away: 09:00:10-09:00:50 is not a day of no
+        minutes) and for a window the class refuses."""
+        opens_minute, closes_minute = minute_of_day(opens), minute_of_day(closes)
+        if opens_minute is None or closes_minute is None:
+            raise ValueError(f"business hours are whole minutes: {opens}-{closes}")
+        return cls(opens_minute, closes_minute or DAY_MINUTES, tz)
 
     def label(self) -> str:
         """ "09:00-24:00"."""

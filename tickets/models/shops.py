@@ -1,5 +1,6 @@
 """Shops, their staff and the courier companies they ship with."""
 
+import logging
 from datetime import time
 from zoneinfo import ZoneInfo
 
@@ -7,14 +8,24 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
+from django.db.models.functions import ExtractHour, ExtractMinute, TruncMinute
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
 from simple_history import register as record_history
 from simple_history.models import HistoricalRecords
 
-from tickets.business_hours import BusinessHours, default_business_hours
+from tickets.business_hours import (
+    DAY_MINUTES,
+    MIN_WINDOW_MINUTES,
+    BusinessHours,
+    default_business_hours,
+    minute_of_day,
+)
 
 from .base import DeskModel, TimeStampedModel, choices_check
+
+logger = logging.getLogger(__name__)
 
 
 class ShopKind(models.TextChoices):
@@ -26,6 +37,51 @@ class ShopLocation(models.TextChoices):
     WUHAN = "wuhan", _("武汉")
     SHANGHAI = "shanghai", _("上海")
     OTHER = "other", _("其他")
+
+
+def service_hours_problem(opens: time | None, closes: time | None) -> tuple[str, str] | None:
+    """(field, message) for the first thing wrong with a shop's business hours, or None: the
+    rule of ``Shop.clean``, ``service_hours_valid_q`` and ``BusinessHours``."""
+    if opens is None and closes is None:
+        return None
+    if opens is None or closes is None:
+        field = "service_opens_at" if opens is None else "service_closes_at"
+        return field, _("上班和下班时间要么都填，要么都留空（用默认时间）。")
+    for field, value in (("service_opens_at", opens), ("service_closes_at", closes)):
+        if minute_of_day(value) is None:
+            return field, _("时间只到分钟，不带秒：请按 HH:MM 填写（如 09:00）。")
+    opens_minute, closes_minute = minute_of_day(opens), minute_of_day(closes) or DAY_MINUTES
+    if opens_minute >= closes_minute:
+        return "service_closes_at", _("下班时间必须晚于上班时间；00:00 表示午夜 24:00。")
+    if closes_minute - opens_minute < MIN_WINDOW_MINUTES:
+        return "service_closes_at", _(
+            "上班时间太短：下班时间至少要比上班时间晚 %(minutes)s 分钟；00:00 表示午夜 24:00。"
+        ) % {"minutes": MIN_WINDOW_MINUTES}
+    return None
+
+
+def _minute_of_day(field: str):
+    return ExtractHour(field) * 60 + ExtractMinute(field)
+
+
+def service_hours_valid_q() -> Q:
+    """The database's form of ``service_hours_problem`` (constraint
+    ``shop_service_hours_valid``, migration 0026): both times or neither; each a whole minute
+    (equal to itself cut to the minute); the close at least ``MIN_WINDOW_MINUTES`` after the
+    opening, a close of 00:00 counting as 24:00."""
+    opens, closes = "service_opens_at", "service_closes_at"
+    whole = Q(service_opens_at=TruncMinute(opens)) & Q(service_closes_at=TruncMinute(closes))
+    to_midnight = Q(service_closes_at=time(0)) & LessThanOrEqual(
+        _minute_of_day(opens), DAY_MINUTES - MIN_WINDOW_MINUTES
+    )
+    within_day = Q(service_closes_at__gt=time(0)) & GreaterThanOrEqual(
+        _minute_of_day(closes) - _minute_of_day(opens), MIN_WINDOW_MINUTES
+    )
+    return Q(service_opens_at__isnull=True, service_closes_at__isnull=True) | (
+        Q(service_opens_at__isnull=False, service_closes_at__isnull=False)
+        & whole
+        & (to_midnight | within_day)
+    )
 
 
 class Shop(TimeStampedModel):
@@ -67,17 +123,8 @@ class Shop(TimeStampedModel):
         constraints = [
             choices_check("kind", ShopKind, "shop_kind_valid"),
             choices_check("location", ShopLocation, "shop_location_valid"),
-            # Both or neither; the window within one day (00:00 as the close is 24:00).
             models.CheckConstraint(
-                condition=Q(service_opens_at__isnull=True, service_closes_at__isnull=True)
-                | (
-                    Q(service_opens_at__isnull=False, service_closes_at__isnull=False)
-                    & (
-                        Q(service_closes_at=time(0))
-                        | Q(service_opens_at__lt=F("service_closes_at"))
-                    )
-                ),
-                name="shop_service_hours_valid",
+                condition=service_hours_valid_q(), name="shop_service_hours_valid"
             ),
         ]
 
@@ -85,17 +132,15 @@ class Shop(TimeStampedModel):
         return self.name
 
     def clean(self):
-        """The shop's business hours read as the admin's form shows them: both or neither, and
-        the close after the opening (00:00 as the close is midnight, 24:00). The database
-        holds the same rule (``shop_service_hours_valid``); this says it on the field."""
-        opens, closes = self.service_opens_at, self.service_closes_at
-        if (opens is None) != (closes is None):
-            field = "service_opens_at" if opens is None else "service_closes_at"
-            raise ValidationError({field: _("上班和下班时间要么都填，要么都留空（用默认时间）。")})
-        if opens is not None and closes != time(0) and opens >= closes:
-            raise ValidationError(
-                {"service_closes_at": _("下班时间必须晚于上班时间；00:00 表示午夜 24:00。")}
-            )
+        """The shop's business hours read as the admin's form shows them: both or neither, in
+        whole minutes (HH:MM), the close at least ``MIN_WINDOW_MINUTES`` (an hour) after the
+        opening (00:00 as the close is midnight, 24:00). The database holds the same rule
+        (``shop_service_hours_valid``) and ``BusinessHours`` the same again; this says it on
+        the field."""
+        problem = service_hours_problem(self.service_opens_at, self.service_closes_at)
+        if problem:
+            field, message = problem
+            raise ValidationError({field: message})
 
     @property
     def is_tmall(self) -> bool:
@@ -104,12 +149,31 @@ class Shop(TimeStampedModel):
     @property
     def business_hours(self) -> BusinessHours:
         """The daily window in which this shop's service-level clock runs (issue 13 section 3):
-        its own hours, else ``settings.DESK_BUSINESS_HOURS``; Beijing time."""
+        its own hours, else ``settings.DESK_BUSINESS_HOURS``; Beijing time. Hours stored
+        before the rule held (seconds, a day under an hour) never break a page: the desk's
+        default hours are used instead, logged here and shown on the shop's admin page
+        (``business_hours_problem``)."""
         if self.service_opens_at is None or self.service_closes_at is None:
             return default_business_hours()
-        return BusinessHours.from_times(
-            self.service_opens_at, self.service_closes_at, ZoneInfo(settings.TIME_ZONE)
-        )
+        try:
+            return BusinessHours.from_times(
+                self.service_opens_at, self.service_closes_at, ZoneInfo(settings.TIME_ZONE)
+            )
+        except ValueError:
+            logger.warning(
+                "shop %s has unusable business hours %s-%s: the default hours are used",
+                self.code,
+                self.service_opens_at,
+                self.service_closes_at,
+            )
+            return default_business_hours()
+
+    @property
+    def business_hours_problem(self) -> str:
+        """What is wrong with the stored hours, in the user's language ("" when nothing is):
+        for the admin, which shows that the default hours are used meanwhile."""
+        problem = service_hours_problem(self.service_opens_at, self.service_closes_at)
+        return str(problem[1]) if problem else ""
 
 
 class User(AbstractUser):
