@@ -91,11 +91,22 @@ class ClockSummary:
 
     started_at: datetime
     hours: str  # "09:00-24:00"
-    waiting_for: str  # "buyer", "return" or "" (the clock runs)
+    waiting_for: str  # "buyer", "return" or "" (the clock runs, or the ticket is finished)
     paused_since: datetime | None
     paused: timedelta  # business time paused in all, the current pause included
     first_response_late: bool  # the reply's due passed while the clock ran, no reply yet
     resolution_late: bool
+    # A finished ticket (closed, cancelled): its clock has stopped for good at ``finished_at``
+    # and nothing is due any more. ``*_met``: whether the reply / the resolution came by its
+    # due time; None when it never came (a ticket cancelled unanswered or unresolved) or the
+    # ticket is still open.
+    finished_at: datetime | None = None
+    first_response_met: bool | None = None
+    resolution_met: bool | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
 
     @property
     def paused_hours(self) -> int:
@@ -106,15 +117,30 @@ class ClockSummary:
         return int(self.paused.total_seconds()) // 60 % 60
 
 
+def _met(done: datetime | None, due: datetime) -> bool | None:
+    return None if done is None else done <= due
+
+
 def clock_summary(ticket: Ticket, now: datetime) -> ClockSummary:
     """The clock of ``ticket`` at ``now`` (aware), read by the rule of ``overdue_q``: a due
-    time is late only if it passed while the clock ran and the ticket is still open."""
+    time is late only if it passed while the clock ran and the ticket is still open. A
+    finished ticket's clock stopped when it was closed or cancelled (``closed_at``; its last
+    status change for a ticket finished before that was kept): nothing of it runs or is late,
+    and whether the reply and the resolution came in time is told from the stored times (the
+    due times already carry every pause)."""
     waiting_for = "buyer" if ticket.awaiting_buyer else "return" if ticket.is_paused else ""
     overdue = ticket.is_overdue(now)
 
     def late(done, due):
         return overdue and done is None and due < now and (ticket.paused_at or now) > due
 
+    finished = {}
+    if not ticket.is_open:
+        finished = {
+            "finished_at": ticket.closed_at or ticket.status_changed_at,
+            "first_response_met": _met(ticket.first_responded_at, ticket.first_response_due),
+            "resolution_met": _met(ticket.resolved_at, ticket.resolution_due),
+        }
     return ClockSummary(
         started_at=ticket.clock_started_at,
         hours=ticket.shop.business_hours.label(),
@@ -123,4 +149,5 @@ def clock_summary(ticket: Ticket, now: datetime) -> ClockSummary:
         paused=paused_time(ticket, now),
         first_response_late=late(ticket.first_responded_at, ticket.first_response_due),
         resolution_late=late(ticket.resolved_at, ticket.resolution_due),
+        **finished,
     )
