@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from finance_exports.models import Sheet
+from tickets.form_messages import name_field_errors
 from tickets.forms import DeskDateField
 
 
@@ -30,3 +31,6 @@ class ShipLineForm(forms.Form):
 
 class TrackingUploadForm(forms.Form):
     file = forms.FileField(label=_("填好运单号的换货清单"))
+
+
+name_field_errors(globals())

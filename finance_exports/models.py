@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tickets.models.base import AppendOnlyModel, MoneyField, TimeStampedModel, choices_check
 
@@ -246,7 +247,7 @@ class ExchangeLine(TimeStampedModel):
     )
     ticket = models.ForeignKey(
         "tickets.Ticket",
-        verbose_name=_("售后单"),
+        verbose_name=pgettext_lazy("singular", "售后单"),
         on_delete=models.PROTECT,
         related_name="exchange_lines",
     )

@@ -5,8 +5,9 @@ from datetime import date
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from .form_messages import name_length_errors
+from .form_messages import name_field_errors
 from .models import Escalation, LedgerEntry, Promise, ReturnParcel, Sku, Ticket
 from .money import MoneyError, parse_money
 from .services.bulk import BulkAction
@@ -220,7 +221,9 @@ class EscalationDecisionForm(forms.Form):
     """A supervisor's decision on an escalation: which, and the words for the agent (the
     service says which decisions need them)."""
 
-    decision = forms.ChoiceField(label=_("决定"), choices=Escalation.Decision.choices)
+    decision = forms.ChoiceField(
+        label=pgettext_lazy("noun", "决定"), choices=Escalation.Decision.choices
+    )
     note = forms.CharField(label=_("说明"), max_length=1000, required=False)
 
 
@@ -316,8 +319,16 @@ class MatchForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
+    """A supervisor's decision on compensation waiting for approval: the button pressed
+    (批准 / 拒绝) and the reason (the service requires one to refuse)."""
+
     approved = forms.TypedChoiceField(
-        choices=[("1", _("批准")), ("0", _("拒绝"))], coerce=lambda v: v == "1"
+        choices=[("1", _("批准")), ("0", _("拒绝"))],
+        coerce=lambda v: v == "1",
+        error_messages={
+            "required": _("请选择批准或拒绝。"),
+            "invalid_choice": _("请选择批准或拒绝。"),
+        },
     )
     reason = forms.CharField(label=_("理由"), max_length=255, required=False)
 
@@ -425,4 +436,4 @@ class ExchangeChargeReverseForm(forms.Form):
     reason = forms.CharField(label=_("冲销原因"), max_length=255)
 
 
-name_length_errors(globals())
+name_field_errors(globals())

@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .form_messages import name_length_errors
+from .form_messages import name_field_errors
 from .models import Order
 from .selectors_orders import RECEIPT_EXTENSION_DAYS
 
@@ -62,4 +62,4 @@ class ReceiptExtensionForm(forms.Form):
         return cls(initial={"days": 3, "expected_days": order.receipt_extended_days})
 
 
-name_length_errors(globals())
+name_field_errors(globals())

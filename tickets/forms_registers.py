@@ -5,7 +5,7 @@ in ``tickets.services`` (one module per register) decide."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .form_messages import name_length_errors
+from .form_messages import name_field_errors
 from .forms import DeskDateField, DeskDateTimeField, MoneyField
 from .models import (
     Courier,
@@ -269,4 +269,4 @@ class FollowUpForm(forms.Form):
     notes = forms.CharField(label=_("回访记录"), max_length=1000, required=False)
 
 
-name_length_errors(globals())
+name_field_errors(globals())

@@ -1,6 +1,7 @@
 """Issue 11 review: a form error names the field and says it once. Django's own length message
 ("确保该变量包含不超过 40 字符 (目前字符数 10000)") named no field; a quantity below one drew
-two messages for one mistake."""
+two messages for one mistake. Issue 13's hostile review: a missing or blank field of the
+escalation and decision forms said only "这个字段是必填项。"."""
 
 import re
 from decimal import Decimal
@@ -9,10 +10,14 @@ import pytest
 from django import forms
 from django.urls import reverse
 
-from tests.factories import make_order, make_sku
+from finance_exports import forms as finance_forms
+from tests.factories import make_order, make_sku, make_ticket
 from tickets import forms as ticket_forms
 from tickets import forms_orders, forms_registers
-from tickets.models import ExchangeCharge, Ticket
+from tickets.imports import forms as import_forms
+from tickets.models import Escalation, ExchangeCharge, LedgerEntry, Ticket
+from tickets.services.ledger import ledger_record
+from tickets.services.tickets import ticket_escalate
 
 pytestmark = pytest.mark.django_db
 LONG = "长" * 10000
@@ -110,7 +115,10 @@ def test_the_message_speaks_english_in_english(client, agent, settings):
     assert "最多" not in html
 
 
-@pytest.mark.parametrize("module", [ticket_forms, forms_orders, forms_registers])
+DESK_FORM_MODULES = [ticket_forms, forms_orders, forms_registers, finance_forms, import_forms]
+
+
+@pytest.mark.parametrize("module", DESK_FORM_MODULES)
 def test_every_text_field_of_the_desks_forms_names_itself(module):
     forms_in_module = [
         value
@@ -127,3 +135,74 @@ def test_every_text_field_of_the_desks_forms_names_itself(module):
                 assert message.startswith("“") and "%(limit_value)d" in message, (
                     f"{form_class.__name__}.{name}"
                 )
+
+
+# --- a missing field names itself (issue 13 hostile review) --------------------------------
+DJANGO_REQUIRED = "这个字段是必填项"
+
+
+def test_an_escalation_with_a_blank_reason_names_the_reason(client, agent, shop_a, settings):
+    ticket = make_ticket(make_order(shop_a), agent)
+    client.force_login(agent)
+    url = reverse("tickets:ticket_escalate", args=[ticket.pk])
+    for reason in ("", "   \t "):
+        text = messages_of(client.post(url, {"reason": reason}, follow=True))
+        assert "请填写“升级原因”。" in text and DJANGO_REQUIRED not in text
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    text = messages_of(client.post(url, {"reason": " "}, follow=True))
+    assert "Please fill in “Reason to escalate”." in text
+    assert not Escalation.objects.exists()
+    ticket.refresh_from_db()
+    assert not ticket.escalated
+
+
+def test_a_decision_without_its_choice_names_it(client, agent, supervisor, shop_a, settings):
+    ticket = make_ticket(make_order(shop_a), agent)
+    escalation = ticket_escalate(actor=agent, ticket=ticket, reason="买家不接受补偿")
+    client.force_login(supervisor)
+    url = reverse("tickets:escalation_decide", args=[escalation.pk])
+    text = messages_of(client.post(url, {"decision": "", "note": "先补偿"}, follow=True))
+    assert "请选择“决定”。" in text and DJANGO_REQUIRED not in text
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    text = messages_of(client.post(url, {"note": "   "}, follow=True))
+    assert "Please choose “Decision”." in text
+    escalation.refresh_from_db()
+    assert escalation.is_open
+
+
+def test_an_approval_says_what_is_wrong_with_it(client, agent, supervisor, shop_a):
+    # compensation above the approval threshold (50) waits for a supervisor
+    order = make_order(shop_a)
+    entry = ledger_record(
+        actor=agent,
+        order=order,
+        kind=LedgerEntry.Kind.COMPENSATION,
+        amount="80.00",
+        payment_method=LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
+    )
+    assert entry.requires_approval
+    client.force_login(supervisor)
+    url = reverse("tickets:approval_decide", args=[entry.pk])
+    assert "请选择批准或拒绝。" in messages_of(client.post(url, {"reason": "x"}, follow=True))
+    # a reason too long is named as such, not taken for a missing choice
+    text = messages_of(client.post(url, {"approved": "0", "reason": LONG}, follow=True))
+    assert_named(text, "理由", 255)
+    assert "请选择批准或拒绝" not in text
+    assert not LedgerEntry.objects.filter(pk=entry.pk, approval__isnull=False).exists()
+
+
+@pytest.mark.parametrize("module", DESK_FORM_MODULES)
+def test_every_required_field_of_the_desks_forms_names_itself(module):
+    forms_in_module = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, forms.BaseForm)
+        and value.__module__ == module.__name__
+    ]
+    for form_class in forms_in_module:
+        for name, field in form_class.base_fields.items():
+            message = str(field.error_messages["required"])
+            assert DJANGO_REQUIRED not in message, f"{form_class.__name__}.{name}"
+            if field.label and not field.widget.is_hidden and "请选择批准" not in message:
+                assert f"“{field.label}”" in message, f"{form_class.__name__}.{name}"

@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from tickets.form_messages import name_field_errors
 from tickets.models import Courier, Province
 from tickets.selectors import visible_shops
 
@@ -110,3 +111,6 @@ class PostageQuoteForm(forms.Form):
             if not data.get("province"):
                 self.add_error("province", _("请选择收货省份。"))
         return data
+
+
+name_field_errors(globals())

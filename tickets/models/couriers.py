@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .base import MoneyField, TimeStampedModel, choices_check
 from .orders import Order
@@ -44,7 +45,7 @@ class CourierLossReport(TimeStampedModel):
     )
     ticket = models.ForeignKey(
         Ticket,
-        verbose_name=_("售后单"),
+        verbose_name=pgettext_lazy("singular", "售后单"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

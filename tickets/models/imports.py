@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .base import DeskModel, MoneyField, TimeStampedModel, choices_check
 from .orders import Order
@@ -119,7 +120,10 @@ class RefundRequest(TimeStampedModel):
         Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="refund_requests"
     )
     ticket = models.OneToOneField(
-        Ticket, verbose_name=_("售后单"), on_delete=models.PROTECT, related_name="refund_request"
+        Ticket,
+        verbose_name=pgettext_lazy("singular", "售后单"),
+        on_delete=models.PROTECT,
+        related_name="refund_request",
     )
     refund_no = models.CharField(_("退款编号"), max_length=32)
     status = models.CharField(_("退款状态"), max_length=60)

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tickets.money import CENT, MONEY_MAX_DIGITS, MONEY_PLACES
 
@@ -51,7 +52,7 @@ class LedgerEntry(AppendOnlyModel):
     )
     ticket = models.ForeignKey(
         Ticket,
-        verbose_name=_("售后单"),
+        verbose_name=pgettext_lazy("singular", "售后单"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -149,7 +150,7 @@ class LedgerApproval(AppendOnlyModel):
     reason = models.CharField(_("理由"), max_length=255, blank=True)
 
     class Meta:
-        verbose_name = _("赔偿审批")
+        verbose_name = pgettext_lazy("singular", "赔偿审批")
         verbose_name_plural = _("赔偿审批")
 
     def __str__(self):

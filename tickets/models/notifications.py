@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .base import DeskModel, TimeStampedModel, choices_check
 from .shops import Shop
@@ -28,7 +29,10 @@ class Escalation(TimeStampedModel):
     Decision = EscalationDecision
 
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("售后单"), on_delete=models.PROTECT, related_name="escalations"
+        Ticket,
+        verbose_name=pgettext_lazy("singular", "售后单"),
+        on_delete=models.PROTECT,
+        related_name="escalations",
     )
     reason = models.TextField(_("升级原因"))
     raised_by = models.ForeignKey(
@@ -51,8 +55,8 @@ class Escalation(TimeStampedModel):
     decided_at = models.DateTimeField(_("决定时间"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("升级")
-        verbose_name_plural = _("升级")
+        verbose_name = pgettext_lazy("singular", "升级")
+        verbose_name_plural = pgettext_lazy("plural", "升级")
         ordering = ["raised_at", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -120,14 +124,18 @@ class Notification(DeskModel):
         Shop, verbose_name=_("店铺"), null=True, blank=True, on_delete=models.CASCADE
     )
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("售后单"), null=True, blank=True, on_delete=models.CASCADE
+        Ticket,
+        verbose_name=pgettext_lazy("singular", "售后单"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
     )
     dedupe_key = models.CharField(_("去重键"), max_length=80, null=True, blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("通知")
+        verbose_name = pgettext_lazy("singular", "通知")
         verbose_name_plural = _("通知")
         ordering = ["-created_at", "-id"]
         constraints = [

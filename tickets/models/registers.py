@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .base import AppendOnlyModel, MoneyField, TimeStampedModel, choices_check
 from .catalogue import Sku
@@ -24,7 +25,7 @@ def _staff_fk(verbose_name, **kwargs):
 def _optional_ticket():
     return models.ForeignKey(
         Ticket,
-        verbose_name=_("售后单"),
+        verbose_name=pgettext_lazy("singular", "售后单"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

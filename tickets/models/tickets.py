@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from .base import AppendOnlyModel, DeskModel, MoneyField, TimeStampedModel, choices_check
@@ -218,7 +219,7 @@ class Ticket(TimeStampedModel):
     objects = TicketQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("售后单")
+        verbose_name = pgettext_lazy("singular", "售后单")
         verbose_name_plural = _("售后单")
         ordering = ["-created_at"]
         constraints = [
@@ -338,7 +339,10 @@ class TicketItem(DeskModel):
     """An order item the ticket is about, and how many of it (never more than ordered)."""
 
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("售后单"), on_delete=models.CASCADE, related_name="items"
+        Ticket,
+        verbose_name=pgettext_lazy("singular", "售后单"),
+        on_delete=models.CASCADE,
+        related_name="items",
     )
     order_item = models.ForeignKey(
         OrderItem, verbose_name=_("订单商品"), on_delete=models.PROTECT, related_name="+"
@@ -422,7 +426,10 @@ class ExchangeCharge(AppendOnlyModel):
     is corrected by a reversing row, as in the ledger."""
 
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("售后单"), on_delete=models.PROTECT, related_name="exchange_charges"
+        Ticket,
+        verbose_name=pgettext_lazy("singular", "售后单"),
+        on_delete=models.PROTECT,
+        related_name="exchange_charges",
     )
     amount = MoneyField(_("金额"))
     reference = models.CharField(_("补差价订单号"), max_length=40, blank=True)
@@ -482,7 +489,7 @@ class SavedView(TimeStampedModel):
     shared = models.BooleanField(_("团队共享"), default=False)
 
     class Meta:
-        verbose_name = _("保存的视图")
+        verbose_name = pgettext_lazy("singular", "保存的视图")
         verbose_name_plural = _("保存的视图")
         ordering = ["name", "id"]
         constraints = [
@@ -508,7 +515,10 @@ class Promise(TimeStampedModel):
     Kind = PromiseKind
 
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("售后单"), on_delete=models.CASCADE, related_name="promises"
+        Ticket,
+        verbose_name=pgettext_lazy("singular", "售后单"),
+        on_delete=models.CASCADE,
+        related_name="promises",
     )
     kind = models.CharField(_("承诺类型"), max_length=20, choices=Kind.choices)
     text = models.CharField(_("承诺内容"), max_length=255)
@@ -591,7 +601,10 @@ class TicketEvent(AppendOnlyModel):
     Kind = TicketEventKind
 
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("售后单"), on_delete=models.PROTECT, related_name="events"
+        Ticket,
+        verbose_name=pgettext_lazy("singular", "售后单"),
+        on_delete=models.PROTECT,
+        related_name="events",
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -644,7 +657,10 @@ def ticket_photo_path(instance: "TicketPhoto", filename: str) -> str:
 
 class TicketPhoto(TimeStampedModel):
     ticket = models.ForeignKey(
-        Ticket, verbose_name=_("售后单"), on_delete=models.PROTECT, related_name="photos"
+        Ticket,
+        verbose_name=pgettext_lazy("singular", "售后单"),
+        on_delete=models.PROTECT,
+        related_name="photos",
     )
     file = models.FileField(_("文件"), upload_to=ticket_photo_path, max_length=255)
     image_format = models.CharField(_("格式"), max_length=8)
@@ -687,7 +703,7 @@ class QuickReply(TimeStampedModel):
     history = HistoricalRecords(verbose_name=_("变更记录"))
 
     class Meta:
-        verbose_name = _("快捷短语")
+        verbose_name = pgettext_lazy("singular", "快捷短语")
         verbose_name_plural = _("快捷短语")
         ordering = ["title"]
 

@@ -10,7 +10,7 @@ from tickets.forms import DecisionForm
 from tickets.selectors import visible_ledger
 from tickets.services import DeskError
 from tickets.services.ledger import compensation_decide
-from tickets.views.actions import back_to
+from tickets.views.actions import back_to, form_error
 
 
 def _waiting(user):
@@ -36,7 +36,7 @@ def approval_decide(request, entry_pk):
     entry = get_object_or_404(visible_ledger(request.user), pk=entry_pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("请选择批准或拒绝。"))
+        messages.error(request, form_error(form).message)
         return redirect(back_to(request) or "tickets:approval_list")
     try:
         compensation_decide(
