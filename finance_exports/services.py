@@ -86,19 +86,31 @@ def sheet_build(
     now: datetime | None = None,
     retry_failed: bool = False,
     wait: bool = True,
+    by_hand: bool = False,
 ) -> Sheet:
     """Builds the sheet of ``kind`` for ``business_date``, or returns it when it exists.
 
     Building again (a retry, a second beat, a manual run) returns the same sheet and file.
     ``retry_failed`` starts a failed sheet over (the manual command does). With ``wait=False``
     a sheet another worker is writing right now is returned as it is instead of waited for.
-    Raises ``SheetNotDue`` before the cut-off and ``SheetBuildFailed`` when the attempt fails.
+    A date before the kind's newest sheet is refused (its rows are on the later sheet), except
+    ``by_hand`` (someone asked, ``build_sheet``) for a kind whose builder allows it
+    (``past_periods_by_hand``: the exchange slips and the courier-loss settlement of a month
+    before the first one built). Raises ``SheetNotDue`` before the cut-off, ``DeskError`` for
+    a refused earlier date and ``SheetBuildFailed`` when the attempt fails.
     """
     builder = get_builder(kind)
     business_date = builder.normalise(business_date)
     now = now or timezone.now()
     try:
-        sheet = _claim(builder, business_date, actor=actor, now=now, retry_failed=retry_failed)
+        sheet = _claim(
+            builder,
+            business_date,
+            actor=actor,
+            now=now,
+            retry_failed=retry_failed,
+            by_hand=by_hand,
+        )
         if sheet.status != Sheet.Status.BUILDING:
             return sheet
         return _finish(builder, sheet.pk, wait=wait)
@@ -139,7 +151,13 @@ def _serialise_claims(kind: str) -> None:
 
 
 def _claim(
-    builder: SheetBuilder, business_date: date, *, actor, now: datetime, retry_failed: bool
+    builder: SheetBuilder,
+    business_date: date,
+    *,
+    actor,
+    now: datetime,
+    retry_failed: bool,
+    by_hand: bool = False,
 ) -> Sheet:
     with transaction.atomic():
         _serialise_claims(builder.kind)
@@ -160,7 +178,8 @@ def _claim(
                     }
                 )
             newest = Sheet.objects.filter(kind=builder.kind).aggregate(n=Max("business_date"))["n"]
-            if newest is not None and newest > business_date:
+            earlier_allowed = by_hand and builder.past_periods_by_hand
+            if newest is not None and newest > business_date and not earlier_allowed:
                 raise DeskError(
                     _("已经有 %(newest)s 的%(kind)s，不能再补生成更早日期的。")
                     % {"newest": f"{newest:%Y-%m-%d}", "kind": Sheet.Kind(builder.kind).label}

@@ -55,6 +55,12 @@ class SheetBuilder:
     # Built by Celery beat at the kind's time (its entry comes from ``due_time``/``due_days``,
     # see ``finance_exports.tasks.beat_schedule``) and by the catch-up check.
     scheduled: bool = False
+    # A period before the kind's newest sheet may still be built, by hand (``sheet_build``'s
+    # ``by_hand``): true only for a kind that claims nothing, whose rows are fixed by the
+    # period itself (what happened in a month that is over), so an earlier sheet can take
+    # nothing from a later one. A kind that claims "everything not yet on a sheet" must not:
+    # its earlier sheet would find the rows already claimed by the later one.
+    past_periods_by_hand: bool = False
 
     # -- when -------------------------------------------------------------------------
     def due_time(self) -> time:

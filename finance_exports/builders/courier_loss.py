@@ -25,6 +25,11 @@ class CourierLossSheetBuilder(SheetBuilder):
     kind = Sheet.Kind.COURIER_LOSS
     period = Period.MONTH
     scheduled = True
+    # A month before the first settlement may be built by hand, once it is over: its reports
+    # are the month's own, so it takes nothing from a later sheet (the rule is told in the
+    # exchange slips' docstring). Its money is as the register's settlement page shows it
+    # on the day it is built, like any settlement.
+    past_periods_by_hand = True
 
     @staticmethod
     def settlement(sheet: Sheet) -> list[CourierSettlement]:

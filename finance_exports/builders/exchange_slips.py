@@ -12,6 +12,23 @@ refunded, as recorded before the sheet's cut-off, so a rebuild writes the same m
 Like the courier-loss settlement, nothing is claimed: the month is over when the sheet is due
 (the 1st, at ``FINANCE_EXCHANGE_SLIPS_AT``), and an exchange ships once, so a slip belongs to
 exactly one month. The sheet covers every shop, like the other finance sheets.
+
+**Months before the first sheet.** Beat and the catch-up build forward from the newest sheet,
+so exchanges shipped before the desk's first month-end list (or in a month missed beyond the
+catch-up's reach) had no list at all. Finance may ask for such a month by hand
+(``manage.py build_sheet exchange_slips --month 2026-09``), on these terms:
+
+- only a month that is over: its sheet's cut-off (the 1st of the next month, at the sheet's
+  time) has passed, so no slip can still join it;
+- once: the sheet is the one row of (kind, month), as for every sheet, so asking again returns
+  the sheet already built, its file unchanged; a month that has a sheet is never rebuilt (a
+  failed one is started over, as for any sheet);
+- it takes nothing from another sheet: a slip is on the sheet of the month it shipped in
+  (Beijing time, the 1st 00:00 to the next 1st 00:00), so months never share a slip whatever
+  the order they are built in, December's and January's included; its money is what was
+  recorded before the month's cut-off, as if it had been built on time.
+
+Beat never goes back by itself: a month before the newest sheet is built only when asked.
 """
 
 from dataclasses import dataclass
@@ -58,6 +75,7 @@ class ExchangeSlipsSheetBuilder(SheetBuilder):
     kind = Sheet.Kind.EXCHANGE_SLIPS
     period = Period.MONTH
     scheduled = True
+    past_periods_by_hand = True
 
     # -- the month's slips ---------------------------------------------------------------
     @staticmethod

@@ -8,6 +8,7 @@ from io import BytesIO, StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -36,7 +37,7 @@ from tickets.services.exchanges import (
 from tickets.services.ledger import ledger_record
 from tickets.services.tickets import ItemRequest, ticket_open, ticket_transition
 
-from .helpers import at, file_bytes, table, workbook
+from .helpers import at, file_bytes, record, table, workbook
 
 S = Ticket.Status
 KIND = Sheet.Kind.EXCHANGE_SLIPS
@@ -365,3 +366,80 @@ def test_agents_and_staff_of_some_shops_cannot_get_it(november, clock, client, a
     for url in urls:
         assert client.get(url).status_code == 404, url
     assert not SheetDownload.objects.exists()
+
+
+# --- a month before the first sheet, by hand (issue 13 hostile review) --------------------------
+def test_a_month_before_the_first_list_is_built_by_hand_once(november, clock, finance):
+    # given November's list built by beat: October's exchange has no list
+    november_sheet = build_november(clock)
+    november_file = file_bytes(november_sheet)
+    october = november["out"][0]
+
+    # when finance asks for October at the console, twice
+    clock.set(at(date(2026, 12, 2), "10:00:00"))
+    path = run("exchange_slips", "--month", "2026-10", "--user", finance.username)
+    assert run("exchange_slips", "--month", "2026-10") == path
+
+    # then October has one list, with October's slip alone, built by whoever asked
+    sheet = Sheet.objects.get(kind=KIND, business_date=OCT)
+    assert sheet.file.path == path
+    assert (sheet.status, sheet.row_count, sheet.created_by) == (Sheet.Status.READY, 1, finance)
+    assert [r["售后单号"] for r in table(workbook(sheet)["明细"], 1)] == [october.number]
+    assert sheet.cutoff_at == at(NOV, "09:00:00")  # what it would have said on time
+    # and November's list is untouched: no slip is on two lists
+    november_sheet.refresh_from_db()
+    assert (november_sheet.row_count, file_bytes(november_sheet)) == (3, november_file)
+    assert Sheet.objects.filter(kind=KIND).count() == 2
+    # a month with no exchange gets its (empty) list too, once
+    run("exchange_slips", "--month", "2026-09")
+    assert Sheet.objects.get(kind=KIND, business_date=date(2026, 9, 1)).row_count == 0
+    # beat never goes back by itself, and has nothing left to catch up
+    assert sheets_catch_up(kinds=[KIND]) == []
+    assert Sheet.objects.filter(kind=KIND).count() == 3
+
+
+def test_a_month_not_over_is_refused_by_hand_too(november, clock):
+    build_november(clock)
+    clock.set(at(date(2026, 12, 20), "10:00:00"))
+    with pytest.raises(CommandError, match="才能生成"):
+        run("exchange_slips", "--month", "2026-12")
+    assert not Sheet.objects.filter(kind=KIND, business_date=DEC).exists()
+
+
+def test_only_the_kinds_that_claim_nothing_go_back(clock, agent, order_a):
+    # a finance sheet claims every entry not yet on one: an earlier day would find them taken
+    clock.set(at(date(2026, 11, 24), "10:00:00"))
+    entry = record(agent, order_a, "12.00")
+    clock.set(at(date(2026, 11, 24), "16:00:01"))
+    sheet_build(kind=Sheet.Kind.FINANCE, business_date=date(2026, 11, 24))
+    with pytest.raises(CommandError, match="不能再补生成更早日期"):
+        run("finance", "--date", "2026-11-20")
+    assert not Sheet.objects.filter(business_date=date(2026, 11, 20)).exists()
+    entry.refresh_from_db()
+    assert entry.finance_sheet_claim.sheet.business_date == date(2026, 11, 24)
+
+
+def test_december_and_january_keep_their_own_slips(clock, agent, supervisor, shop_a):
+    # given one exchange shipped at the last second of 2026 and one at the first of 2027
+    jan = date(2027, 1, 1)
+    clock.set(at(date(2026, 12, 30), "10:00:00"))
+    old_year = exchange(agent, shop_a, "年末的买家", "99.00")
+    new_year = exchange(agent, shop_a, "年初的买家", "99.00")
+    signed_list(clock, supervisor, date(2026, 12, 30))
+    ship(clock, agent, old_year, at(date(2026, 12, 31), "23:59:59"), "YT2026123100")
+    ship(clock, agent, new_year, at(jan, "00:00:00"), "YT2027010100")
+
+    # when beat builds January's list on 1 February, and December's is asked for afterwards
+    clock.set(at(date(2027, 2, 1), "09:00:01"))
+    build_due_sheets.apply(kwargs={"kind": KIND}).get()
+    january = Sheet.objects.get(kind=KIND)
+    assert january.business_date == jan
+    december_path = run("exchange_slips", "--month", "2026-12")
+    assert run("exchange_slips", "--month", "2026-12") == december_path
+
+    # then each month has its own slip, and neither has the other's
+    december = Sheet.objects.get(kind=KIND, business_date=DEC)
+    assert december.cutoff_at == at(jan, "09:00:00")
+    assert [r["售后单号"] for r in table(workbook(december)["明细"], 1)] == [old_year.number]
+    assert [r["售后单号"] for r in table(workbook(january)["明细"], 1)] == [new_year.number]
+    assert Sheet.objects.filter(kind=KIND).count() == 2

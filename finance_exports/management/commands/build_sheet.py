@@ -3,6 +3,11 @@
 A monthly sheet takes ``--month 2026-11`` (``build_sheet courier_loss --month 2026-11``); an
 invoice batch takes its batch date (``build_sheet invoices --date 2026-11-11``).
 
+A month before the newest sheet of its kind is built only for the kinds that claim nothing
+(the exchange slips and the courier-loss settlement: a month before the first one built), once
+it is over, and once (``finance_exports.builders.exchange_slips`` says why); the other kinds
+refuse an earlier date, since what it would hold is on the later sheet.
+
 The same service the Celery tasks call; prints the path of the sheet's file.
 """
 
@@ -66,7 +71,11 @@ class Command(BaseCommand):
         try:
             # A sheet that failed is started over: someone at the console asked for it.
             sheet = sheet_build(
-                kind=kind, business_date=business_date, actor=actor, retry_failed=True
+                kind=kind,
+                business_date=business_date,
+                actor=actor,
+                retry_failed=True,
+                by_hand=True,
             )
         except DeskError as refusal:
             raise CommandError(str(refusal)) from refusal
