@@ -68,6 +68,12 @@ INSTALLED_APPS = [
     "axes",
     "tickets.apps.TicketsConfig",
     "finance_exports.apps.FinanceExportsConfig",
+    # The API for the shops' ERPs and scripts (issue 16): Django REST Framework under /api/v1/,
+    # its OpenAPI schema generated from the code, Swagger UI served from static files.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api.apps.ApiConfig",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +85,9 @@ MIDDLEWARE = [
     "aftersales.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Under /api/: the language from Accept-Language, and a refused request (NUL, too large)
+    # answered in the API's JSON error shape rather than with a page (api/middleware.py).
+    "api.middleware.ApiRequestMiddleware",
     # No NUL character reaches a view (PostgreSQL refuses text holding one).
     "aftersales.middleware.RefuseNulMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -437,6 +446,74 @@ CELERY_BEAT_SCHEDULE["notifications-due"] = {
     "task": "tickets.tasks.notifications_due",
     "schedule": 60.0,
 }
+
+# --- The API (issue 16; api/) ----------------------------------------------------------
+# Requests per minute one token may make, and batches (orders, refunds) per minute, counted
+# in the cache below; the largest request body the API reads (10,000 orders with 15,000 items
+# are about 10 MB of JSON) and the most records one batch may hold.
+DESK_API_RATE = env_str("DESK_API_RATE", "300/min")
+DESK_API_BATCH_RATE = env_str("DESK_API_BATCH_RATE", "30/min")
+DESK_API_MAX_BODY_BYTES = env_int("DESK_API_MAX_BODY_BYTES", 32 * 1024 * 1024)
+DESK_API_MAX_RECORDS = env_int("DESK_API_MAX_RECORDS", 20_000)
+DESK_API_PAGE_SIZE = env_int("DESK_API_PAGE_SIZE", 50)
+# Outgoing webhooks for an ERP: how long a receiver may take to answer, how many times a
+# failed delivery is retried (backoff 2 s doubling, at most 10 min apart).
+DESK_WEBHOOK_TIMEOUT_SECONDS = env_int("DESK_WEBHOOK_TIMEOUT_SECONDS", 5)
+DESK_WEBHOOK_MAX_RETRIES = env_int("DESK_WEBHOOK_MAX_RETRIES", 8)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": DESK_API_RATE, "api_batch": DESK_API_BATCH_RATE},
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "售后工作台 API",
+    "DESCRIPTION": (
+        "Orders and refunds in, tickets and money out, for the shops' ERPs and scripts. "
+        "Every call carries `Authorization: Bearer <token>`; errors come in one shape "
+        "(`Error`), in Chinese unless the request says `Accept-Language: en`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TicketKindEnum": "tickets.models.tickets.TicketKind",
+        "TimelineKindEnum": "tickets.models.tickets.TicketEventKind",
+        "PromiseKindEnum": "tickets.models.tickets.PromiseKind",
+        "LedgerKindEnum": "tickets.models.ledger.LedgerEntryKind",
+        "SheetKindEnum": "finance_exports.models.SheetKind",
+        "SheetStatusEnum": "finance_exports.models.SheetStatus",
+        "TicketStatusEnum": "tickets.models.tickets.TicketStatus",
+        "OrderStatusEnum": "tickets.models.orders.OrderStatus",
+    },
+}
+# The cache the API's rate limits are counted in: Redis when there is one (shared by every web
+# process), else files under VAR_DIR (shared by the processes of one machine).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "desk",
+        }
+    }
+else:
+    _private_folder(VAR_DIR / "cache")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # --- Logging: never a phone number, a query string or a session id in the logs ----------
 # One handler, which redacts (aftersales/logging.py). Django's own "django" and "django.server"

@@ -33,6 +33,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/web", healthz_web, name="healthz_web"),
     path("admin/", admin.site.urls),
+    # The API for the shops' ERPs and scripts (issue 16): bearer tokens, JSON, /api/v1/.
+    path("api/", include("api.urls")),
     path("finance/", include("finance_exports.urls")),
     path("imports/", include("tickets.urls_imports")),
     path("registers/", include("tickets.urls_registers")),

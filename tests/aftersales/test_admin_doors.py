@@ -32,7 +32,11 @@ REFERENCE_MODELS = {
 # Settings only administrators (superusers) keep: a chat robot's address and secret (issue 13).
 # No history table: it would keep every secret readable; Django's admin log says who changed
 # which robot when.
-ADMIN_SETTINGS = {"tickets.chatwebhook"}
+ADMIN_SETTINGS = {"tickets.chatwebhook", "api.webhookendpoint"}
+
+# Integration tokens (issue 16): an administrator issues them there (shown once, only a hash
+# kept) and revokes them with the list's action; an issued token is never edited or deleted.
+ISSUED_ONLY = {"api.apitoken"}
 
 # Login records (django-axes): read, and a failure record deleted to unlock its login.
 LOGIN_RECORDS = {"axes.accessattempt", "axes.accesslog"}
@@ -82,7 +86,7 @@ def test_agents_and_finance_never_reach_the_admin(client, shop_a, order, role):
 def test_every_registered_model_is_reference_data_or_behind_its_service():
     for model, model_admin in admin.site._registry.items():
         label = model._meta.label_lower
-        if label in REFERENCE_MODELS | LOGIN_RECORDS | ADMIN_SETTINGS:
+        if label in REFERENCE_MODELS | LOGIN_RECORDS | ADMIN_SETTINGS | ISSUED_ONLY:
             continue
         if label == "tickets.heartbeat":
             continue
@@ -102,6 +106,11 @@ def test_nobody_adds_changes_or_deletes_a_service_door_model(rf, supervisor, who
             allowed = who == "superuser"
             assert model_admin.has_add_permission(request) is allowed, model
             assert model_admin.has_change_permission(request) is allowed, model
+            continue
+        if model._meta.label_lower in ISSUED_ONLY:
+            assert model_admin.has_add_permission(request) is (who == "superuser"), model
+            assert not model_admin.has_change_permission(request), model
+            assert not model_admin.has_delete_permission(request), model
             continue
         assert not model_admin.has_add_permission(request), model
         assert not model_admin.has_change_permission(request), model

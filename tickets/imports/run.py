@@ -20,7 +20,7 @@ from tickets.models import Courier, Shop, User
 
 from .cleaning import clean_text
 from .items import import_items
-from .layout import detect_kind, resolve_layout
+from .layout import Layout, detect_kind, resolve_layout
 from .orders import Context, CourierMatcher, import_orders
 from .reading import ImportFileError, open_csv
 from .refunds import import_refunds
@@ -80,6 +80,58 @@ def _counted(rows: Iterator, info: dict) -> Iterator:
         yield row
 
 
+@dataclass
+class Source:
+    """Records of one kind to import: ``rows`` yields (line, cells) with the cells where
+    ``layout`` says, ``name`` is what messages call it (a file's name; the API's record list)."""
+
+    kind: str
+    rows: Iterator[tuple[int, list[str]]]
+    layout: Layout
+    name: str
+
+
+def import_sources(
+    *,
+    shop: Shop,
+    sources: list[Source],
+    report: Report,
+    actor: User | None = None,
+    dry_run: bool = False,
+) -> Report:
+    """Imports ``sources`` (at most one of each kind, read orders first) for ``shop`` into the
+    desk in one transaction, all or nothing, adding to ``report``: every row is cleaned,
+    checked and written by ``import_orders`` / ``import_items`` / ``import_refunds``, the rules
+    of the seller-centre import, whichever door the records came through (a file here, the
+    API's JSON in ``api.batches``). Nothing is written when ``report`` already holds an error,
+    when any row is bad, or with ``dry_run``; ``report.applied`` says whether it was kept.
+    Refunds need ``actor`` (the ticket services act as someone)."""
+    if not report.ok:
+        return report
+    ctx = Context(
+        shop=shop,
+        report=report,
+        couriers=CourierMatcher(Courier.objects.all()),
+        ship_within=timedelta(hours=settings.DESK_SHIP_WITHIN_HOURS),
+    )
+    with transaction.atomic():
+        for source in sorted(sources, key=lambda s: KIND_ORDER.index(s.kind)):
+            try:
+                if source.kind == "orders":
+                    import_orders(source.rows, source.layout, source.name, ctx)
+                elif source.kind == "items":
+                    import_items(source.rows, source.layout, source.name, ctx)
+                else:
+                    import_refunds(source.rows, source.layout, source.name, ctx, actor)
+            except ImportFileError as exc:
+                report.error(source.name, None, "", exc.message)
+        report.check_excel_padding()
+        report.applied = report.ok and not dry_run
+        if not report.applied:
+            transaction.set_rollback(True)
+    return report
+
+
 def import_files(
     *, shop: Shop, uploads: list[Upload], actor: User | None = None, dry_run: bool = False
 ) -> Report:
@@ -137,30 +189,13 @@ def import_files(
             }
             report.files[kind] = info
             ready.append((kind, _counted(opened.rows, info), layout, upload.name))
-        ready.sort(key=lambda entry: KIND_ORDER.index(entry[0]))
-        if not report.ok:
-            return report
-        ctx = Context(
+        import_sources(
             shop=shop,
+            sources=[Source(kind, rows, layout, name) for kind, rows, layout, name in ready],
             report=report,
-            couriers=CourierMatcher(Courier.objects.all()),
-            ship_within=timedelta(hours=settings.DESK_SHIP_WITHIN_HOURS),
+            actor=actor,
+            dry_run=dry_run,
         )
-        with transaction.atomic():
-            for kind, rows, layout, name in ready:
-                try:
-                    if kind == "orders":
-                        import_orders(rows, layout, name, ctx)
-                    elif kind == "items":
-                        import_items(rows, layout, name, ctx)
-                    else:
-                        import_refunds(rows, layout, name, ctx, actor)
-                except ImportFileError as exc:
-                    report.error(name, None, "", exc.message)
-            report.check_excel_padding()
-            report.applied = report.ok and not dry_run
-            if not report.applied:
-                transaction.set_rollback(True)
     logger.info(
         "import shop=%s dry_run=%s applied=%s errors=%s counts=%s",
         shop.code,

@@ -1,0 +1,304 @@
+"""Orders (with their items) and refunds in, as JSON records, with exactly the semantics of
+the CSV import (issue 16: one rule, two doors).
+
+Each record is turned into the row the seller centre's export would have (a field named as in
+``tickets/imports/columns.toml``, its value the cell's text) and imported by
+``tickets.imports.run.import_sources``: the same cleaning and validation, status only
+forward (closed from anywhere, final), unchanged rows left alone, all or nothing per batch with
+every bad record named. A field left out of every record of a batch is a column the file does
+not have, so the desk's value is left as it is; a field left out of some records only is an
+empty cell for those, as in a file. An ``Idempotency-Key`` makes the same batch sent twice
+import once: the second answer is the first one's, and nothing runs.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from tickets.imports.layout import Layout, mapping
+from tickets.imports.reading import UNSTORABLE
+from tickets.imports.report import Report
+from tickets.imports.run import Source, import_sources
+from tickets.models import Shop
+
+from .errors import BatchRefused, Conflict
+from .models import ApiBatch, ApiToken
+
+# The record fields of each kind: the mapping's fields (columns.toml) but the shop's name, the
+# shop being the batch's; an order's items carry their order's number from the order.
+ORDER_FIELDS = tuple(f for f in mapping().fields["orders"] if f != "shop_name")
+ITEM_FIELDS = tuple(f for f in mapping().fields["items"] if f != "order_no")
+REFUND_FIELDS = tuple(mapping().fields["refunds"])
+# The longest text one field may hold (a file's cell may hold 1 MiB; no column of the desk
+# holds more than a remark, and a remark past this is no order's).
+MAX_TEXT = 10_000
+
+
+class RecordError(Exception):
+    """The batch's JSON is not records of the documented shape; ``details`` says where."""
+
+    def __init__(self, details: list[dict]):
+        super().__init__(details)
+        self.details = details
+
+
+def _cell(value, where: str, field: str, problems: list[dict]) -> str:
+    """A field's value as the cell text the import reads: text as it is, a whole or decimal
+    number as written (never through a float), null as an empty cell; the characters no text
+    of the desk may hold dropped, as the file reader drops them (``reading.UNSTORABLE``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        problems.append({"record": where, "field": field, "message": _("应为文本或数字。")})
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_TEXT:
+        problems.append(
+            {
+                "record": where,
+                "field": field,
+                "message": _("内容超过 %(n)s 个字符。") % {"n": MAX_TEXT},
+            }
+        )
+        return ""
+    return UNSTORABLE.sub("", text) if UNSTORABLE.search(text) else text
+
+
+@dataclass
+class _Records:
+    """Records of one kind turned into rows: their layout, their cells by record, and which
+    record each line number is (``lines``: line -> "orders[3]")."""
+
+    kind: str
+    layout: Layout
+    rows: list[tuple[int, list[str]]]
+    lines: dict[int, str]
+
+    def source(self) -> Source:
+        return Source(self.kind, iter(self.rows), self.layout, self.kind)
+
+
+def _layout(kind: str, fields: list[str]) -> Layout:
+    """The layout of a "file" whose columns are ``fields``, labelled by the field's own name
+    (so a message names the JSON field); required fields of ``kind`` absent from every
+    record are ``missing``."""
+    specs = mapping().fields[kind]
+    missing = tuple(name for name, spec in specs.items() if spec.required and name not in fields)
+    return Layout(
+        kind=kind,
+        columns={name: index for index, name in enumerate(fields)},
+        labels={name: name for name in fields},
+        missing=missing,
+        unused=(),
+        column_count=len(fields),
+    )
+
+
+def _to_rows(
+    kind: str,
+    records: list[tuple[str, dict, dict]],
+    allowed: tuple[str, ...],
+    problems: list[dict],
+) -> _Records:
+    """``records``: (where, fields, fixed fields such as an item's order number)."""
+    present = {key for _where, record, fixed in records for key in (*record, *fixed)}
+    fields = [name for name in mapping().fields[kind] if name in present]
+    layout = _layout(kind, fields)
+    rows, lines = [], {}
+    for line, (where, record, fixed) in enumerate(records, start=1):
+        for key in record:
+            if key not in allowed:
+                problems.append(
+                    {"record": where, "field": str(key)[:60], "message": _("不认识的字段。")}
+                )
+        values = {**record, **fixed}
+        rows.append((line, [_cell(values.get(name), where, name, problems) for name in fields]))
+        lines[line] = where
+    return _Records(kind, layout, rows, lines)
+
+
+def _records_list(data, key: str, problems: list[dict], *, required: bool) -> list:
+    value = data.get(key) if isinstance(data, dict) else None
+    if value is None and not required:
+        return []
+    if not isinstance(value, list):
+        problems.append({"record": "", "field": key, "message": _("应为记录的列表。")})
+        return []
+    return value
+
+
+def _objects(values: list, prefix: str, problems: list[dict]) -> Iterator[tuple[str, dict]]:
+    for index, value in enumerate(values):
+        where = f"{prefix}[{index}]"
+        if not isinstance(value, dict):
+            problems.append({"record": where, "field": "", "message": _("应为一个对象。")})
+            continue
+        yield where, value
+
+
+def _check_size(count: int, what: str, problems: list[dict]) -> None:
+    limit = settings.DESK_API_MAX_RECORDS
+    if count > limit:
+        problems.append(
+            {
+                "record": "",
+                "field": what,
+                "message": _("一批最多 %(n)s 条记录，请分成几批发送。") % {"n": limit},
+            }
+        )
+
+
+def order_records(data) -> list[_Records]:
+    """The order and item "files" of an orders batch (``{"orders": [{…, "items": […]}]}``).
+    Raises ``RecordError`` when the JSON is not of that shape (an unknown field, a value that
+    is neither text nor a number, too many records)."""
+    problems: list[dict] = []
+    orders = _records_list(data, "orders", problems, required=True)
+    _check_size(len(orders), "orders", problems)
+    order_rows, item_rows = [], []
+    if not problems:
+        for where, record in _objects(orders, "orders", problems):
+            fields = {k: v for k, v in record.items() if k != "items"}
+            order_rows.append((where, fields, {}))
+            if "items" not in record:
+                continue
+            items = record["items"]
+            if not isinstance(items, list):
+                problems.append(
+                    {"record": where, "field": "items", "message": _("应为记录的列表。")}
+                )
+                continue
+            for item_where, item in _objects(items, f"{where}.items", problems):
+                item_rows.append((item_where, item, {"order_no": record.get("order_no")}))
+        _check_size(len(item_rows), "items", problems)
+    found = [_to_rows("orders", order_rows, ORDER_FIELDS, problems)]
+    if item_rows:
+        found.append(_to_rows("items", item_rows, ITEM_FIELDS, problems))
+    if problems:
+        raise RecordError(problems)
+    return found
+
+
+def refund_records(data) -> list[_Records]:
+    """The refund "file" of a refunds batch (``{"refunds": […]}``); ``RecordError`` as for
+    ``order_records``."""
+    problems: list[dict] = []
+    refunds = _records_list(data, "refunds", problems, required=True)
+    _check_size(len(refunds), "refunds", problems)
+    rows = [(where, record, {}) for where, record in _objects(refunds, "refunds", problems)]
+    found = [_to_rows("refunds", rows, REFUND_FIELDS, problems)]
+    if problems:
+        raise RecordError(problems)
+    return found
+
+
+def _named(problems, by_kind: dict[str, _Records]) -> list[dict]:
+    """The report's problems with each line turned back into its record ("orders[3]")."""
+    out = []
+    for problem in problems:
+        records = by_kind.get(problem.file)
+        where = records.lines.get(problem.line, "") if records and problem.line else ""
+        out.append(
+            {"record": where or problem.file, "field": problem.column, "message": problem.message}
+        )
+    return out
+
+
+def _answer(report: Report, by_kind: dict[str, _Records]) -> dict:
+    return {
+        "applied": report.applied,
+        "replayed": False,
+        "counts": {kind: report.counted(kind) for kind in report.counts},
+        "warnings": _named(report.warnings, by_kind),
+        "warning_count": report.warning_count,
+    }
+
+
+def body_digest(data) -> str:
+    """SHA-256 of a batch's JSON written in one canonical way (keys sorted), so the same batch
+    sent again with its keys in another order is still the same batch."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def batch_import(
+    *,
+    token: ApiToken,
+    shop: Shop,
+    kind: str,
+    records: list[_Records],
+    key: str | None = None,
+    body_sha256: str = "",
+) -> dict:
+    """Imports one batch for ``shop`` as ``token``'s account, all or nothing, and returns the
+    answer (``applied``, ``replayed``, ``counts`` per kind as the import page counts them,
+    ``warnings``). ``kind`` is an ``ApiBatch.Kind``.
+
+    With ``key`` (the client's Idempotency-Key): a batch already applied under that key for
+    this token returns its answer with ``replayed`` true and imports nothing; the key used for
+    a different body raises ``Conflict``. Two requests with one key at once import once (the
+    key's row is unique, written in the import's transaction). Raises ``BatchRefused`` naming
+    every bad record (the first ``KEEP_PROBLEMS``; ``error_count`` all) when any is bad:
+    nothing was imported then, and the key stays free."""
+    # A kind with no record is no file at all (an empty batch imports nothing, and says so).
+    records = [found for found in records if found.rows]
+    by_kind = {r.kind: r for r in records}
+    with transaction.atomic():
+        if key:
+            done = _claim_key(token=token, shop=shop, kind=kind, key=key, digest=body_sha256)
+            if done is not None:
+                return done
+        report = Report()
+        for found in records:
+            if found.layout.missing:
+                report.error(
+                    found.kind,
+                    None,
+                    "",
+                    _("“%(kind)s”缺少必需的字段：%(fields)s。")
+                    % {"kind": found.kind, "fields": "、".join(found.layout.missing)},
+                )
+        import_sources(
+            shop=shop,
+            sources=[found.source() for found in records],
+            report=report,
+            actor=token.user,
+        )
+        if not report.applied:
+            transaction.set_rollback(True)
+            raise BatchRefused(
+                _("这批记录有 %(n)s 处错误，什么都没有导入。请改正后整批重新发送。")
+                % {"n": report.error_count},
+                _named(report.errors, by_kind),
+                report.error_count,
+            )
+        answer = _answer(report, by_kind)
+        if key:
+            ApiBatch.objects.filter(token=token, key=key).update(report=answer)
+    return answer
+
+
+def _claim_key(*, token: ApiToken, shop: Shop, kind: str, key: str, digest: str) -> dict | None:
+    """Takes ``key`` for this batch (None), or returns the answer of the batch that already
+    took it (``replayed``). A concurrent batch with the same key waits here for the first to
+    finish (the unique index), then finds its row, or the key free if it was refused."""
+    try:
+        with transaction.atomic():
+            ApiBatch.objects.create(
+                token=token, kind=kind, key=key, body_sha256=digest, shop=shop, report={}
+            )
+        return None
+    except IntegrityError:
+        pass
+    done = ApiBatch.objects.get(token=token, key=key)
+    if done.body_sha256 != digest or done.kind != kind or done.shop_id != shop.pk:
+        raise Conflict(
+            _("幂等键“%(key)s”已经用于另一批记录。每批记录请用新的幂等键。") % {"key": key}
+        )
+    return {**done.report, "replayed": True}

@@ -1,0 +1,46 @@
+"""The API's own writes besides tokens and batches: the record of every call, and reading a
+buyer's personal data, recorded like a reveal on the order page."""
+
+from django.db import transaction
+
+from tickets.models import Order, PersonalDataAccess
+from tickets.services.privacy import REVEALED_FIELDS
+
+from .models import ApiCall, ApiToken
+
+
+def api_call_record(
+    *,
+    token: ApiToken,
+    method: str,
+    endpoint: str,
+    path: str,
+    status_code: int,
+    records: int = 0,
+    duration_ms: int = 0,
+) -> ApiCall:
+    """Writes the record of one call (who: ``token`` and its account; when: now; what:
+    ``method``, ``endpoint``, ``path`` without the query string; how it ended; how many
+    records it read or wrote). Append-only."""
+    return ApiCall.objects.create(
+        token=token,
+        method=method[:8],
+        endpoint=endpoint[:60],
+        path=path[:200],
+        status_code=status_code,
+        records=max(records, 0),
+        duration_ms=max(duration_ms, 0),
+    )
+
+
+@transaction.atomic
+def personal_data_read_record(*, token: ApiToken, orders: list[Order]) -> int:
+    """Records that ``token``'s account read the receivers' full name, phone and address of
+    ``orders`` (one ``PersonalDataAccess`` row per order, as "显示完整信息" on the order page
+    writes: who, when, which order). The caller checked the ``personal_data:read`` scope and
+    the account's ``tickets.reveal_personal_data``. Returns how many rows."""
+    rows = [
+        PersonalDataAccess(user=token.user, order=order, fields=REVEALED_FIELDS) for order in orders
+    ]
+    PersonalDataAccess.objects.bulk_create(rows)
+    return len(rows)

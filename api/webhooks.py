@@ -1,0 +1,340 @@
+"""Outgoing webhooks for an ERP (issue 16): a ticket's status changed, an exchange-goods list
+was signed (with its lines: the goods to send out), a refund was recorded.
+
+The events are read from the desk's own rows as they are saved (``post_save`` of the timeline,
+the ledger and the sheets, connected in ``ApiConfig.ready``), so the desk never imports this
+app and no service had to change. Each event writes one ``WebhookDelivery`` per endpoint that
+hears it, in the event's own transaction (a rolled-back event sends nothing), and queues the
+Celery task ``api.tasks.webhook_deliver`` after the commit; the task POSTs the JSON body,
+signed with the endpoint's secret, and is retried with backoff when the receiver fails or is
+slow (``DESK_WEBHOOK_MAX_RETRIES``, 2 s doubling, at most 10 min apart). Every attempt is kept
+(``WebhookAttempt``), visible to administrators in the admin.
+
+A body carries what an ERP needs to act: numbers, statuses, shop codes, the goods and amounts,
+never a buyer's name, phone, address or nickname, nor anything an agent typed (a note may quote
+a phone; DOMAIN.md "Information leak"), as the chat robots' cards.
+
+The HTTP transport is the chat robots' (``tickets.services.notifications.chat_send``): one
+JSON POST through ``urllib.request`` with a timeout, an HTTP error or a network error retried
+by the Celery task; it is written again here because the chat's is bound to its robot model and
+message card, and both must stay as they are.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from celery import signature
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.signals import post_save
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from finance_exports.models import ExchangeLine, Sheet
+from tickets.models import LedgerEntry, Ticket, TicketEvent
+from tickets.selectors_exchanges import goods_lines, items_with_replacements
+
+from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+E = WebhookEvent
+DELIVER_TASK = "api.tasks.webhook_deliver"
+SIGNATURE_HEADER = "X-Desk-Signature"
+
+
+class WebhookSendError(Exception):
+    """The receiver answered with an HTTP error: the task retries."""
+
+
+def webhook_secret() -> str:
+    """A new endpoint secret: ``whsec_`` and 43 URL-safe characters (32 random bytes)."""
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``X-Desk-Signature`` value: ``t=<unix seconds>,v1=<hex HMAC-SHA256>`` keyed with
+    the endpoint's ``secret`` over ``f"{timestamp}.".encode() + body``. A receiver computes the
+    same and compares in constant time, and refuses a timestamp far from its clock (a replay)."""
+    digest = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + body, digestmod=hashlib.sha256
+    ).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+# --- who hears what -----------------------------------------------------------------------
+def endpoints_for(event: str, shop_id: int) -> list[WebhookEndpoint]:
+    """Active endpoints that hear ``event`` for the shop ``shop_id``."""
+    candidates = WebhookEndpoint.objects.filter(is_active=True).filter(
+        Q(all_shops=True) | Q(shops=shop_id)
+    )
+    return [e for e in candidates.distinct().order_by("pk") if event in e.events]
+
+
+def _queue(deliveries: list[WebhookDelivery]) -> None:
+    for delivery in deliveries:
+        transaction.on_commit(
+            lambda pk=delivery.pk: signature(DELIVER_TASK, args=(pk,)).apply_async()
+        )
+
+
+def event_record(*, event: str, key: str, shop_id: int, payload: dict) -> list[WebhookDelivery]:
+    """Writes the deliveries of one event for the endpoints of ``shop_id`` that hear it and
+    queues them after the commit. ``key`` names the event: the same event saved again writes
+    nothing (one delivery per endpoint and key)."""
+    made = []
+    for endpoint in endpoints_for(event, shop_id):
+        delivery, created = WebhookDelivery.objects.get_or_create(
+            endpoint=endpoint,
+            event_key=key,
+            defaults={"event": event, "payload": {**payload, "event": event}},
+        )
+        if created:
+            made.append(delivery)
+    _queue(made)
+    return made
+
+
+# --- the events ---------------------------------------------------------------------------
+def _when(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def ticket_status_changed(sender, instance: TicketEvent, created: bool, **kwargs) -> None:
+    """``post_save`` of a timeline row: a status change (``ticket_transition`` writes one for
+    every move) is the event."""
+    if not created or instance.kind != TicketEvent.Kind.STATUS or kwargs.get("raw"):
+        return
+    ticket = Ticket.objects.select_related("shop", "order").get(pk=instance.ticket_id)
+    event_record(
+        event=E.TICKET_STATUS_CHANGED,
+        key=f"ticket-event:{instance.pk}",
+        shop_id=ticket.shop_id,
+        payload={
+            "occurred_at": _when(instance.created_at),
+            "ticket": {
+                "id": ticket.pk,
+                "number": ticket.number,
+                "shop": ticket.shop.code,
+                "order_no": ticket.order.order_no,
+                "kind": ticket.kind,
+                "from_status": instance.from_status,
+                "to_status": instance.to_status,
+                "return_tracking_no": ticket.return_tracking_no,
+                "outbound_tracking_no": ticket.outbound_tracking_no,
+            },
+        },
+    )
+
+
+def refund_recorded(sender, instance: LedgerEntry, created: bool, **kwargs) -> None:
+    """``post_save`` of a ledger entry: a refund (or the reversal of one) was recorded."""
+    if not created or instance.kind != LedgerEntry.Kind.REFUND or kwargs.get("raw"):
+        return
+    entry = LedgerEntry.objects.select_related("shop", "order", "ticket").get(pk=instance.pk)
+    event_record(
+        event=E.REFUND_RECORDED,
+        key=f"ledger:{entry.pk}",
+        shop_id=entry.shop_id,
+        payload={
+            "occurred_at": _when(entry.recorded_at),
+            "refund": {
+                "id": entry.pk,
+                "shop": entry.shop.code,
+                "order_no": entry.order.order_no,
+                "ticket": entry.ticket.number if entry.ticket_id else None,
+                "amount": str(entry.amount),
+                "payment_method": entry.payment_method,
+                "reverses": entry.reverses_id,
+                "requires_approval": entry.requires_approval,
+                "recorded_at": _when(entry.recorded_at),
+            },
+        },
+    )
+
+
+def _goods(line: ExchangeLine) -> dict:
+    ticket = line.ticket
+    return {
+        "ticket": ticket.number,
+        "order_no": ticket.order.order_no,
+        "send": [
+            {
+                "sku_code": row.code,
+                "title": row.title,
+                "colour": row.colour,
+                "size": row.size,
+                "quantity": row.quantity,
+            }
+            for row in goods_lines(ticket.items.all())
+        ],
+        "returned": [
+            {
+                "sku_code": item.order_item.sku_code,
+                "title": item.order_item.title,
+                "colour": item.order_item.colour,
+                "size": item.order_item.size,
+                "quantity": item.quantity,
+            }
+            for item in ticket.items.all()
+        ],
+    }
+
+
+def exchange_list_signed(sender, instance: Sheet, created: bool, **kwargs) -> None:
+    """``post_save`` of a sheet: an exchange-goods list saved as signed. Its signature (who and
+    when) names the event, so a rewrite of the signed file sends nothing again, and a list
+    signed anew after a line was taken off is a new event. Each endpoint hears the lines of
+    its own shops only."""
+    if (
+        kwargs.get("raw")
+        or instance.kind != Sheet.Kind.EXCHANGES
+        or instance.status != Sheet.Status.APPROVED
+        or instance.approved_at is None
+    ):
+        return
+    key = f"exchange-list:{instance.pk}:{int(instance.approved_at.timestamp())}"
+    lines = list(
+        ExchangeLine.objects.filter(sheet=instance, removed_at__isnull=True)
+        .select_related("ticket__order", "ticket__shop")
+        .prefetch_related(items_with_replacements("ticket__items"))
+        .order_by("pk")
+    )
+    by_shop: dict[int, list[ExchangeLine]] = {}
+    for line in lines:
+        by_shop.setdefault(line.ticket.shop_id, []).append(line)
+    made = []
+    for endpoint in WebhookEndpoint.objects.filter(is_active=True).order_by("pk"):
+        if E.EXCHANGE_LIST_SIGNED not in endpoint.events:
+            continue
+        shops = (
+            set(by_shop)
+            if endpoint.all_shops
+            else set(endpoint.shops.values_list("pk", flat=True)) & set(by_shop)
+        )
+        if not shops:
+            continue
+        delivery, was_created = WebhookDelivery.objects.get_or_create(
+            endpoint=endpoint,
+            event_key=key,
+            defaults={
+                "event": E.EXCHANGE_LIST_SIGNED,
+                "payload": {
+                    "event": E.EXCHANGE_LIST_SIGNED,
+                    "occurred_at": _when(instance.approved_at),
+                    "exchange_list": {
+                        "id": instance.pk,
+                        "business_date": instance.business_date.isoformat(),
+                        "signed_at": _when(instance.approved_at),
+                        "signed_by": instance.approved_by.username
+                        if instance.approved_by_id
+                        else None,
+                    },
+                    "lines": [
+                        {"shop": line.ticket.shop.code, **_goods(line)}
+                        for shop_id in sorted(shops)
+                        for line in by_shop[shop_id]
+                    ],
+                },
+            },
+        )
+        if was_created:
+            made.append(delivery)
+    _queue(made)
+
+
+def connect() -> None:
+    post_save.connect(ticket_status_changed, sender=TicketEvent, dispatch_uid="api-ticket-status")
+    post_save.connect(refund_recorded, sender=LedgerEntry, dispatch_uid="api-refund-recorded")
+    post_save.connect(exchange_list_signed, sender=Sheet, dispatch_uid="api-exchange-signed")
+
+
+# --- sending ------------------------------------------------------------------------------
+def webhook_request(delivery: WebhookDelivery, *, now: int | None = None):
+    """The signed POST of ``delivery``: its JSON body, ``X-Desk-Event``, ``X-Desk-Delivery``
+    (the delivery's id, the same on every retry: a receiver drops one it already took) and
+    ``X-Desk-Signature`` (``webhook_signature``)."""
+    endpoint = delivery.endpoint
+    body = json.dumps(
+        {"id": delivery.pk, **delivery.payload}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
+    stamp = now if now is not None else int(time.time())
+    return urllib.request.Request(  # noqa: S310 - an administrator's http(s) address, checked
+        endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "aftersales-desk-webhook/1",
+            "X-Desk-Event": delivery.event,
+            "X-Desk-Delivery": str(delivery.pk),
+            SIGNATURE_HEADER: webhook_signature(endpoint.secret, stamp, body),
+        },
+    )
+
+
+def webhook_send(*, delivery_id: int, final: bool = False) -> str:
+    """Makes one attempt at delivery ``delivery_id`` and records it. Returns "delivered",
+    "skipped" (already delivered, or its endpoint switched off: nothing sent). Raises
+    ``WebhookSendError`` (an HTTP status other than 2xx) or ``OSError`` (unreachable, timed
+    out after ``DESK_WEBHOOK_TIMEOUT_SECONDS``) for the task to retry; with ``final`` (the
+    last retry) the delivery is marked failed first."""
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if (
+        delivery is None
+        or delivery.status == WebhookDelivery.Status.DELIVERED
+        or not delivery.endpoint.is_active
+    ):
+        return "skipped"
+    if urllib.parse.urlsplit(delivery.endpoint.url).scheme not in ("http", "https"):
+        _attempted(delivery, None, _("地址必须以 http:// 或 https:// 开头。"), 0, final=True)
+        return "skipped"
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(  # noqa: S310 - scheme checked above
+            webhook_request(delivery), timeout=settings.DESK_WEBHOOK_TIMEOUT_SECONDS
+        ) as response:
+            response.read(65536)
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        _attempted(delivery, exc.code, f"HTTP {exc.code}", _ms(started), final=final)
+        raise WebhookSendError(f"HTTP {exc.code}") from exc
+    except OSError as exc:
+        _attempted(delivery, None, type(exc).__name__, _ms(started), final=final)
+        raise
+    _attempted(delivery, status, "", _ms(started), final=False, delivered=True)
+    return "delivered"
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _attempted(delivery, status, error: str, ms: int, *, final: bool, delivered: bool = False):
+    now = timezone.now()
+    WebhookAttempt.objects.create(
+        delivery=delivery, at=now, status_code=status, error=error[:255], duration_ms=ms
+    )
+    S = WebhookDelivery.Status
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.last_error = error[:255]
+    if delivered:
+        delivery.status, delivery.delivered_at = S.DELIVERED, now
+    elif final:
+        delivery.status = S.FAILED
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_attempt_at",
+            "last_error",
+            "status",
+            "delivered_at",
+            "updated_at",
+        ]
+    )

@@ -1,0 +1,246 @@
+"""Outgoing webhooks for an ERP (issue 16), sent to a local HTTP receiver started by the test:
+signed with the endpoint's secret, sent after the commit (a rolled-back event sends nothing),
+retried after a failure with every attempt kept, never a buyer's phone, address or nickname;
+the exchange list's lines go to each endpoint for its own shops only."""
+
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from aftersales.celery import app
+from api.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from api.tasks import webhook_deliver
+from api.webhooks import webhook_secret, webhook_send
+from finance_exports.builders import get_builder
+from finance_exports.services import exchange_list_approve, sheet_build
+from tests.factories import make_order, make_ticket, make_user
+from tests.finance_exports.helpers import queued_exchange, record
+from tests.tickets.test_chat_webhook import Receiver
+from tickets.models import LedgerEntry, Order, Ticket
+from tickets.roles import Role
+from tickets.services.tickets import ticket_transition
+
+pytestmark = pytest.mark.django_db(transaction=True)
+OK = (200, b"ok", 0)
+PERSONAL = ("13812345678", "13912345678", "解放大道", "张三", "小鱼爱吃猫")
+
+
+@pytest.fixture
+def eager():
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+def endpoint(url, *, shops=(), all_shops=False, events=("ticket.status_changed",)):
+    hook = WebhookEndpoint.objects.create(
+        name="ERP", url=url, events=list(events), all_shops=all_shops, secret=webhook_secret()
+    )
+    hook.shops.set(shops)
+    return hook
+
+
+def verify(hook, headers, body) -> bool:
+    """What a receiver does: recompute the signature over timestamp and body."""
+    parts = dict(part.split("=", 1) for part in headers["X-Desk-Signature"].split(","))
+    expected = hmac.new(
+        hook.secret.encode(), parts["t"].encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(expected, parts["v1"])
+
+
+class HeaderReceiver(Receiver):
+    """The chat tests' receiver, keeping each request's headers too."""
+
+    def __init__(self, replies):
+        super().__init__(replies)
+        self.headers = []
+        handler = self.server.RequestHandlerClass
+        receiver = self
+        original = handler.do_POST
+
+        def do_post(handler_self):
+            receiver.headers.append(dict(handler_self.headers))
+            return original(handler_self)
+
+        handler.do_POST = do_post
+
+
+def test_a_status_change_is_delivered_signed_after_the_commit_without_personal_data(
+    agent, shop_a, eager
+):
+    order = make_order(shop_a, phone="13812345678")
+    ticket = make_ticket(order, agent, kind=Ticket.Kind.RETURN)
+    with HeaderReceiver([OK]) as receiver:
+        hook = endpoint(receiver.url + "/erp/hook", shops=[shop_a])
+        # when an agent moves the ticket, with the buyer's phone in the note
+        ticket_transition(
+            actor=agent,
+            ticket=ticket,
+            to_status=Ticket.Status.AWAITING_RETURN,
+            note="买家张三 13812345678 解放大道 1 号",
+        )
+    # then one signed delivery arrived after the commit
+    assert len(receiver.requests) == 1
+    path, body = receiver.requests[0]
+    headers = receiver.headers[0]
+    assert path == "/erp/hook" and verify(hook, headers, body)
+    assert headers["X-Desk-Event"] == "ticket.status_changed"
+    payload = json.loads(body)
+    assert payload["event"] == "ticket.status_changed"
+    assert payload["ticket"]["number"] == ticket.number
+    assert (payload["ticket"]["from_status"], payload["ticket"]["to_status"]) == (
+        "open",
+        "awaiting_return",
+    )
+    text = body.decode()
+    for personal in (*PERSONAL, order.receiver_name, order.buyer_nick):
+        assert personal not in text
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "delivered" and delivery.attempts == 1
+    assert str(delivery.pk) == headers["X-Desk-Delivery"]
+    # a signature over another body or with another secret does not verify
+    assert not verify(hook, headers, body + b" ")
+
+
+def test_a_rolled_back_event_sends_nothing(agent, shop_a, eager):
+    ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    with Receiver([OK]) as receiver:
+        endpoint(receiver.url, shops=[shop_a])
+        with transaction.atomic():
+            ticket_transition(actor=agent, ticket=ticket, to_status=Ticket.Status.AWAITING_RETURN)
+            transaction.set_rollback(True)
+    assert receiver.requests == [] and not WebhookDelivery.objects.exists()
+
+
+def test_another_shops_endpoint_hears_nothing(agent, shop_a, shop_b, eager):
+    ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    with Receiver([OK]) as receiver:
+        endpoint(receiver.url, shops=[shop_b])
+        endpoint(receiver.url, shops=[shop_a], events=["refund.recorded"])
+        ticket_transition(actor=agent, ticket=ticket, to_status=Ticket.Status.AWAITING_RETURN)
+    assert receiver.requests == []
+
+
+def test_a_failing_receiver_is_retried_and_every_attempt_kept(agent, shop_a, settings):
+    assert set(webhook_deliver.autoretry_for) >= {OSError}
+    assert webhook_deliver.max_retries == settings.DESK_WEBHOOK_MAX_RETRIES
+    assert webhook_deliver.retry_backoff and webhook_deliver.retry_backoff_max == 600
+    ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    with HeaderReceiver([(500, b"busy", 0), (503, b"later", 0), OK]) as receiver:
+        hook = endpoint(receiver.url, shops=[shop_a])
+        ticket_transition(actor=agent, ticket=ticket, to_status=Ticket.Status.AWAITING_RETURN)
+        delivery = WebhookDelivery.objects.get()
+        # run in this process, the task retries at once (a worker waits the backoff first)
+        result = webhook_deliver.apply(args=(delivery.pk,))
+    assert result.state == "SUCCESS" and result.get() == "delivered"
+    assert len(receiver.requests) == 3
+    # every try carries the same delivery id and a valid signature
+    assert {h["X-Desk-Delivery"] for h in receiver.headers} == {str(delivery.pk)}
+    assert all(
+        verify(hook, h, b) for h, (_p, b) in zip(receiver.headers, receiver.requests, strict=True)
+    )
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("delivered", 3)
+    codes = list(WebhookAttempt.objects.order_by("at", "id").values_list("status_code", flat=True))
+    assert codes == [500, 503, 200]
+
+
+def test_the_last_failure_marks_the_delivery_failed(agent, shop_a, settings):
+    ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    with Receiver([(500, b"down", 0)]) as receiver:
+        endpoint(receiver.url, shops=[shop_a])
+        ticket_transition(actor=agent, ticket=ticket, to_status=Ticket.Status.AWAITING_RETURN)
+        delivery = WebhookDelivery.objects.get()
+        previous = webhook_deliver.max_retries
+        webhook_deliver.max_retries = 1
+        try:
+            result = webhook_deliver.apply(args=(delivery.pk,))
+        finally:
+            webhook_deliver.max_retries = previous
+    assert result.state == "FAILURE" and len(receiver.requests) == 2
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("failed", 2, "HTTP 500")
+
+
+def test_an_unreachable_receiver_is_an_error_to_retry(agent, shop_a, settings):
+    settings.DESK_WEBHOOK_TIMEOUT_SECONDS = 1
+    ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    endpoint("http://127.0.0.1:9/nothing-listens", shops=[shop_a])
+    ticket_transition(actor=agent, ticket=ticket, to_status=Ticket.Status.AWAITING_RETURN)
+    delivery = WebhookDelivery.objects.get()
+    with pytest.raises(OSError):
+        webhook_send(delivery_id=delivery.pk)
+    assert WebhookAttempt.objects.get().status_code is None
+
+
+def test_a_refund_recorded_is_delivered_with_its_amount(agent, shop_a, eager):
+    order = make_order(shop_a, items=((Decimal("99.00"), 1),))
+    ticket = make_ticket(order, agent, kind=Ticket.Kind.REFUND_ONLY)
+    with Receiver([OK]) as receiver:
+        endpoint(receiver.url, shops=[shop_a], events=["refund.recorded"])
+        record(agent, order, "30.00", LedgerEntry.Kind.REFUND, ticket=ticket, note="13812345678")
+    payload = json.loads(receiver.requests[0][1])
+    assert payload["event"] == "refund.recorded"
+    assert payload["refund"]["amount"] == "30.00" and payload["refund"]["ticket"] == ticket.number
+    assert "13812345678" not in receiver.requests[0][1].decode()
+
+
+def test_a_signed_exchange_list_carries_its_lines_to_each_shops_endpoint(
+    agent, shop_a, shop_b, settings, eager
+):
+    settings.FINANCE_SHEET_TIMES = {**settings.FINANCE_SHEET_TIMES, "exchanges": (0, 0)}
+    supervisor = make_user("boss-wh", Role.SUPERVISOR, all_shops=True)
+    agent.shops.add(shop_b)
+    ticket_a = queued_exchange(agent, make_order(shop_a, status=Order.Status.SUCCESS))
+    ticket_b = queued_exchange(agent, make_order(shop_b, status=Order.Status.SUCCESS))
+    day = timezone.localdate() + timedelta(days=2)
+    sheet = sheet_build(
+        kind="exchanges",
+        business_date=day,
+        now=get_builder("exchanges").cutoff(day) + timedelta(minutes=1),
+    )
+    with Receiver([OK]) as receiver:
+        endpoint(receiver.url + "/a", shops=[shop_a], events=["exchange_list.signed"])
+        exchange_list_approve(actor=supervisor, sheet=sheet)
+    assert len(receiver.requests) == 1
+    payload = json.loads(receiver.requests[0][1])
+    assert payload["exchange_list"]["signed_by"] == "boss-wh"
+    assert [line["ticket"] for line in payload["lines"]] == [ticket_a.number]
+    line = payload["lines"][0]
+    assert line["send"][0]["quantity"] == 1 and line["send"][0]["title"]
+    assert ticket_b.number not in receiver.requests[0][1].decode()
+    for personal in PERSONAL:
+        assert personal not in receiver.requests[0][1].decode()
+
+
+def test_the_admin_shows_the_secret_once(client, shop_a):
+    root = make_user("root-wh", None, is_superuser=True, is_staff=True)
+    client.force_login(root)
+    response = client.post(
+        reverse("admin:api_webhookendpoint_add"),
+        {
+            "name": "旺店通",
+            "url": "https://erp.example.com/hook",
+            "events": ["ticket.status_changed"],
+            "shops": [shop_a.pk],
+            "is_active": "on",
+        },
+        follow=True,
+    )
+    hook = WebhookEndpoint.objects.get()
+    assert hook.secret.startswith("whsec_")
+    assert hook.secret in response.content.decode()
+    page = client.get(reverse("admin:api_webhookendpoint_change", args=[hook.pk]))
+    assert hook.secret not in page.content.decode()
+    # the deliveries list is read-only for everyone
+    assert client.get(reverse("admin:api_webhookdelivery_changelist")).status_code == 200
+    assert client.get(reverse("admin:api_webhookdelivery_add")).status_code == 403
