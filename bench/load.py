@@ -72,9 +72,12 @@ WRITES = ("note", "status change", "money entry")
 AFTER_WRITE = "ticket page after a write"
 # "script": an exception in this script itself (a bug here, not the desk's), with its text.
 ERROR_CLASSES = ("5xx", "4xx", "other status", "connection", "timeout", "script")
-# Statuses the script never chooses: cancelling (and closing) would empty the desk of open
-# tickets within a few runs; both stay possible through the desk, just not here.
-STATUS_NOT_CHOSEN = {"cancelled", "closed"}
+# A status the script never chooses: cancelling a ticket undoes the work on it. Closing one
+# is chosen only where the page offers no other move (many tickets at the top of the list,
+# waiting for a return or on the exchange list, offer only closing or cancelling), so the
+# desk keeps most of its open tickets from run to run.
+STATUS_NOT_CHOSEN = {"cancelled"}
+STATUS_LAST_CHOSEN = {"closed"}
 # A ticket page read this long ago is opened again before writing on it.
 PAGE_FRESH_SECONDS = 30.0
 SAMPLE_CAP = 400
@@ -566,9 +569,10 @@ class Agent:
         self._page("order page", f"/orders/{self.rng.choice(self.samples.order_ids)}/")
         return None
 
-    def _form_on_ticket(self, wanted) -> tuple[str, Form] | None:
-        """A form of a ticket page that ``wanted(form)`` accepts: on the page the agent read
-        last if it is fresh, else on up to three tickets opened for it."""
+    def _form_on_ticket(self, wanted, rank=lambda form: 0) -> tuple[str, Form] | None:
+        """A form of a ticket page that ``wanted(form)`` accepts, one of those with the lowest
+        ``rank(form)`` at random: on the page the agent read last if it is fresh, else on up to
+        three tickets opened for it."""
         for attempt in range(4):
             if (attempt or self.ticket_page is None) and self.open_ticket() is None:
                 continue
@@ -576,9 +580,10 @@ class Agent:
             if time.monotonic() - read_at > PAGE_FRESH_SECONDS:
                 self.ticket_page = None
                 continue
-            for form in page_forms(html):
-                if form.method == "post" and wanted(form):
-                    return path, form
+            forms = [form for form in page_forms(html) if form.method == "post" and wanted(form)]
+            if forms:
+                best = min(map(rank, forms))
+                return path, self.rng.choice([form for form in forms if rank(form) == best])
         return None
 
     def _submit(self, kind: str, page: str, form: Form, fields: dict[str, str]) -> None:
@@ -616,7 +621,9 @@ class Agent:
                 and not any(not form.values.get(name) for name in form.required)
             )
 
-        found = self._form_on_ticket(movable)
+        found = self._form_on_ticket(
+            movable, rank=lambda form: form.values.get("to_status") in STATUS_LAST_CHOSEN
+        )
         if found is None:
             return self.do_note()
         page, form = found
