@@ -50,8 +50,7 @@ class RecordError(Exception):
 
 def _cell(value, where: str, field: str, problems: list[dict]) -> str:
     """A field's value as the cell text the import reads: text as it is, a whole or decimal
-    number as written (never through a float), null as an empty cell; the characters no text
-    of the desk may hold dropped, as the file reader drops them (``reading.UNSTORABLE``)."""
+    number as written (never through a float), null as an empty cell."""
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
@@ -67,7 +66,25 @@ def _cell(value, where: str, field: str, problems: list[dict]) -> str:
             }
         )
         return ""
-    return UNSTORABLE.sub("", text) if UNSTORABLE.search(text) else text
+    return text
+
+
+def _cells(values: dict, fields: list[str], where: str, problems: list[dict]) -> list[str]:
+    """A record's row: its cells in the layout's order, then, as the file reader does with a
+    row (``reading._records``), the characters no text of the desk may hold dropped
+    (``reading.UNSTORABLE``: control characters, noncharacters, lone surrogates)."""
+    cells = []
+    for name in fields:
+        value = values.get(name)
+        if type(value) is str and len(value) <= MAX_TEXT:
+            cells.append(value)  # the common case, without the checks' cost
+        else:
+            cells.append(_cell(value, where, name, problems))
+    joined = "".join(cells)
+    # Every character UNSTORABLE names is unprintable: a printable row (most) needs no search.
+    if not joined.isprintable() and UNSTORABLE.search(joined):
+        cells = [UNSTORABLE.sub("", cell) for cell in cells]
+    return cells
 
 
 @dataclass
@@ -110,15 +127,17 @@ def _to_rows(
     present = {key for _where, record, fixed in records for key in (*record, *fixed)}
     fields = [name for name in mapping().fields[kind] if name in present]
     layout = _layout(kind, fields)
+    known = frozenset(allowed)
     rows, lines = [], {}
     for line, (where, record, fixed) in enumerate(records, start=1):
-        for key in record:
-            if key not in allowed:
-                problems.append(
-                    {"record": where, "field": str(key)[:60], "message": _("不认识的字段。")}
-                )
-        values = {**record, **fixed}
-        rows.append((line, [_cell(values.get(name), where, name, problems) for name in fields]))
+        if not known.issuperset(record):
+            for key in record:
+                if key not in known:
+                    problems.append(
+                        {"record": where, "field": str(key)[:60], "message": _("不认识的字段。")}
+                    )
+        values = {**record, **fixed} if fixed else record
+        rows.append((line, _cells(values, fields, where, problems)))
         lines[line] = where
     return _Records(kind, layout, rows, lines)
 

@@ -254,3 +254,11 @@ def test_two_batches_with_one_key_at_once_import_once(root, erp_user, shop_a):
     bodies = sorted(a.json()["replayed"] for a in answers)
     assert [a.status_code for a in answers] == [200, 200] and bodies == [False, True]
     assert Order.objects.count() == 2 and ApiBatch.objects.count() == 1
+
+
+def test_characters_no_text_may_hold_are_dropped_as_the_file_reader_drops_them(api, shop_a):
+    record = order(NO_1, buyer_nick="小鱼\x07爱吃\x00猫", remark="加急\ufffe", items=[])
+    response = api.post_json(URL, {"shop": "shop-a", "orders": [record]})
+    assert response.status_code == 200, response.json()
+    saved = Order.objects.get(order_no=NO_1)
+    assert (saved.buyer_nick, saved.remark) == ("小鱼爱吃猫", "加急")
