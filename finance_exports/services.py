@@ -37,10 +37,11 @@ from finance_exports.models import ExchangeLine, Sheet, SheetDownload
 from finance_exports.selectors import sheets_due
 from finance_exports.uploads import read_tracking_numbers
 from tickets.models import Notification, Ticket, User
+from tickets.notification_messages import register_message
 from tickets.roles import Role
 from tickets.selectors import open_promises, staff_with_roles
 from tickets.services import DeskError, require_perm
-from tickets.services.notifications import ChatCard, notify
+from tickets.services.notifications import ChatCard, chat_language, notify
 from tickets.services.tickets import ticket_transition
 from tickets.text import normalise_tracking_no, tracking_no_refusal
 
@@ -276,14 +277,25 @@ def _sheet_failed_notify(sheet: Sheet) -> None:
     the chat of the robots for no shop (issue 13); the reason is on the finance page. Called
     once per failure: only the attempt that moves the locked row from building to failed
     comes here, and a rebuild that fails again is a new failure."""
-    label = f"{sheet.get_kind_display()} {sheet.business_date:%Y-%m-%d}"
+    with chat_language():
+        label = f"{sheet.get_kind_display()} {sheet.business_date:%Y-%m-%d}"
     notify(
         recipients=staff_with_roles(Role.FINANCE, Role.SUPERVISOR),
         kind=Notification.Kind.SHEET_FAILED,
-        text=_("%(sheet)s 生成失败，请在财务报表页查看原因") % {"sheet": label},
+        params={"sheet": sheet.kind, "date": sheet.business_date.isoformat()},
         url=sheet.get_absolute_url(),
         card=ChatCard(kind=Notification.Kind.SHEET_FAILED, headline=label),
     )
+
+
+@register_message(Notification.Kind.SHEET_FAILED, "sheet", "date")
+def sheet_failed_message(params: dict) -> str:
+    """A failed sheet's notification in the reader's language: the sheet kind's label (the
+    stored value of ``Sheet.Kind``) and its business date. Registered with the tickets app's
+    notification words when this module is imported (``FinanceExportsConfig.ready`` imports
+    it), since tickets does not know the sheets."""
+    label = f"{Sheet.Kind(params['sheet']).label} {date.fromisoformat(params['date']):%Y-%m-%d}"
+    return _("%(sheet)s 生成失败，请在财务报表页查看原因") % {"sheet": label}
 
 
 def _reopen(sheet: Sheet, actor: User | None) -> None:

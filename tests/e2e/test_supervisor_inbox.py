@@ -124,12 +124,14 @@ def test_escalate_decide_and_be_told(browser, live_server, supervisors_day):
         assert bell(agent) == "2"
         agent.click(".topbar a.bell")
         notes = agent.inner_text("ul.notifications")
-        assert "升级已决定" in notes and "指示客服" in notes and "30 元无门槛券" in notes
+        assert "升级已决定：指示客服，说明见售后单" in notes and "主管已批准赔偿" in notes
+        assert "30 元无门槛券" not in notes  # what the supervisor typed stays on the ticket
         screenshot(agent, "inbox-5-agent-notifications")
         # opening the decision goes to the ticket, which shows it; the bell counts one less
         agent.locator("li.notification.unread button.notification-text", has_text="升级").click()
         agent.wait_for_url(f"**/tickets/{ticket.pk}/**")
-        assert "指示客服" in agent.inner_text("#escalations")
+        decided = agent.inner_text("#escalations")
+        assert "指示客服" in decided and "30 元无门槛券" in decided
         assert bell(agent) == "1"
         screenshot(agent, "inbox-6-agent-ticket-decided")
         agent.goto(f"{live_server.url}/notifications/")
@@ -158,6 +160,10 @@ def test_escalate_decide_and_be_told(browser, live_server, supervisors_day):
         screenshot(english, "inbox-7-supervisor-inbox-en")
         english.goto(f"{live_server.url}/notifications/")
         assert "Notifications" in english.inner_text("h1")
+        # written while Chinese was active, read in English
+        notes = english.inner_text("ul.notifications")
+        assert f"escalated {second.number}; decide it in the inbox" in notes
+        assert "升级" not in notes
         screenshot(english, "inbox-8-supervisor-notifications-en")
         english.goto(f"{live_server.url}/")
         screenshot(english, "inbox-9-supervisor-dashboard-en")

@@ -33,7 +33,7 @@ def test_a_production_alert_tells_every_supervisor_once(agent, supervisor, shop_
     for boss in (supervisor, other_boss):
         assert unread_notification_count(boss) == 1
         note = Notification.objects.get(recipient=boss)
-        assert note.kind == Notification.Kind.PRODUCTION_ALERT and sku.code in note.text
+        assert note.kind == Notification.Kind.PRODUCTION_ALERT and sku.code in note.message
     assert unread_notification_count(agent) == 0
 
 
@@ -52,7 +52,7 @@ def test_a_sheet_that_fails_for_good_tells_finance_and_supervisors(
     assert unread_notification_count(supervisor) == 1
     assert unread_notification_count(agent) == 0
     note = Notification.objects.get(recipient=finance)
-    assert note.kind == Notification.Kind.SHEET_FAILED and "2026-11-24" in note.text
+    assert note.kind == Notification.Kind.SHEET_FAILED and "2026-11-24" in note.message
     # rebuilt by a supervisor and failing again: told again
     sheet_rebuild(actor=supervisor, sheet=Sheet.objects.get())
     for _ in range(2):
@@ -78,7 +78,7 @@ def test_an_intervention_deadline_is_told_once(agent, supervisor, order_a, setti
     assert intervention_deadline_warnings_send(now=now + timedelta(hours=8)) == 0
     assert unread_notification_count(supervisor) == 1
     assert unread_notification_count(agent) == 1
-    assert "C-88" in Notification.objects.get(recipient=agent).text
+    assert "C-88" in Notification.objects.get(recipient=agent).message
 
 
 def test_the_inbox_costs_the_same_whatever_waits(

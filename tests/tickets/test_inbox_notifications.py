@@ -66,7 +66,7 @@ def test_escalation_reaches_the_inbox_and_the_decision_reaches_the_agent(
     assert "指示客服" in line.message and "20 元优惠券" in line.message
     assert unread_notification_count(agent) == 1
     told = Notification.objects.get(recipient=agent)
-    assert told.kind == Notification.Kind.ESCALATION_DECIDED and ticket.number in told.text
+    assert told.kind == Notification.Kind.ESCALATION_DECIDED and ticket.number in told.message
     assert (
         f'id="escalation-{escalation.pk}"'
         not in client.get(reverse("tickets:inbox")).content.decode()

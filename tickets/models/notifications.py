@@ -107,7 +107,13 @@ class Notification(DeskModel):
     """One line in a staff member's bell (通知): what happened, where to go, read or not.
     Written in the same transaction as the event it tells about, so it exists exactly when the
     event does. ``dedupe_key``: an event a scheduled task finds again and again (a ticket near
-    its due time, an intervention near its deadline) is told once per recipient and key."""
+    its due time, an intervention near its deadline) is told once per recipient and key.
+
+    What it says is not stored in anyone's language: ``kind`` and ``params`` (numbers, values
+    of choices, dates, staff names; never a buyer's data nor anything a person typed) are put
+    into words when it is shown, in the reader's language (``message``,
+    ``tickets.notification_messages``). ``text`` holds the words of the rows written before
+    migration 0027 in the writer's language, shown as they are."""
 
     Kind = NotificationKind
 
@@ -118,7 +124,8 @@ class Notification(DeskModel):
         related_name="notifications",
     )
     kind = models.CharField(_("类型"), max_length=24, choices=Kind.choices)
-    text = models.CharField(_("内容"), max_length=255)
+    params = models.JSONField(_("参数"), default=dict, blank=True)
+    text = models.CharField(_("内容"), max_length=255, blank=True)
     url = models.CharField(_("链接"), max_length=200, blank=True)
     shop = models.ForeignKey(
         Shop, verbose_name=_("店铺"), null=True, blank=True, on_delete=models.CASCADE
@@ -156,7 +163,14 @@ class Notification(DeskModel):
         ]
 
     def __str__(self):
-        return self.text
+        return self.message
+
+    @property
+    def message(self) -> str:
+        """What this notification says, in the active language (the reader's)."""
+        from tickets.notification_messages import notification_message
+
+        return notification_message(self)
 
 
 class ChatProvider(models.TextChoices):

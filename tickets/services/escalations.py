@@ -68,11 +68,11 @@ def escalation_decide(
         kind=TicketEvent.Kind.ESCALATED,
         message=_("主管决定：%(what)s") % {"what": label} + (f"。{note}" if note else ""),
     )
+    # The note stays on the timeline: it is what a person typed (it may quote the buyer).
     notify(
         recipients=[u for u in (escalation.raised_by, ticket.assignee) if u != actor],
         kind=Notification.Kind.ESCALATION_DECIDED,
-        text=_("%(no)s 的升级已决定：%(what)s") % {"no": ticket.number, "what": label}
-        + (f"。{note}" if note else ""),
+        params={"no": ticket.number, "decision": decision},
         url=ticket_url(ticket) + "#escalations",
         shop=ticket.shop,
         ticket=ticket,

@@ -36,7 +36,7 @@ from tickets.selectors_exchanges import exchange_price_position
 from tickets.text import meaningful_text
 
 from . import DeskError, require_perm
-from .notifications import notify, supervisors_of, ticket_card
+from .notifications import chat_language, notify, supervisors_of, ticket_card
 from .tickets import ticket_responded, ticket_transition
 from .timeline import timeline_write
 
@@ -172,8 +172,7 @@ def _approval_needed(actor: User, order: Order, ticket: Ticket | None, entry: Le
     notify(
         recipients=[u for u in supervisors_of(order.shop_id) if u != actor],
         kind=Notification.Kind.APPROVAL_NEEDED,
-        text=_("%(who)s 登记了 ¥%(amount)s 赔偿（%(no)s），等待审批")
-        % {"who": actor, "amount": entry.amount, "no": number},
+        params={"who": str(actor), "amount": str(entry.amount), "no": number},
         url=reverse("tickets:approval_list"),
         shop=order.shop,
         ticket=ticket,
@@ -286,16 +285,16 @@ def compensation_decide(
         )
         if approved:
             _advance_ticket(actor, entry.ticket, entry)
-    verdict = _("已批准") if approved else _("已拒绝")
+    with chat_language():
+        verdict = _("已批准") if approved else _("已拒绝")
+    # A rejection's reason stays on the timeline and the approval: a person typed it.
     notify(
         recipients=[entry.recorded_by] if entry.recorded_by_id != actor.pk else [],
         kind=Notification.Kind.APPROVAL_DECIDED,
-        text=_("主管%(verdict)s赔偿 ¥%(amount)s（%(no)s）%(reason)s")
-        % {
-            "verdict": verdict,
-            "amount": entry.amount,
+        params={
+            "approved": approved,
+            "amount": str(entry.amount),
             "no": entry.ticket.number if entry.ticket_id else entry.order.order_no,
-            "reason": reason.strip(),
         },
         url=reverse("tickets:ticket_detail", args=[entry.ticket_id]) if entry.ticket_id else "",
         shop=entry.shop,

@@ -4,9 +4,12 @@
 a notification exists exactly when its event does, and it queues the chat message for after
 the commit: the chat is a copy that may fail, be retried or time out (``chat_send``, run by
 the Celery task ``CHAT_SEND_TASK`` with backoff) without ever taking the desk's row with it or
-blocking the request. A chat message carries only a ``ChatCard``: the kind of event, shop,
-ticket number, status and agent, never what anyone typed (a reason or a note may hold a
-buyer's phone, name or address; DOMAIN.md "Information leak").
+blocking the request. The bell's row holds the event's kind and parameters, put into words in
+the reader's language when shown (``tickets.notification_messages``); the chat speaks the
+desk's default language, whoever caused the event (``chat_language``). Neither carries what
+anyone typed (a reason or a note may hold a buyer's phone, name or address; DOMAIN.md
+"Information leak"): a chat message is a ``ChatCard`` (the kind of event, shop, ticket
+number, status and agent), a row's parameters are numbers, values and staff names.
 """
 
 import base64
@@ -35,6 +38,7 @@ from tickets.models import (
     Ticket,
     User,
 )
+from tickets.notification_messages import message_render
 from tickets.selectors import supervisors_for_shop, tickets_near_breach
 
 from . import DeskError
@@ -65,39 +69,74 @@ class ChatCard:
     agent: str = ""
 
 
+def chat_language():
+    """The team chat's language, the desk's default (``LANGUAGE_CODE``), as a context
+    manager: a chat card's words (a status label, a headline) are made inside it, so an event
+    caused by someone working in English still speaks the team's language."""
+    return translation.override(settings.LANGUAGE_CODE)
+
+
 def ticket_card(kind: str, ticket: Ticket, headline: str = "") -> ChatCard:
-    """The chat card of an event on ``ticket``: shop name, number, status label, assignee."""
-    return ChatCard(
-        kind=kind,
-        headline=headline,
-        shop=ticket.shop.name,
-        ticket=ticket.number,
-        status=ticket.get_status_display(),
-        agent=str(ticket.assignee) if ticket.assignee_id else "",
-    )
+    """The chat card of an event on ``ticket``: shop name, number, status label (in the
+    chat's language), assignee."""
+    with chat_language():
+        return ChatCard(
+            kind=kind,
+            headline=str(headline),
+            shop=ticket.shop.name,
+            ticket=ticket.number,
+            status=ticket.get_status_display(),
+            agent=str(ticket.assignee) if ticket.assignee_id else "",
+        )
+
+
+# A parameter is a number, a flag or a short string (a number, a value, a name), never text.
+PARAM_MAX_CHARS = 150
+
+
+def notification_params_check(kind: str, params: dict) -> None:
+    """Refuses parameters a notification must not hold: a value that is not a string, an
+    integer or a flag, or a string longer than ``PARAM_MAX_CHARS`` (what someone typed has no
+    place in a notification: DOMAIN.md "Information leak"), and parameters the words of
+    ``kind`` cannot say (``message_render``). Raises ``ValueError``: a mistake in the code
+    that writes the notification, never the user's."""
+    for key, value in params.items():
+        if not isinstance(value, str | int | bool) or (
+            isinstance(value, str) and len(value) > PARAM_MAX_CHARS
+        ):
+            raise ValueError(f"notification parameter {key!r} is no number, value or name")
+    try:
+        message_render(kind, params)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"a {kind} notification cannot say {sorted(params)}: {exc!r}") from exc
 
 
 def notify(
     *,
     recipients,
     kind: str,
-    text: str,
+    params: dict,
     url: str = "",
     shop: Shop | None = None,
     ticket: Ticket | None = None,
     dedupe_key: str | None = None,
     card: ChatCard | None = None,
 ) -> int:
-    """Puts ``text`` (at most 255 characters; longer is cut with …) in each recipient's bell
-    and queues the chat message ``card`` (None: no chat) for the robots of ``kind`` in
-    ``shop`` after the transaction commits. Recipients are users; duplicates and inactive
-    ones are dropped. With ``dedupe_key`` (≤ 80 characters) a recipient is told once per key
-    ever, and the chat only when somebody was told for the first time (a scheduled check
-    finding the same ticket again sends nothing). Returns how many rows were written."""
+    """Puts a notification of ``kind`` (a ``Notification.Kind`` value) with ``params`` in
+    each recipient's bell and queues the chat message ``card`` (None: no chat) for the robots
+    of ``kind`` in ``shop`` after the transaction commits. ``params`` are what the kind's
+    words need (``tickets.notification_messages``: numbers, values of choices, aware times in
+    ISO 8601, staff names), put into words when read, in the reader's language; a buyer's
+    data and anything a person typed never go there (``notification_params_check`` raises
+    ``ValueError`` for a value that is no number, value or name). Recipients are users;
+    duplicates and inactive ones are dropped. With ``dedupe_key`` (≤ 80 characters) a
+    recipient is told once per key ever, and the chat only when somebody was told for the
+    first time (a scheduled check finding the same ticket again sends nothing). Returns how
+    many rows were written."""
+    notification_params_check(kind, params)
     people = {u.pk: u for u in recipients if u is not None and u.is_active}
     if not people:
         return 0
-    text = text if len(text) <= 255 else text[:254] + "…"
     if dedupe_key:
         told = set(
             Notification.objects.filter(
@@ -113,7 +152,7 @@ def notify(
             Notification(
                 recipient_id=pk,
                 kind=kind,
-                text=text,
+                params=params,
                 url=url,
                 shop=shop,
                 ticket=ticket,
@@ -239,24 +278,21 @@ def sla_breach_warnings_send(*, now: datetime | None = None) -> int:
     written = 0
     for ticket, which, due in tickets_near_breach(now, soon):
         with transaction.atomic():
-            label = _("首次响应时限") if which == "first" else _("解决时限")
-            local = timezone.localtime(due)
+            with chat_language():
+                label = _("首次响应时限") if which == "first" else _("解决时限")
+                local = timezone.localtime(due)
+                headline = _("%(what)s %(at)s") % {"what": label, "at": f"{local:%m-%d %H:%M}"}
             written += notify(
                 recipients=[ticket.assignee]
                 if ticket.assignee_id
                 else supervisors_of(ticket.shop_id),
                 kind=Kind.SLA_BREACH_SOON,
-                text=_("%(no)s 的%(what)s %(at)s 即将到期")
-                % {"no": ticket.number, "what": label, "at": f"{local:%m-%d %H:%M}"},
+                params={"no": ticket.number, "which": which, "due": due.isoformat()},
                 url=ticket_url(ticket),
                 shop=ticket.shop,
                 ticket=ticket,
                 dedupe_key=f"sla:{ticket.pk}:{which}:{int(due.timestamp())}",
-                card=ticket_card(
-                    Kind.SLA_BREACH_SOON,
-                    ticket,
-                    _("%(what)s %(at)s") % {"what": label, "at": f"{local:%m-%d %H:%M}"},
-                ),
+                card=ticket_card(Kind.SLA_BREACH_SOON, ticket, headline),
             )
     return written
 
@@ -280,18 +316,19 @@ def intervention_deadline_warnings_send(*, now: datetime | None = None) -> int:
             if case.ticket_id and case.ticket.assignee_id:
                 people.append(case.ticket.assignee)
             local = timezone.localtime(case.deadline)
+            with chat_language():
+                headline = _("举证截止 %(at)s") % {"at": f"{local:%m-%d %H:%M}"}
             written += notify(
                 recipients=people,
                 kind=Kind.INTERVENTION_DEADLINE,
-                text=_("小二介入 %(no)s 举证截止 %(at)s")
-                % {"no": case.case_no, "at": f"{local:%m-%d %H:%M}"},
+                params={"case": case.case_no, "deadline": case.deadline.isoformat()},
                 url=reverse("registers:intervention_detail", args=[case.pk]),
                 shop=case.shop,
                 ticket=case.ticket,
                 dedupe_key=f"intervention:{case.pk}:{int(case.deadline.timestamp())}",
                 card=ChatCard(
                     kind=Kind.INTERVENTION_DEADLINE,
-                    headline=_("举证截止 %(at)s") % {"at": f"{local:%m-%d %H:%M}"},
+                    headline=headline,
                     shop=case.shop.name,
                     ticket=case.ticket.number if case.ticket_id else "",
                 ),

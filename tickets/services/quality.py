@@ -74,8 +74,7 @@ def _alert_raised(alert: ProductionAlert, shop: Shop) -> None:
     notify(
         recipients=supervisors_of(None),
         kind=Notification.Kind.PRODUCTION_ALERT,
-        text=_("生产问题预警：%(sku)s %(batch)s，%(n)s 起投诉")
-        % {"sku": alert.sku.code, "batch": alert.batch, "n": alert.complaint_count},
+        params={"sku": alert.sku.code, "batch": alert.batch, "n": alert.complaint_count},
         url=reverse("registers:alert_detail", args=[alert.pk]),
         shop=shop,
         card=ChatCard(

@@ -428,7 +428,7 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Tick
         notify(
             recipients=[assignee],
             kind=Notification.Kind.ASSIGNED,
-            text=_("%(who)s 把 %(no)s 分配给你") % {"who": actor, "no": ticket.number},
+            params={"who": str(actor), "no": ticket.number},
             url=ticket_url(ticket),
             shop=ticket.shop,
             ticket=ticket,
@@ -480,8 +480,7 @@ def ticket_escalate(*, actor: User, ticket: Ticket, reason: str) -> Escalation:
     notify(
         recipients=supervisors_of(ticket.shop_id),
         kind=Notification.Kind.ESCALATION_RAISED,
-        text=_("%(who)s 把 %(no)s 升级给主管：%(reason)s")
-        % {"who": actor, "no": ticket.number, "reason": reason},
+        params={"who": str(actor), "no": ticket.number},
         url=reverse("tickets:inbox") + f"#escalation-{escalation.pk}",
         shop=ticket.shop,
         ticket=ticket,
