@@ -228,6 +228,12 @@ def test_nul_anywhere_is_refused_before_any_view(walk):
         for value in NUL[1:3]:
             body = f"q={value}&note={value}".replace("\x00", "%00")
             response = _check(world, "supervisor", {"method": "POST", "path": path, "body": body})
+            if route.name.startswith("api/"):
+                # The API refuses a form body before any view, in its JSON error shape
+                # (api/middleware.py): 415, as it does for every body that is not JSON.
+                assert response.status_code == 415, (route.name, response.status_code)
+                assert response["Content-Type"].startswith("application/json"), route.name
+                continue
             assert response.status_code == 400, (route.name, response.status_code)
 
 
