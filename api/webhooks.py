@@ -101,6 +101,17 @@ def event_record(*, event: str, key: str, shop_id: int, payload: dict) -> list[W
 
 
 # --- the events ---------------------------------------------------------------------------
+def _anyone_hears(event: str) -> bool:
+    """Whether any active endpoint hears ``event`` (one small query; a desk with no webhooks
+    pays nothing more for its status changes and refunds)."""
+    return any(
+        event in events
+        for events in WebhookEndpoint.objects.filter(is_active=True).values_list(
+            "events", flat=True
+        )
+    )
+
+
 def _when(moment) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -109,6 +120,8 @@ def ticket_status_changed(sender, instance: TicketEvent, created: bool, **kwargs
     """``post_save`` of a timeline row: a status change (``ticket_transition`` writes one for
     every move) is the event."""
     if not created or instance.kind != TicketEvent.Kind.STATUS or kwargs.get("raw"):
+        return
+    if not _anyone_hears(E.TICKET_STATUS_CHANGED):
         return
     ticket = Ticket.objects.select_related("shop", "order").get(pk=instance.ticket_id)
     event_record(
@@ -135,6 +148,8 @@ def ticket_status_changed(sender, instance: TicketEvent, created: bool, **kwargs
 def refund_recorded(sender, instance: LedgerEntry, created: bool, **kwargs) -> None:
     """``post_save`` of a ledger entry: a refund (or the reversal of one) was recorded."""
     if not created or instance.kind != LedgerEntry.Kind.REFUND or kwargs.get("raw"):
+        return
+    if not _anyone_hears(E.REFUND_RECORDED):
         return
     entry = LedgerEntry.objects.select_related("shop", "order", "ticket").get(pk=instance.pk)
     event_record(
