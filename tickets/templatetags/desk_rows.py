@@ -15,7 +15,7 @@ from django import template
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -106,4 +106,4 @@ def ticket_rows(context, tickets, can_bulk=False) -> SafeString:
         '<td class="mono">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
         "<td>{}</td></tr>",
         rows,
-    ) or mark_safe("")
+    )
