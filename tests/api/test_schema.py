@@ -15,6 +15,8 @@ import re
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -67,7 +69,13 @@ def api_schema(db, settings, monkeypatch):
     )
     schema = schemathesis.openapi.from_dict(json.loads(json.dumps(SPEC)))
     schema.app = WSGIHandler()
-    return schema
+    # As Django's test client does: a request's end must not close the test's connection
+    # (on PostgreSQL, close_old_connections closes one inside a transaction).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield schema
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
