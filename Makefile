@@ -33,8 +33,13 @@ run: seed
 	@echo
 	@echo "  After-sales desk: http://127.0.0.1:$${PORT:-8000}/"
 	@echo "  Demo logins: agent / supervisor / finance / admin, password: $${DEMO_PASSWORD:-demo-desk-2026}"
+	@echo "  Stop with Ctrl-C."
 	@echo
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $${PORT:-8000}
+	@# honcho exits 130 after Ctrl-C and 143 after SIGTERM: the desk was stopped, not broken.
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile --port $${PORT:-8000}; \
+	status=$$?; \
+	if [ $$status -eq 130 ] || [ $$status -eq 143 ]; then echo "The desk has stopped."; \
+	else exit $$status; fi
 
 ## make test: the whole suite (on PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
 test: install

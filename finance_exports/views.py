@@ -19,11 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from finance_exports.builders import Period, scheduled_builders
+from finance_exports.builders import Period, get_builder, scheduled_builders
 from finance_exports.builders.exchanges import ExchangeListBuilder
 from finance_exports.forms import RemoveLineForm, SheetFilterForm, ShipLineForm, TrackingUploadForm
 from finance_exports.models import Sheet
-from finance_exports.selectors import visible_sheets
+from finance_exports.selectors import finance_dashboard, visible_sheets
 from finance_exports.services import (
     exchange_line_remove,
     exchange_line_ship,
@@ -97,6 +97,23 @@ def _schedule(sheets):
             }
         )
     return cards
+
+
+def dashboard_panel(user, now):
+    """Finance's dashboard panel (``selectors.finance_dashboard``: today's sheets, failed
+    builds, the latest downloads) with the finance sheet that money recorded at ``now`` goes
+    on: its business date and cut-off. After the day's cut-off (16:00) that is tomorrow's, so
+    an entry made this evening is not on the sheet built today. None for a user who may not
+    see sheets."""
+    panel = finance_dashboard(user, now)
+    if panel is not None:
+        builder = get_builder(Sheet.Kind.FINANCE)
+        business_date = builder.following(builder.latest_due(now))
+        panel["context"]["next_finance"] = {
+            "date": business_date,
+            "cutoff": builder.cutoff(business_date),
+        }
+    return panel
 
 
 def _sheet(request, pk, queryset=None):

@@ -339,6 +339,7 @@ def build_world(folder: str) -> World:
     ``World.ids``, so the first id of a model is one the agent may open."""
     from finance_exports.models import ExchangeLine, Sheet
     from finance_exports.services import SheetBuildFailed, sheet_build
+    from tests.factories import make_ticket
     from tickets.demo import build_demo
     from tickets.models import (
         ChatWebhook,
@@ -351,6 +352,7 @@ def build_world(folder: str) -> World:
         Ticket,
         TicketItem,
         User,
+        VipCustomer,
     )
     from tickets.services.courier_losses import courier_loss_create
     from tickets.services.exchanges import exchange_charge_record
@@ -370,8 +372,12 @@ def build_world(folder: str) -> World:
     build_demo(seed=12, orders=40, tickets=30, days=20, today=today, password="walk-pw-1")
     boss = User.objects.get(username="supervisor")
     agent = User.objects.get(username="agent")
+    # An order the demo's registers left alone (its review, invoice or VIP would refuse the
+    # ones made here: one review per order, invoices within what was paid, a VIP once).
     order = (
         Order.objects.filter(shop__in=agent.shops.all(), status=Order.Status.SUCCESS)
+        .filter(reviews__isnull=True, invoice_requests__isnull=True)
+        .exclude(buyer_nick__in=VipCustomer.objects.values("buyer_nick"))
         .order_by("pk")
         .first()
     )
@@ -455,7 +461,17 @@ def build_world(folder: str) -> World:
         )
     )
     made.append(_import_batch(agent, order.shop))
-    for kind, day in (("exchanges", today - timedelta(days=1)), ("finance", today)):
+    # An exchange waiting in the queue for the next list, which the list below takes (the
+    # demo built its own lists already, up to yesterday's).
+    spare = (
+        Order.objects.filter(shop__in=agent.shops.all(), status=Order.Status.SUCCESS)
+        .filter(tickets__isnull=True)
+        .exclude(pk=order.pk)
+        .order_by("pk")
+        .first()
+    )
+    made.append(make_ticket(spare, agent, status=Ticket.Status.QUEUED_FOR_EXCHANGE))
+    for kind, day in (("exchanges", today + timedelta(days=1)), ("finance", today)):
         # A sheet that failed to build is still a sheet whose pages the walk visits.
         try:
             made.append(

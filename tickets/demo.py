@@ -13,6 +13,7 @@ it is written, a transaction per batch. Figures in bench/README.md (issue 14).
 """
 
 import random
+import time as clock
 from bisect import bisect
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -27,15 +28,17 @@ from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 
 from .business_hours import add_business_time, business_time_between, default_business_hours
+from .demo_desk import demo_desk_today
+from .demo_registers import REGISTER_MODELS, RegisterRows
 from .imports.bulk import deferred_upkeep, insert_rows, reserve_ids, row_defaults
 from .models import (
     Courier,
     ExchangeReplacement,
-    HandoverNote,
     LedgerEntry,
     Order,
     OrderItem,
     Product,
+    ProductionAlert,
     QuickReply,
     ReturnParcel,
     Shop,
@@ -48,6 +51,7 @@ from .models import (
 from .models.tickets import RESPONSIBILITY_BY_REASON
 from .money import CENT
 from .roles import Role
+from .signals import demo_seeded
 from .sla import sla_due_times
 from .workflow import happy_path
 
@@ -61,7 +65,10 @@ LOADED_MODELS = (
     ExchangeReplacement,
     TicketEvent,
     LedgerEntry,
+    *REGISTER_MODELS,
 )
+# When the demo's day ends, given ``--today``: the data is the same for every run.
+DAY_ENDS_AT = time(15, 30)
 
 # (code, name, kind, location): 11 shops, C-stores and Tmall stores in Wuhan and Shanghai.
 SHOPS = [
@@ -357,6 +364,10 @@ class DemoResult:
     tickets: int = 0
     ledger: int = 0
     users: list[str] = field(default_factory=list)
+    # Rows per register ("reviews": 41, ...), and what the other apps added ("sheets": 3).
+    registers: dict[str, int] = field(default_factory=dict)
+    # Wall seconds of each step ("orders, tickets, registers": 41.2, ...), for bench/README.
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -371,6 +382,7 @@ class _SkuInfo:
     size: str
     price: Decimal
     list_price: Decimal | None
+    batch: str
 
 
 class DemoBuilder:
@@ -388,13 +400,28 @@ class DemoBuilder:
 
     batch_size = 5000
 
-    def __init__(self, *, seed: int, orders: int, tickets: int | None, today: date, days: int):
+    def __init__(
+        self,
+        *,
+        seed: int,
+        orders: int,
+        tickets: int | None,
+        today: date,
+        days: int,
+        now: datetime | None = None,
+    ):
+        self.seed = seed
         self.rng = random.Random(seed)
         self.order_count = orders
         self.ticket_count = tickets if tickets is not None else max(1, orders * 4 // 100)
         self.today = today
         self.days = days
-        self.now = datetime.combine(today, time(15, 30), tzinfo=SHANGHAI)
+        # The demo's last moment: ``now`` (aware), else DAY_ENDS_AT on ``today``.
+        self.now = (
+            now.astimezone(SHANGHAI)
+            if now is not None
+            else datetime.combine(today, DAY_ENDS_AT, tzinfo=SHANGHAI)
+        )
         # What bulk_create's auto_now put in updated_at: the time the rows are written.
         self.written_at = timezone.now()
         self.result = DemoResult()
@@ -465,6 +492,7 @@ class DemoBuilder:
         # One hash for the one demo password: hashing it is slow on purpose (about 0.25 s).
         hashed = make_password(password)
         self.agents_by_shop: dict[int, list[User]] = {shop.pk: [] for shop in self.shops}
+        self.staff: dict[str, User] = {}
         shops_by_code = {s.code: s for s in self.shops}
         for username, family, given, role, shop_codes in STAFF:
             user, created = User.objects.get_or_create(
@@ -485,6 +513,7 @@ class DemoBuilder:
             if role == Role.AGENT:
                 for shop in user.shops.all():
                     self.agents_by_shop.setdefault(shop.pk, []).append(user)
+            self.staff[username] = user
             self.result.users.append(username)
         if not User.objects.filter(username="admin").exists():
             admin = User.objects.create_superuser(
@@ -508,6 +537,7 @@ class DemoBuilder:
                 size=s.size,
                 price=self._price(s),
                 list_price=s.price,
+                batch=s.batch,
             )
             for s in self.skus
         ]
@@ -652,10 +682,12 @@ class DemoBuilder:
         reason = rng.choice(REASONS_BY_KIND[kind])
         responsibility = RESPONSIBILITY_BY_REASON[reason]
         start = order["shipped_at"] or order["paid_at"] or order["placed_at"]
-        opened = min(
-            start + timedelta(hours=rng.randrange(1, 24 * 8)),
-            self.now - timedelta(minutes=rng.randrange(1, 600)),
-        )
+        opened = start + timedelta(hours=rng.randrange(1, 24 * 8))
+        latest = self.now - timedelta(minutes=rng.randrange(1, 600))
+        if opened > latest:
+            # Asked for before the demo's end: any time since the order got this far (not all
+            # at its last hours, which made "opened today" several days' worth).
+            opened = start + (latest - start) * rng.random()
         opened = max(opened, order["placed_at"])
         path = _HAPPY_PATHS[kind]
         age_days = (self.now - opened).days
@@ -667,6 +699,11 @@ class DemoBuilder:
             steps = min(len(path), 1 + rng.randrange(0, len(path)) + age_days // 10)
             if path[steps - 1] == Ticket.Status.ON_EXCHANGE_LIST:
                 steps -= 1  # only a built list puts a ticket on it: it waits in the queue
+            if path[steps - 1] == Ticket.Status.QUEUED_FOR_EXCHANGE and age_days >= 4:
+                # An exchange waits in the queue for the day's 17:00 list, not for weeks: one
+                # opened before the last three lists (the demo's sheets, finance_exports.demo)
+                # went out already (and is closed after ten days).
+                steps = len(path) if age_days >= 10 else path.index(Ticket.Status.SHIPPED) + 1
             status = path[steps - 1]
         first_due, resolution_due = sla_due_times(opened, reason, self.business_hours)
         agents = self.agents_by_shop.get(order["shop_id"]) or [self.system_user]
@@ -678,9 +715,9 @@ class DemoBuilder:
         late = rng.random() < 0.1
         resolved = None
         if finished or status in _MOVING:
-            resolved = min(
-                opened + timedelta(hours=rng.randrange(2, 100 if late else 47)), self.now
-            )
+            resolved = opened + timedelta(hours=rng.randrange(2, 100 if late else 47))
+            if resolved > self.now:
+                resolved = opened + (self.now - opened) * rng.random()
         opened_by = assignee or rng.choice(agents)
         statuses = (
             path[:steps] if status != Ticket.Status.CANCELLED else [Ticket.Status.OPEN, status]
@@ -903,10 +940,12 @@ class DemoBuilder:
 
     # --- the build ------------------------------------------------------------------
     def build(self, password: str) -> DemoResult:
+        started = clock.perf_counter()
         with transaction.atomic():
             self.ensure_reference_data()
             self.ensure_staff(password)
         self._index_catalogue()
+        self.registers = RegisterRows(self, self.seed)
         # Order numbers continue after any orders already there, so a second run adds.
         self._order_serial = Order.objects.count()
         if self._order_serial == 0 and connection.vendor == "postgresql":
@@ -916,7 +955,22 @@ class DemoBuilder:
         else:
             self._build_batches(atomic=True)
         with transaction.atomic():
-            self._build_parcels_and_handover()
+            self._build_alerts()
+            self._build_parcels()
+        self.result.registers.update(self.registers.counts)
+        seconds = self.result.seconds
+        seconds["orders, tickets, registers"] = clock.perf_counter() - started
+        # The day's desk, through the services: escalations, approvals, notifications.
+        started = clock.perf_counter()
+        self.result.registers.update(demo_desk_today(self))
+        seconds["the day's desk"] = clock.perf_counter() - started
+        # The other apps add theirs (finance_exports: the sheets, signed and downloaded).
+        started = clock.perf_counter()
+        for _receiver, added in demo_seeded.send(
+            sender=DemoBuilder, now=self.now, seed=self.seed, users=self.staff
+        ):
+            self.result.registers.update(added or {})
+        seconds["the other apps' part (sheets)"] = clock.perf_counter() - started
         return self.result
 
     def _build_batches(self, *, atomic: bool) -> None:
@@ -953,8 +1007,16 @@ class DemoBuilder:
         self.result.items += len(items)
 
         eligible = [pair for pair in pairs if pair[0]["status"] != Order.Status.WAITING_PAYMENT]
-        if not eligible or ticket_quota <= 0:
-            return
+        tickets = []
+        if eligible and ticket_quota > 0:
+            tickets = self._build_tickets(eligible, ticket_quota)
+        self.registers.batch(pairs, tickets)
+
+    def _build_tickets(self, eligible: list, ticket_quota: int) -> list[dict]:
+        """``ticket_quota`` tickets on the ``eligible`` orders (an order may get several when
+        there are more tickets than orders), written with their items, timelines, exchange
+        lines and money; returns the tickets' rows."""
+        rng = self.rng
         chosen = (
             [rng.choice(eligible) for _ in range(ticket_quota)]
             if ticket_quota > len(eligible)
@@ -973,8 +1035,18 @@ class DemoBuilder:
         insert_rows(TicketEvent, self._event_rows(tickets))
         self.result.ledger += insert_rows(LedgerEntry, self._ledger_rows(tickets))
         self.result.tickets += len(tickets)
+        return tickets
 
-    def _build_parcels_and_handover(self) -> None:
+    def _build_alerts(self) -> None:
+        """The production alerts the seed's quality complaints raised (their rule needs every
+        complaint of a SKU and batch, whatever batch of orders it came with)."""
+        already_open = set(
+            ProductionAlert.objects.filter(sent_at__isnull=True).values_list("sku_id", "batch")
+        )
+        alerts = self.registers.production_alerts(self.system_user.pk, already_open)
+        self.registers.counts["production alerts"] = insert_rows(ProductionAlert, alerts)
+
+    def _build_parcels(self) -> None:
         rng = self.rng
         waiting = list(
             Ticket.objects.filter(status=Ticket.Status.RECEIVED)
@@ -1009,44 +1081,29 @@ class DemoBuilder:
                 )
             )
         ReturnParcel.objects.bulk_create(parcels, ignore_conflicts=True)
-        open_tickets = list(
-            Ticket.objects.exclude(status__in=Ticket.FINISHED_STATUSES).order_by("pk")[:4]
-        )
-        notes = [
-            "买家晚上 11 点要求改地址，已备注，早班请跟进发货",
-            "破损件买家拍照了，等早班确认是否补发",
-            "物流显示签收但买家说没收到，需联系快递",
-            "买家要求开发票，抬头已发旺旺",
-        ]
-        HandoverNote.objects.bulk_create(
-            [
-                HandoverNote(
-                    shop_id=t.shop_id,
-                    ticket=t,
-                    order_id=t.order_id,
-                    shift_date=self.today,
-                    note=note,
-                    created_by=self.system_user,
-                )
-                for t, note in zip(open_tickets, notes, strict=False)
-            ]
-        )
 
 
 def build_demo(
     *,
     seed: int = 2026,
-    orders: int = 2000,
+    orders: int = 12000,
     tickets: int | None = None,
     today: date | None = None,
     days: int = 60,
     password: str | None = None,
 ) -> DemoResult:
+    """Seeds the demo: ``orders`` orders over the ``days`` before the demo's end, ``tickets``
+    tickets (4 % of the orders by default), the registers at their share of the orders
+    (``tickets.demo_registers``), the day's escalations and notifications, and what the other
+    apps add (``tickets.signals.demo_seeded``). The demo ends at 15:30 (DAY_ENDS_AT) on
+    ``today`` when it is given, so the same ``seed`` and ``today`` give the same data;
+    without it, now (to the minute): nothing is dated in the future of the desk it fills.
+    Returns the counts of what was written."""
+    now = None
+    if today is None:
+        now = timezone.localtime().replace(second=0, microsecond=0)
+        today = now.date()
     builder = DemoBuilder(
-        seed=seed,
-        orders=orders,
-        tickets=tickets,
-        today=today or timezone.localdate(),
-        days=days,
+        seed=seed, orders=orders, tickets=tickets, today=today, days=days, now=now
     )
     return builder.build(password or settings.DESK_DEMO_PASSWORD)

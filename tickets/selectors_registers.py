@@ -426,6 +426,34 @@ def my_vip_follow_ups(user, now: datetime | None = None) -> QuerySet[VipFollowUp
     return visible_follow_ups(user).filter(assignee=user, month=month, done=False)
 
 
+# --- the registers' front page -------------------------------------------------------
+def register_waiting(user, keys, now: datetime | None = None) -> dict[str, int]:
+    """What each register in ``keys`` (the front page's: ``loss``, ``review`` ...) holds that
+    is still to do or recent, among the rows the user may see: loss reports neither settled
+    nor rejected, reviews still followed, quality complaints of the last 7 days, production
+    alerts not sent, feedback and wrong shipments of the last 30 days, interventions not
+    closed, invoice requests waiting, handover items not handled, and this month's VIP calls
+    not made (Beijing time). One COUNT per register asked for."""
+    now = now or timezone.now()
+    week, month = now - timedelta(days=7), now - timedelta(days=30)
+    L = CourierLossReport.Status
+    rows = {
+        "loss": lambda: visible_losses(user).exclude(status__in=[L.SETTLED, L.REJECTED]),
+        "review": lambda: visible_reviews(user).filter(outcome=Review.Outcome.PENDING),
+        "quality": lambda: visible_quality_problems(user).filter(created_at__gte=week),
+        "alert": lambda: visible_alerts(user).filter(sent_at__isnull=True),
+        "feedback": lambda: visible_feedback(user).filter(created_at__gte=month),
+        "wrong": lambda: visible_wrong_shipments(user).filter(created_at__gte=month),
+        "intervention": lambda: visible_interventions(user).filter(closed_at__isnull=True),
+        "invoice": lambda: visible_invoices(user).filter(status=InvoiceRequest.Status.REQUESTED),
+        "handover": lambda: visible_handover(user).filter(handled_at__isnull=True),
+        "vip": lambda: visible_follow_ups(user).filter(
+            month=first_of_month(timezone.localdate(now)), done=False
+        ),
+    }
+    return {key: rows[key]().count() for key in keys if key in rows}
+
+
 # --- the dashboard --------------------------------------------------------------------
 def dashboard_registers(user, now=None) -> dict:
     """What the registers put on the dashboard: open production alerts (supervisors), platform

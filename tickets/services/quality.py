@@ -64,13 +64,15 @@ def quality_problem_register(
     )
     alert = _production_alert_check(sku=sku, batch=batch, now=problem.created_at)
     if alert is not None and alert.created_at >= problem.created_at:
-        _alert_raised(alert, shop)
+        production_alert_notify(alert, shop)
     return problem, alert
 
 
-def _alert_raised(alert: ProductionAlert, shop: Shop) -> None:
+def production_alert_notify(alert: ProductionAlert, shop: Shop) -> None:
     """Tells every supervisor (production alerts are not limited to a shop) that ``alert``
-    was just raised; the chat goes to the robots of the complaint's shop (issue 13)."""
+    was just raised by a complaint in ``shop``; the chat goes to the robots of that shop
+    (issue 13). Called when a complaint raises the alert, and by the demo for the alerts its
+    complaints raised (``tickets.demo_desk``)."""
     notify(
         recipients=supervisors_of(None),
         kind=Notification.Kind.PRODUCTION_ALERT,

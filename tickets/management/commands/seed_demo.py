@@ -8,19 +8,29 @@ from tickets.models import Order
 
 
 class Command(BaseCommand):
-    help = "Fills the database with deterministic demo data (shops, staff, orders, tickets, money)."
+    help = (
+        "Fills the database with deterministic demo data: shops, staff, orders, tickets, "
+        "money, every register, the day's escalations and notifications, the sheets."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--seed", type=int, default=2026, help="random seed (same seed, same data)"
+            "--seed",
+            type=int,
+            default=2026,
+            help="random seed (with --today: same seed, same data)",
         )
-        parser.add_argument("--orders", type=int, default=2000, help="how many orders to create")
+        parser.add_argument("--orders", type=int, default=12000, help="how many orders to create")
         parser.add_argument(
             "--tickets", type=int, default=None, help="how many tickets (default 4%% of orders)"
         )
         parser.add_argument("--days", type=int, default=60, help="how many days of history")
         parser.add_argument(
-            "--today", type=date.fromisoformat, default=None, help="YYYY-MM-DD the data ends on"
+            "--today",
+            type=date.fromisoformat,
+            default=None,
+            help="YYYY-MM-DD the data ends on, at 15:30 (default: now; with it, the same "
+            "seed gives the same data)",
         )
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when orders already exist"
@@ -45,6 +55,11 @@ class Command(BaseCommand):
                 f"{result.tickets} tickets, {result.ledger} ledger entries."
             )
         )
+        if result.registers:
+            made = ", ".join(f"{n} {what}" for what, n in result.registers.items())
+            self.stdout.write(f"Registers and the day's desk: {made}.")
+        took = ", ".join(f"{what} {seconds:.1f} s" for what, seconds in result.seconds.items())
+        self.stdout.write(f"Took {took}.")
         self.stdout.write(
             f"Demo logins: {', '.join(result.users)} / password: {settings.DESK_DEMO_PASSWORD}"
         )

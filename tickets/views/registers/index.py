@@ -5,8 +5,10 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET
+
+from tickets.selectors_registers import register_waiting
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,32 @@ REGISTERS = [
 ]
 
 
+def _waiting_text(key: str, n: int) -> str:
+    """What a register's count on the front page means (``register_waiting``)."""
+    texts = {
+        "loss": ngettext("%(n)s 份未结案", "%(n)s 份未结案", n),
+        "review": ngettext("%(n)s 条跟进中", "%(n)s 条跟进中", n),
+        "quality": ngettext("近 7 天 %(n)s 起", "近 7 天 %(n)s 起", n),
+        "alert": ngettext("%(n)s 条未反馈生产", "%(n)s 条未反馈生产", n),
+        "feedback": ngettext("近 30 天 %(n)s 条", "近 30 天 %(n)s 条", n),
+        "wrong": ngettext("近 30 天 %(n)s 次", "近 30 天 %(n)s 次", n),
+        "intervention": ngettext("%(n)s 个处理中", "%(n)s 个处理中", n),
+        "invoice": ngettext("%(n)s 条待处理", "%(n)s 条待处理", n),
+        "handover": ngettext("%(n)s 条未处理", "%(n)s 条未处理", n),
+        "vip": ngettext("本月 %(n)s 位待回访", "本月 %(n)s 位待回访", n),
+    }
+    return texts[key] % {"n": n}
+
+
 @require_GET
 def index(request):
-    """The registers the user's role may read, each with its list and (if allowed) new-row link."""
+    """The registers the user's role may read, each with its list, (if allowed) its new-row
+    link, and what waits in it (``register_waiting``: one count per register)."""
     user = request.user
+    readable = [r for r in REGISTERS if user.has_perm(r.perm)]
+    if not readable:
+        raise PermissionDenied
+    waiting = register_waiting(user, [r.key for r in readable])
     entries = [
         {
             "title": r.title,
@@ -81,10 +105,9 @@ def index(request):
             "new_url": reverse(f"registers:{r.key}_new")
             if r.add_perm and user.has_perm(r.add_perm)
             else None,
+            "waiting": waiting[r.key],
+            "waiting_text": _waiting_text(r.key, waiting[r.key]),
         }
-        for r in REGISTERS
-        if user.has_perm(r.perm)
+        for r in readable
     ]
-    if not entries:
-        raise PermissionDenied
     return render(request, "registers/index.html", {"registers": entries})
