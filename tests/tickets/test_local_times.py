@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tickets.models import Heartbeat, OrderChange, OrderImport, Ticket, TicketEvent
+from tickets.models import Escalation, Heartbeat, OrderChange, OrderImport, Ticket, TicketEvent
 from tickets.services.parcels import parcel_unpack
 
 LATE_EVENING_UTC = datetime(2026, 11, 24, 20, 30, tzinfo=UTC)
@@ -39,8 +39,9 @@ def test_the_unmatched_parcels_page_shows_when_each_was_registered_in_beijing_ti
         lambda order, user: OrderChange(
             order=order, kind="flag", actor=user, created_at=LATE_EVENING_UTC
         ),
+        lambda order, user: Escalation(ticket=Ticket(pk=81), raised_at=LATE_EVENING_UTC),
     ],
-    ids=["heartbeat", "timeline line", "order import", "order change"],
+    ids=["heartbeat", "timeline line", "order import", "order change", "escalation"],
 )
 def test_a_rows_name_carries_its_time_in_beijing_time(make, order_a, agent):
     # The name the admin's lists, history pages and choices show.

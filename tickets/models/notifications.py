@@ -84,7 +84,7 @@ class Escalation(TimeStampedModel):
         permissions = [("decide_escalation", _("可以决定升级的售后单"))]
 
     def __str__(self):
-        return f"{self.ticket} {self.raised_at:%Y-%m-%d %H:%M}"
+        return f"{self.ticket} {timezone.localtime(self.raised_at):%Y-%m-%d %H:%M}"
 
     @property
     def is_open(self) -> bool:
