@@ -5,6 +5,7 @@ read. Kept apart from the test so the test reads as what it checks."""
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from http.cookies import SimpleCookie
 from io import BytesIO
 from pathlib import Path
@@ -339,7 +340,7 @@ def build_world(folder: str) -> World:
     ``World.ids``, so the first id of a model is one the agent may open."""
     from finance_exports.models import ExchangeLine, Sheet
     from finance_exports.services import SheetBuildFailed, sheet_build
-    from tests.factories import make_ticket
+    from tests.factories import make_order, make_ticket
     from tickets.demo import build_demo
     from tickets.models import (
         ChatWebhook,
@@ -381,6 +382,12 @@ def build_world(folder: str) -> World:
         .order_by("pk")
         .first()
     )
+    if order is None:  # the demo's registers took every order of the agent's shops
+        order = make_order(
+            agent.shops.order_by("pk").first(),
+            buyer_nick="walk-漫游者",
+            items=((Decimal("129.00"), 1),),
+        )
     item = order.items.order_by("pk").first()
     sku = Sku.objects.order_by("pk").first()
     paid = item.sku.price if item.sku_id and item.sku.price else item.unit_price

@@ -64,7 +64,11 @@ def staff():
         make_user("e2e-admin", None, all_shops=True, is_staff=True, is_superuser=True, **names),
     ]
     for n in range(12):
-        notify(recipients=people, kind=Notification.Kind.ASSIGNED, text=f"通知 {n}")
+        notify(
+            recipients=people,
+            kind=Notification.Kind.ASSIGNED,
+            params={"who": "欧阳晓雯", "no": f"T{n:08d}"},
+        )
 
 
 def open_as(browser, live_server, role, language, width=1366):
