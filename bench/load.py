@@ -66,7 +66,6 @@ MIX = {
     "status change": 4,
     "money entry": 4,
 }
-WRITES = ("note", "status change", "money entry")
 # Kinds of request in the report: the actions' pages, the writes' POSTs, and the ticket page
 # a write comes back to (the redirect a browser follows).
 AFTER_WRITE = "ticket page after a write"
@@ -353,7 +352,9 @@ class Client:
                 self.recorder.answer(kind, _ms(started), "connection", error)
             return None
         error = None
-        if answer.status not in expected:
+        if kind != "login" and urlsplit(answer.location).path == "/login/":
+            error = "other status"  # the session is gone: whatever the status, a failure
+        elif answer.status not in expected:
             if answer.status >= 500:
                 error = "5xx"
             elif answer.status >= 400:
@@ -863,6 +864,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.agents < 1 or args.seconds <= 0 or args.pace <= 0:
         parser.error("--agents, --seconds and --pace must be positive")
+    base = urlsplit(args.base)
+    if base.scheme not in ("http", "https") or not base.hostname:
+        parser.error(f"--base must be http(s)://host[:port], not {args.base!r}")
     try:
         result = run(args)
     except CannotStart as exc:
