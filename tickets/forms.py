@@ -222,7 +222,7 @@ class EscalationDecisionForm(forms.Form):
     service says which decisions need them)."""
 
     decision = forms.ChoiceField(
-        label=pgettext_lazy("noun", "决定"), choices=Escalation.Decision.choices
+        label=pgettext_lazy("noun", "决定"), choices=Escalation.SUPERVISOR_DECISIONS
     )
     note = forms.CharField(label=_("说明"), max_length=1000, required=False)
 

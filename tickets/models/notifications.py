@@ -3,11 +3,14 @@ escalations with their decision, the desk's notifications (the bell), and the te
 group-robot webhooks (DingTalk, WeCom)."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from tickets.chat_urls import ChatUrlRefused, chat_url_target
 
 from .base import DeskModel, TimeStampedModel, choices_check
 from .shops import Shop
@@ -19,14 +22,28 @@ class EscalationDecision(models.TextChoices):
     EXCEPTION = "exception", _("批准例外")
     TAKE_OVER = "take_over", _("主管接手")
     RETURN = "return", _("退回客服")
+    # Not a supervisor's choice: the desk closes an open escalation when its ticket is
+    # finished or cancelled (``ticket_transition``), by whoever finished it or nobody.
+    TICKET_FINISHED = "ticket_finished", _("售后单已完结，自动关闭")
+
+
+# What a supervisor may choose in ``escalation_decide`` (the form's choices).
+SUPERVISOR_DECISIONS = [
+    (value, label)
+    for value, label in EscalationDecision.choices
+    if value != EscalationDecision.TICKET_FINISHED
+]
 
 
 class Escalation(TimeStampedModel):
     """An agent's request for a supervisor's decision on a ticket (升级), with its reason, and
     the decision when made. At most one is open per ticket (the database guards it); the
-    decision is made once, by ``tickets.services.escalations.escalation_decide``."""
+    decision is made once, by ``tickets.services.escalations.escalation_decide``, or by the
+    desk when the ticket is finished or cancelled first (``Decision.TICKET_FINISHED``, its
+    ``decided_by`` whoever finished the ticket, none for the import or the exchange list)."""
 
     Decision = EscalationDecision
+    SUPERVISOR_DECISIONS = SUPERVISOR_DECISIONS
 
     ticket = models.ForeignKey(
         Ticket,
@@ -68,8 +85,9 @@ class Escalation(TimeStampedModel):
                 condition=Q(decision="", decided_by__isnull=True, decided_at__isnull=True)
                 | (
                     ~Q(decision="")
-                    & Q(decided_by__isnull=False, decided_at__isnull=False)
+                    & Q(decided_at__isnull=False)
                     & Q(decision__in=EscalationDecision.values)
+                    & (Q(decided_by__isnull=False) | Q(decision=EscalationDecision.TICKET_FINISHED))
                 ),
                 name="escalation_decided_with_who_when_what",
             ),
@@ -101,6 +119,7 @@ class NotificationKind(models.TextChoices):
     PRODUCTION_ALERT = "production_alert", _("生产问题预警")
     SHEET_FAILED = "sheet_failed", _("报表生成失败")
     INTERVENTION_DEADLINE = "intervention_deadline", _("小二介入即将到期")
+    VIP_FOLLOW_UPS = "vip_follow_ups", _("VIP 回访待办")
 
 
 class Notification(DeskModel):
@@ -211,6 +230,14 @@ class ChatWebhook(TimeStampedModel):
         help_text=_("钉钉机器人“加签”的密钥（SEC 开头）；企业微信不需要。保存后不再显示。"),
     )
     is_active = models.BooleanField(_("启用"), default=True)
+    # The last attempt to send (``tickets.services.notifications.chat_send``), kept so an
+    # administrator sees a robot that keeps failing: written by the sender, read-only in the
+    # admin. ``last_error`` is a short phrase of the sender's own (an HTTP status, an errcode,
+    # a network error's kind), never the robot's URL, its query or its secret.
+    last_attempt_at = models.DateTimeField(_("最近发送时间"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("最近成功时间"), null=True, blank=True)
+    last_error = models.CharField(_("最近错误"), max_length=200, blank=True)
+    consecutive_failures = models.PositiveIntegerField(_("连续失败次数"), default=0)
 
     class Meta:
         verbose_name = _("群机器人")
@@ -223,3 +250,19 @@ class ChatWebhook(TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        """Refuses a URL the desk would not send to (``tickets.chat_urls.chat_url_target``:
+        https, no credentials, public addresses only unless ``DESK_CHAT_ALLOW_PRIVATE_URLS``),
+        as a ``ValidationError`` on ``url``. Resolves the host name (DNS)."""
+        super().clean()
+        if self.url:
+            try:
+                chat_url_target(self.url)
+            except ChatUrlRefused as exc:
+                raise ValidationError({"url": exc.message}) from exc
+
+    @property
+    def is_failing(self) -> bool:
+        """True when the last attempt failed (``consecutive_failures`` > 0)."""
+        return self.consecutive_failures > 0

@@ -35,13 +35,15 @@ def escalation_decide(
     ``tickets.decide_escalation`` (issue 13: "the supervisor decides ... the decision is on the
     timeline, the escalation closes, and the agent is told")."""
     require_perm(actor, "tickets.decide_escalation")
-    if decision not in Decision.values:
+    if decision not in dict(Escalation.SUPERVISOR_DECISIONS):
         raise DeskError(_("请选择一种决定。"))
     note = meaningful_text(note)[:1000]
     if decision in _NEEDS_NOTE and not note:
         raise DeskError(_("请写明给客服的说明（指示、批准的例外或退回的原因）。"))
     Ticket.objects.select_for_update().filter(pk=escalation.ticket_id).exists()
     escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    if escalation.decision == Decision.TICKET_FINISHED:
+        raise DeskError(_("售后单已完结，这次升级已自动关闭，无需再决定。"))
     if not escalation.is_open:
         raise DeskError(
             _("这次升级已由 %(name)s 于 %(at)s 决定（%(what)s）。")
