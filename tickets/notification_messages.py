@@ -148,3 +148,13 @@ def _intervention_deadline(p: dict) -> str:
         "no": p["case"],
         "at": local_minute(p["deadline"]),
     }
+
+
+@register_message(Kind.VIP_FOLLOW_UPS, "month")
+def _vip_follow_ups(p: dict) -> str:
+    # The month as the planner wrote it (YYYY-MM); the calls are listed on the dashboard.
+    year, month = (int(part) for part in p["month"].split("-"))
+    return _("%(year)s 年 %(month)s 月的 VIP 回访已分配给你，请在月底前回访") % {
+        "year": year,
+        "month": month,
+    }
