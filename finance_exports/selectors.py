@@ -72,7 +72,8 @@ def inbox_signatures(user, now: datetime) -> list:
             since=sheet.ready_at or sheet.created_at,
             title=_("换货清单 %(date)s 待签字") % {"date": f"{sheet.business_date:%Y-%m-%d}"},
             detail=_("%(n)s 行") % {"n": sheet.row_count},
-            url=reverse("finance_exports:sheet_detail", args=[sheet.pk]),
+            # Signed from its page, which then comes back to the inbox.
+            url=reverse("finance_exports:sheet_detail", args=[sheet.pk]) + "?next=inbox",
         )
         for sheet in sheets.order_by("business_date", "id")[:50]
     ]

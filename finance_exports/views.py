@@ -37,6 +37,7 @@ from tickets.money import cents
 from tickets.privacy import mask_name, mask_nick, mask_phone
 from tickets.selectors_exchanges import exchange_price_positions, goods_lines
 from tickets.services import DeskError
+from tickets.views.actions import back_name, back_to
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PER_PAGE = 30
@@ -132,6 +133,8 @@ def sheet_detail(request, pk):
         "sheet": sheet,
         "downloads": sheet.downloads.select_related("user").order_by("-downloaded_at")[:20],
         "download_total": sheet.downloads.count(),
+        # The page the inbox sent the supervisor from: signing goes back there.
+        "back": back_name(request.GET.get("next", "")),
     }
     if sheet.kind == Sheet.Kind.FINANCE:
         context.update(_finance_totals(sheet))
@@ -258,7 +261,8 @@ def sheet_download(request, pk):
 # --- actions -------------------------------------------------------------------------------
 def sheet_action(perm: str, anchor: str = ""):
     """A POST-only view on a visible sheet: runs the action, shows its message, goes back to
-    the sheet's page."""
+    the page ``next`` names (``back_to``: the inbox a signature came from), else the sheet's
+    page."""
 
     def decorate(action):
         @require_POST
@@ -273,7 +277,7 @@ def sheet_action(perm: str, anchor: str = ""):
             else:
                 if result:
                     messages.success(request, result)
-            return redirect(sheet.get_absolute_url() + anchor)
+            return redirect(back_to(request) or sheet.get_absolute_url() + anchor)
 
         return view
 

@@ -91,7 +91,7 @@ def _approvals(user, now) -> list[InboxItem]:
             action={
                 "url": reverse("tickets:approval_decide", args=[entry.pk]),
                 "label": pgettext("inbox button", "批准"),
-                "fields": {"approved": "1", "next": "inbox"},
+                "fields": {"approved": "1"},
             },
             obj=entry,
         )

@@ -9,7 +9,7 @@ from tickets.models import Escalation, Notification, Ticket, TicketEvent, User
 from tickets.text import meaningful_text
 
 from . import DeskError, require_perm
-from .notifications import notify, ticket_card, ticket_url
+from .notifications import notifications_handled, notify, ticket_card, ticket_url
 from .tickets import ticket_assign
 from .timeline import timeline_write
 
@@ -28,10 +28,12 @@ def escalation_decide(
     what to do, what is approved or why it goes back (required except for a take-over, at
     most 1,000 characters kept). Closes the escalation, clears ``Ticket.escalated``, writes the
     decision on the ticket's timeline (``timeline_write``), assigns the ticket to ``actor`` for
-    a take-over (``ticket_assign``, so the supervisor must serve the shop), and notifies the
-    agent who raised it and the ticket's assignee. Two supervisors at once decide once: the row
-    is locked and re-read. Raises ``DeskError`` (decided already, unknown decision, missing
-    note, a finished ticket taken over) or ``PermissionDenied`` without
+    a take-over (``ticket_assign``, so the supervisor must serve the shop), marks every
+    supervisor's "escalation raised" notification of the ticket read, and notifies the agent
+    who raised it and the ticket's assignee (not ``actor``). Two supervisors at once decide
+    once: the row is locked and re-read. Raises ``DeskError`` (decided already or closed
+    with its finished ticket, unknown decision, missing note, a finished ticket taken over)
+    or ``PermissionDenied`` without
     ``tickets.decide_escalation`` (issue 13: "the supervisor decides ... the decision is on the
     timeline, the escalation closes, and the agent is told")."""
     require_perm(actor, "tickets.decide_escalation")
@@ -71,8 +73,11 @@ def escalation_decide(
         message=_("主管决定：%(what)s") % {"what": label} + (f"。{note}" if note else ""),
     )
     # The note stays on the timeline: it is what a person typed (it may quote the buyer).
+    # The supervisors' "decide this" rows are done for every supervisor, not only this one.
+    notifications_handled(kind=Notification.Kind.ESCALATION_RAISED, ticket=ticket)
     notify(
-        recipients=[u for u in (escalation.raised_by, ticket.assignee) if u != actor],
+        recipients=[escalation.raised_by, ticket.assignee],
+        actor=actor,
         kind=Notification.Kind.ESCALATION_DECIDED,
         params={"no": ticket.number, "decision": decision},
         url=ticket_url(ticket) + "#escalations",

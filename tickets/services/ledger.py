@@ -36,7 +36,13 @@ from tickets.selectors_exchanges import exchange_price_position
 from tickets.text import meaningful_text
 
 from . import DeskError, require_perm
-from .notifications import chat_language, notify, supervisors_of, ticket_card
+from .notifications import (
+    chat_language,
+    notifications_handled,
+    notify,
+    supervisors_of,
+    ticket_card,
+)
 from .tickets import ticket_responded, ticket_transition
 from .timeline import timeline_write
 
@@ -166,14 +172,22 @@ def ledger_record(
     return entry
 
 
+def approval_url(entry: LedgerEntry) -> str:
+    """Where ``entry``'s approval is decided: its row on the approvals page. Also what names
+    the entry in its "approval needed" notifications (``compensation_decide`` marks them
+    read by it)."""
+    return reverse("tickets:approval_list") + f"#entry-{entry.pk}"
+
+
 def _approval_needed(actor: User, order: Order, ticket: Ticket | None, entry: LedgerEntry) -> None:
     """Tells the shop's supervisors that ``entry`` waits for their approval (issue 13)."""
     number = ticket.number if ticket is not None else order.order_no
     notify(
-        recipients=[u for u in supervisors_of(order.shop_id) if u != actor],
+        recipients=supervisors_of(order.shop_id),
+        actor=actor,
         kind=Notification.Kind.APPROVAL_NEEDED,
         params={"who": str(actor), "amount": str(entry.amount), "no": number},
-        url=reverse("tickets:approval_list"),
+        url=approval_url(entry),
         shop=order.shop,
         ticket=ticket,
         card=(
@@ -262,7 +276,9 @@ def compensation_decide(
     *, actor: User, entry: LedgerEntry, approved: bool, reason: str = ""
 ) -> LedgerApproval:
     """A supervisor approves or rejects compensation above the threshold. Two supervisors
-    deciding at once give one decision: the row is locked and the state re-checked."""
+    deciding at once give one decision: the row is locked and the state re-checked. The
+    supervisors' "approval needed" notifications of the entry are marked read, and whoever
+    recorded it is told (unless that is ``actor``)."""
     require_perm(actor, "tickets.approve_compensation")
     entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)
     if not entry.requires_approval:
@@ -287,9 +303,12 @@ def compensation_decide(
             _advance_ticket(actor, entry.ticket, entry)
     with chat_language():
         verdict = _("已批准") if approved else _("已拒绝")
+    # Every supervisor's "approval needed" row for this entry is done (issue 13 review).
+    notifications_handled(kind=Notification.Kind.APPROVAL_NEEDED, url=approval_url(entry))
     # A rejection's reason stays on the timeline and the approval: a person typed it.
     notify(
-        recipients=[entry.recorded_by] if entry.recorded_by_id != actor.pk else [],
+        recipients=[entry.recorded_by],
+        actor=actor,
         kind=Notification.Kind.APPROVAL_DECIDED,
         params={
             "approved": approved,

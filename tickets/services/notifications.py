@@ -121,6 +121,7 @@ def notify(
     ticket: Ticket | None = None,
     dedupe_key: str | None = None,
     card: ChatCard | None = None,
+    actor: User | None = None,
 ) -> int:
     """Puts a notification of ``kind`` (a ``Notification.Kind`` value) with ``params`` in
     each recipient's bell and queues the chat message ``card`` (None: no chat) for the robots
@@ -131,10 +132,16 @@ def notify(
     ``ValueError`` for a value that is no number, value or name). Recipients are users;
     duplicates and inactive ones are dropped. With ``dedupe_key`` (≤ 80 characters) a
     recipient is told once per key ever, and the chat only when somebody was told for the
-    first time (a scheduled check finding the same ticket again sends nothing). Returns how
+    first time (a scheduled check finding the same ticket again sends nothing). ``actor``:
+    whoever did what the notification tells about, never told of their own action (a
+    supervisor who escalates is no recipient of the escalation; issue 13 review). Returns how
     many rows were written."""
     notification_params_check(kind, params)
-    people = {u.pk: u for u in recipients if u is not None and u.is_active}
+    people = {
+        u.pk: u
+        for u in recipients
+        if u is not None and u.is_active and (actor is None or u.pk != actor.pk)
+    }
     if not people:
         return 0
     if dedupe_key:
@@ -353,6 +360,24 @@ def notification_mark_read(*, actor: User, notification: Notification) -> Notifi
             read_at=notification.read_at
         )
     return notification
+
+
+def notifications_handled(*, kind: str, ticket: Ticket | None = None, url: str = "") -> int:
+    """Marks read, in everybody's bell, the unread notifications of ``kind`` (a
+    ``Notification.Kind`` value) that asked for something now done (issue 13 review: a
+    decided escalation, an approved or refused compensation): those of ``ticket``, and/or
+    with exactly ``url`` (a row's link names what it asked about when a ticket does not).
+    Runs in the caller's transaction, so the bell's count falls when the work is done.
+    Returns how many rows it marked. Raises ``ValueError`` without ``ticket`` or ``url``
+    (it would mark every row of the kind)."""
+    if ticket is None and not url:
+        raise ValueError("notifications_handled needs a ticket or a url")
+    rows = Notification.objects.filter(kind=kind, read_at__isnull=True)
+    if ticket is not None:
+        rows = rows.filter(ticket=ticket)
+    if url:
+        rows = rows.filter(url=url)
+    return rows.update(read_at=timezone.now())
 
 
 @transaction.atomic

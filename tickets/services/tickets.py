@@ -34,7 +34,13 @@ from tickets.text import (
 
 from . import DeskError, require_perm
 from .exchanges import ReplacementRequest, replacements_write
-from .notifications import notify, supervisors_of, ticket_card, ticket_url
+from .notifications import (
+    notifications_handled,
+    notify,
+    supervisors_of,
+    ticket_card,
+    ticket_url,
+)
 from .timeline import timeline_write
 
 S = Ticket.Status
@@ -68,8 +74,8 @@ def _event(ticket: Ticket, actor: User | None, kind: str, message: str = "", **e
 
 
 def _responded(ticket: Ticket, now) -> list[str]:
-    """The first note, status change, escalation or money entry by staff is the ticket's first
-    response (taking or assigning it is not: the buyer hears nothing from that)."""
+    """The first note, status change or money entry by staff is the ticket's first response
+    (taking or assigning it is not, nor is escalating it: the buyer hears nothing from that)."""
     if ticket.first_responded_at is None:
         ticket.first_responded_at = now
         return ["first_responded_at"]
@@ -245,7 +251,9 @@ def ticket_transition(
     ``responds`` False: the move is not the shop's first response to the buyer (the refund
     import following the seller centre). Any move ends a wait for the buyer; entering
     awaiting_return stops the service-level clock, leaving it restarts it (``tickets.sla``).
-    Raises ``DeskError`` with the reason when refused."""
+    Finishing or cancelling it closes its open escalation (``_escalation_end``), whichever
+    door finished it (the ticket page, the bulk form, the refund import, the exchange list,
+    the money). Raises ``DeskError`` with the reason when refused."""
     if actor is not None:
         require_perm(actor, "tickets.change_ticket")
     ticket = _lock(ticket)
@@ -274,6 +282,7 @@ def ticket_transition(
         ticket.resolved_at = now
     if to_status in Ticket.FINISHED_STATUSES:
         ticket.closed_at = now
+        ticket.escalated = False
     ticket.awaiting_buyer = False
     if to_status in Ticket.PAUSING_STATUSES:
         clock_stop(ticket, now)
@@ -285,9 +294,36 @@ def ticket_transition(
     _event(
         ticket, actor, TicketEvent.Kind.STATUS, note, from_status=from_status, to_status=to_status
     )
+    if to_status in Ticket.FINISHED_STATUSES:
+        _escalation_end(actor, ticket, now)
     if to_status == S.AWAITING_RETURN and tracking_no:
         ticket_set_return_tracking(actor=actor, ticket=ticket, tracking_no=tracking_no)
     return ticket
+
+
+def _escalation_end(actor: User | None, ticket: Ticket, now: datetime) -> None:
+    """A finished or cancelled ticket waits for no supervisor (issue 13 review): its open
+    escalation closes as ``Escalation.Decision.TICKET_FINISHED``, decided by ``actor`` (None:
+    the desk itself) at ``now``, with a line on the timeline, and the supervisors'
+    "escalation raised" notifications of the ticket are marked read. The caller holds the
+    ticket's row lock and clears ``Ticket.escalated`` itself, in the same transaction."""
+    escalation = (
+        Escalation.objects.select_for_update()
+        .filter(ticket=ticket, decided_at__isnull=True)
+        .first()
+    )
+    if escalation is not None:
+        escalation.decision = Escalation.Decision.TICKET_FINISHED
+        escalation.decided_by = actor
+        escalation.decided_at = now
+        escalation.save(update_fields=["decision", "decided_by", "decided_at", "updated_at"])
+        _event(
+            ticket,
+            actor,
+            TicketEvent.Kind.ESCALATED,
+            _("售后单已完结，升级自动关闭，无需主管决定。"),
+        )
+    notifications_handled(kind=Notification.Kind.ESCALATION_RAISED, ticket=ticket)
 
 
 def _waive_open_promises(actor: User | None, ticket: Ticket, reason: str, now) -> None:
@@ -458,8 +494,9 @@ def ticket_note(
 def ticket_escalate(*, actor: User, ticket: Ticket, reason: str) -> Escalation:
     """Asks a supervisor to decide (for example, compensation the buyer won't accept): an open
     ``Escalation`` with ``reason`` (required), ``Ticket.escalated`` set until it is decided,
-    a timeline line, and a notification to the shop's supervisors (the chat card carries no
-    reason: it may quote the buyer). Raises ``DeskError`` when the ticket is finished or
+    a timeline line, and a notification to the shop's supervisors other than ``actor`` (the
+    chat card carries no reason: it may quote the buyer). Not the ticket's first response:
+    the buyer hears nothing from it. Raises ``DeskError`` when the ticket is finished or
     already waits for a decision, ``PermissionDenied`` without ``escalate_ticket``."""
     require_perm(actor, "tickets.escalate_ticket")
     reason = meaningful_text(reason)
@@ -471,14 +508,16 @@ def ticket_escalate(*, actor: User, ticket: Ticket, reason: str) -> Escalation:
     if not ticket.is_open:
         raise DeskError(_("已完结的售后单不能升级。"))
     now = timezone.now()
+    # Asking a supervisor is not answering the buyer: no first response (issue 13 review).
     ticket.escalated = True
-    ticket.save(update_fields=["escalated", "updated_at", *_responded(ticket, now)])
+    ticket.save(update_fields=["escalated", "updated_at"])
     escalation = Escalation.objects.create(
         ticket=ticket, reason=reason, raised_by=actor, raised_at=now
     )
     _event(ticket, actor, TicketEvent.Kind.ESCALATED, reason)
     notify(
         recipients=supervisors_of(ticket.shop_id),
+        actor=actor,  # a supervisor who escalates needs no bell for it
         kind=Notification.Kind.ESCALATION_RAISED,
         params={"who": str(actor), "no": ticket.number},
         url=reverse("tickets:inbox") + f"#escalation-{escalation.pk}",

@@ -45,8 +45,9 @@ def post_action(perm: str, loader, url_name: str, *, anchor: str = "", with_pk: 
 
 
 # Pages an action may send the user back to instead of its own (``next`` in the POST), by
-# name: one-click buttons in the supervisor's inbox come back to the inbox.
-BACK_TO = {"inbox": "tickets:inbox"}
+# name: one-click buttons in the supervisor's inbox come back to the inbox, those of the
+# inbox's rows on the dashboard to the dashboard.
+BACK_TO = {"inbox": "tickets:inbox", "dashboard": "tickets:dashboard"}
 
 
 def back_to(request) -> str | None:
@@ -54,6 +55,12 @@ def back_to(request) -> str | None:
     a URL the client wrote."""
     name = BACK_TO.get(request.POST.get("next", ""))
     return reverse(name) if name else None
+
+
+def back_name(value: str) -> str:
+    """``value`` (a page's ``?next=``, to be posted again by its forms) when it names one of
+    ``BACK_TO``, else ""."""
+    return value if value in BACK_TO else ""
 
 
 def form_error(form) -> DeskError:

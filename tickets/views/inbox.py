@@ -16,7 +16,7 @@ from tickets.selectors_inbox import (
 )
 from tickets.services import DeskError
 from tickets.services.escalations import escalation_decide
-from tickets.views.actions import form_error
+from tickets.views.actions import back_to, form_error
 
 
 def inbox_context(user, now=None) -> dict:
@@ -43,7 +43,8 @@ def inbox(request):
 @require_POST
 @permission_required("tickets.decide_escalation", raise_exception=True)
 def escalation_decide_view(request, pk):
-    """Decides one escalation of a ticket the supervisor may see (another shop's: 404)."""
+    """Decides one escalation of a ticket the supervisor may see (another shop's: 404), then
+    goes back to the page named by ``next`` (``back_to``: the dashboard), else the inbox."""
     escalation = get_object_or_404(visible_escalations(request.user), pk=pk)
     form = EscalationDecisionForm(request.POST)
     try:
@@ -63,4 +64,4 @@ def escalation_decide_view(request, pk):
             _("%(no)s：%(what)s，已通知客服。")
             % {"no": decided.ticket.number, "what": decided.get_decision_display()},
         )
-    return redirect("tickets:inbox")
+    return redirect(back_to(request) or "tickets:inbox")
