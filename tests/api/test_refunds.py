@@ -137,3 +137,45 @@ def test_an_unknown_refund_field_is_a_400(api):
     )
     assert response.status_code == 400
     assert response.json()["error"]["details"][0]["field"] == "buyer_phone"
+
+
+def test_a_case_number_another_shop_holds_is_neither_revealed_nor_blocking(api, api_b, shop_a):
+    """Issue 16 review 6: case numbers are unique per shop, so a token learns nothing of
+    another shop's cases and cannot block them by registering their numbers first."""
+    case = {"intervention": "客服介入中", "evidence_deadline": "2026-03-08 12:00:00"}
+    # given shop A registered the number first (the same refund number, its own order)
+    api.post_json(ORDERS, {"shop": "shop-a", "orders": [order(NO_1)]})
+    response = api.post_json(REFUNDS, {"shop": "shop-a", "refunds": [refund(R_1, NO_1, **case)]})
+    assert response.status_code == 200, response.json()
+    ours = PlatformIntervention.objects.get(shop=shop_a)
+    before = (ours.order_id, ours.ticket_id, ours.deadline, ours.updated_at)
+    # when shop B's batch carries it, with a second case of its own
+    api_b.post_json(ORDERS, {"shop": "shop-b", "orders": [order(NO_1), order(NO_2)]})
+    response = api_b.post_json(
+        REFUNDS,
+        {
+            "shop": "shop-b",
+            "refunds": [
+                refund(R_1, NO_1, **{**case, "evidence_deadline": "2026-03-09 12:00:00"}),
+                refund(R_2, NO_2, **case),
+            ],
+        },
+    )
+    # then the whole batch is taken, B's cases are B's, A's is untouched and unnamed
+    assert response.status_code == 200, response.json()
+    assert response.json()["counts"]["refunds"] == {"opened": 2, "interventions_created": 2}
+    assert "另一家" not in response.content.decode()
+    theirs = PlatformIntervention.objects.filter(shop__code="shop-b").order_by("case_no")
+    assert [(c.case_no, c.order.order_no) for c in theirs] == [(R_1, NO_1), (R_2, NO_2)]
+    ours.refresh_from_db()
+    assert (ours.order_id, ours.ticket_id, ours.deadline, ours.updated_at) == before
+    # and A sending its record again updates its own case only
+    response = api.post_json(
+        REFUNDS,
+        {
+            "shop": "shop-a",
+            "refunds": [refund(R_1, NO_1, **{**case, "evidence_deadline": "2026-03-10 12:00:00"})],
+        },
+    )
+    assert response.json()["counts"]["refunds"] == {"updated": 1, "interventions_updated": 1}
+    assert [c.deadline.day for c in theirs.all()] == [9, 8]

@@ -199,7 +199,9 @@ class PlatformIntervention(TimeStampedModel):
         Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="+"
     )
     ticket = _optional_ticket()
-    case_no = models.CharField(_("介入编号"), max_length=40, unique=True)
+    # The platform's case numbers are global, so a number is unique within its shop: a shop
+    # never learns or blocks another shop's cases (issue 16 review 6).
+    case_no = models.CharField(_("介入编号"), max_length=40)
     reason = models.CharField(_("介入原因"), max_length=200)
     deadline = models.DateTimeField(_("举证截止"), null=True, blank=True, db_index=True)
     evidence = models.TextField(_("我方举证"), blank=True)
@@ -214,8 +216,14 @@ class PlatformIntervention(TimeStampedModel):
         verbose_name_plural = _("小二介入")
         ordering = ["deadline"]
         constraints = [
-            choices_check("outcome", PlatformInterventionOutcome, "intervention_outcome_valid")
+            choices_check("outcome", PlatformInterventionOutcome, "intervention_outcome_valid"),
+            models.UniqueConstraint(
+                fields=["shop", "case_no"], name="intervention_case_no_unique_per_shop"
+            ),
         ]
+        # The register's search looks a number up without naming the shop, which the
+        # (shop, case_no) unique index can't serve.
+        indexes = [models.Index(fields=["case_no"], name="intervention_case_no_idx")]
 
     def __str__(self):
         return self.case_no

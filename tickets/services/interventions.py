@@ -27,14 +27,15 @@ def intervention_register(
     ticket: Ticket | None = None,
 ) -> PlatformIntervention:
     """Registers a case on ``order`` (in its shop); ``case_no`` is stored without spaces and
-    is registered once; ``deadline`` is when our evidence is due (aware). Raises
+    is registered once per shop (another shop's case of that number is not looked at, issue
+    16 review 6); ``deadline`` is when our evidence is due (aware). Raises
     ``DeskError``, ``PermissionDenied``."""
     require_perm(actor, "tickets.add_platformintervention")
     ticket_of_order_check(ticket, order)
     case_no = "".join(case_no.split())
     if not case_no or not reason.strip():
         raise DeskError(_("请填写介入编号和介入原因。"))
-    if PlatformIntervention.objects.filter(case_no=case_no).exists():
+    if PlatformIntervention.objects.filter(shop_id=order.shop_id, case_no=case_no).exists():
         raise DeskError(_("介入编号 %(no)s 已经登记过了。") % {"no": case_no})
     return PlatformIntervention.objects.create(
         shop_id=order.shop_id,
