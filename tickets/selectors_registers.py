@@ -361,15 +361,31 @@ def vip_follow_ups_due_month(now: datetime) -> date | None:
     return month if now >= due else None
 
 
+def vips_to_follow_up(month: date, vips: QuerySet[VipCustomer] | None = None):
+    """The VIPs among ``vips`` (all by default) who are owed a follow-up in ``month`` (its
+    first day): the active ones added before the month's last day began (00:00 Beijing time).
+
+    DOMAIN.md "The daily routine" 10 says "once a month, call back a list of special
+    customers"; it says nothing of a VIP added at the month's very end. The desk's rule
+    (issue 13 review, finding 11): a VIP added on the last day of a month does not get that
+    month's call as if the month had been there to make it - their first follow-up is the
+    next month's, planned on its 1st. A VIP added earlier in the month is planned at once (the
+    minutely catch-up check) and called that month. Returns a ``QuerySet[VipCustomer]``."""
+    next_month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    last_day_began = timezone.make_aware(datetime.combine(next_month - timedelta(days=1), time.min))
+    vips = vips if vips is not None else VipCustomer.objects.all()
+    return vips.filter(is_active=True, created_at__lt=last_day_began)
+
+
 def vip_follow_ups_pending(now: datetime) -> bool:
-    """Whether an active VIP has no follow-up for the month due at ``now`` (beat was down on
-    the 1st, or a VIP was added or taken back on since): the minutely catch-up check's
-    question, one query."""
+    """Whether a VIP owed a follow-up in the month due at ``now`` (``vips_to_follow_up``) has
+    none yet (beat was down on the 1st, or a VIP was added or taken back on since): the
+    minutely catch-up check's question, one query."""
     month = vip_follow_ups_due_month(now)
     if month is None:
         return False
     planned = VipFollowUp.objects.filter(vip=OuterRef("pk"), month=month)
-    return VipCustomer.objects.filter(is_active=True).filter(~Exists(planned)).exists()
+    return vips_to_follow_up(month).filter(~Exists(planned)).exists()
 
 
 def shop_agents(shop_id: int) -> list[User]:

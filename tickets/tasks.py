@@ -25,7 +25,8 @@ def plan_vip_follow_ups() -> int:
     """Beat runs this on the 1st at ``DESK_VIP_FOLLOW_UPS_AT`` (Beijing time, the
     ``vip-follow-ups`` entry of ``CELERY_BEAT_SCHEDULE``); the minutely catch-up check queues
     it when the month's follow-ups are missing (beat was down on the 1st). Creates the month's
-    follow-ups, each once; returns how many were created."""
+    follow-ups, each once, and rings the bell of each agent given calls, once per agent and
+    month (``services.vips.vip_follow_ups_plan``); returns how many follow-ups were created."""
     return vip_follow_ups_catch_up()
 
 

@@ -19,7 +19,14 @@ from finance_exports.models import Sheet
 from finance_exports.services import SheetBuildFailed, sheet_build
 from tests.factories import make_order, make_sku, make_ticket
 from tests.tickets.test_chat_webhook import OK, Receiver, eager  # noqa: F401 - a fixture
-from tickets.models import ChatWebhook, Escalation, LedgerEntry, Notification, Ticket
+from tickets.models import (
+    ChatWebhook,
+    Escalation,
+    LedgerEntry,
+    Notification,
+    Ticket,
+    VipCustomer,
+)
 from tickets.notification_messages import MESSAGES, message_render
 from tickets.services.escalations import escalation_decide
 from tickets.services.interventions import intervention_register
@@ -31,6 +38,7 @@ from tickets.services.notifications import (
 )
 from tickets.services.quality import quality_problem_register
 from tickets.services.tickets import ticket_assign, ticket_escalate
+from tickets.services.vips import vip_follow_ups_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -148,6 +156,9 @@ def test_every_kind_the_code_writes_is_said_in_both_languages(
         intervention_deadline_warnings_send(now=now)
         with pytest.raises(SheetBuildFailed):
             sheet_build(kind="finance", business_date=date(2026, 11, 24))
+        vip = VipCustomer.objects.create(shop=shop_a, buyer_nick="老顾客")
+        VipCustomer.objects.filter(pk=vip.pk).update(created_at=now - timedelta(days=40))
+        vip_follow_ups_plan()
 
     # then every kind was written, each with parameters and no words of its own
     rows = list(Notification.objects.all())

@@ -558,6 +558,9 @@ def test_monthly_follow_ups_once_per_vip(supervisor, agent, shop_a):
     VipCustomer.objects.create(shop=shop_a, buyer_nick="不再回访", is_active=False)
     with pytest.raises(PermissionDenied):
         vip_add(actor=agent, shop=shop_a, buyer_nick="x")
+    # on the list since April (a VIP added after May is owed no call in May)
+    april = datetime(2026, 4, 1, 10, 0, tzinfo=timezone.get_current_timezone())
+    VipCustomer.objects.update(created_at=april)
     assert vip_follow_ups_plan(month=date(2026, 5, 17)) == 1
     assert vip_follow_ups_plan(month=date(2026, 5, 2)) == 0
     follow_up = VipFollowUp.objects.get()

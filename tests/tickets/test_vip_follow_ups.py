@@ -2,6 +2,7 @@
 month whoever runs it and however often, caught up when beat was down, and waiting on the
 assigned agent's dashboard."""
 
+import re
 import threading
 from datetime import date
 
@@ -9,13 +10,13 @@ import pytest
 from celery.schedules import crontab
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from aftersales.celery import app
 from finance_exports import tasks as finance_tasks
 from tests.factories import make_shop, make_user
 from tests.finance_exports.helpers import Clock, at
-from tickets.models import VipCustomer, VipFollowUp
+from tickets.models import Notification, VipCustomer, VipFollowUp
 from tickets.roles import Role
 from tickets.selectors_registers import vip_follow_ups_pending
 from tickets.services.vips import vip_add, vip_follow_up_record, vip_follow_ups_plan
@@ -23,6 +24,7 @@ from tickets.tasks import plan_vip_follow_ups
 
 DEC = date(2026, 12, 1)
 NOV = date(2026, 11, 1)
+EARLY = at(date(2026, 10, 1), "10:00:00")
 
 
 @pytest.fixture
@@ -41,6 +43,9 @@ def vips(supervisor, shop_a, shop_b):
         vip_add(actor=supervisor, shop=shop_b, buyer_nick="B店老顾客"),
     ]
     VipCustomer.objects.create(shop=shop_a, buyer_nick="不再回访", is_active=False)
+    # on the list long before the months the tests plan (a VIP added on a month's last day
+    # waits for the next month: test_a_vip_added_on_the_last_day_waits_for_the_next_month)
+    VipCustomer.objects.update(created_at=EARLY)
     return made
 
 
@@ -112,6 +117,7 @@ def test_the_same_agent_calls_the_same_vip_and_new_ones_go_to_the_least_busy(
         shop=shop_a,
         buyer_nick="新VIP",
     )
+    VipCustomer.objects.filter(pk=newcomer.pk).update(created_at=at(NOV, "12:00:00"))
     # when December is planned
     clock.set(at(DEC, "08:00:00"))
     plan_vip_follow_ups.apply()
@@ -129,7 +135,7 @@ def test_two_runs_at_the_same_moment_create_each_follow_up_once(monkeypatch):
     shop = make_shop("conc-vip")
     make_user("conc-agent", Role.AGENT, shops=[shop])
     for nick in ("甲", "乙", "丙"):
-        VipCustomer.objects.create(shop=shop, buyer_nick=nick)
+        VipCustomer.objects.create(shop=shop, buyer_nick=nick, created_at=EARLY)
     monkeypatch.setattr(timezone, "now", Clock(at(DEC, "08:00:05")))
     barrier, created, failures = threading.Barrier(2), [], []
 
@@ -218,3 +224,113 @@ def test_no_reminder_without_calls_this_month(client, clock, vips, agent):
     client.force_login(agent)
     html = client.get(reverse("tickets:dashboard")).content.decode()
     assert 'id="my-vip-follow-ups"' not in html
+
+
+# --- the reminder in the agent's bell (issue 13 section 4) ------------------------------------
+def bell_count(client) -> int:
+    """The unread count the top bar's bell shows on the dashboard (0 when it shows none)."""
+    html = client.get(reverse("tickets:dashboard")).content.decode()
+    found = re.search(r'<span class="bell-count"[^>]*>(\d+)</span>', html)
+    return int(found.group(1)) if found else 0
+
+
+def test_beat_planning_the_month_rings_each_assigned_agents_bell_once(
+    client, clock, vips, agent, shop_a, shop_b, supervisor
+):
+    # given an agent in each shop and one who serves shop A but gets no call this month
+    agent_b = make_user("agent-b", Role.AGENT, shops=[shop_b])
+    clock.set(at(DEC, "08:00:00"))
+    client.force_login(agent)
+    assert bell_count(client) == 0
+    # when beat plans December (eagerly, as a worker would run it)
+    assert plan_vip_follow_ups.apply().get() == 3
+    # then each agent with calls has one reminder, however many calls they have
+    reminders = Notification.objects.filter(kind=Notification.Kind.VIP_FOLLOW_UPS)
+    assert sorted(reminders.values_list("recipient__username", flat=True)) == [
+        "agent-a",
+        "agent-b",
+    ]
+    mine = reminders.get(recipient=agent)
+    assert mine.params == {"month": "2026-12"}
+    assert mine.url == reverse("tickets:dashboard") + "#my-vip-follow-ups"
+    assert mine.message == "2026 年 12 月的 VIP 回访已分配给你，请在月底前回访"
+    with translation.override("en"):
+        english = mine.message
+    assert english == "VIP follow-ups for 12/2026 are assigned to you; call before month end"
+    assert bell_count(client) == 1
+    # and the supervisor who plans nothing is not told
+    assert not reminders.filter(recipient=supervisor).exists()
+
+    # when beat runs again, and a VIP added mid-month is planned by the catch-up
+    assert plan_vip_follow_ups.apply().get() == 0
+    clock.set(at(date(2026, 12, 10), "11:00:00"))
+    vip_add(actor=supervisor, shop=shop_a, buyer_nick="十号加入")
+    assert vip_follow_ups_pending(timezone.now()) is True
+    assert plan_vip_follow_ups.apply().get() == 1
+    # then nobody is told twice for the month, and the bell still says one
+    assert reminders.filter(recipient=agent).count() == 1
+    assert reminders.count() == 2
+    client.force_login(agent)  # a new day's session
+    assert bell_count(client) == 1
+    client.force_login(agent_b)
+    assert bell_count(client) == 1
+
+    # and January's planning rings again
+    clock.set(at(date(2027, 1, 1), "08:00:00"))
+    assert plan_vip_follow_ups.apply().get() == 4
+    assert reminders.filter(recipient=agent).count() == 2
+    client.force_login(agent)
+    assert bell_count(client) == 2
+
+
+def test_a_supervisors_plan_button_rings_the_bell_too(client, clock, vips, agent, supervisor):
+    clock.set(at(DEC, "09:00:00"))
+    client.force_login(supervisor)
+    client.post(reverse("registers:vip_plan"))
+    assert VipFollowUp.objects.filter(month=DEC).count() == 3
+    client.force_login(agent)
+    assert bell_count(client) == 1
+
+
+def test_no_agent_no_reminder(clock, vips):
+    # a shop without agents: the follow-ups wait unassigned and nobody is told
+    clock.set(at(DEC, "08:00:00"))
+    assert plan_vip_follow_ups.apply().get() == 3
+    assert not VipFollowUp.objects.filter(assignee__isnull=False).exists()
+    assert not Notification.objects.exists()
+
+
+# --- a VIP added at the month's very end -------------------------------------------------------
+def test_a_vip_added_on_the_last_day_waits_for_the_next_month(
+    clock, vips, agent, shop_a, supervisor, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(plan_vip_follow_ups, "delay", lambda: queued.append("vip"))
+    monkeypatch.setattr(finance_tasks, "sheets_pending", lambda *a, **k: False)
+    # given November planned, a VIP added in the last minute of the 29th, and one at 00:00 on
+    # the 30th (the last day, Beijing time)
+    clock.set(at(NOV, "08:00:00"))
+    assert plan_vip_follow_ups.apply().get() == 3
+    eve = vip_add(actor=supervisor, shop=shop_a, buyer_nick="二十九日晚")
+    last = vip_add(actor=supervisor, shop=shop_a, buyer_nick="最后一天")
+    VipCustomer.objects.filter(pk=eve.pk).update(created_at=at(date(2026, 11, 29), "23:59:59"))
+    VipCustomer.objects.filter(pk=last.pk).update(created_at=at(date(2026, 11, 30), "00:00:00"))
+    # when the minutely check and the planning run on the last day
+    clock.set(at(date(2026, 11, 30), "10:00:00"))
+    assert finance_tasks.catch_up_if_due() is True
+    assert plan_vip_follow_ups.apply().get() == 1
+    # then the 29th's VIP is called in November, the last day's is not
+    november = set(VipFollowUp.objects.filter(month=NOV).values_list("vip__buyer_nick", flat=True))
+    assert "二十九日晚" in november and "最后一天" not in november
+    # and the check does not queue the planning again every minute for it
+    queued.clear()
+    assert vip_follow_ups_pending(timezone.now()) is False
+    assert finance_tasks.catch_up_if_due() is False
+    assert queued == []
+    # nor does a supervisor's button plan it for November
+    assert vip_follow_ups_plan(actor=supervisor, month=NOV) == 0
+    # when December is planned, the last day's VIP gets its first call
+    clock.set(at(DEC, "08:00:00"))
+    plan_vip_follow_ups.apply()
+    assert VipFollowUp.objects.filter(vip=last, month=DEC).exists()
+    assert not VipFollowUp.objects.filter(vip=last, month=NOV).exists()

@@ -8,17 +8,20 @@ plans it as soon as beat or a worker is back (``vip_follow_ups_pending``)."""
 from datetime import date, datetime
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import Shop, User, VipCustomer, VipFollowUp
+from tickets.models import Notification, Shop, User, VipCustomer, VipFollowUp
 from tickets.selectors_registers import (
     first_of_month,
     vip_follow_up_agents,
     vip_follow_ups_due_month,
+    vips_to_follow_up,
 )
 
 from . import DeskError, require_perm
+from .notifications import notify
 
 
 @transaction.atomic
@@ -37,8 +40,16 @@ def vip_add(*, actor: User, shop: Shop, buyer_nick: str, notes: str = "") -> Vip
 @transaction.atomic
 def vip_follow_ups_plan(*, actor: User | None = None, month: date | None = None, vips=None) -> int:
     """Creates the follow-up of ``month`` (any day in it; this month by default) for every
-    active VIP among ``vips`` (a ``QuerySet[VipCustomer]``, all by default) that has none yet,
-    each assigned to an agent (``vip_follow_up_agents``); returns how many were created.
+    VIP among ``vips`` (a ``QuerySet[VipCustomer]``, all by default) that is owed one
+    (``vips_to_follow_up``: active, and added before the month's last day - DOMAIN.md "The
+    daily routine" 10, "once a month, call back a list of special customers"; a VIP added on
+    the last day waits for the next month's) and has none yet, each assigned to an agent
+    (``vip_follow_up_agents``); returns how many were created.
+
+    Each agent given a call is reminded in the bell (issue 13 section 4, "with a reminder to
+    the assigned agent"): one notification per agent and month (``dedupe_key``
+    ``vip-follow-ups:YYYY-MM``), so a second run, or a VIP added mid-month and planned by the
+    catch-up, tells nobody twice; the dashboard lists the calls themselves.
 
     Safe to run again, and at the same time as another run (beat and a supervisor's button,
     two beats): the VIPs' rows are locked before the missing follow-ups are read, so runs
@@ -48,7 +59,7 @@ def vip_follow_ups_plan(*, actor: User | None = None, month: date | None = None,
     if actor is not None:
         require_perm(actor, "tickets.add_vipfollowup")
     month = first_of_month(month)
-    vips = (vips if vips is not None else VipCustomer.objects.all()).filter(is_active=True)
+    vips = vips_to_follow_up(month, vips)
     # A second run waits here until the first commits, then reads what the first created.
     list(VipCustomer.objects.filter(pk__in=vips.values("pk")).select_for_update().order_by("pk"))
     missing = list(
@@ -57,7 +68,19 @@ def vip_follow_ups_plan(*, actor: User | None = None, month: date | None = None,
     assignees = vip_follow_up_agents(missing, month)
     rows = [VipFollowUp(vip_id=v.pk, month=month, assignee=assignees.get(v.pk)) for v in missing]
     VipFollowUp.objects.bulk_create(rows, ignore_conflicts=True)
+    _remind_assignees([agent for agent in assignees.values() if agent is not None], month)
     return len(rows)
+
+
+def _remind_assignees(agents: list[User], month: date) -> None:
+    """One bell notification to each of ``agents`` for ``month``'s calls, once per month."""
+    notify(
+        recipients=agents,
+        kind=Notification.Kind.VIP_FOLLOW_UPS,
+        params={"month": f"{month:%Y-%m}"},
+        url=reverse("tickets:dashboard") + "#my-vip-follow-ups",
+        dedupe_key=f"vip-follow-ups:{month:%Y-%m}",
+    )
 
 
 def vip_follow_ups_catch_up(*, now: datetime | None = None) -> int:
