@@ -29,19 +29,40 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+# Held while a heartbeat talks to the database, and by a fork (``os.register_at_fork``) while
+# it copies the process: the prefork pool forks its children from the worker's main process,
+# where the heartbeat thread runs. Forked in the middle of the thread's ``sqlite3.connect`` (or
+# any driver call holding a library mutex), a child inherits that mutex locked, with no thread
+# left to release it, and hangs at its first query for ever - seen on ``make run``'s SQLite: one
+# pool process stuck in ``connect`` and the other's tasks failing with "database is locked".
+# The fork now waits for the heartbeat's few milliseconds of database work to end.
+_DATABASE_WORK = threading.Lock()
+
+
+def _fork_after(*_args) -> None:
+    _DATABASE_WORK.release()
+
+
+os.register_at_fork(
+    before=_DATABASE_WORK.acquire, after_in_parent=_fork_after, after_in_child=_fork_after
+)
+
+
 def _record_heartbeat(name: str, detail: str) -> None:
     """Writes the heartbeat ``name`` now; a failure (database down) is logged, never raised,
-    so it cannot stop a worker or beat. Closes this thread's database connection after."""
+    so it cannot stop a worker or beat. Opens and closes this thread's database connection
+    while holding ``_DATABASE_WORK``, so no fork happens in the middle of it."""
     from django.db import connection
 
     from tickets.services.system import heartbeat_record
 
-    try:
-        heartbeat_record(name=name, detail=detail)
-    except Exception:
-        logger.warning("heartbeat %s not recorded", name, exc_info=True)
-    finally:
-        connection.close()
+    with _DATABASE_WORK:
+        try:
+            heartbeat_record(name=name, detail=detail)
+        except Exception:
+            logger.warning("heartbeat %s not recorded", name, exc_info=True)
+        finally:
+            connection.close()
 
 
 class _Pulse:

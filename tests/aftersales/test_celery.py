@@ -40,3 +40,35 @@ def test_beat_schedule_runs_the_heartbeat_every_minute():
     assert app.conf.timezone == "Asia/Shanghai"
     # beat's own heartbeat comes from its scheduler
     assert app.conf.beat_scheduler == "aftersales.celery:DeskScheduler"
+
+
+def test_a_fork_waits_for_the_heartbeats_database_work(monkeypatch):
+    """The prefork pool forks its children from the process where the worker's heartbeat thread
+    writes. Forked in the middle of that write (inside ``sqlite3.connect`` on ``make run``), a
+    child inherited a locked library mutex and hung at its first query; the fork now waits."""
+    import os
+    import threading
+    import time
+
+    from aftersales import celery as desk_celery
+
+    inside, done = threading.Event(), []
+
+    def slow_record(**kwargs):
+        inside.set()
+        time.sleep(0.3)  # the thread is in the middle of its database work
+        done.append(kwargs["name"])
+
+    monkeypatch.setattr("tickets.services.system.heartbeat_record", slow_record)
+    thread = threading.Thread(target=desk_celery._record_heartbeat, args=("worker", "test"))
+    thread.start()
+    assert inside.wait(5)
+    pid = os.fork()
+    if pid == 0:  # the child: nothing to do
+        os._exit(0)
+    forked_after = list(done)
+    os.waitpid(pid, 0)
+    thread.join(5)
+    assert forked_after == ["worker"]  # the fork happened after the write, not during it
+    assert desk_celery._DATABASE_WORK.acquire(blocking=False)  # and left the lock free
+    desk_celery._DATABASE_WORK.release()
