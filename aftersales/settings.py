@@ -198,6 +198,11 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30) * 60
 SESSION_TOUCH_SECONDS = 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Messages wait in the session (on the server) for the next page, never in a cookie: the
+# cookie storage (Django's default, through the fallback) is signed but not encrypted, and
+# a message may carry what is shown once - a new API token, a webhook's signing secret
+# (issue 16 review 9).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CSRF_COOKIE_HTTPONLY = True
 
 # --- Security in production -------------------------------------------------------------

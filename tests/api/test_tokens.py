@@ -3,11 +3,13 @@ hash kept, refused once revoked or expired, never more than the account could do
 browser, every call recorded; the errors' one JSON shape in Chinese or English."""
 
 import json
+import zlib
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
+from django.core.signing import b64_decode
 from django.urls import reverse
 from django.utils import timezone
 
@@ -166,6 +168,42 @@ def test_the_command_issues_a_token_shown_once(root, erp_user, shop_a, capsys):
     assert raw.startswith("dsk_") and ApiClient(raw).get(TOKEN_URL).status_code == 200
     call_command("issue_api_token", revoke=raw[:16], by="root")
     assert ApiClient(raw).get(TOKEN_URL).status_code == 401
+
+
+def cookie_texts(response) -> list[str]:
+    """What each ``Set-Cookie`` of ``response`` carries: its raw value and, for a value
+    Django signed (``payload:…:signature``, the payload base64, zlib-compressed when it
+    starts with a dot, as the cookie message storage writes it), the decoded payload."""
+    texts = []
+    for morsel in response.cookies.values():
+        texts.append(morsel.value)
+        payload = morsel.value.split(":", 1)[0]
+        try:
+            data = b64_decode(payload.lstrip(".").encode())
+            texts.append((zlib.decompress(data) if payload.startswith(".") else data).decode())
+        except (ValueError, zlib.error, UnicodeDecodeError):
+            pass
+    return texts
+
+
+def test_a_new_token_goes_into_no_cookie(client, root, erp_user, shop_a):
+    """Issue 16 review 9: the token is shown once, on the page after saving, and never sent
+    back to the browser in a cookie (the cookie message storage signs but doesn't encrypt)."""
+    client.force_login(root)
+    response = client.post(
+        reverse("admin:api_apitoken_add"),
+        {"name": "聚水潭", "user": erp_user.pk, "shops": [shop_a.pk], "scopes": ["tickets:read"]},
+    )
+    assert response.status_code == 302
+    shown = client.get(response["Location"])
+    raw = next(
+        word for m in shown.context["messages"] for word in str(m).split("：") if "dsk_" in word
+    )
+    assert token_digest(raw) == ApiToken.objects.get().key_hash
+    for step in (response, shown):
+        assert "messages" not in step.cookies
+        assert not [text for text in cookie_texts(step) if raw in text or raw[:16] in text]
+    assert not [c for c in client.cookies.values() if raw in c.value]
 
 
 def test_the_admin_issues_a_token_and_shows_it_once(client, root, erp_user, finance_user, shop_a):

@@ -23,6 +23,8 @@ from finance_exports.services import exchange_list_approve, sheet_build
 from tests.factories import make_order, make_ticket, make_user
 from tests.finance_exports.helpers import queued_exchange, record
 from tests.tickets.test_chat_webhook import Receiver
+
+from .test_tokens import cookie_texts
 from tickets.models import LedgerEntry, Order, Ticket
 from tickets.roles import Role
 from tickets.services.tickets import ticket_transition
@@ -244,3 +246,38 @@ def test_the_admin_shows_the_secret_once(client, shop_a):
     # the deliveries list is read-only for everyone
     assert client.get(reverse("admin:api_webhookdelivery_changelist")).status_code == 200
     assert client.get(reverse("admin:api_webhookdelivery_add")).status_code == 403
+
+
+def test_the_secret_goes_into_no_cookie(client, shop_a):
+    """Issue 16 review 9: the secret is shown once on the page after saving (or after the
+    new-secret action), never sent to the browser in a cookie (signed, not encrypted)."""
+    root = make_user("root-wh", None, is_superuser=True, is_staff=True)
+    client.force_login(root)
+    response = client.post(
+        reverse("admin:api_webhookendpoint_add"),
+        {
+            "name": "旺店通",
+            "url": "https://erp.example.com/hook",
+            "events": ["ticket.status_changed"],
+            "shops": [shop_a.pk],
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    hook = WebhookEndpoint.objects.get()
+    shown = client.get(response["Location"])
+    assert hook.secret in shown.content.decode()
+    steps = [response, shown]
+    first = hook.secret
+    # a new secret, from the list's action
+    changelist = reverse("admin:api_webhookendpoint_changelist")
+    response = client.post(changelist, {"action": "new_secret", "_selected_action": [hook.pk]})
+    hook.refresh_from_db()
+    assert hook.secret != first
+    shown = client.get(response["Location"]) if response.status_code == 302 else response
+    assert hook.secret in shown.content.decode()
+    steps += [response, shown]
+    for step in steps:
+        assert "messages" not in step.cookies
+        for secret in (first, hook.secret):
+            assert not [text for text in cookie_texts(step) if secret in text]
