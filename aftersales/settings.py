@@ -441,12 +441,21 @@ DESK_HEARTBEAT_SECONDS = env_int("DESK_HEARTBEAT_SECONDS", 30)
 DESK_HEARTBEAT_STALE_SECONDS = env_int("DESK_HEARTBEAT_STALE_SECONDS", 180)
 
 # Notifications (issue 13 section 2): how far ahead a ticket's due time or an intervention's
-# evidence deadline is announced, checked every minute by beat; the team chat robots' answer
-# time and retries (exponential backoff from 2 s, at most 10 min apart).
+# evidence deadline is announced, checked every minute by beat.
 DESK_SLA_WARNING_MINUTES = env_int("DESK_SLA_WARNING_MINUTES", 30)
 DESK_INTERVENTION_WARNING_HOURS = env_int("DESK_INTERVENTION_WARNING_HOURS", 24)
-DESK_CHAT_TIMEOUT_SECONDS = env_int("DESK_CHAT_TIMEOUT_SECONDS", 5)
-DESK_CHAT_MAX_RETRIES = env_int("DESK_CHAT_MAX_RETRIES", 6)
+# The team chat robots (tickets.services.notifications.chat_send): one attempt (connect, TLS,
+# request, the whole answer) ends within DESK_CHAT_TIMEOUT_SECONDS; a failure that may pass is
+# retried DESK_CHAT_MAX_RETRIES times, the n-th after DESK_CHAT_RETRY_SECONDS * 2**(n-1)
+# seconds (+-25 % jitter): 6 attempts over about 31 minutes by default. Robot URLs must be
+# https to public addresses unless DESK_CHAT_ALLOW_PRIVATE_URLS (tickets/chat_urls.py).
+DESK_CHAT_TIMEOUT_SECONDS = env_int("DESK_CHAT_TIMEOUT_SECONDS", 10)
+DESK_CHAT_MAX_RETRIES = env_int("DESK_CHAT_MAX_RETRIES", 5)
+DESK_CHAT_RETRY_SECONDS = env_int("DESK_CHAT_RETRY_SECONDS", 60)
+DESK_CHAT_ALLOW_PRIVATE_URLS = env_bool("DESK_CHAT_ALLOW_PRIVATE_URLS", False)
+# The chat task has a queue of its own, so sheets and imports never wait behind a robot that
+# does not answer; every worker consumes it (Procfile: -Q celery,chat).
+CELERY_TASK_ROUTES = {"tickets.tasks.chat_send": {"queue": "chat"}}
 CELERY_BEAT_SCHEDULE["notifications-due"] = {
     "task": "tickets.tasks.notifications_due",
     "schedule": 60.0,

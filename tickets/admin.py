@@ -21,6 +21,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404
+from django.templatetags.static import static
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -597,17 +599,13 @@ class ChatWebhookForm(forms.ModelForm):
         ),
     )
     clear_secret = forms.BooleanField(label=_("清除密钥"), required=False)
+    # Which URLs are refused (scheme, credentials, private addresses) is the model's clean
+    # (``ChatWebhook.clean``, ``tickets.chat_urls``), which the form runs.
     url = forms.URLField(label=_("Webhook 地址"), max_length=500, assume_scheme="https")
 
     class Meta:
         model = models.ChatWebhook
         fields = ("name", "provider", "shop", "kind", "url", "secret", "is_active")
-
-    def clean_url(self):
-        url = self.cleaned_data["url"]
-        if not url.lower().startswith(("https://", "http://")):
-            raise forms.ValidationError(_("群机器人地址必须以 http:// 或 https:// 开头。"))
-        return url
 
     def save(self, commit=True):
         hook = super().save(commit=False)
@@ -615,6 +613,9 @@ class ChatWebhookForm(forms.ModelForm):
             hook.secret = ""
         elif not self.cleaned_data.get("secret") and hook.pk:
             hook.secret = models.ChatWebhook.objects.get(pk=hook.pk).secret
+        if hook.pk and "url" in self.changed_data:
+            # the failures were the old address's
+            hook.consecutive_failures, hook.last_error = 0, ""
         if commit:
             hook.save()
         return hook
@@ -626,10 +627,57 @@ class ChatWebhookAdmin(CheckedInput, DeclaredLookupsOnly, admin.ModelAdmin):
     robot hears which kind of event of which shop."""
 
     form = ChatWebhookForm
-    list_display = ("name", "provider", "shop", "kind", "is_active", "has_secret")
+    list_display = (
+        "name",
+        "provider",
+        "shop",
+        "kind",
+        "is_active",
+        "has_secret",
+        "send_state",
+        "last_attempt_at",
+        "last_success_at",
+    )
     list_filter = ("provider", "kind", "is_active")
-    fields = ("name", "provider", "shop", "kind", "url", "secret", "clear_secret", "is_active")
+    fields = (
+        "name",
+        "provider",
+        "shop",
+        "kind",
+        "url",
+        "secret",
+        "clear_secret",
+        "is_active",
+        "send_state",
+        "last_attempt_at",
+        "last_success_at",
+        "last_error",
+        "consecutive_failures",
+    )
+    # Written by the sender (``chat_send``) only.
+    readonly_fields = (
+        "send_state",
+        "last_attempt_at",
+        "last_success_at",
+        "last_error",
+        "consecutive_failures",
+    )
 
     @admin.display(boolean=True, description=_("已设密钥"))
     def has_secret(self, obj) -> bool:
         return bool(obj.secret)
+
+    @admin.display(description=_("发送状态"), ordering="-consecutive_failures")
+    def send_state(self, obj) -> str:
+        """The robot's state for an administrator: failing (with the count and the last
+        error) when the last attempt failed, OK when it succeeded, never sent before."""
+        if obj.pk is None or obj.last_attempt_at is None:
+            return _("尚未发送")
+        if obj.is_failing:
+            return format_html(
+                '<img src="{}" alt="✗"> <strong>{}</strong> {}',
+                static("admin/img/icon-no.svg"),
+                _("发送失败（连续失败 %(n)s 次）") % {"n": obj.consecutive_failures},
+                obj.last_error,
+            )
+        return format_html('<img src="{}" alt="✓"> {}', static("admin/img/icon-yes.svg"), _("正常"))

@@ -133,13 +133,15 @@ def _sla_breach_soon(p: dict) -> str:
     }
 
 
-@register_message(Kind.PRODUCTION_ALERT, "sku", "batch", "n")
+# The SKU's code and the count only: the batch is typed by whoever registers a complaint and
+# may quote a buyer (issue 13 section 2); the alert's page, which the row links to, has it.
+@register_message(Kind.PRODUCTION_ALERT, "sku", "n")
 def _production_alert(p: dict) -> str:
     return ngettext(
         "生产问题预警：%(what)s，%(n)s 起投诉",
         "生产问题预警：%(what)s，%(n)s 起投诉",
         p["n"],
-    ) % {"what": f"{p['sku']} {p['batch']}".strip(), "n": p["n"]}
+    ) % {"what": p["sku"], "n": p["n"]}
 
 
 @register_message(Kind.INTERVENTION_DEADLINE, "case", "deadline")

@@ -13,11 +13,15 @@ number, status and agent), a row's parameters are numbers, values and staff name
 """
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import http.client
 import json
+import socket
+import ssl
+import threading
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -26,10 +30,12 @@ from datetime import datetime, timedelta
 from celery import signature
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from tickets.chat_urls import ChatUrlRefused, chat_url_target
 from tickets.models import (
     ChatWebhook,
     Notification,
@@ -51,8 +57,18 @@ CHAT_SEND_TASK = "tickets.tasks.chat_send"
 
 
 class ChatSendError(Exception):
-    """The robot's server refused or failed a message (HTTP status, or an ``errcode`` other
-    than 0 in its JSON answer): the task retries it."""
+    """A chat message was not delivered; its text is the short reason recorded on the robot
+    (``ChatWebhook.last_error``: no URL, no secret)."""
+
+
+class ChatRetry(ChatSendError):
+    """Not delivered for a reason that may pass (the robot's server failed, limited the rate,
+    was unreachable, slow or dropped the connection): the task retries it with backoff."""
+
+
+class ChatRefused(ChatSendError):
+    """Not delivered and no retry would help (a URL or address the desk refuses, a redirect,
+    a 4xx status, an errcode such as a wrong token or signature): recorded, not retried."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +241,9 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 def chat_request(hook: ChatWebhook, card: dict, *, now_ms: int | None = None):
     """The HTTP request for ``hook``: a JSON text message (``{"msgtype": "text", "text":
     {"content": …}}``, the same for DingTalk and WeCom) POSTed to the robot's URL, which for
-    DingTalk with a secret gains ``timestamp`` and ``sign`` query parameters."""
+    DingTalk with a secret gains ``timestamp`` and ``sign`` query parameters. A
+    ``urllib.request.Request`` used as a description (URL, body, headers): ``chat_send``
+    sends it itself, never through ``urlopen``."""
     url = hook.url
     if hook.provider == ChatWebhook.Provider.DINGTALK and hook.secret:
         stamp = now_ms if now_ms is not None else int(time.time() * 1000)
@@ -234,36 +252,154 @@ def chat_request(hook: ChatWebhook, card: dict, *, now_ms: int | None = None):
     body = json.dumps(
         {"msgtype": "text", "text": {"content": chat_text(card)}}, ensure_ascii=False
     ).encode()
-    return urllib.request.Request(  # noqa: S310 - the URL is an administrator's http(s) setting
+    return urllib.request.Request(  # noqa: S310 - never opened by urllib (chat_send)
         url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
     )
 
 
-def chat_send(*, webhook_id: int, card: dict) -> bool:
-    """Sends one message to robot ``webhook_id`` and waits at most
-    ``DESK_CHAT_TIMEOUT_SECONDS`` for the answer. Returns False when the robot was deleted or
-    switched off meanwhile (nothing to do). Raises ``ChatSendError`` for a refusal (HTTP
-    error, ``errcode`` ≠ 0) and ``OSError`` (``TimeoutError``, ``URLError``) when the robot's
-    server is unreachable or slow; the task retries both."""
-    hook = ChatWebhook.objects.filter(pk=webhook_id, is_active=True).first()
-    if hook is None:
-        return False
-    if urllib.parse.urlsplit(hook.url).scheme not in ("http", "https"):
-        raise DeskError(_("群机器人地址必须以 http:// 或 https:// 开头。"))
-    request = chat_request(hook, card)
+# A robot's answer (errcode) that means "later": DingTalk's 130101 (sending too fast, 20 a
+# minute per robot), WeCom's 45009 (API frequency limit) and -1 (system busy). Any other
+# errcode is a refusal (a wrong token or signature, a keyword missing) that no retry mends.
+CHAT_RETRY_ERRCODES = frozenset({-1, 130101, 45009})
+
+
+def _chat_record(webhook_id: int, error: str = "") -> None:
+    """Writes the outcome of one attempt on robot ``webhook_id``: when, and either success
+    (``last_success_at``, the failure count back to 0) or ``error`` (at most 200 characters of
+    the sender's own words) with one more consecutive failure. An update of those columns
+    only, so an administrator's edit of the robot meanwhile is kept."""
+    now = timezone.now()
+    rows = ChatWebhook.objects.filter(pk=webhook_id)
+    if error:
+        rows.update(
+            last_attempt_at=now,
+            last_error=error[:200],
+            consecutive_failures=F("consecutive_failures") + 1,
+        )
+    else:
+        rows.update(last_attempt_at=now, last_success_at=now, last_error="", consecutive_failures=0)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection to ``address`` (an IP checked by ``chat_url_target``; empty: the
+    host name itself) that speaks to ``host``; its raw socket is ``raw`` so a watchdog can
+    shut it down from another thread."""
+
+    raw: socket.socket | None = None
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def _open(self) -> socket.socket:
+        self.raw = socket.create_connection((self.address or self.host, self.port), self.timeout)
+        self.raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self.raw
+
+    def connect(self):
+        self.sock = self._open()
+
+
+class _PinnedHTTPSConnection(_PinnedHTTPConnection):
+    """The same over TLS, the certificate checked against ``host`` (not the address)."""
+
+    default_port = http.client.HTTPS_PORT
+    tls = ssl.create_default_context()
+
+    def connect(self):
+        self.sock = self.tls.wrap_socket(self._open(), server_hostname=self.host)
+
+
+def _chat_post(request: urllib.request.Request) -> None:
+    """POSTs ``request`` (``chat_request``) once, the whole attempt - resolving and checking
+    the address, connecting, TLS, sending and reading the answer - ending within
+    ``DESK_CHAT_TIMEOUT_SECONDS`` (each socket operation is bounded by what is left, and a
+    watchdog shuts the socket down at the deadline, so an answer dripped a byte at a time is
+    cut too). Redirects are never followed. Returns None when the robot took the message.
+
+    Raises ``ChatRetry`` (HTTP 408/429/5xx, a rate-limit errcode, a network error, a
+    dropped connection, the deadline, a name that did not resolve) or ``ChatRefused`` (a
+    refused URL or address, a redirect, any other HTTP status, any other errcode)."""
+    deadline = time.monotonic() + settings.DESK_CHAT_TIMEOUT_SECONDS
     try:
-        with urllib.request.urlopen(  # noqa: S310 - scheme checked above
-            request, timeout=settings.DESK_CHAT_TIMEOUT_SECONDS
-        ) as response:
-            answer = response.read(65536)
-    except urllib.error.HTTPError as exc:
-        raise ChatSendError(f"HTTP {exc.code}") from exc
+        target = chat_url_target(request.full_url)
+    except ChatUrlRefused as exc:
+        raise (ChatRetry if exc.transient else ChatRefused)(exc.reason) from exc
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ChatRetry("deadline exceeded")
+    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    conn = kind(
+        target.host,
+        target.port,
+        address=target.addresses[0] if target.addresses else "",
+        timeout=left,
+    )
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        if conn.raw is not None:
+            with contextlib.suppress(OSError):
+                conn.raw.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(left, cut)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        conn.request("POST", target.path, body=request.data, headers=dict(request.header_items()))
+        response = conn.getresponse()
+        status = response.status
+        answer = response.read(65536)
+    except (OSError, http.client.HTTPException) as exc:
+        if expired.is_set() or isinstance(exc, TimeoutError):
+            raise ChatRetry("deadline exceeded") from exc
+        raise ChatRetry(f"network error: {type(exc).__name__}") from exc
+    finally:
+        watchdog.cancel()
+        conn.close()
+    if expired.is_set():
+        raise ChatRetry("deadline exceeded")
+    if 300 <= status < 400:
+        raise ChatRefused(f"HTTP {status}: redirect not followed")
+    if status in (408, 429) or status >= 500:
+        raise ChatRetry(f"HTTP {status}")
+    if not 200 <= status < 300:
+        raise ChatRefused(f"HTTP {status}")
     try:
         code = json.loads(answer or b"{}").get("errcode", 0)
     except (ValueError, AttributeError):
-        code = 0  # a robot that answers 200 without JSON took the message
-    if code not in (0, "0"):
-        raise ChatSendError(f"errcode {code}")
+        code = 0  # a robot that answers 2xx without JSON took the message
+    try:
+        code = int(code)
+    except (TypeError, ValueError):
+        raise ChatRefused("errcode not understood") from None
+    if code in CHAT_RETRY_ERRCODES:
+        raise ChatRetry(f"errcode {code}")
+    if code != 0:
+        raise ChatRefused(f"errcode {code}")
+
+
+def chat_send(*, webhook_id: int, card: dict) -> bool:
+    """Sends one message (``card``, a ``ChatCard`` as a dict) to robot ``webhook_id`` in one
+    attempt bounded by ``DESK_CHAT_TIMEOUT_SECONDS`` as a whole (``_chat_post``: the URL and
+    its addresses checked again first, redirects not followed), and records the outcome on
+    the robot (``last_attempt_at``, ``last_success_at``, ``last_error``,
+    ``consecutive_failures``). Returns True when the robot took it, False when the robot was
+    deleted or switched off meanwhile (nothing sent, nothing recorded).
+
+    Raises ``ChatRetry`` when a later attempt may succeed and ``ChatRefused`` when none
+    will (both ``ChatSendError``, recorded before they are raised); the task
+    ``tickets.tasks.chat_send`` holds the retry policy."""
+    hook = ChatWebhook.objects.filter(pk=webhook_id, is_active=True).first()
+    if hook is None:
+        return False
+    try:
+        _chat_post(chat_request(hook, card))
+    except ChatSendError as exc:
+        _chat_record(hook.pk, str(exc))
+        raise
+    _chat_record(hook.pk)
     return True
 
 

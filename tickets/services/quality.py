@@ -11,6 +11,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tickets.models import (
     Notification,
@@ -25,7 +26,7 @@ from tickets.models import (
 )
 
 from . import DeskError, require_perm
-from .notifications import ChatCard, notify, supervisors_of
+from .notifications import ChatCard, chat_language, notify, supervisors_of
 from .register_links import of_shop_check, ticket_of_order_check
 
 
@@ -72,18 +73,22 @@ def production_alert_notify(alert: ProductionAlert, shop: Shop) -> None:
     """Tells every supervisor (production alerts are not limited to a shop) that ``alert``
     was just raised by a complaint in ``shop``; the chat goes to the robots of that shop
     (issue 13). Called when a complaint raises the alert, and by the demo for the alerts its
-    complaints raised (``tickets.demo_desk``)."""
+    complaints raised (``tickets.demo_desk``). The row and the chat card carry the SKU's
+    code, the number of complaints and the shop, never the batch: it is typed by whoever
+    registers a complaint and may quote a buyer (DOMAIN.md "Information leak")."""
+    count = alert.complaint_count
+    with chat_language():
+        headline = ngettext("%(sku)s：%(n)s 起投诉", "%(sku)s：%(n)s 起投诉", count) % {
+            "sku": alert.sku.code,
+            "n": count,
+        }
     notify(
         recipients=supervisors_of(None),
         kind=Notification.Kind.PRODUCTION_ALERT,
-        params={"sku": alert.sku.code, "batch": alert.batch, "n": alert.complaint_count},
+        params={"sku": alert.sku.code, "n": count},
         url=reverse("registers:alert_detail", args=[alert.pk]),
         shop=shop,
-        card=ChatCard(
-            kind=Notification.Kind.PRODUCTION_ALERT,
-            headline=f"{alert.sku.code} {alert.batch}".strip(),
-            shop=shop.name,
-        ),
+        card=ChatCard(kind=Notification.Kind.PRODUCTION_ALERT, headline=headline, shop=shop.name),
     )
 
 
