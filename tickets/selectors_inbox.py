@@ -4,13 +4,14 @@ waiting; and the per-agent counts of overdue and stale tickets that the inbox an
 dashboard both show (the queryset rules ``TicketQuerySet.overdue`` / ``.stale``, never a
 second rule)."""
 
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
 from .inbox import INBOX_SOURCES, InboxItem
 from .models import Escalation, Promise, User
@@ -23,7 +24,8 @@ from .selectors_registers import (
     visible_interventions,
 )
 
-PER_KIND = 50  # each kind shows at most this many (oldest first); the page says when more wait
+# Each kind shows at most this many items a page, oldest first; the page says how many wait.
+PER_KIND = 50
 
 
 def visible_escalations(user):
@@ -48,7 +50,7 @@ def compensation_waiting(user):
     )
 
 
-def _escalations(user, now) -> list[InboxItem]:
+def _escalations(user, now, reading: "_Reading") -> list[InboxItem]:
     if not user.has_perm("tickets.decide_escalation"):
         return []
     return [
@@ -62,17 +64,18 @@ def _escalations(user, now) -> list[InboxItem]:
             shop=e.ticket.shop.name,
             obj=e,
         )
-        for e in open_escalations(user)[:PER_KIND]
+        for e in reading.take("escalation", open_escalations(user))
     ]
 
 
-def _approvals(user, now) -> list[InboxItem]:
+def _approvals(user, now, reading: "_Reading") -> list[InboxItem]:
     if not user.has_perm("tickets.approve_compensation"):
         return []
-    entries = (
+    entries = reading.take(
+        "approval",
         compensation_waiting(user)
         .select_related("ticket", "order", "shop", "recorded_by")
-        .order_by("recorded_at", "id")[:PER_KIND]
+        .order_by("recorded_at", "id"),
     )
     return [
         InboxItem(
@@ -99,14 +102,15 @@ def _approvals(user, now) -> list[InboxItem]:
     ]
 
 
-def _alerts(user, now) -> list[InboxItem]:
+def _alerts(user, now, reading: "_Reading") -> list[InboxItem]:
     if not user.has_perm("tickets.change_productionalert"):
         return []
-    alerts = (
+    alerts = reading.take(
+        "alert",
         visible_alerts(user)
         .filter(sent_at__isnull=True)
         .select_related("sku")
-        .order_by("created_at", "id")[:PER_KIND]
+        .order_by("created_at", "id"),
     )
     return [
         InboxItem(
@@ -126,14 +130,15 @@ def _alerts(user, now) -> list[InboxItem]:
     ]
 
 
-def _interventions(user, now, within=timedelta(days=2)) -> list[InboxItem]:
+def _interventions(user, now, reading: "_Reading", within=timedelta(days=2)) -> list[InboxItem]:
     if not user.has_perm("tickets.view_platformintervention"):
         return []
-    cases = (
+    cases = reading.take(
+        "intervention",
         visible_interventions(user)
         .filter(closed_at__isnull=True, deadline__isnull=False, deadline__lte=now + within)
         .select_related("shop")
-        .order_by("deadline", "id")[:PER_KIND]
+        .order_by("deadline", "id"),
     )
     return [
         InboxItem(
@@ -150,11 +155,12 @@ def _interventions(user, now, within=timedelta(days=2)) -> list[InboxItem]:
     ]
 
 
-def _promises(user, now) -> list[InboxItem]:
+def _promises(user, now, reading: "_Reading") -> list[InboxItem]:
     if not user.has_perm("tickets.view_promise"):
         return []
     today = timezone.localdate(now)
-    promises = (
+    promises = reading.take(
+        "promise",
         Promise.objects.filter(
             ticket__in=visible_tickets(user),
             fulfilled_at__isnull=True,
@@ -162,7 +168,7 @@ def _promises(user, now) -> list[InboxItem]:
             due_on__lt=today,
         )
         .select_related("ticket__shop", "made_by")
-        .order_by("due_on", "id")[:PER_KIND]
+        .order_by("due_on", "id"),
     )
     zone = timezone.get_current_timezone()
     items = []
@@ -189,15 +195,16 @@ def _promises(user, now) -> list[InboxItem]:
     return items
 
 
-def _handover(user, now) -> list[InboxItem]:
+def _handover(user, now, reading: "_Reading") -> list[InboxItem]:
     if not user.has_perm("tickets.change_handovernote"):
         return []
-    notes = (
+    notes = reading.take(
+        "handover",
         visible_handover(user)
         .filter(handled_at__isnull=True)
         .filter(handover_flagged_filter(now))
         .select_related("shop", "ticket")
-        .order_by("shift_date", "id")[:PER_KIND]
+        .order_by("shift_date", "id"),
     )
     return [
         InboxItem(
@@ -218,23 +225,159 @@ def _handover(user, now) -> list[InboxItem]:
     ]
 
 
-BUILT_IN = [_escalations, _approvals, _alerts, _interventions, _promises, _handover]
+BUILT_IN = {
+    "escalation": _escalations,
+    "approval": _approvals,
+    "alert": _alerts,
+    "intervention": _interventions,
+    "promise": _promises,
+    "handover": _handover,
+}
+# The kinds' names, as the inbox's badges say them (a registered source's kind without one
+# here is shown by its key).
+KIND_LABELS = {
+    "escalation": gettext_lazy("升级"),
+    "approval": gettext_lazy("赔偿审批"),
+    "signature": gettext_lazy("换货清单签字"),
+    "alert": gettext_lazy("生产预警"),
+    "intervention": gettext_lazy("小二介入"),
+    "promise": gettext_lazy("承诺过期"),
+    "handover": gettext_lazy("夜班交接"),
+}
+
+
+@dataclass
+class _Reading:
+    """One reading of the built-in kinds: each reads at most ``PER_KIND`` rows from
+    ``offset`` and notes its true total in ``totals`` (kind -> rows waiting)."""
+
+    offset: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def take(self, kind: str, rows) -> list:
+        """The rows of ``rows`` (an ordered QuerySet) on this reading's page; counts them all
+        with a second query only when the page does not already say how many there are."""
+        page = list(rows[self.offset : self.offset + PER_KIND])
+        if self.offset == 0 and len(page) < PER_KIND:
+            self.totals[kind] = len(page)
+        else:
+            self.totals[kind] = rows.count()
+        return page
+
+
+@dataclass
+class InboxKindCount:
+    """How many items of one ``kind`` the page shows (``shown``) and how many wait
+    (``total``; None when a registered source gave its first ``PER_KIND`` and no count, so
+    there may be more). ``truncated``: the page does not show them all."""
+
+    kind: str
+    shown: int
+    total: int | None
+
+    @property
+    def label(self) -> str:
+        return str(KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def truncated(self) -> bool:
+        return self.total is None or self.total > self.shown
+
+
+@dataclass
+class InboxPage:
+    """What the inbox shows: ``items`` oldest first; ``counts`` per kind that has any, in
+    the built-in order then the registered sources'; ``kind`` the one kind the page is
+    limited to (None: all), on page ``page`` of ``pages`` (``PER_KIND`` items a page)."""
+
+    items: list[InboxItem]
+    counts: list[InboxKindCount]
+    kind: str | None = None
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def kind_label(self) -> str:
+        """The name of the kind the page is limited to ("" for all)."""
+        return str(KIND_LABELS.get(self.kind, self.kind)) if self.kind else ""
+
+    @property
+    def total(self) -> int:
+        """Items waiting in all (a registered source that gave no count: what it gave)."""
+        return sum(c.total if c.total is not None else c.shown for c in self.counts)
+
+    @property
+    def truncated(self) -> list[InboxKindCount]:
+        """The kinds of which the page shows only a part (the page says so, with a link)."""
+        return [c for c in self.counts if c.truncated]
+
+
+def inbox_kinds() -> list[str]:
+    """The kinds a page may be limited to: the built-in ones and those registered sources
+    gave so far (their items' ``kind``)."""
+    return [*BUILT_IN, *(k for k in KIND_LABELS if k not in BUILT_IN)]
+
+
+def inbox_read(
+    user, now: datetime | None = None, *, kind: str | None = None, page: int = 1
+) -> InboxPage:
+    """What waits for ``user`` as a supervisor (issue 13 section 1), never silently cut
+    (issue 13 review, finding 6). Without ``kind``: every kind's oldest ``PER_KIND`` items,
+    oldest first across kinds, from the built-in kinds above and the sources other apps
+    registered (``tickets.inbox.register_inbox_source``), with each kind's true total, so
+    the page says "50 of N" and links to the rest. With a built-in ``kind``: that kind's
+    items only, page ``page`` (1-based, clamped to the pages there are) of ``PER_KIND``,
+    oldest first. A registered source gives its own first items and no total (``total``
+    None once it gives ``PER_KIND``). Each built-in kind costs one query, two when it has
+    more than a page; ``now`` aware (default now)."""
+    now = now or timezone.now()
+    if kind in BUILT_IN:
+        page = max(page, 1)
+        reading = _Reading(offset=(page - 1) * PER_KIND)
+        rows = BUILT_IN[kind](user, now, reading)
+        total = reading.totals.get(kind, 0)
+        pages = max(1, -(-total // PER_KIND))
+        if page > pages:  # past the end: the last page
+            page = pages
+            reading = _Reading(offset=(page - 1) * PER_KIND)
+            rows = BUILT_IN[kind](user, now, reading)
+        counts = [InboxKindCount(kind, len(rows), total)] if total else []
+        return InboxPage(rows, counts, kind=kind, page=page, pages=pages)
+    reading = _Reading()
+    items: list[InboxItem] = []
+    for source in BUILT_IN.values():
+        items.extend(source(user, now, reading))
+    registered: dict[str, int] = {}
+    for source in INBOX_SOURCES:
+        for item in source(user, now):
+            items.append(item)
+            registered[item.kind] = registered.get(item.kind, 0) + 1
+    if kind is not None:
+        items = [item for item in items if item.kind == kind]
+    shown: dict[str, int] = {}
+    for item in items:
+        shown[item.kind] = shown.get(item.kind, 0) + 1
+    counts = [
+        InboxKindCount(k, shown.get(k, 0), n)
+        for k, n in reading.totals.items()
+        if n and (kind is None or k == kind)
+    ] + [
+        InboxKindCount(k, n, n if n < PER_KIND else None)
+        for k, n in registered.items()
+        if kind is None or k == kind
+    ]
+    return InboxPage(sorted(items, key=lambda item: item.since), counts, kind=kind)
 
 
 def supervisor_inbox(user, now: datetime | None = None) -> list[InboxItem]:
-    """Everything waiting for ``user`` as a supervisor, oldest first (by ``InboxItem.since``),
-    from the built-in kinds above and the sources other apps registered
-    (``tickets.inbox.register_inbox_source``). Each kind reads at most ``PER_KIND`` rows with
-    one query, so the page costs the same whatever the backlog."""
-    now = now or timezone.now()
-    items: list[InboxItem] = []
-    for source in [*BUILT_IN, *INBOX_SOURCES]:
-        items.extend(source(user, now))
-    return sorted(items, key=lambda item: item.since)
+    """The items of the inbox's first page, oldest first (``inbox_read``; its ``counts``
+    say how many wait of each kind)."""
+    return inbox_read(user, now).items
 
 
 def inbox_count(user, now: datetime | None = None) -> int:
-    return len(supervisor_inbox(user, now))
+    """How many items wait for ``user`` in all, not only those one page shows."""
+    return inbox_read(user, now).total
 
 
 def overdue_and_stale_by_assignee(user, now=None) -> list[tuple[User | None, int, int]]:

@@ -11,7 +11,10 @@ Definitions (the tests hold hand-computed figures for them):
   tickets created in the range that have the time, per assignee;
 - overdue: tickets created in the range that are overdue now, by the desk's one rule
   (``Ticket.objects.overdue``, as the list, its filter and the dashboard count them: never a
-  closed or cancelled ticket, never a due time that passed while the clock was paused);
+  closed or cancelled ticket, never a due time that passed while the clock was paused), per
+  assignee, with the tickets nobody is assigned and the total beside them
+  (``overdue_summary``): the total is what the ticket list shows with "only overdue" and the
+  same shops and creation dates (``overdue_list_query``);
 - reviews revised: reviews whose ``revised_at`` falls in the range, per assignee;
 - compensation paid: compensation ledger entries recorded in the range that count (approved or
   below the threshold, reversals subtracted), per agent who recorded them;
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from statistics import median
+from urllib.parse import urlencode
 
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
@@ -63,6 +67,7 @@ class StatsRange:
 @dataclass
 class AgentRow:
     agent: str
+    agent_id: int | None = None
     resolved: int = 0
     first_response_minutes: float | None = None
     resolution_hours: float | None = None
@@ -84,7 +89,7 @@ def per_agent(user, range_: StatsRange, now: datetime | None = None) -> list[Age
 
     def row(user_id, name):
         names.setdefault(user_id, name)
-        return rows.setdefault(user_id, AgentRow(agent=name))
+        return rows.setdefault(user_id, AgentRow(agent=name, agent_id=user_id))
 
     def name_of(first, last, username):
         return f"{last}{first}".strip() or username
@@ -174,6 +179,46 @@ def per_agent(user, range_: StatsRange, now: datetime | None = None) -> list[Age
         sign = -1 if entry["reverses"] else 1
         r.compensation += sign * entry["amount"]
     return sorted(rows.values(), key=lambda r: r.agent)
+
+
+@dataclass
+class OverdueSummary:
+    """The overdue column's rows that are no agent's: ``unassigned`` (tickets in the queue)
+    and ``total`` (every overdue ticket the column counts, the agents' and the queue's)."""
+
+    unassigned: int
+    total: int
+
+
+def overdue_summary(user, range_: StatsRange, now: datetime | None = None) -> OverdueSummary:
+    """How many of the tickets created in ``range_`` (its dates and shops, within what
+    ``user`` sees) are overdue at ``now`` (aware, default now) by the desk's one rule
+    (``TicketQuerySet.overdue``): those nobody is assigned, and all of them. The total equals
+    the sum of ``per_agent``'s overdue column and the unassigned, and the count of the ticket
+    list filtered by ``overdue_list_query(range_)``. One query."""
+    now = now or timezone.now()
+    created = range_.shops(visible_tickets(user)).filter(_in(range_, "created_at"))
+    counted_ = created.overdue(now).aggregate(
+        total=Count("id"), unassigned=Count("id", filter=Q(assignee__isnull=True))
+    )
+    return OverdueSummary(unassigned=counted_["unassigned"], total=counted_["total"])
+
+
+def overdue_list_query(range_: StatsRange, assignee: str | int | None = None) -> str:
+    """The ticket list's query string (``tickets:ticket_list``) that lists the overdue
+    tickets the statistics count for ``range_``: only overdue, created in its dates (Beijing
+    time), in its shop when it names one; ``assignee`` a user id, ``"none"`` for the queue, or
+    None for everyone. E.g. ``overdue=true&created_min=2026-11-01&created_max=2026-11-30``."""
+    params = {
+        "overdue": "true",
+        "created_min": range_.start.isoformat(),
+        "created_max": range_.end.isoformat(),
+    }
+    if range_.shop_ids and len(range_.shop_ids) == 1:
+        params["shop"] = str(range_.shop_ids[0])
+    if assignee is not None:
+        params["assignee"] = str(assignee)
+    return urlencode(params)
 
 
 def per_product(

@@ -40,16 +40,20 @@ def dashboard(request):
         "unassigned": tickets.open().filter(assignee__isnull=True).count(),
     }
     # Overdue and stale (停滞: open but unchanged in status for DESK_STALE_AFTER_DAYS; never
-    # "overdue" once resolved, so counted on its own). A supervisor sees them per agent, in
-    # the inbox's own table, and the totals are its sums; an agent sees every overdue ticket
-    # and their own stale ones.
+    # "overdue" once resolved, so counted on its own), each in two scopes that the cards
+    # name (issue 13 review, finding 10): the shops' (every ticket the user sees, assigned
+    # or not) and the user's own. Both by the list's rules (``TicketQuerySet.overdue`` /
+    # ``.stale``), so each card's number is what its link's filter lists. A supervisor's
+    # shop figures are the sums of the inbox's per-agent table (the queue included).
     by_agent = overdue_and_stale_by_assignee(request.user, now) if is_supervisor else []
     if is_supervisor:
         counts["overdue"] = sum(overdue for _person, overdue, _stale in by_agent)
         counts["stale"] = sum(stale for _person, _overdue, stale in by_agent)
     else:
         counts["overdue"] = tickets.overdue(now).count()
-        counts["stale"] = driven.stale(now).filter(assignee=request.user).count()
+        counts["stale"] = tickets.stale(now).count()
+        counts["overdue_mine"] = driven.overdue(now).filter(assignee=request.user).count()
+        counts["stale_mine"] = driven.stale(now).filter(assignee=request.user).count()
     unassigned = (
         tickets.open()
         .filter(assignee__isnull=True)

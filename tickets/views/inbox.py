@@ -10,8 +10,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets.forms import EscalationDecisionForm
 from tickets.selectors_inbox import (
+    inbox_kinds,
+    inbox_read,
     overdue_and_stale_by_assignee,
-    supervisor_inbox,
     visible_escalations,
 )
 from tickets.services import DeskError
@@ -19,14 +20,17 @@ from tickets.services.escalations import escalation_decide
 from tickets.views.actions import back_to, form_error
 
 
-def inbox_context(user, now=None) -> dict:
-    """The inbox's items and the escalation decisions' choices, for the inbox page and the
-    supervisor's dashboard (each adds the per-agent table itself:
-    ``overdue_and_stale_by_assignee``)."""
+def inbox_context(user, now=None, *, kind: str | None = None, page: int = 1) -> dict:
+    """The inbox's items (``inbox``), how many wait of each kind (``inbox_page``:
+    ``selectors_inbox.InboxPage``) and the escalation decisions' choices, for the inbox page
+    and the supervisor's dashboard (each adds the per-agent table itself:
+    ``overdue_and_stale_by_assignee``). ``kind`` and ``page``: one kind's page of items."""
     now = now or timezone.now()
+    read = inbox_read(user, now, kind=kind, page=page)
     return {
         "now": now,
-        "inbox": supervisor_inbox(user, now),
+        "inbox": read.items,
+        "inbox_page": read,
         "decisions": EscalationDecisionForm.base_fields["decision"].choices,
     }
 
@@ -34,8 +38,17 @@ def inbox_context(user, now=None) -> dict:
 @require_GET
 @permission_required("tickets.decide_escalation", raise_exception=True)
 def inbox(request):
+    """The inbox; ``?kind=escalation`` (any kind of ``inbox_kinds``) lists every item of that
+    kind, ``PER_KIND`` a page (``&page=2``): where "showing 50 of N" leads. An unknown kind
+    or page number shows the whole inbox or the nearest page."""
     now = timezone.now()
-    context = inbox_context(request.user, now)
+    kind = request.GET.get("kind")
+    kind = kind if kind in inbox_kinds() else None
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    context = inbox_context(request.user, now, kind=kind, page=page)
     context["by_agent"] = overdue_and_stale_by_assignee(request.user, now)
     return render(request, "tickets/inbox.html", context)
 

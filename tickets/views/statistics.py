@@ -17,7 +17,15 @@ from aftersales.spreadsheets import MONEY, NUMBER, Column, SheetBook
 from tickets.exports import book_file
 from tickets.forms import DeskDateField
 from tickets.selectors import visible_shops
-from tickets.statistics import StatsRange, bar_chart, per_agent, per_day, per_product
+from tickets.statistics import (
+    StatsRange,
+    bar_chart,
+    overdue_list_query,
+    overdue_summary,
+    per_agent,
+    per_day,
+    per_product,
+)
 
 PERM = "tickets.approve_compensation"
 MAX_DAYS = 366
@@ -65,12 +73,20 @@ def _range(request) -> tuple[StatsForm, StatsRange]:
 @permission_required(PERM, raise_exception=True)
 def statistics(request):
     form, range_ = _range(request)
+    now = timezone.now()
     days = per_day(request.user, range_)
     reasons, products = per_product(request.user, range_)
+    agents = per_agent(request.user, range_, now)
+    # Each overdue figure links to the ticket list that lists exactly those tickets.
+    for agent in agents:
+        agent.overdue_query = overdue_list_query(range_, agent.agent_id)
     context = {
         "form": form,
         "range": range_,
-        "agents": per_agent(request.user, range_),
+        "agents": agents,
+        "overdue": overdue_summary(request.user, range_, now),
+        "overdue_query": overdue_list_query(range_),
+        "overdue_unassigned_query": overdue_list_query(range_, "none"),
         "reasons": reasons,
         "products": products,
         "days": days,
@@ -94,7 +110,8 @@ def _agents_sheet(book, user, range_):
             Column(_("赔偿金额"), 12, MONEY),
         ],
     )
-    for r in per_agent(user, range_):
+    now = timezone.now()
+    for r in per_agent(user, range_, now):
         writer.append(
             [
                 r.agent,
@@ -106,6 +123,10 @@ def _agents_sheet(book, user, range_):
                 r.compensation,
             ]
         )
+    # The overdue column's queue and total, as on the page (``overdue_summary``).
+    overdue = overdue_summary(user, range_, now)
+    writer.append([_("未分配"), None, None, None, overdue.unassigned, None, None])
+    writer.append([_("合计"), None, None, None, overdue.total, None, None])
     return writer
 
 
