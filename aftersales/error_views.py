@@ -10,8 +10,13 @@ database); if that raises, it is drawn again from the same template with no requ
 and if even that raises (a template or the static manifest is broken), a few lines of plain
 HTML are sent. The status code is the same on every path (issue 12 §6; QUALITY.md "no input
 gives a 500" - and when something does, the agent still sees a page that says what to do).
+
+Under ``/api/`` there is no page: a program reads the answer, so each of these is the API's
+JSON error shape (``api.errors``, issue 16: "errors in one documented JSON shape") with the
+same status.
 """
 
+import json
 import logging
 from urllib.parse import urlsplit
 
@@ -30,12 +35,44 @@ from django.views.decorators.csrf import requires_csrf_token
 logger = logging.getLogger(__name__)
 
 
+API_PREFIX = "/api/"
+
+
+def _api_error(request: HttpRequest, code: str, status: int) -> HttpResponse | None:
+    """The API's JSON error (``{"error": {"code", "message", "details": []}}``) with
+    ``status`` for a request under ``/api/``, else None (the caller draws the page)."""
+    try:
+        path = request.path_info or ""
+    except Exception:
+        return None
+    if not path.startswith(API_PREFIX):
+        return None
+    from api.errors import json_error
+
+    messages = {
+        "invalid": _("请求无法处理，请检查请求的地址、参数和请求头。"),
+        "forbidden": _("没有权限。"),
+        "not_found": _("没有这个接口。"),
+        "server_error": _("系统出错了，请稍后再试；如果一直这样，请告诉管理员出错的时间。"),
+    }
+    try:
+        return json_error(code, messages[code], status)
+    except Exception:  # never fail in turn: the same shape by hand
+        logger.exception("API error %s written without translation", status)
+        return HttpResponse(
+            json.dumps({"error": {"code": code, "message": "", "details": []}}),
+            status=status,
+            content_type="application/json",
+        )
+
+
 @requires_csrf_token
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """``handler400``: a request the desk cannot read (a ``SuspiciousOperation`` such as an
-    unknown ``Host``, a broken upload). Takes the request and the exception (its text is
-    technical, never shown); returns the page with status 400. Never raises."""
-    return error_page(request, "errors/400.html", status=400)
+    unknown ``Host``, a broken upload, too many query parameters). Takes the request and the
+    exception (its text is technical, never shown); returns the page with status 400 (the
+    API's JSON ``invalid`` under /api/). Never raises."""
+    return _api_error(request, "invalid", 400) or error_page(request, "errors/400.html", status=400)
 
 
 def bad_input(request: HttpRequest, detail: str) -> HttpResponse:
@@ -48,14 +85,21 @@ def bad_input(request: HttpRequest, detail: str) -> HttpResponse:
 @requires_csrf_token
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """``handler403``: the user's roles do not open this page (an agent on a supervisor's
-    page). The exception's text is a permission code, never shown. Returns status 403."""
-    return error_page(request, "errors/403.html", status=403)
+    page). The exception's text is a permission code, never shown. Returns status 403 (the
+    API's JSON ``forbidden`` under /api/)."""
+    return _api_error(request, "forbidden", 403) or error_page(
+        request, "errors/403.html", status=403
+    )
 
 
 @requires_csrf_token
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """``handler404``: no such address, or a record outside the user's shops (the desk answers
-    those with 404 too, QUALITY.md 1). Returns status 404 showing the path asked for."""
+    those with 404 too, QUALITY.md 1). Returns status 404 showing the path asked for (the
+    API's JSON ``not_found`` under /api/)."""
+    api = _api_error(request, "not_found", 404)
+    if api is not None:
+        return api
     return error_page(
         request, "errors/404.html", status=404, context={"request_path": request.path}
     )
@@ -71,15 +115,22 @@ def method_not_allowed(request: HttpRequest) -> HttpResponse:
 @requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: an error in the desk itself. Returns status 500 whatever else is broken
-    (the database, a context processor, a template): see the module's docstring."""
-    return error_page(request, "errors/500.html", status=500)
+    (the database, a context processor, a template): see the module's docstring. Under
+    /api/, the API's JSON ``server_error``."""
+    return _api_error(request, "server_error", 500) or error_page(
+        request, "errors/500.html", status=500
+    )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """``CSRF_FAILURE_VIEW``: a POST refused because its form's security token is missing or
     stale (the page was open across a login, or the browser keeps no cookies). ``reason`` is
     Django's technical reason (English, never shown); when it is the missing cookie, the page
-    asks the user to allow cookies. Returns status 403; nothing was changed."""
+    asks the user to allow cookies. Returns status 403; nothing was changed. Under /api/ (a
+    view that forgot ``csrf_exempt``), the API's JSON ``forbidden``."""
+    api = _api_error(request, "forbidden", 403)
+    if api is not None:
+        return api
     return error_page(
         request,
         "errors/csrf.html",

@@ -13,17 +13,20 @@ import once: the second answer is the first one's, and nothing runs.
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from tickets.imports.cleaning import SELLER_CENTRE_TZ
 from tickets.imports.layout import Layout, mapping
 from tickets.imports.reading import UNSTORABLE
-from tickets.imports.report import Report
+from tickets.imports.report import KEEP_PROBLEMS, Report
 from tickets.imports.run import Source, import_sources
 from tickets.models import Shop
 
@@ -38,45 +41,110 @@ REFUND_FIELDS = tuple(mapping().fields["refunds"])
 # The longest text one field may hold (a file's cell may hold 1 MiB; no column of the desk
 # holds more than a remark, and a remark past this is no order's).
 MAX_TEXT = 10_000
+# The most fields one record may have: every kind has fewer than 40 (columns.toml), so a record
+# with more is no record of the desk's and is refused at once, its keys unread (a record of a
+# million unknown keys must not cost a million problems).
+MAX_KEYS = 100
+# The most digits a number may have (an int of a million digits is slow to write as text).
+MAX_DIGITS = 30
+# The fields that hold a time: besides the seller centre's "2026-11-01 10:00:00" (Beijing
+# time) they take ISO 8601 as the rest of the API speaks it, turned into Beijing time.
+TIME_FIELDS = frozenset(
+    {"placed_at", "paid_at", "shipped_at", "ship_by", "timeout_at", "applied_at"}
+)
+_ISO_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"| \d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2}))"
+)
+
+
+class Problems:
+    """The shape problems of a batch: every one counted (``count``), the first
+    ``KEEP_PROBLEMS`` (200) kept (``kept``: ``{"record", "field", "message"}``), as ``Report``
+    keeps an import's errors. A problem past the cap is only counted, its message never
+    made."""
+
+    def __init__(self):
+        self.kept: list[dict] = []
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    @property
+    def full(self) -> bool:
+        return len(self.kept) >= KEEP_PROBLEMS
+
+    def add(self, record: str, field: str, message) -> None:
+        """Counts a problem and keeps it while fewer than 200 are kept. ``message``: text,
+        or a callable making it (called only when kept)."""
+        self.count += 1
+        if not self.full:
+            text = message() if callable(message) else message
+            self.kept.append({"record": record, "field": field, "message": str(text)})
 
 
 class RecordError(Exception):
-    """The batch's JSON is not records of the documented shape; ``details`` says where."""
+    """The batch's JSON is not records of the documented shape; ``details`` says where (the
+    first 200), ``error_count`` how many problems there are in all."""
 
-    def __init__(self, details: list[dict]):
+    def __init__(self, details: list[dict], error_count: int | None = None):
         super().__init__(details)
         self.details = details
+        self.error_count = len(details) if error_count is None else error_count
 
 
-def _cell(value, where: str, field: str, problems: list[dict]) -> str:
+def clean_name(text: str, limit: int = 60) -> str:
+    """A name the client sent (a field's, a shop's code), fit to be echoed in an answer: the
+    characters no text of the desk may hold (``reading.UNSTORABLE``: lone surrogates, which
+    no JSON encoder can write as UTF-8, controls) dropped, cut to ``limit`` characters."""
+    return UNSTORABLE.sub("", str(text)[: limit * 2])[:limit]
+
+
+def iso_to_beijing(text: str) -> str:
+    """An ISO 8601 time ('2026-11-01T10:00:00Z', '2026-11-01T18:00:00+08:00',
+    '2026-11-01 10:00+08:00'; a 'T' time without a zone is Beijing time) as the seller
+    centre writes it, in Beijing time ('2026-11-01 18:00:00', the CSV import's reading).
+    Any other text is returned as it is, for the import's own check to judge."""
+    if not _ISO_TIME.fullmatch(text):
+        return text
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(SELLER_CENTRE_TZ)
+    except (ValueError, OverflowError):
+        return text
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment.year >= 1000 else text
+
+
+def _cell(value, where: str, field: str, problems: Problems) -> str:
     """A field's value as the cell text the import reads: text as it is, a whole or decimal
     number as written (never through a float), null as an empty cell."""
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        problems.append({"record": where, "field": field, "message": _("应为文本或数字。")})
+        problems.add(where, field, lambda: _("应为文本或数字。"))
+        return ""
+    if isinstance(value, int) and abs(value) >= 10**MAX_DIGITS:
+        problems.add(where, field, lambda: _("数字超过 %(n)s 位。") % {"n": MAX_DIGITS})
         return ""
     text = value if isinstance(value, str) else str(value)
     if len(text) > MAX_TEXT:
-        problems.append(
-            {
-                "record": where,
-                "field": field,
-                "message": _("内容超过 %(n)s 个字符。") % {"n": MAX_TEXT},
-            }
-        )
+        problems.add(where, field, lambda: _("内容超过 %(n)s 个字符。") % {"n": MAX_TEXT})
         return ""
+    if field in TIME_FIELDS:
+        return iso_to_beijing(text)
     return text
 
 
-def _cells(values: dict, fields: list[str], where: str, problems: list[dict]) -> list[str]:
+def _cells(values: dict, fields: list[str], where: str, problems: Problems) -> list[str]:
     """A record's row: its cells in the layout's order, then, as the file reader does with a
     row (``reading._records``), the characters no text of the desk may hold dropped
     (``reading.UNSTORABLE``: control characters, noncharacters, lone surrogates)."""
     cells = []
     for name in fields:
         value = values.get(name)
-        if type(value) is str and len(value) <= MAX_TEXT:
+        if type(value) is str and len(value) <= MAX_TEXT and name not in TIME_FIELDS:
             cells.append(value)  # the common case, without the checks' cost
         else:
             cells.append(_cell(value, where, name, problems))
@@ -121,9 +189,11 @@ def _to_rows(
     kind: str,
     records: list[tuple[str, dict, dict]],
     allowed: tuple[str, ...],
-    problems: list[dict],
+    problems: Problems,
 ) -> _Records:
-    """``records``: (where, fields, fixed fields such as an item's order number)."""
+    """``records``: (where, fields, fixed fields such as an item's order number), each record
+    of at most ``MAX_KEYS`` fields (``_objects`` refused the others). A field not in
+    ``allowed`` is a problem naming it (cleaned, ``clean_name``)."""
     present = {key for _where, record, fixed in records for key in (*record, *fixed)}
     fields = [name for name in mapping().fields[kind] if name in present]
     layout = _layout(kind, fields)
@@ -133,51 +203,54 @@ def _to_rows(
         if not known.issuperset(record):
             for key in record:
                 if key not in known:
-                    problems.append(
-                        {"record": where, "field": str(key)[:60], "message": _("不认识的字段。")}
-                    )
+                    problems.add(where, clean_name(key), lambda: _("不认识的字段。"))
         values = {**record, **fixed} if fixed else record
         rows.append((line, _cells(values, fields, where, problems)))
         lines[line] = where
     return _Records(kind, layout, rows, lines)
 
 
-def _records_list(data, key: str, problems: list[dict], *, required: bool) -> list:
+def _records_list(data, key: str, problems: Problems, *, required: bool) -> list:
     value = data.get(key) if isinstance(data, dict) else None
     if value is None and not required:
         return []
     if not isinstance(value, list):
-        problems.append({"record": "", "field": key, "message": _("应为记录的列表。")})
+        problems.add("", key, lambda: _("应为记录的列表。"))
         return []
     return value
 
 
-def _objects(values: list, prefix: str, problems: list[dict]) -> Iterator[tuple[str, dict]]:
+def _objects(values: list, prefix: str, problems: Problems) -> Iterator[tuple[str, dict]]:
+    """The records of ``values`` that are objects of at most ``MAX_KEYS`` fields, with where
+    each is ("orders[3]"); the others are problems, and are not yielded."""
     for index, value in enumerate(values):
         where = f"{prefix}[{index}]"
         if not isinstance(value, dict):
-            problems.append({"record": where, "field": "", "message": _("应为一个对象。")})
+            problems.add(where, "", lambda: _("应为一个对象。"))
+            continue
+        if len(value) > MAX_KEYS:
+            problems.add(where, "", lambda: _("一条记录最多 %(n)s 个字段。") % {"n": MAX_KEYS})
             continue
         yield where, value
 
 
-def _check_size(count: int, what: str, problems: list[dict]) -> None:
+def _check_size(count: int, what: str, problems: Problems) -> None:
     limit = settings.DESK_API_MAX_RECORDS
     if count > limit:
-        problems.append(
-            {
-                "record": "",
-                "field": what,
-                "message": _("一批最多 %(n)s 条记录，请分成几批发送。") % {"n": limit},
-            }
-        )
+        problems.add("", what, lambda: _("一批最多 %(n)s 条记录，请分成几批发送。") % {"n": limit})
+
+
+def _refuse(problems: Problems) -> None:
+    if problems:
+        raise RecordError(problems.kept, problems.count)
 
 
 def order_records(data) -> list[_Records]:
     """The order and item "files" of an orders batch (``{"orders": [{…, "items": […]}]}``).
-    Raises ``RecordError`` when the JSON is not of that shape (an unknown field, a value that
-    is neither text nor a number, too many records)."""
-    problems: list[dict] = []
+    Raises ``RecordError`` when the JSON is not of that shape (an unknown field, a record of
+    more than ``MAX_KEYS`` fields, a value that is neither text nor a number, too many
+    records): its first 200 problems, and how many in all."""
+    problems = Problems()
     orders = _records_list(data, "orders", problems, required=True)
     _check_size(len(orders), "orders", problems)
     order_rows, item_rows = [], []
@@ -189,31 +262,31 @@ def order_records(data) -> list[_Records]:
                 continue
             items = record["items"]
             if not isinstance(items, list):
-                problems.append(
-                    {"record": where, "field": "items", "message": _("应为记录的列表。")}
-                )
+                problems.add(where, "items", lambda: _("应为记录的列表。"))
                 continue
+            if len(item_rows) + len(items) > settings.DESK_API_MAX_RECORDS:
+                _check_size(len(item_rows) + len(items), "items", problems)
+                break
             for item_where, item in _objects(items, f"{where}.items", problems):
                 item_rows.append((item_where, item, {"order_no": record.get("order_no")}))
-        _check_size(len(item_rows), "items", problems)
     found = [_to_rows("orders", order_rows, ORDER_FIELDS, problems)]
     if item_rows:
         found.append(_to_rows("items", item_rows, ITEM_FIELDS, problems))
-    if problems:
-        raise RecordError(problems)
+    _refuse(problems)
     return found
 
 
 def refund_records(data) -> list[_Records]:
     """The refund "file" of a refunds batch (``{"refunds": […]}``); ``RecordError`` as for
     ``order_records``."""
-    problems: list[dict] = []
+    problems = Problems()
     refunds = _records_list(data, "refunds", problems, required=True)
     _check_size(len(refunds), "refunds", problems)
-    rows = [(where, record, {}) for where, record in _objects(refunds, "refunds", problems)]
+    rows = []
+    if not problems:
+        rows = [(where, record, {}) for where, record in _objects(refunds, "refunds", problems)]
     found = [_to_rows("refunds", rows, REFUND_FIELDS, problems)]
-    if problems:
-        raise RecordError(problems)
+    _refuse(problems)
     return found
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from tickets.imports.report import KEEP_PROBLEMS
 from tickets.services import DeskError
 
 # code -> HTTP status, for the schema and the README.
@@ -25,6 +26,7 @@ ERROR_CODES = {
     "method_not_allowed": 405,
     "not_acceptable": 406,
     "conflict": 409,
+    "length_required": 411,
     "too_large": 413,
     "unsupported_media_type": 415,
     "refused": 422,
@@ -45,14 +47,16 @@ class BatchRefused(exceptions.APIException):
 
 
 class RecordsInvalid(exceptions.APIException):
-    """Records not of the documented shape (a 400): ``details`` names each."""
+    """Records not of the documented shape (a 400): ``details`` names each (the first 200),
+    ``error_count`` counts them all."""
 
     status_code = 400
     default_code = "invalid"
 
-    def __init__(self, details: list[dict]):
+    def __init__(self, details: list[dict], error_count: int | None = None):
         super().__init__(_("请求内容有误，请按下面的说明修改。"))
-        self.details = details
+        self.details = details[:KEEP_PROBLEMS]
+        self.error_count = len(details) if error_count is None else error_count
 
 
 class Conflict(exceptions.APIException):
@@ -123,7 +127,8 @@ def exception_handler(exc, context):
         )
         return Response(body, status=422)
     if isinstance(exc, RecordsInvalid):
-        return Response(error_body("invalid", exc.detail, exc.details), status=400)
+        body = error_body("invalid", exc.detail, exc.details, error_count=exc.error_count)
+        return Response(body, status=400)
     if isinstance(exc, exceptions.ValidationError):
         details = _flatten(exc.detail)
         return Response(

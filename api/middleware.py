@@ -5,15 +5,29 @@
   (``aftersales.middleware.ChosenLanguageMiddleware``);
 - what the pages' middleware would answer with an HTML page is answered here in the API's JSON
   error shape: a NUL character in the query string, a body larger than
-  ``DESK_API_MAX_BODY_BYTES`` by its Content-Length, a body that is not JSON.
+  ``DESK_API_MAX_BODY_BYTES`` by its Content-Length, a body that is not JSON, a body sent
+  in chunks without a Content-Length (411: the desk reads a body by its length, and would
+  read a chunked one as empty);
+- every call is recorded (``ApiCall``), refused ones included: the views record theirs; a
+  call refused here, and one that ended in a 500, is recorded here, when its bearer token is
+  one the desk knows (a call with no token or a wrong one is nobody's).
 """
 
+import logging
+import time
+
 from django.conf import settings
+from django.db import DatabaseError
+from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from .errors import json_error
+from .services import api_call_record
+from .tokens import token_find
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "/api/"
 
@@ -41,10 +55,13 @@ class ApiRequestMiddleware:
         language = api_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
         translation.activate(language)
         request.LANGUAGE_CODE = language
-        refused = self._refusal(request)
-        if refused is not None:
-            return refused
-        return self.get_response(request)
+        started = time.monotonic()
+        response = self._refusal(request)
+        if response is None:
+            response = self.get_response(request)
+        if not getattr(request, "_api_call_recorded", False):
+            _record(request, response, started)
+        return response
 
     def _refusal(self, request):
         if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get(
@@ -58,6 +75,13 @@ class ApiRequestMiddleware:
         if request.method in ("POST", "PUT", "PATCH"):
             limit = settings.DESK_API_MAX_BODY_BYTES
             declared = request.META.get("CONTENT_LENGTH") or ""
+            chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+            if chunked and not declared:
+                return json_error(
+                    "length_required",
+                    _("请求必须带 Content-Length 头（不支持分块传输）。"),
+                    411,
+                )
             if declared.isdigit() and int(declared) > limit:
                 return json_error(
                     "too_large",
@@ -73,3 +97,38 @@ class ApiRequestMiddleware:
                     415,
                 )
         return None
+
+
+def _record(request, response, started: float) -> None:
+    """Records a call the view did not record (refused here, or a 500) for its token, if
+    the ``Authorization: Bearer`` token is one the desk knows; else records nothing. A failure
+    to record is logged, never turns the answer into another."""
+    token = getattr(request, "_api_token", None)
+    if token is None:
+        header = request.META.get("HTTP_AUTHORIZATION", "").split()
+        if len(header) != 2 or header[0].lower() != "bearer":
+            return
+        try:
+            token = token_find(header[1])
+        except DatabaseError:
+            logger.exception("API call not recorded: the token could not be read")
+            return
+    if token is None:
+        return
+    try:
+        match = getattr(request, "resolver_match", None) or resolve(request.path_info)
+        endpoint = getattr(getattr(match.func, "view_class", None), "endpoint", "")
+        endpoint = endpoint or match.url_name or ""
+    except Resolver404:
+        endpoint = ""
+    try:
+        api_call_record(
+            token=token,
+            method=request.method or "",
+            endpoint=endpoint or "unknown",
+            path=request.path,
+            status_code=response.status_code,
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+    except DatabaseError:
+        logger.exception("API call not recorded")

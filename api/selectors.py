@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from finance_exports.models import Sheet
 from finance_exports.selectors import visible_sheets
+from tickets.imports.reading import UNSTORABLE
 from tickets.models import LedgerEntry, Order, Shop, Ticket
 from tickets.selectors import visible_ledger, visible_shops, visible_tickets
 
@@ -31,8 +32,12 @@ def token_shops(token: ApiToken) -> QuerySet[Shop]:
 
 def token_shop_by_code(token: ApiToken, code: str) -> Shop | None:
     """The active shop with ``code`` among the token's, or None (another shop's code reads as
-    one that does not exist)."""
-    if not isinstance(code, str):
+    one that does not exist). A code no shop can have is None without asking the database:
+    not text, longer than ``Shop.code`` holds, or with a character no text of the desk may
+    hold (``reading.UNSTORABLE``: a lone surrogate cannot even be sent to PostgreSQL)."""
+    if not isinstance(code, str) or len(code) > Shop._meta.get_field("code").max_length:
+        return None
+    if UNSTORABLE.search(code):
         return None
     return token_shops(token).filter(code=code, is_active=True).first()
 

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from finance_exports.models import Sheet
 from tickets.models import LedgerEntry, Order, Promise, Ticket, TicketEvent
 
-from .batches import ITEM_FIELDS, ORDER_FIELDS, REFUND_FIELDS
+from .batches import ITEM_FIELDS, ORDER_FIELDS, REFUND_FIELDS, TIME_FIELDS
 from .scopes import Scope
 
 
@@ -32,10 +32,12 @@ class ErrorBodySerializer(serializers.Serializer):
             "method_not_allowed",
             "not_acceptable",
             "conflict",
+            "length_required",
             "too_large",
             "unsupported_media_type",
             "refused",
             "throttled",
+            "server_error",
         ]
     )
     message = serializers.CharField(help_text="For people, in the request's language.")
@@ -81,8 +83,27 @@ class CellField(serializers.Field):
         return data
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "nullable": True,
+        "description": (
+            "A time: as the seller centre writes it, in Beijing time (2026-11-01 18:00:00, "
+            "2026/11/1 18:00, 2026-11-01), or ISO 8601 (2026-11-01T10:00:00Z, "
+            "2026-11-01T18:00:00+08:00; without a zone, Beijing time), stored in Beijing time "
+            "as the CSV import stores it."
+        ),
+    }
+)
+class TimeCellField(CellField):
+    """A record's time field (``batches.TIME_FIELDS``): its accepted formats in the schema."""
+
+
 def _record_serializer(name: str, fields: tuple[str, ...], extra: dict | None = None):
-    attrs = {field: CellField(required=False) for field in fields}
+    attrs = {
+        field: (TimeCellField if field in TIME_FIELDS else CellField)(required=False)
+        for field in fields
+    }
     attrs.update(extra or {})
     return type(name, (serializers.Serializer,), attrs)
 

@@ -9,6 +9,7 @@ ended, how many records), refused ones included.
 import time
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
@@ -32,7 +33,7 @@ from . import serializers as s
 from .batches import RecordError, batch_import, body_digest, order_records, refund_records
 from .errors import RecordsInvalid
 from .models import ApiBatch, ApiToken
-from .pagination import KeysetPagination
+from .pagination import PAGE_PARAMETERS, KeysetPagination
 from .scopes import Scope, scope_refusal
 from .selectors import (
     token_ledger,
@@ -42,6 +43,7 @@ from .selectors import (
     token_tickets,
 )
 from .services import api_call_record, personal_data_read_record
+from .throttling import TokenRateThrottle
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -51,22 +53,18 @@ def _errors(*codes: int) -> dict:
     return {code: OpenApiResponse(s.ErrorSerializer) for code in (400, 401, 429, *codes)}
 
 
-class ApiView(APIView):
-    """The base of every endpoint: the token's scope (``required_scope``), its rate limit
-    (``throttle_scope``), and the call's record. ``records`` is set by the view."""
+class CallRecorded:
+    """Records each call made with a token the desk knows (``ApiCall``), whatever its answer,
+    and marks the request recorded so the middleware does not record it again (it records the
+    calls no view answered: refused before, or a 500). ``endpoint`` names the view; the view
+    sets ``records``."""
 
-    required_scope: str | None = None
-    throttle_scope = "api"
     endpoint = ""
 
     def initialize_request(self, request, *args, **kwargs):
         self._started = time.monotonic()
         self.records = 0
         return super().initialize_request(request, *args, **kwargs)
-
-    @property
-    def token(self) -> ApiToken:
-        return self.request.auth
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -84,8 +82,23 @@ class ApiView(APIView):
                 records=getattr(self, "records", 0),
                 duration_ms=int((time.monotonic() - started) * 1000),
             )
+        # Seen by a view: recorded if its token is known, so the middleware need not look.
+        getattr(request, "_request", request)._api_call_recorded = True
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+class ApiView(CallRecorded, APIView):
+    """The base of every endpoint: the token's scope (``required_scope``), its rate limit
+    (``throttle_scope``), and the call's record (``CallRecorded``). ``records`` is set by the
+    view."""
+
+    required_scope: str | None = None
+    throttle_scope = "api"
+
+    @property
+    def token(self) -> ApiToken:
+        return self.request.auth
 
 
 # --- the token ------------------------------------------------------------------------------
@@ -147,7 +160,7 @@ class BatchView(ApiView):
         try:
             records = self.records_from(data)
         except RecordError as exc:
-            raise RecordsInvalid(exc.details) from None
+            raise RecordsInvalid(exc.details, exc.error_count) from None
         self.records = sum(len(found.rows) for found in records)
         answer = batch_import(
             token=self.token,
@@ -264,6 +277,28 @@ def _shop_code_to_id(token, data):
     return data
 
 
+def _range_errors_by_parameter(filterset) -> dict:
+    """The filter's errors keyed by the query parameters the client sent: a date range's
+    error ("created") is the error of each of its bounds that does not read
+    (``created_min``, ``created_max``), not of a field the client never named."""
+    errors = dict(filterset.errors)
+    for name in ("created", "updated"):
+        if name not in errors:
+            continue
+        messages = errors.pop(name)
+        bounds = filterset.form.fields[name].fields
+        bad = []
+        for suffix, bound in zip(("_min", "_max"), bounds, strict=True):
+            raw = filterset.data.get(name + suffix)
+            try:
+                bound.clean(raw)
+            except DjangoValidationError:
+                bad.append(name + suffix)
+        for parameter in bad or [f"{name}_min"]:
+            errors[parameter] = messages
+    return errors
+
+
 class TicketListView(ApiView):
     required_scope = Scope.TICKETS_READ
     endpoint = "tickets.list"
@@ -276,7 +311,7 @@ class TicketListView(ApiView):
             "The same filters and sorts as the ticket list (售后单), over the token's shops; "
             "pages by cursor, without a count."
         ),
-        parameters=TICKET_FILTERS,
+        parameters=[*TICKET_FILTERS, *PAGE_PARAMETERS],
         responses={200: s.TicketPageSerializer, **_errors(403)},
         tags=["tickets"],
     )
@@ -289,7 +324,7 @@ class TicketListView(ApiView):
         # The shop filter offers the token's shops only (its choices are built from the user).
         filterset.filters["shop"].queryset = token_shops(token)
         if not filterset.is_valid():
-            raise exceptions.ValidationError(filterset.errors)
+            raise exceptions.ValidationError(_range_errors_by_parameter(filterset))
         sort = filterset.form.cleaned_data.get("sort") or "due"
         queryset = filterset.qs.select_related("shop", "order", "assignee")
         paginator = self.pagination_class()
@@ -315,7 +350,8 @@ class TicketChangesView(ApiView):
         parameters=[
             OpenApiParameter(
                 "since", OpenApiTypes.DATETIME, required=True, description="ISO 8601, with zone."
-            )
+            ),
+            *PAGE_PARAMETERS,
         ],
         responses={200: s.TicketPageSerializer, **_errors(403)},
         tags=["tickets"],
@@ -435,6 +471,7 @@ class LedgerView(ApiView):
             OpenApiParameter("kind", str, enum=_choices(LedgerEntry.Kind.choices)),
             OpenApiParameter("recorded_from", OpenApiTypes.DATETIME),
             OpenApiParameter("recorded_before", OpenApiTypes.DATETIME),
+            *PAGE_PARAMETERS,
         ],
         responses={200: s.LedgerPageSerializer, **_errors(403)},
         tags=["money"],
@@ -482,6 +519,7 @@ class SheetListView(ApiView):
         parameters=[
             OpenApiParameter("kind", str, enum=_choices(Sheet.Kind.choices)),
             OpenApiParameter("status", str, enum=_choices(Sheet.Status.choices)),
+            *PAGE_PARAMETERS,
         ],
         responses={200: s.SheetPageSerializer, **_errors(403)},
         tags=["money"],
@@ -533,14 +571,16 @@ class SheetFileView(ApiView):
 
 
 # --- the schema and its docs ----------------------------------------------------------------
-class SchemaView(SpectacularAPIView):
-    """The OpenAPI schema (JSON): for any valid token, and for administrators in the
-    browser."""
+class SchemaView(CallRecorded, SpectacularAPIView):
+    """The OpenAPI schema (JSON): for any valid token (recorded and rate-limited like any
+    call), and for administrators in the browser."""
 
     renderer_classes = [OpenApiJsonRenderer]
     authentication_classes = [*settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]]
     permission_classes = []
-    throttle_classes = []
+    throttle_classes = [TokenRateThrottle]
+    throttle_scope = "api"
+    endpoint = "schema"
 
     def get_authenticators(self):
         from .authentication import TokenAuthentication

@@ -173,7 +173,8 @@ def clean_amount(raw: str | None) -> Decimal:
 
 def clean_quantity(raw: str | None) -> int:
     """A whole number of pieces, 1 to 100000: '2', "'3", '1.0', '２'. Not '1e2' or '1_0':
-    digits only, as a person writes a count."""
+    digits only, as a person writes a count. A whole number too large ('2147483648') is
+    refused as out of range, not as "not a whole number"."""
     text = unicodedata.normalize("NFKC", unwrap(raw)).strip()
     if not _QUANTITY.fullmatch(text):
         raise CellError(_("数量“%(value)s”不是整数。") % {"value": raw})
@@ -183,7 +184,9 @@ def clean_quantity(raw: str | None) -> int:
     return number
 
 
-_QUANTITY = re.compile(r"[0-9]{1,9}(?:\.0+)?")
+# Up to 40 digits (a longer run is no count anyway, and int() of it stays cheap): the range
+# check then says what is wrong with it.
+_QUANTITY = re.compile(r"[0-9]{1,40}(?:\.0+)?")
 
 
 def clean_datetime(raw: str | None) -> datetime | None:
