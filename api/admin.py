@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.outbound import OutboundRefused
 from tickets.admin import DeclaredLookupsOnly, NoWrites, ServiceDoorAdmin
 from tickets.admin_input import CheckedInput
 
@@ -20,7 +21,7 @@ from .models import (
 )
 from .scopes import Scope
 from .tokens import token_issue, token_issue_refusal, token_revoke
-from .webhooks import webhook_secret
+from .webhooks import webhook_secret, webhook_target
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -151,9 +152,14 @@ class WebhookEndpointForm(forms.ModelForm):
         fields = ("name", "url", "events", "shops", "all_shops", "is_active")
 
     def clean_url(self):
+        """Refuses an address the desk would not send to (``webhooks.webhook_target``: https,
+        no credentials, public addresses only unless ``DESK_CHAT_ALLOW_PRIVATE_URLS``; issue
+        16 review 7). Resolves the host name; the sender checks it again on every attempt."""
         url = self.cleaned_data["url"]
-        if not url.lower().startswith(("https://", "http://")):
-            raise forms.ValidationError(_("地址必须以 http:// 或 https:// 开头。"))
+        try:
+            webhook_target(url)
+        except OutboundRefused as exc:
+            raise forms.ValidationError(exc.message) from exc
         return url
 
 

@@ -19,5 +19,6 @@ def webhook_deliver(self, delivery_id: int) -> str:
     """Sends delivery ``delivery_id`` (``webhooks.webhook_send``), queued after the event's
     transaction commits. A receiver's HTTP error, an unreachable or slow receiver is retried
     with exponential backoff (2 s, 4 s, 8 s … at most 10 min apart) up to
-    ``DESK_WEBHOOK_MAX_RETRIES`` times; the last failure marks the delivery failed."""
+    ``DESK_WEBHOOK_MAX_RETRIES`` times; the last failure marks the delivery failed. A refused
+    address or a redirect is not retried (returns "failed", the delivery marked failed)."""
     return webhook_send(delivery_id=delivery_id, final=self.request.retries >= self.max_retries)

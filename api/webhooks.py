@@ -14,10 +14,11 @@ A body carries what an ERP needs to act: numbers, statuses, shop codes, the good
 never a buyer's name, phone, address or nickname, nor anything an agent typed (a note may quote
 a phone; DOMAIN.md "Information leak"), as the chat robots' cards.
 
-The HTTP transport is the chat robots' (``tickets.services.notifications.chat_send``): one
-JSON POST through ``urllib.request`` with a timeout, an HTTP error or a network error retried
-by the Celery task; it is written again here because the chat's is bound to its robot model and
-message card, and both must stay as they are.
+Where and how a body is sent is the chat robots' rule and transport (``aftersales.outbound``,
+issue 16 review 7 and 8): the URL https to public addresses only unless
+``DESK_CHAT_ALLOW_PRIVATE_URLS`` (checked when the endpoint is saved and again, after DNS,
+before each attempt, which connects to the checked address), redirects never followed (a 3xx
+is a failure), and one attempt bounded as a whole by ``DESK_WEBHOOK_TIMEOUT_SECONDS``.
 """
 
 import hashlib
@@ -25,9 +26,6 @@ import hmac
 import json
 import secrets
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 from celery import signature
 from django.conf import settings
@@ -35,8 +33,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import post_save
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from aftersales.outbound import OutboundFailed, OutboundRefused, Target, post, url_target
 from finance_exports.models import ExchangeLine, Sheet
 from tickets.models import LedgerEntry, Ticket, TicketEvent
 from tickets.selectors_exchanges import goods_lines, items_with_replacements
@@ -49,7 +47,9 @@ SIGNATURE_HEADER = "X-Desk-Signature"
 
 
 class WebhookSendError(Exception):
-    """The receiver answered with an HTTP error: the task retries."""
+    """An attempt failed in a way a later one may mend (the receiver's HTTP error other than
+    a redirect, a network error, the deadline, a name that did not resolve): the task
+    retries. Its text is the short reason recorded on the attempt."""
 
 
 def webhook_secret() -> str:
@@ -270,35 +270,47 @@ def connect() -> None:
 
 
 # --- sending ------------------------------------------------------------------------------
-def webhook_request(delivery: WebhookDelivery, *, now: int | None = None):
-    """The signed POST of ``delivery``: its JSON body, ``X-Desk-Event``, ``X-Desk-Delivery``
-    (the delivery's id, the same on every retry: a receiver drops one it already took) and
-    ``X-Desk-Signature`` (``webhook_signature``)."""
+def webhook_target(url: str) -> Target:
+    """Checks an endpoint's ``url`` as the chat robots' are (``aftersales.outbound.url_target``
+    with ``DESK_CHAT_ALLOW_PRIVATE_URLS``: https, no credentials, every address the host
+    resolves to public) and returns where to send. Raises ``OutboundRefused`` (its
+    ``message`` for the administrator). Resolves the host name (DNS)."""
+    return url_target(url, allow_private=settings.DESK_CHAT_ALLOW_PRIVATE_URLS)
+
+
+def webhook_request(
+    delivery: WebhookDelivery, *, now: int | None = None
+) -> tuple[str, bytes, dict[str, str]]:
+    """The signed POST of ``delivery`` as (URL, body, headers): its JSON body,
+    ``X-Desk-Event``, ``X-Desk-Delivery`` (the delivery's id, the same on every retry: a
+    receiver drops one it already took) and ``X-Desk-Signature`` (``webhook_signature``)."""
     endpoint = delivery.endpoint
     body = json.dumps(
         {"id": delivery.pk, **delivery.payload}, ensure_ascii=False, separators=(",", ":")
     ).encode()
     stamp = now if now is not None else int(time.time())
-    return urllib.request.Request(  # noqa: S310 - an administrator's http(s) address, checked
-        endpoint.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "aftersales-desk-webhook/1",
-            "X-Desk-Event": delivery.event,
-            "X-Desk-Delivery": str(delivery.pk),
-            SIGNATURE_HEADER: webhook_signature(endpoint.secret, stamp, body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "aftersales-desk-webhook/1",
+        "X-Desk-Event": delivery.event,
+        "X-Desk-Delivery": str(delivery.pk),
+        SIGNATURE_HEADER: webhook_signature(endpoint.secret, stamp, body),
+    }
+    return endpoint.url, body, headers
 
 
 def webhook_send(*, delivery_id: int, final: bool = False) -> str:
-    """Makes one attempt at delivery ``delivery_id`` and records it. Returns "delivered",
-    "skipped" (already delivered, or its endpoint switched off: nothing sent). Raises
-    ``WebhookSendError`` (an HTTP status other than 2xx) or ``OSError`` (unreachable, timed
-    out after ``DESK_WEBHOOK_TIMEOUT_SECONDS``) for the task to retry; with ``final`` (the
-    last retry) the delivery is marked failed first."""
+    """Makes one attempt at delivery ``delivery_id`` and records it (``WebhookAttempt``).
+    The URL and its addresses are checked again first (``webhook_target``), redirects are
+    not followed, and the whole attempt - connecting, TLS, sending, reading the answer -
+    ends within ``DESK_WEBHOOK_TIMEOUT_SECONDS``.
+
+    Returns "delivered" (a 2xx answer), "skipped" (already delivered, or its endpoint
+    switched off or deleted: nothing sent) or "failed" (the URL or its address is refused,
+    or the receiver answered a redirect: no retry would help, so the delivery is marked
+    failed at once). Raises ``WebhookSendError`` (another HTTP status, a network error, the
+    deadline, a name that did not resolve) for the task to retry; with ``final`` (the last
+    retry) the delivery is marked failed first."""
     delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
     if (
         delivery is None
@@ -306,23 +318,30 @@ def webhook_send(*, delivery_id: int, final: bool = False) -> str:
         or not delivery.endpoint.is_active
     ):
         return "skipped"
-    if urllib.parse.urlsplit(delivery.endpoint.url).scheme not in ("http", "https"):
-        _attempted(delivery, None, _("地址必须以 http:// 或 https:// 开头。"), 0, final=True)
-        return "skipped"
     started = time.monotonic()
+    url, body, headers = webhook_request(delivery)
     try:
-        with urllib.request.urlopen(  # noqa: S310 - scheme checked above
-            webhook_request(delivery), timeout=settings.DESK_WEBHOOK_TIMEOUT_SECONDS
-        ) as response:
-            response.read(65536)
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        _attempted(delivery, exc.code, f"HTTP {exc.code}", _ms(started), final=final)
-        raise WebhookSendError(f"HTTP {exc.code}") from exc
-    except OSError as exc:
-        _attempted(delivery, None, type(exc).__name__, _ms(started), final=final)
-        raise
-    _attempted(delivery, status, "", _ms(started), final=False, delivered=True)
+        target = webhook_target(url)
+        answer = post(
+            target, body, headers, deadline=started + settings.DESK_WEBHOOK_TIMEOUT_SECONDS
+        )
+    except OutboundRefused as exc:
+        if exc.transient:
+            _attempted(delivery, None, exc.reason, _ms(started), final=final)
+            raise WebhookSendError(exc.reason) from exc
+        _attempted(delivery, None, exc.reason, _ms(started), final=True)
+        return "failed"
+    except OutboundFailed as exc:
+        if not exc.retry:
+            _attempted(delivery, exc.status, str(exc), _ms(started), final=True)
+            return "failed"
+        _attempted(delivery, None, str(exc), _ms(started), final=final)
+        raise WebhookSendError(str(exc)) from exc
+    if not 200 <= answer.status < 300:
+        error = f"HTTP {answer.status}"
+        _attempted(delivery, answer.status, error, _ms(started), final=final)
+        raise WebhookSendError(error)
+    _attempted(delivery, answer.status, "", _ms(started), final=False, delivered=True)
     return "delivered"
 
 

@@ -3,9 +3,12 @@ signed with the endpoint's secret, sent after the commit (a rolled-back event se
 retried after a failure with every attempt kept, never a buyer's phone, address or nickname;
 the exchange list's lines go to each endpoint for its own shops only."""
 
+import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,20 +17,21 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from aftersales import outbound
 from aftersales.celery import app
 from api.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from api.tasks import webhook_deliver
-from api.webhooks import webhook_secret, webhook_send
+from api.webhooks import WebhookSendError, webhook_secret, webhook_send
 from finance_exports.builders import get_builder
 from finance_exports.services import exchange_list_approve, sheet_build
 from tests.factories import make_order, make_ticket, make_user
 from tests.finance_exports.helpers import queued_exchange, record
 from tests.tickets.test_chat_webhook import Receiver
-
-from .test_tokens import cookie_texts
 from tickets.models import LedgerEntry, Order, Ticket
 from tickets.roles import Role
 from tickets.services.tickets import ticket_transition
+
+from .test_tokens import cookie_texts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 OK = (200, b"ok", 0)
@@ -175,13 +179,155 @@ def test_the_last_failure_marks_the_delivery_failed(agent, shop_a, settings):
 
 def test_an_unreachable_receiver_is_an_error_to_retry(agent, shop_a, settings):
     settings.DESK_WEBHOOK_TIMEOUT_SECONDS = 1
+    settings.DESK_CHAT_ALLOW_PRIVATE_URLS = True  # a receiver inside the company's network
     ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
     endpoint("http://127.0.0.1:9/nothing-listens", shops=[shop_a])
     ticket_transition(actor=agent, ticket=ticket, to_status=Ticket.Status.AWAITING_RETURN)
     delivery = WebhookDelivery.objects.get()
-    with pytest.raises(OSError):
+    with pytest.raises(WebhookSendError, match="network error"):
         webhook_send(delivery_id=delivery.pk)
     assert WebhookAttempt.objects.get().status_code is None
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+
+
+# --- where a webhook may go, and for how long (issue 16 review 7 and 8) --------------------
+@pytest.fixture
+def dns(monkeypatch):
+    """Host names resolve from this dict (name -> addresses) instead of the network, for the
+    admin's check and the sender's alike; a name not in it does not resolve."""
+    names = {"erp.example.com": ["93.184.216.34"]}
+
+    def resolve(host, port):
+        with contextlib.suppress(ValueError):
+            return [str(ipaddress.ip_address(host))]  # an address resolves to itself
+        if host not in names:
+            raise OSError("name not known")
+        return names[host]
+
+    monkeypatch.setattr(outbound, "host_addresses", resolve)
+    return names
+
+
+def endpoint_form(url):
+    return {
+        "name": "旺店通",
+        "url": url,
+        "events": ["ticket.status_changed"],
+        "all_shops": "on",
+        "is_active": "on",
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "names", "refusal"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", {}, "https://"),
+        ("https://169.254.169.254/latest/meta-data/", {}, "本机、内网、链路本地"),
+        ("https://127.0.0.1/hook", {}, "本机、内网、链路本地"),
+        ("https://[::ffff:10.0.0.5]/hook", {}, "本机、内网、链路本地"),
+        ("https://erp.internal.example/hook", {"erp.internal.example": ["10.1.2.3"]}, "内网"),
+        # one private address among public ones is enough to refuse
+        ("https://mixed.example/hook", {"mixed.example": ["93.184.216.34", "192.168.1.2"]}, "内网"),
+        ("https://user:pw@erp.example.com/hook", {}, "用户名或密码"),
+        ("https://nowhere.example/hook", {}, "无法解析"),
+        ("ftp://erp.example.com/hook", {}, "https://"),
+    ],
+)
+def test_the_admin_refuses_an_address_the_desk_would_not_send_to(client, dns, url, names, refusal):
+    dns.update(names)
+    client.force_login(make_user("root-wh", None, is_superuser=True, is_staff=True))
+    response = client.post(reverse("admin:api_webhookendpoint_add"), endpoint_form(url))
+    assert response.status_code == 200
+    errors = " ".join(response.context["adminform"].form.errors.get("url", []))
+    assert refusal in errors, errors
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_admin_takes_a_public_https_address(client, dns):
+    client.force_login(make_user("root-wh", None, is_superuser=True, is_staff=True))
+    response = client.post(
+        reverse("admin:api_webhookendpoint_add"), endpoint_form("https://erp.example.com/hook")
+    )
+    assert response.status_code == 302
+    assert WebhookEndpoint.objects.get().url == "https://erp.example.com/hook"
+
+
+def test_http_and_private_addresses_only_with_the_setting(client, settings):
+    settings.DESK_CHAT_ALLOW_PRIVATE_URLS = True
+    client.force_login(make_user("root-wh", None, is_superuser=True, is_staff=True))
+    response = client.post(
+        reverse("admin:api_webhookendpoint_add"), endpoint_form("http://10.0.0.5:8080/hook")
+    )
+    assert response.status_code == 302
+    # credentials stay refused even then
+    response = client.post(
+        reverse("admin:api_webhookendpoint_add"), endpoint_form("http://u:p@10.0.0.5/hook")
+    )
+    assert response.status_code == 200 and WebhookEndpoint.objects.count() == 1
+
+
+def test_an_address_that_resolves_inside_at_send_time_is_not_sent_to(agent, shop_a, dns):
+    """The name was public when saved; by the time of sending it resolves to loopback (DNS
+    rebinding, or a record changed): nothing is sent, and no retry would help."""
+    ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    endpoint("https://erp.example.com/hook", shops=[shop_a])
+    ticket_transition(actor=agent, ticket=ticket, to_status=Ticket.Status.AWAITING_RETURN)
+    delivery = WebhookDelivery.objects.get()
+    dns["erp.example.com"] = ["127.0.0.1"]
+    # (had it connected, 127.0.0.1:443 would refuse: a network error, retried)
+    result = webhook_deliver.apply(args=(delivery.pk,))
+    assert result.state == "SUCCESS" and result.get() == "failed"
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (
+        "failed",
+        1,
+        "address not public",
+    )
+    # and a metadata address stored before the rule existed is refused the same way
+    delivery.endpoint.url = "https://169.254.169.254/latest/meta-data/"
+    delivery.endpoint.save(update_fields=["url"])
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="pending")
+    assert webhook_send(delivery_id=delivery.pk) == "failed"
+    assert WebhookAttempt.objects.filter(delivery=delivery).count() == 2
+
+
+def test_a_redirect_is_a_failure_and_never_followed(agent, shop_a):
+    ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    moved = {"headers": {"Location": "/elsewhere"}}
+    with Receiver([OK]) as elsewhere, Receiver([(302, b"", 0, moved)]) as receiver:
+        moved["headers"]["Location"] = elsewhere.url + "/latest/meta-data/"
+        endpoint(receiver.url + "/hook", shops=[shop_a])
+        ticket_transition(actor=agent, ticket=ticket, to_status=Ticket.Status.AWAITING_RETURN)
+        delivery = WebhookDelivery.objects.get()
+        result = webhook_deliver.apply(args=(delivery.pk,))
+    # one POST to the endpoint, none (POST or GET) to where it pointed, and no retry
+    assert result.get() == "failed"
+    assert len(receiver.requests) == 1 and elsewhere.requests == []
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("failed", 1)
+    assert delivery.last_error == "HTTP 302: redirect not followed"
+    assert WebhookAttempt.objects.get().status_code == 302
+
+
+def test_an_answer_dripped_beyond_the_deadline_is_cut_at_the_deadline(agent, shop_a, settings):
+    """A receiver sending its answer a byte at a time can't hold the sender longer than
+    DESK_WEBHOOK_TIMEOUT_SECONDS in all, and the delivery is not marked delivered."""
+    settings.DESK_WEBHOOK_TIMEOUT_SECONDS = 1
+    ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    with Receiver([(200, b"ok", 0, {"drip": 0.2})]) as receiver:
+        endpoint(receiver.url, shops=[shop_a])
+        ticket_transition(actor=agent, ticket=ticket, to_status=Ticket.Status.AWAITING_RETURN)
+        delivery = WebhookDelivery.objects.get()
+        started = time.monotonic()
+        with pytest.raises(WebhookSendError, match="deadline exceeded"):
+            webhook_send(delivery_id=delivery.pk)
+        took = time.monotonic() - started
+    assert took < 2.5, took  # the answer's ~20 bytes would take ~4 s
+    assert len(receiver.requests) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and delivery.last_error == "deadline exceeded"
+    assert WebhookAttempt.objects.get().duration_ms < 2500
 
 
 def test_a_refund_recorded_is_delivered_with_its_amount(agent, shop_a, eager):
@@ -224,7 +370,7 @@ def test_a_signed_exchange_list_carries_its_lines_to_each_shops_endpoint(
         assert personal not in receiver.requests[0][1].decode()
 
 
-def test_the_admin_shows_the_secret_once(client, shop_a):
+def test_the_admin_shows_the_secret_once(client, shop_a, dns):
     root = make_user("root-wh", None, is_superuser=True, is_staff=True)
     client.force_login(root)
     response = client.post(
@@ -248,7 +394,7 @@ def test_the_admin_shows_the_secret_once(client, shop_a):
     assert client.get(reverse("admin:api_webhookdelivery_add")).status_code == 403
 
 
-def test_the_secret_goes_into_no_cookie(client, shop_a):
+def test_the_secret_goes_into_no_cookie(client, shop_a, dns):
     """Issue 16 review 9: the secret is shown once on the page after saving (or after the
     new-secret action), never sent to the browser in a cookie (signed, not encrypted)."""
     root = make_user("root-wh", None, is_superuser=True, is_staff=True)

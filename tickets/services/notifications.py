@@ -13,14 +13,9 @@ number, status and agent), a row's parameters are numbers, values and staff name
 """
 
 import base64
-import contextlib
 import hashlib
 import hmac
-import http.client
 import json
-import socket
-import ssl
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -35,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from aftersales import outbound
 from tickets.chat_urls import ChatUrlRefused, chat_url_target
 from tickets.models import (
     ChatWebhook,
@@ -280,42 +276,14 @@ def _chat_record(webhook_id: int, error: str = "") -> None:
         rows.update(last_attempt_at=now, last_success_at=now, last_error="", consecutive_failures=0)
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """An HTTP connection to ``address`` (an IP checked by ``chat_url_target``; empty: the
-    host name itself) that speaks to ``host``; its raw socket is ``raw`` so a watchdog can
-    shut it down from another thread."""
-
-    raw: socket.socket | None = None
-
-    def __init__(self, host: str, port: int, *, address: str, timeout: float):
-        super().__init__(host, port, timeout=timeout)
-        self.address = address
-
-    def _open(self) -> socket.socket:
-        self.raw = socket.create_connection((self.address or self.host, self.port), self.timeout)
-        self.raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return self.raw
-
-    def connect(self):
-        self.sock = self._open()
-
-
-class _PinnedHTTPSConnection(_PinnedHTTPConnection):
-    """The same over TLS, the certificate checked against ``host`` (not the address)."""
-
-    default_port = http.client.HTTPS_PORT
-    tls = ssl.create_default_context()
-
-    def connect(self):
-        self.sock = self.tls.wrap_socket(self._open(), server_hostname=self.host)
-
-
 def _chat_post(request: urllib.request.Request) -> None:
-    """POSTs ``request`` (``chat_request``) once, the whole attempt - resolving and checking
-    the address, connecting, TLS, sending and reading the answer - ending within
-    ``DESK_CHAT_TIMEOUT_SECONDS`` (each socket operation is bounded by what is left, and a
-    watchdog shuts the socket down at the deadline, so an answer dripped a byte at a time is
-    cut too). Redirects are never followed. Returns None when the robot took the message.
+    """POSTs ``request`` (``chat_request``) once through the desk's outbound transport
+    (``aftersales.outbound.post``, shared with the ERP webhooks), the whole attempt -
+    resolving and checking the address, connecting, TLS, sending and reading the answer -
+    ending within ``DESK_CHAT_TIMEOUT_SECONDS`` (each socket operation is bounded by what is
+    left, and a watchdog shuts the socket down at the deadline, so an answer dripped a byte
+    at a time is cut too). Redirects are never followed. Returns None when the robot took
+    the message.
 
     Raises ``ChatRetry`` (HTTP 408/429/5xx, a rate-limit errcode, a network error, a
     dropped connection, the deadline, a name that did not resolve) or ``ChatRefused`` (a
@@ -325,49 +293,19 @@ def _chat_post(request: urllib.request.Request) -> None:
         target = chat_url_target(request.full_url)
     except ChatUrlRefused as exc:
         raise (ChatRetry if exc.transient else ChatRefused)(exc.reason) from exc
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise ChatRetry("deadline exceeded")
-    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    conn = kind(
-        target.host,
-        target.port,
-        address=target.addresses[0] if target.addresses else "",
-        timeout=left,
-    )
-    expired = threading.Event()
-
-    def cut() -> None:
-        expired.set()
-        if conn.raw is not None:
-            with contextlib.suppress(OSError):
-                conn.raw.shutdown(socket.SHUT_RDWR)
-
-    watchdog = threading.Timer(left, cut)
-    watchdog.daemon = True
-    watchdog.start()
     try:
-        conn.request("POST", target.path, body=request.data, headers=dict(request.header_items()))
-        response = conn.getresponse()
-        status = response.status
-        answer = response.read(65536)
-    except (OSError, http.client.HTTPException) as exc:
-        if expired.is_set() or isinstance(exc, TimeoutError):
-            raise ChatRetry("deadline exceeded") from exc
-        raise ChatRetry(f"network error: {type(exc).__name__}") from exc
-    finally:
-        watchdog.cancel()
-        conn.close()
-    if expired.is_set():
-        raise ChatRetry("deadline exceeded")
-    if 300 <= status < 400:
-        raise ChatRefused(f"HTTP {status}: redirect not followed")
+        answer = outbound.post(
+            target, request.data, dict(request.header_items()), deadline=deadline
+        )
+    except outbound.OutboundFailed as exc:
+        raise (ChatRetry if exc.retry else ChatRefused)(str(exc)) from exc
+    status = answer.status
     if status in (408, 429) or status >= 500:
         raise ChatRetry(f"HTTP {status}")
     if not 200 <= status < 300:
         raise ChatRefused(f"HTTP {status}")
     try:
-        code = json.loads(answer or b"{}").get("errcode", 0)
+        code = json.loads(answer.body or b"{}").get("errcode", 0)
     except (ValueError, AttributeError):
         code = 0  # a robot that answers 2xx without JSON took the message
     try:
