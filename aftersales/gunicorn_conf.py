@@ -9,13 +9,25 @@ section 8, issue 12 section 5). A path keeps its shape: the desk's route words a
 error log (stderr) names a failing request's URL: it goes through the same redaction as
 Python's logging (``aftersales.logging``).
 
+Every line is stamped in Beijing time (``+0800``): the master sets ``TZ`` to the desk's
+``TIME_ZONE`` before it writes its first line, as Django does in each worker when it loads the
+settings (the master's start-up lines were stamped ``+0000``, the workers' ``+0800``).
+
 Bind address and worker count stay on the ``Procfile``'s command line (``BIND``/``PORT``,
 ``WEB_CONCURRENCY``).
 """
 
+import os
+import time
+
 from gunicorn.glogging import Logger
 
 from aftersales.logging import RedactPersonalData, handler_redacts, redact, redact_path
+
+# settings.TIME_ZONE (a test holds them equal); read here without loading the settings.
+TIME_ZONE = "Asia/Shanghai"
+os.environ["TZ"] = TIME_ZONE
+time.tzset()
 
 accesslog = "-"
 # client, time, "METHOD /path PROTOCOL", status, bytes, seconds. No user agent: it is text the

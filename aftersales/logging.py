@@ -26,6 +26,13 @@ from urllib.parse import unquote
 _PHONE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[-\s]?|0)?(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
 # A mainland landline: its area code (010, 021, 0571 ...) and 7-8 digits.
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[-\s]?(\d{3,4})[-\s]?(\d{4})(?!\d)")
+# An identifier that is no phone number even where its digits would read as one: a UUID (a
+# Celery task's id) or a run of 32 or more hexadecimal digits (a UUID without its hyphens, a
+# hash), standing as a word of its own. Their digits are left as written.
+_HEX_ID = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32,})"
+    r"(?![0-9A-Za-z])"
+)
 # Django's CSRF refusals quote the request's Origin or Referer, which may name a page and its
 # search; its DisallowedHost quotes the Host header, text the client wrote.
 _CSRF_QUOTE = re.compile(r"(checking failed - ).*?( does not match)")
@@ -40,6 +47,17 @@ MASKED_SEGMENT = "*"
 # The loggers whose messages name a request's path: Django's "Not Found: /path", runserver's
 # '"GET /path HTTP/1.1" 404', gunicorn's "Error handling request /path".
 PATH_LOGGERS = frozenset({"django.request", "django.server", "gunicorn.error"})
+# gunicorn's own lines that name the server's files and sockets, never a request's path: their
+# paths stay as written (phones are still masked).
+SERVER_PATH_LINES = frozenset(
+    {
+        "Control socket listening at %s",
+        "Worker reloading: %s modified",
+        "Listening at: %s (%s)",
+        "Listening at: %s",
+        "Spawned dirty arbiter (pid: %s) at %s",
+    }
+)
 # A path standing alone in a log message: after a space, a quote or the start.
 _LOGGED_PATH = re.compile(r"""(?:(?<=[\s"'])|^)/[^\s?#"'<>]*""")
 _NUMBER = re.compile(r"[0-9]+")
@@ -122,13 +140,24 @@ def redact(text: str) -> str:
 
     Query strings become ``?[redacted]``, a mobile number its masked form (``138****5678``,
     as the pages show it, also behind 0, 86, 0086 or +86), a landline its area code and last
-    four digits (``021****4321``), a session cookie's value ``[redacted]``. Takes and returns
-    ``str``; never raises. Rule: QUALITY.md section 8, issue 12 section 5.
+    four digits (``021****4321``), a session cookie's value ``[redacted]``. The digits of a UUID
+    or of a run of 32+ hexadecimal digits (a Celery task's id, a hash) are no phone number and
+    stay as written. Takes and returns ``str``; never raises. Rule: QUALITY.md section 8, issue
+    12 section 5.
     """
     text = _QUERY.sub(rf"\1?{REDACTED}", text)
-    text = _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    text = _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    kept, start = [], 0
+    for hex_id in _HEX_ID.finditer(text):
+        kept += [_without_phones(text[start : hex_id.start()]), hex_id.group(0)]
+        start = hex_id.end()
+    text = "".join([*kept, _without_phones(text[start:])])
     return _SESSION.sub(rf"\1{REDACTED}", text)
+
+
+def _without_phones(text: str) -> str:
+    """``text`` with its mobile numbers and landlines masked (``redact``'s rule)."""
+    text = _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
 # gunicorn's line for a request it could not parse repeats the raw request line or header.
@@ -163,7 +192,8 @@ class RedactPersonalData(logging.Filter):
 
     A record about a request (Django's ``request`` extra: Not Found, server errors, CSRF
     failures) also loses the request's path as ``redact_path`` writes it, wherever it stands;
-    a record of ``PATH_LOGGERS`` every path-like word; gunicorn's line for a request it could
+    a record of ``PATH_LOGGERS`` every path-like word (but for gunicorn's lines naming its own
+    files and sockets, ``SERVER_PATH_LINES``); gunicorn's line for a request it could
     not parse everything after the client's address."""
 
     _traceback = logging.Formatter()
@@ -175,7 +205,8 @@ class RedactPersonalData(logging.Filter):
         cleaned = message
         if path:
             cleaned = _without_request_path(cleaned, path)
-        if record.name in PATH_LOGGERS:
+        own_path = isinstance(record.msg, str) and record.msg in SERVER_PATH_LINES
+        if record.name in PATH_LOGGERS and not own_path:
             cleaned = _LOGGED_PATH.sub(lambda m: redact_path(m.group(0)), cleaned)
         if record.name.startswith("gunicorn"):
             cleaned = _INVALID_REQUEST.sub(rf"\1{REDACTED}", cleaned)

@@ -298,3 +298,65 @@ def test_a_path_logged_before_the_urls_load_does_not_stick(monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(desk_logging, "_ROUTE_WORDS", None)
     assert redact_path("/tickets/123/") == "/tickets/123/"
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "7c1e9a2d-4b0f-4e61-b042-13987654321a",  # a Celery task's id, a phone's digits inside
+        "9f8e7d6c-5b4a-4c3d-b042-12346232abcd",  # "b042****6232a" in the console before
+        "7c1e9a2d4b0f4e61b04213987654321a",  # the same without hyphens
+        # a hash, a landline's look inside
+        "e3b0c44298fc1c149afb02187654321ae41e4649b934ca495991b7852b855",
+    ],
+)
+def test_the_digits_of_a_task_id_or_hexadecimal_id_are_not_a_phone(identifier):
+    line = f"Task tickets.tasks.x[{identifier}] succeeded; buyer {PHONE} called"
+    assert redact(line) == f"Task tickets.tasks.x[{identifier}] succeeded; buyer 139****4321 called"
+
+
+@pytest.mark.parametrize(
+    "glued", [f"tb{PHONE}", f"a{PHONE}b", f"{PHONE}abcdef", f"b{PHONE}a6232", f"x-{PHONE}-y"]
+)
+def test_a_phone_glued_to_letters_that_make_no_id_is_still_masked(glued):
+    assert PHONE not in redact(f"note {glued} end")
+
+
+def test_gunicorns_own_socket_and_listening_lines_keep_their_paths(tmp_path):
+    cfg = Config()
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    log = gunicorn_conf.DeskLogger(cfg)
+    log.info("Control socket listening at %s", "/run/user/1000/gunicorn/desk.ctl")
+    log.info("Listening at: %s (%s)", "unix:/tmp/desk-web.sock", 4242)
+    log.info("Worker reloading: %s modified", "/srv/desk/tickets/views.py")
+    # a request's path in the same log is still masked
+    log.exception("Error handling request %s", f"/orders/{NICK}/")
+    written = (tmp_path / "error.log").read_text()
+    assert "Control socket listening at /run/user/1000/gunicorn/desk.ctl" in written
+    assert "Listening at: unix:/tmp/desk-web.sock (4242)" in written
+    assert "Worker reloading: /srv/desk/tickets/views.py modified" in written
+    assert "Error handling request /orders/*/" in written
+    assert NICK not in written
+
+
+def test_gunicorns_master_stamps_its_lines_in_beijing_time_like_its_workers(settings):
+    assert gunicorn_conf.TIME_ZONE == settings.TIME_ZONE
+    # the master's first lines are written before any worker loads Django's settings
+    script = (
+        "from gunicorn.config import Config\n"
+        "from aftersales import gunicorn_conf\n"
+        "log = gunicorn_conf.DeskLogger(Config())\n"
+        "log.info('Starting gunicorn %s', 'x')\n"
+    )
+    env = {**os.environ, "TZ": "UTC"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "+0800] [" in result.stderr, result.stderr
+    assert "Starting gunicorn x" in result.stderr
