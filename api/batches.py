@@ -201,8 +201,11 @@ def _to_rows(
     rows, lines = [], {}
     for line, (where, record, fixed) in enumerate(records, start=1):
         if not known.issuperset(record):
-            for key in record:
-                if key not in known:
+            unknown = [key for key in record if key not in known]
+            if problems.full:
+                problems.count += len(unknown)  # past the cap: counted, nothing made
+            else:
+                for key in unknown:
                     problems.add(where, clean_name(key), lambda: _("不认识的字段。"))
         values = {**record, **fixed} if fixed else record
         rows.append((line, _cells(values, fields, where, problems)))
