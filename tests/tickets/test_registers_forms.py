@@ -308,6 +308,8 @@ def test_vip_form_is_a_supervisors_and_writes_the_vip(client, agent, shop_a):
 # --- row actions: a valid POST does what it says --------------------------------------
 def test_follow_up_is_recorded_through_its_page(desk, agent, supervisor, shop_a):
     vip = vip_add(actor=supervisor, shop=shop_a, buyer_nick="老顾客")
+    # A VIP since before this month (one added on a month's last day waits for the next).
+    VipCustomer.objects.filter(pk=vip.pk).update(created_at=timezone.now() - timedelta(days=40))
     vip_follow_ups_plan(actor=supervisor, month=timezone.localdate())
     follow_up = VipFollowUp.objects.get()
     response = _post(
