@@ -209,13 +209,16 @@ def dns(monkeypatch):
     return names
 
 
-def endpoint_form(url):
+def endpoint_form(url, shops=()):
+    """The admin's form for an endpoint at ``url`` hearing status changes, of ``shops``
+    (ids), or of every shop when none is given."""
+    shop_fields = {"shops": list(shops)} if shops else {"all_shops": "on"}
     return {
         "name": "旺店通",
         "url": url,
         "events": ["ticket.status_changed"],
-        "all_shops": "on",
         "is_active": "on",
+        **shop_fields,
     }
 
 
@@ -375,13 +378,7 @@ def test_the_admin_shows_the_secret_once(client, shop_a, dns):
     client.force_login(root)
     response = client.post(
         reverse("admin:api_webhookendpoint_add"),
-        {
-            "name": "旺店通",
-            "url": "https://erp.example.com/hook",
-            "events": ["ticket.status_changed"],
-            "shops": [shop_a.pk],
-            "is_active": "on",
-        },
+        endpoint_form("https://erp.example.com/hook", shops=[shop_a.pk]),
         follow=True,
     )
     hook = WebhookEndpoint.objects.get()
@@ -401,13 +398,7 @@ def test_the_secret_goes_into_no_cookie(client, shop_a, dns):
     client.force_login(root)
     response = client.post(
         reverse("admin:api_webhookendpoint_add"),
-        {
-            "name": "旺店通",
-            "url": "https://erp.example.com/hook",
-            "events": ["ticket.status_changed"],
-            "shops": [shop_a.pk],
-            "is_active": "on",
-        },
+        endpoint_form("https://erp.example.com/hook", shops=[shop_a.pk]),
     )
     assert response.status_code == 302
     hook = WebhookEndpoint.objects.get()

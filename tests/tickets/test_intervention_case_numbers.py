@@ -7,7 +7,6 @@ register's page and the admin (the API's door is tests/api/test_refunds.py)."""
 from datetime import timedelta
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +21,7 @@ from tests.tickets.export_files import (
     order_row,
     refund_row,
 )
+from tests.tickets.test_import_views import csv_upload
 from tickets.models import OrderImport, PlatformIntervention
 from tickets.roles import Role
 from tickets.services.interventions import intervention_register
@@ -30,10 +30,6 @@ pytestmark = pytest.mark.django_db
 
 CASE_NO = "88001122334455"
 NO_A, NO_B = "3515012345678900001", "3515012345678900002"
-
-
-def csv_upload(name, data):
-    return SimpleUploadedFile(name, data, content_type="text/csv")
 
 
 def import_through_the_page(client, shop, order_no, *, refund_no=CASE_NO):
