@@ -64,8 +64,9 @@ INSTALLED_APPS = [
     "django_filters",
     # Who changed which reference data (shops, couriers, rate card, users), before and after.
     "simple_history",
-    # Login lockout after repeated failures (settings under "Login lockout" below).
-    "axes",
+    # Login lockout after repeated failures (django-axes, settings under "Login lockout"
+    # below), under the desk's name for it (aftersales/apps.py).
+    "aftersales.apps.DeskAxesConfig",
     "tickets.apps.TicketsConfig",
     "finance_exports.apps.FinanceExportsConfig",
     # The API for the shops' ERPs and scripts (issue 16): Django REST Framework under /api/v1/,
@@ -187,6 +188,8 @@ AXES_LOCKOUT_CALLABLE = "aftersales.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "aftersales.lockout.client_ip"
 # axes' admin pages are registered by tickets/admin.py, read-only but for the unlock.
 AXES_ENABLE_ADMIN = False
+# No "AXES: BEGIN version ..." line on stderr at every start, `manage.py --help` included.
+AXES_VERBOSE = False
 # Behind a reverse proxy the client's address is in X-Forwarded-For: TRUSTED_PROXIES is how
 # many proxies (each appending to that header) stand in front of gunicorn; 0 = none, the
 # connection's own address counts (a client can't forge it).

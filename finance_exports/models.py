@@ -94,7 +94,7 @@ class Sheet(TimeStampedModel):
 
     class Meta:
         verbose_name = _("报表")
-        verbose_name_plural = _("报表")
+        verbose_name_plural = pgettext_lazy("plural", "报表")
         ordering = ["-business_date", "kind"]
         constraints = [
             models.UniqueConstraint(
@@ -155,7 +155,7 @@ class SheetDownload(AppendOnlyModel):
 
     class Meta:
         verbose_name = _("报表下载记录")
-        verbose_name_plural = _("报表下载记录")
+        verbose_name_plural = pgettext_lazy("plural", "报表下载记录")
         ordering = ["-downloaded_at"]
 
     def __str__(self):
@@ -180,7 +180,7 @@ class FinanceSheetEntry(AppendOnlyModel):
 
     class Meta:
         verbose_name = _("财务表流水")
-        verbose_name_plural = _("财务表流水")
+        verbose_name_plural = pgettext_lazy("plural", "财务表流水")
 
     def __str__(self):
         return f"{self.sheet} #{self.entry_id}"
@@ -206,7 +206,7 @@ class FinanceSheetCharge(AppendOnlyModel):
 
     class Meta:
         verbose_name = _("财务表补差价")
-        verbose_name_plural = _("财务表补差价")
+        verbose_name_plural = pgettext_lazy("plural", "财务表补差价")
 
     def __str__(self):
         return f"{self.sheet} #{self.charge_id}"
@@ -231,7 +231,7 @@ class InvoiceBatchLine(AppendOnlyModel):
 
     class Meta:
         verbose_name = _("开票批次行")
-        verbose_name_plural = _("开票批次行")
+        verbose_name_plural = pgettext_lazy("plural", "开票批次行")
 
     def __str__(self):
         return f"{self.sheet} #{self.invoice_id}"
@@ -264,7 +264,7 @@ class ExchangeLine(TimeStampedModel):
 
     class Meta:
         verbose_name = _("换货清单行")
-        verbose_name_plural = _("换货清单行")
+        verbose_name_plural = pgettext_lazy("plural", "换货清单行")
         ordering = ["sheet", "id"]
         constraints = [
             models.UniqueConstraint(fields=["sheet", "ticket"], name="exchange_line_once_per_list"),

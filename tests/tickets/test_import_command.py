@@ -52,7 +52,7 @@ def test_imports_orders_and_items(shop_a, files):
 
 def test_dry_run_writes_nothing(shop_a, files):
     out = command(*files, "--shop", shop_a.code, "--dry-run")
-    assert "dry run" in out
+    assert "试导入：什么也没有写入。" in out
     assert "created 2" in out
     assert not Order.objects.exists()
     assert not OrderImport.objects.exists()
@@ -61,7 +61,7 @@ def test_dry_run_writes_nothing(shop_a, files):
 def test_the_same_file_again_is_noticed_and_changes_nothing(shop_a, files):
     command(*files, "--shop", shop_a.code)
     out = command(*files, "--shop", shop_a.code)
-    assert "already imported" in out
+    assert "导入过" in out
     assert "unchanged 2" in out
     assert Order.objects.count() == 2
 
@@ -70,7 +70,7 @@ def test_bad_rows_fail_the_command_and_import_nothing(shop_a, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(export_csv(ORDER_HEADERS_56, [order_row(NO_1), order_row("3.515E+18")]))
     out = StringIO()
-    with pytest.raises(CommandError, match="nothing was imported"):
+    with pytest.raises(CommandError, match="行有错：什么也没有导入"):
         call_command("import_orders", str(path), "--shop", shop_a.code, stdout=out)
     assert "bad.csv:3 [订单编号]" in out.getvalue()
     assert not Order.objects.exists()
@@ -90,8 +90,8 @@ def test_refund_export_needs_a_user(shop_a, agent, files, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--shop", "nope"], "no shop"),
-        (["--shop", "shop-a", "--user", "ghost"], "no active user"),
+        (["--shop", "nope"], "没有代码为 'nope' 的店铺"),
+        (["--shop", "shop-a", "--user", "ghost"], "没有在职的账号 'ghost'"),
     ],
 )
 def test_unknown_shop_or_user(shop_a, files, args, message):
@@ -100,10 +100,10 @@ def test_unknown_shop_or_user(shop_a, files, args, message):
 
 
 def test_a_user_without_the_right_is_refused(shop_a, files, finance):
-    with pytest.raises(CommandError, match="may not import"):
+    with pytest.raises(CommandError, match="不能导入订单"):
         command(files[0], "--shop", shop_a.code, "--user", finance.username)
 
 
 def test_a_missing_file(shop_a, tmp_path):
-    with pytest.raises(CommandError, match="no such file"):
+    with pytest.raises(CommandError, match="没有这个文件"):
         command(tmp_path / "nothing.csv", "--shop", shop_a.code)

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from .base import MoneyField, TimeStampedModel
@@ -15,7 +16,7 @@ class Product(TimeStampedModel):
 
     class Meta:
         verbose_name = _("商品")
-        verbose_name_plural = _("商品")
+        verbose_name_plural = pgettext_lazy("plural", "商品")
         ordering = ["model_no"]
 
     def __str__(self):
@@ -38,7 +39,7 @@ class Sku(TimeStampedModel):
 
     class Meta:
         verbose_name = _("SKU")
-        verbose_name_plural = _("SKU")
+        verbose_name_plural = pgettext_lazy("plural", "SKU")
         ordering = ["code"]
 
     def __str__(self):

@@ -75,7 +75,7 @@ class CourierLossReport(TimeStampedModel):
 
     class Meta:
         verbose_name = _("快递丢件报告")
-        verbose_name_plural = _("快递丢件报告")
+        verbose_name_plural = pgettext_lazy("plural", "快递丢件报告")
         ordering = ["-created_at"]
         constraints = [
             choices_check("status", CourierLossReportStatus, "loss_status_valid"),

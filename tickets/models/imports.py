@@ -58,7 +58,7 @@ class OrderImport(TimeStampedModel):
 
     class Meta:
         verbose_name = _("订单导入")
-        verbose_name_plural = _("订单导入")
+        verbose_name_plural = pgettext_lazy("plural", "订单导入")
         ordering = ["-created_at"]
         constraints = [
             choices_check("status", OrderImportStatus, "order_import_status_valid"),
@@ -98,7 +98,7 @@ class OrderImportFile(DeskModel):
 
     class Meta:
         verbose_name = _("导入文件")
-        verbose_name_plural = _("导入文件")
+        verbose_name_plural = pgettext_lazy("plural", "导入文件")
         ordering = ["batch", "kind"]
         constraints = [
             models.UniqueConstraint(fields=["batch", "kind"], name="import_file_one_per_kind"),
@@ -140,7 +140,7 @@ class RefundRequest(TimeStampedModel):
 
     class Meta:
         verbose_name = _("平台退款申请")
-        verbose_name_plural = _("平台退款申请")
+        verbose_name_plural = pgettext_lazy("plural", "平台退款申请")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["shop", "refund_no"], name="refund_no_unique_per_shop"),

@@ -87,7 +87,7 @@ class LedgerEntry(AppendOnlyModel):
 
     class Meta:
         verbose_name = _("资金流水")
-        verbose_name_plural = _("资金流水")
+        verbose_name_plural = pgettext_lazy("plural", "资金流水")
         ordering = ["recorded_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_amount_positive"),

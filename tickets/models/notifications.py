@@ -241,7 +241,7 @@ class ChatWebhook(TimeStampedModel):
 
     class Meta:
         verbose_name = _("群机器人")
-        verbose_name_plural = _("群机器人")
+        verbose_name_plural = pgettext_lazy("plural", "群机器人")
         ordering = ["name", "id"]
         constraints = [
             choices_check("provider", ChatProvider, "chat_webhook_provider_valid"),

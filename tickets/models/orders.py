@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .base import AppendOnlyModel, DeskModel, MoneyField, TimeStampedModel, choices_check
 from .catalogue import Sku
@@ -78,7 +79,7 @@ class Order(TimeStampedModel):
 
     class Meta:
         verbose_name = _("订单")
-        verbose_name_plural = _("订单")
+        verbose_name_plural = pgettext_lazy("plural", "订单")
         ordering = ["-placed_at"]
         constraints = [
             models.UniqueConstraint(fields=["shop", "order_no"], name="order_no_unique_per_shop"),
@@ -151,7 +152,7 @@ class BuyerNick(models.Model):
 
     class Meta:
         verbose_name = _("买家会员名")
-        verbose_name_plural = _("买家会员名")
+        verbose_name_plural = pgettext_lazy("plural", "买家会员名")
 
     def __str__(self):
         return self.nick
@@ -175,7 +176,7 @@ class OrderItem(DeskModel):
 
     class Meta:
         verbose_name = _("订单商品")
-        verbose_name_plural = _("订单商品")
+        verbose_name_plural = pgettext_lazy("plural", "订单商品")
         ordering = ["order", "id"]
         constraints = [
             models.CheckConstraint(
@@ -226,7 +227,7 @@ class OrderChange(AppendOnlyModel):
 
     class Meta:
         verbose_name = _("订单变更")
-        verbose_name_plural = _("订单变更")
+        verbose_name_plural = pgettext_lazy("plural", "订单变更")
         ordering = ["created_at", "id"]
         constraints = [
             choices_check("kind", OrderChangeKind, "order_change_kind_valid"),
@@ -258,7 +259,7 @@ class PersonalDataAccess(AppendOnlyModel):
 
     class Meta:
         verbose_name = _("个人信息查看记录")
-        verbose_name_plural = _("个人信息查看记录")
+        verbose_name_plural = pgettext_lazy("plural", "个人信息查看记录")
         ordering = ["-accessed_at"]
 
     def __str__(self):

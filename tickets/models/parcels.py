@@ -68,7 +68,7 @@ class ReturnParcel(TimeStampedModel):
 
     class Meta:
         verbose_name = _("退回包裹")
-        verbose_name_plural = _("退回包裹")
+        verbose_name_plural = pgettext_lazy("plural", "退回包裹")
         ordering = ["-created_at"]
         constraints = [
             choices_check("condition", ReturnParcelCondition, "parcel_condition_valid"),

@@ -71,7 +71,7 @@ class QualityProblem(TimeStampedModel):
 
     class Meta:
         verbose_name = _("质量问题")
-        verbose_name_plural = _("质量问题")
+        verbose_name_plural = pgettext_lazy("plural", "质量问题")
         ordering = ["-created_at"]
         constraints = [
             choices_check("problem_type", QualityProblemProblemType, "quality_problem_type_valid")
@@ -95,7 +95,7 @@ class ProductionAlert(TimeStampedModel):
 
     class Meta:
         verbose_name = _("生产问题预警")
-        verbose_name_plural = _("生产问题预警")
+        verbose_name_plural = pgettext_lazy("plural", "生产问题预警")
         ordering = ["-created_at"]
         constraints = [
             # At most one alert per SKU+batch waits to be sent to production.
@@ -172,7 +172,7 @@ class WrongShipment(TimeStampedModel):
 
     class Meta:
         verbose_name = _("发错货登记")
-        verbose_name_plural = _("发错货登记")
+        verbose_name_plural = pgettext_lazy("plural", "发错货登记")
         ordering = ["-created_at"]
         constraints = [choices_check("kind", WrongShipmentKind, "wrong_shipment_kind_valid")]
 
@@ -213,7 +213,7 @@ class PlatformIntervention(TimeStampedModel):
 
     class Meta:
         verbose_name = _("小二介入")
-        verbose_name_plural = _("小二介入")
+        verbose_name_plural = pgettext_lazy("plural", "小二介入")
         ordering = ["deadline"]
         constraints = [
             choices_check("outcome", PlatformInterventionOutcome, "intervention_outcome_valid"),
@@ -262,7 +262,7 @@ class InvoiceRequest(TimeStampedModel):
 
     class Meta:
         verbose_name = _("发票申请")
-        verbose_name_plural = _("发票申请")
+        verbose_name_plural = pgettext_lazy("plural", "发票申请")
         ordering = ["-created_at"]
         constraints = [
             choices_check("status", InvoiceRequestStatus, "invoice_status_valid"),
@@ -321,7 +321,7 @@ class Review(TimeStampedModel):
 
     class Meta:
         verbose_name = _("中差评")
-        verbose_name_plural = _("中差评")
+        verbose_name_plural = pgettext_lazy("plural", "中差评")
         ordering = ["-made_at"]
         constraints = [
             choices_check("rating", ReviewRating, "review_rating_valid"),
@@ -356,7 +356,7 @@ class ReviewContact(AppendOnlyModel):
 
     class Meta:
         verbose_name = _("买家联系记录")
-        verbose_name_plural = _("买家联系记录")
+        verbose_name_plural = pgettext_lazy("plural", "买家联系记录")
         ordering = ["contacted_at"]
         constraints = [
             choices_check("channel", ReviewContactChannel, "review_contact_channel_valid")
@@ -390,7 +390,7 @@ class HandoverNote(TimeStampedModel):
 
     class Meta:
         verbose_name = _("交接事项")
-        verbose_name_plural = _("交接事项")
+        verbose_name_plural = pgettext_lazy("plural", "交接事项")
         ordering = ["handled_at", "-shift_date", "id"]
         constraints = [
             models.CheckConstraint(
@@ -416,7 +416,7 @@ class VipCustomer(TimeStampedModel):
 
     class Meta:
         verbose_name = _("VIP 顾客")
-        verbose_name_plural = _("VIP 顾客")
+        verbose_name_plural = pgettext_lazy("plural", "VIP 顾客")
         ordering = ["shop", "buyer_nick"]
         constraints = [
             models.UniqueConstraint(fields=["shop", "buyer_nick"], name="vip_once_per_shop")
@@ -444,7 +444,7 @@ class VipFollowUp(TimeStampedModel):
 
     class Meta:
         verbose_name = _("VIP 回访")
-        verbose_name_plural = _("VIP 回访")
+        verbose_name_plural = pgettext_lazy("plural", "VIP 回访")
         ordering = ["-month", "vip"]
         constraints = [
             models.UniqueConstraint(fields=["vip", "month"], name="vip_follow_up_once_a_month"),

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.db.models.functions import ExtractHour, ExtractMinute, TruncMinute
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history import register as record_history
 from simple_history.models import HistoricalRecords
 
@@ -118,7 +119,7 @@ class Shop(TimeStampedModel):
 
     class Meta:
         verbose_name = _("店铺")
-        verbose_name_plural = _("店铺")
+        verbose_name_plural = pgettext_lazy("plural", "店铺")
         ordering = ["code"]
         constraints = [
             choices_check("kind", ShopKind, "shop_kind_valid"),
@@ -197,7 +198,7 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("员工")
-        verbose_name_plural = _("员工")
+        verbose_name_plural = pgettext_lazy("plural", "员工")
 
     def __str__(self):
         full = f"{self.last_name}{self.first_name}".strip()
@@ -217,7 +218,7 @@ class Courier(DeskModel):
 
     class Meta:
         verbose_name = _("快递公司")
-        verbose_name_plural = _("快递公司")
+        verbose_name_plural = pgettext_lazy("plural", "快递公司")
         ordering = ["name"]
 
     def __str__(self):

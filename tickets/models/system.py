@@ -3,6 +3,7 @@
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Heartbeat(models.Model):
@@ -12,7 +13,7 @@ class Heartbeat(models.Model):
 
     class Meta:
         verbose_name = _("心跳")
-        verbose_name_plural = _("心跳")
+        verbose_name_plural = pgettext_lazy("plural", "心跳")
 
     def __str__(self):
         return f"{self.name} {timezone.localtime(self.beat_at):%Y-%m-%d %H:%M:%S}"

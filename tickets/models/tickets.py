@@ -351,7 +351,7 @@ class TicketItem(DeskModel):
 
     class Meta:
         verbose_name = _("售后商品")
-        verbose_name_plural = _("售后商品")
+        verbose_name_plural = pgettext_lazy("plural", "售后商品")
         constraints = [
             models.UniqueConstraint(fields=["ticket", "order_item"], name="ticket_item_once"),
             models.CheckConstraint(
@@ -394,7 +394,7 @@ class ExchangeReplacement(DeskModel):
 
     class Meta:
         verbose_name = _("换货发出商品")
-        verbose_name_plural = _("换货发出商品")
+        verbose_name_plural = pgettext_lazy("plural", "换货发出商品")
         ordering = ["ticket_item", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -456,7 +456,7 @@ class ExchangeCharge(AppendOnlyModel):
 
     class Meta:
         verbose_name = _("换货补差价")
-        verbose_name_plural = _("换货补差价")
+        verbose_name_plural = pgettext_lazy("plural", "换货补差价")
         ordering = ["recorded_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="exchange_charge_positive"),
@@ -553,7 +553,7 @@ class Promise(TimeStampedModel):
 
     class Meta:
         verbose_name = _("对买家的承诺")
-        verbose_name_plural = _("对买家的承诺")
+        verbose_name_plural = pgettext_lazy("plural", "对买家的承诺")
         ordering = ["fulfilled_at", "due_on", "id"]
         constraints = [
             choices_check("kind", PromiseKind, "promise_kind_valid"),
@@ -627,7 +627,7 @@ class TicketEvent(AppendOnlyModel):
 
     class Meta:
         verbose_name = _("售后单动态")
-        verbose_name_plural = _("售后单动态")
+        verbose_name_plural = pgettext_lazy("plural", "售后单动态")
         ordering = ["created_at", "id"]
         constraints = [choices_check("kind", TicketEventKind, "ticket_event_kind_valid")]
         indexes = [models.Index(fields=["ticket", "created_at"], name="ticket_event_timeline_idx")]
@@ -677,7 +677,7 @@ class TicketPhoto(TimeStampedModel):
 
     class Meta:
         verbose_name = _("售后照片")
-        verbose_name_plural = _("售后照片")
+        verbose_name_plural = pgettext_lazy("plural", "售后照片")
         ordering = ["created_at"]
         constraints = [
             models.CheckConstraint(

@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET
 
 from aftersales.spreadsheets import MONEY, NUMBER, Column, SheetBook
@@ -150,7 +150,7 @@ def _days_sheet(book, user, range_):
         _("按日"),
         [
             Column(_("日期"), 12),
-            Column(_("新建售后单"), 12, NUMBER),
+            Column(pgettext("statistics column", "新建售后单"), 12, NUMBER),
             Column(_("解决售后单"), 12, NUMBER),
             Column(_("中差评（评价日）"), 16, NUMBER),
             Column(_("中差评（修改日）"), 16, NUMBER),

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from tickets.selectors_registers import register_waiting
@@ -28,14 +28,16 @@ REGISTERS = [
         "tickets.view_courierlossreport",
         "tickets.add_courierlossreport",
     ),
-    Register("review", gettext_lazy("中差评"), "tickets.view_review", "tickets.add_review"),
+    Register(
+        "review", pgettext_lazy("plural", "中差评"), "tickets.view_review", "tickets.add_review"
+    ),
     Register(
         "quality",
-        gettext_lazy("质量问题"),
+        pgettext_lazy("plural", "质量问题"),
         "tickets.view_qualityproblem",
         "tickets.add_qualityproblem",
     ),
-    Register("alert", gettext_lazy("生产问题预警"), "tickets.view_productionalert"),
+    Register("alert", pgettext_lazy("plural", "生产问题预警"), "tickets.view_productionalert"),
     Register(
         "feedback",
         gettext_lazy("顾客反馈（款式/尺码/颜色）"),
@@ -50,13 +52,13 @@ REGISTERS = [
     ),
     Register(
         "intervention",
-        gettext_lazy("小二介入"),
+        pgettext_lazy("plural", "小二介入"),
         "tickets.view_platformintervention",
         "tickets.add_platformintervention",
     ),
     Register(
         "invoice",
-        gettext_lazy("发票申请"),
+        pgettext_lazy("plural", "发票申请"),
         "tickets.view_invoicerequest",
         "tickets.add_invoicerequest",
     ),
