@@ -457,6 +457,10 @@ def build_world(folder: str) -> World:
     )
     made.append(handover_add(actor=boss, shop=order.shop, note="交接", order=order))
     made.append(vip_add(actor=boss, shop=order.shop, buyer_nick=order.buyer_nick))
+    # A VIP since before this month (one added on a month's last day waits for the next).
+    VipCustomer.objects.filter(pk=made[-1].pk).update(
+        created_at=timezone.now() - timedelta(days=40)
+    )
     vip_follow_ups_plan(actor=boss, month=today.replace(day=1))
     made.append(saved_view_create(actor=agent, name="我的", query="status=open"))
     # Issue 13: an open escalation (the inbox and its decision), the supervisor's bell, and a

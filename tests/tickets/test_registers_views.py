@@ -102,6 +102,8 @@ def objects_b(shop_b, supervisor, settings):
         actor=supervisor, shop=shop_b, sku=sku, problem_type="fabric", order=order
     )
     vip = vip_add(actor=supervisor, shop=shop_b, buyer_nick="B店老顾客")
+    # A VIP since before this month (one added on a month's last day waits for the next).
+    VipCustomer.objects.filter(pk=vip.pk).update(created_at=timezone.now() - timedelta(days=40))
     vip_follow_ups_plan(month=timezone.localdate())
     return {
         "loss": courier_loss_create(
