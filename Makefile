@@ -45,6 +45,16 @@ run: seed
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## make test-sqlite: the whole suite on SQLite and the local-memory cache, whatever
+## DATABASE_URL/REDIS_URL say (what a clone without PostgreSQL or Redis runs).
+test-sqlite: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+## make e2e: the browser tests only (Chromium at /usr/bin/chromium or CHROMIUM_PATH);
+## screenshots in test-artifacts/screenshots/.
+e2e: install
+	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

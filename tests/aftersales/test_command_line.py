@@ -99,3 +99,22 @@ def test_manage_py_writes_no_start_up_line_to_stderr(args):
     assert result.returncode == 0, result.stderr
     assert "AXES" not in result.stderr
     assert result.stderr.strip() in ("", "System check identified no issues (0 silenced).")
+
+
+def test_seed_demos_help_gives_its_defaults():
+    from tickets.management.commands.seed_demo import Command
+
+    text = " ".join(Command().create_parser("manage.py", "seed_demo").format_help().split())
+    assert "random seed (default 2026;" in text
+    assert "how many orders (default 12000)" in text
+    assert "how many days of history (default 60)" in text
+
+
+def test_every_phony_target_of_the_makefile_has_a_rule():
+    import re
+
+    makefile = (ROOT / "Makefile").read_text()
+    phony = set(re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split())
+    rules = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.M))
+    assert phony - rules == set()
+    assert {"e2e", "test-sqlite"} <= rules

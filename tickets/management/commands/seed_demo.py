@@ -18,13 +18,17 @@ class Command(BaseCommand):
             "--seed",
             type=int,
             default=2026,
-            help="random seed (with --today: same seed, same data)",
+            help="random seed (default %(default)s; with --today: same seed, same data)",
         )
-        parser.add_argument("--orders", type=int, default=12000, help="how many orders to create")
+        parser.add_argument(
+            "--orders", type=int, default=12000, help="how many orders (default %(default)s)"
+        )
         parser.add_argument(
             "--tickets", type=int, default=None, help="how many tickets (default 4%% of orders)"
         )
-        parser.add_argument("--days", type=int, default=60, help="how many days of history")
+        parser.add_argument(
+            "--days", type=int, default=60, help="how many days of history (default %(default)s)"
+        )
         parser.add_argument(
             "--today",
             type=date.fromisoformat,
