@@ -12,13 +12,7 @@ OUTSIDE = re.compile(r"\bissues? \d+|\bthe issues?\b|\btracker\b|\.\./shared|sha
 
 def _pages() -> dict[str, str]:
     pages = {str(path.relative_to(ROOT)): path.read_text() for path in ROOT.glob("docs/*.md")}
-    # The API's section is written by the API's authors (their own pass on its words).
-    readme = (ROOT / "README.md").read_text()
-    pages["README.md"] = "\n## ".join(
-        part
-        for part in readme.split("\n## ")
-        if not part.startswith("The API for ERPs and scripts")
-    )
+    pages["README.md"] = (ROOT / "README.md").read_text()
     return pages
 
 
