@@ -337,6 +337,32 @@ def test_a_supervisor_who_records_and_approves_is_told_nothing(
     assert not Notification.objects.filter(recipient=supervisor).exists()
 
 
+def test_an_alert_told_to_production_leaves_every_supervisors_bell(
+    client, agent, supervisor, shop_a, settings
+):
+    # given a production alert that two supervisors were told of
+    settings.DESK_QUALITY_ALERT_COUNT = 1
+    other = make_user("supervisor-2", Role.SUPERVISOR, all_shops=True)
+    _problem, alert = quality_problem_register(
+        actor=agent, shop=shop_a, sku=make_sku(), batch="B1", problem_type="stitching"
+    )
+    client.force_login(other)
+    assert bell_count(client) == 1
+    # when one of them marks it sent to production through its page
+    client.force_login(supervisor)
+    assert bell_count(client) == 1
+    response = client.post(reverse("registers:alert_sent", args=[alert.pk]), {})
+    assert response.status_code == 302
+    # then it is read in both bells, and another alert's notification is not
+    assert bell_count(client) == 0
+    client.force_login(other)
+    assert bell_count(client) == 0
+    quality_problem_register(
+        actor=agent, shop=shop_a, sku=make_sku(), batch="B2", problem_type="stitching"
+    )
+    assert bell_count(client) == 1
+
+
 # --- 12. every inbox button comes back to the page it was on ---------------------------------
 def _forms_next(html: str) -> set[str]:
     table = html.split('<table class="grid inbox">', 1)[1].split("</table>", 1)[0]

@@ -26,7 +26,13 @@ from tickets.models import (
 )
 
 from . import DeskError, require_perm
-from .notifications import ChatCard, chat_language, notify, supervisors_of
+from .notifications import (
+    ChatCard,
+    chat_language,
+    notifications_handled,
+    notify,
+    supervisors_of,
+)
 from .register_links import of_shop_check, ticket_of_order_check
 
 
@@ -117,9 +123,10 @@ def _production_alert_check(*, sku: Sku, batch: str, now: datetime) -> Productio
 
 @transaction.atomic
 def production_alert_mark_sent(*, actor: User, alert: ProductionAlert) -> ProductionAlert:
-    """A supervisor has told production; the alert leaves the dashboard and the SKU+batch
-    starts counting again. Raises ``DeskError`` when it was already sent,
-    ``PermissionDenied`` for anyone but a supervisor."""
+    """A supervisor has told production; the alert leaves the dashboard, its notifications
+    leave every supervisor's bell (the work they asked for is done), and the SKU+batch starts
+    counting again. Raises ``DeskError`` when it was already sent, ``PermissionDenied`` for
+    anyone but a supervisor."""
     require_perm(actor, "tickets.change_productionalert")
     alert = ProductionAlert.objects.select_for_update().get(pk=alert.pk)
     if alert.sent_at is not None:
@@ -127,6 +134,10 @@ def production_alert_mark_sent(*, actor: User, alert: ProductionAlert) -> Produc
     alert.sent_at = timezone.now()
     alert.sent_by = actor
     alert.save(update_fields=["sent_at", "sent_by", "updated_at"])
+    notifications_handled(
+        kind=Notification.Kind.PRODUCTION_ALERT,
+        url=reverse("registers:alert_detail", args=[alert.pk]),
+    )
     return alert
 
 
