@@ -20,8 +20,6 @@ import random
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import CharField, Value
-from django.db.models.functions import Cast, Concat, LPad
 from django.utils import timezone
 
 from finance_exports.builders import Period, scheduled_builders
@@ -32,6 +30,7 @@ from finance_exports.services import (
     sheet_build,
     sheet_download_record,
 )
+from tickets.demo_registers import UniqueNumbers
 from tickets.models import Courier, InvoiceRequest
 from tickets.services import DeskError
 
@@ -81,11 +80,12 @@ def demo_sheets(sender, *, now: datetime, seed: int, users: dict, **kwargs) -> d
         lines = sheet.exchange_lines.filter(removed_at__isnull=True).order_by("ticket_id")
         for line in lines[:SHIP_PER_LIST]:
             courier = rng.choice(couriers)
-            number = f"{courier.code.upper()}{rng.randrange(10**12):012d}"
+            number = f"{courier.code.upper()}{rng.randrange(10**11, 10**12)}"
             exchange_line_ship(actor=supervisor, line=line, tracking_no=number)
             shipped += 1
     invoices = _invoices_issued(
-        [s for s in built if s.kind == Sheet.Kind.INVOICES and s.status == Sheet.Status.READY]
+        [s for s in built if s.kind == Sheet.Kind.INVOICES and s.status == Sheet.Status.READY],
+        rng,
     )
     downloads = 0
     for sheet in built:
@@ -100,19 +100,16 @@ def demo_sheets(sender, *, now: datetime, seed: int, users: dict, **kwargs) -> d
     }
 
 
-def _invoices_issued(batches: list[Sheet]) -> int:
+def _invoices_issued(batches: list[Sheet], rng: random.Random) -> int:
     """Finance has posted the invoices of every batch but the newest, and issued half of the
-    newest's (the rest are still with finance, "batched"). The invoice number and the
-    posting's tracking number follow the request's id, so they are unique and the same for a
-    seed. One UPDATE per batch, for however many requests it holds: states
+    newest's (the rest are still with finance, "batched"). The invoice number (8 digits, as
+    printed on the invoice) and the posting's SF tracking number (12 digits) are drawn from
+    the seed's stream through ``UniqueNumbers`` of the request's id: unique, the same for a
+    seed, and unrelated to each other. One UPDATE per 500 requests: states
     ``invoice_record_issue`` reaches."""
     batches = sorted(batches, key=lambda s: s.business_date)
-    number = Concat(
-        Value("044"), LPad(Cast("pk", CharField()), 9, Value("0")), output_field=CharField()
-    )
-    tracking = Concat(
-        Value("SF"), LPad(Cast("pk", CharField()), 12, Value("0")), output_field=CharField()
-    )
+    invoice_numbers, tracking_numbers = UniqueNumbers(rng, 8), UniqueNumbers(rng, 12)
+    now = timezone.now()
     done = 0
     for n, sheet in enumerate(batches):
         ids = list(
@@ -120,13 +117,19 @@ def _invoices_issued(batches: list[Sheet]) -> int:
             .order_by("invoice_id")
             .values_list("invoice_id", flat=True)
         )
-        requests = InvoiceRequest.objects.filter(pk__in=ids)
-        stamp = {"invoice_no": number, "updated_at": timezone.now()}
-        if n < len(batches) - 1:
-            done += requests.update(
-                status=InvoiceRequest.Status.POSTED, posting_tracking_no=tracking, **stamp
-            )
-        else:
-            issued = requests.filter(pk__in=ids[::2])
-            done += issued.update(status=InvoiceRequest.Status.ISSUED, **stamp)
+        posted = n < len(batches) - 1
+        requests = []
+        for pk in ids if posted else ids[::2]:
+            request = InvoiceRequest(pk=pk, invoice_no=str(invoice_numbers.at(pk)), updated_at=now)
+            if posted:
+                request.status = InvoiceRequest.Status.POSTED
+                request.posting_tracking_no = f"SF{tracking_numbers.at(pk)}"
+            else:
+                request.status = InvoiceRequest.Status.ISSUED
+            requests.append(request)
+        fields = ["status", "invoice_no", "updated_at"]
+        if posted:
+            fields.append("posting_tracking_no")
+        InvoiceRequest.objects.bulk_update(requests, fields, batch_size=500)
+        done += len(requests)
     return done

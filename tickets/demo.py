@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from .business_hours import add_business_time, business_time_between, default_business_hours
 from .demo_desk import demo_desk_today
-from .demo_registers import REGISTER_MODELS, RegisterRows
+from .demo_registers import REGISTER_MODELS, RegisterRows, UniqueNumbers
 from .imports.bulk import deferred_upkeep, insert_rows, reserve_ids, row_defaults
 from .models import (
     Courier,
@@ -64,11 +64,36 @@ LOADED_MODELS = (
     TicketItem,
     ExchangeReplacement,
     TicketEvent,
+    ReturnParcel,
     LedgerEntry,
     *REGISTER_MODELS,
 )
 # When the demo's day ends, given ``--today``: the data is the same for every run.
 DAY_ENDS_AT = time(15, 30)
+# The working day (Beijing time): agents move tickets from 09:00 until the night shift's
+# handover (22:30), the warehouse ships from 09:30 to 18:00. What falls outside was done the
+# next morning.
+DESK_HOURS = (time(9), time(22, 30))
+WAREHOUSE_HOURS = (time(9, 30), time(18))
+# How many exchange-goods lists the demo's finance part builds (finance_exports.demo HISTORY of
+# a daily kind, through the services): an exchange queued after the cut-off before the first
+# of them waits in the queue for them; one queued earlier went out on an earlier list.
+EXCHANGE_LISTS = 3
+# At least this many exchanges are queued for each of the demo's lists (a small seed's
+# exchanges would otherwise leave a list empty).
+LIST_SHOWCASE = 2
+# Open tickets whose resolution falls due within DESK_SLA_WARNING_MINUTES of the demo's end,
+# so the day's due-time check (tickets.demo_desk) warns their agents.
+NEAR_DUE_TICKETS = 3
+# What the warehouse finds in a returned parcel no ticket or order matches (拆件登记, unknown).
+UNMATCHED_CONTENTS = [
+    ("一件卫衣，无任何留条", ""),
+    ("牛仔裤 1 条，吊牌已剪", "纸条：尺码不合适，麻烦退款"),
+    ("连衣裙 1 件，外包装是其他快递的袋子", ""),
+    ("童装套装 1 套，未拆封", "留条写了手机尾号 3821，没有订单号"),
+    ("文胸 2 件，各一个颜色", ""),
+    ("休闲鞋 1 双，鞋盒压扁", "留条：换 38 码"),
+]
 
 # (code, name, kind, location): 11 shops, C-stores and Tmall stores in Wuhan and Shanghai.
 SHOPS = [
@@ -344,6 +369,19 @@ def money(value) -> Decimal:
     return Decimal(value).quantize(CENT)
 
 
+def within_hours(at: datetime, hours: tuple[time, time], rng: random.Random) -> datetime:
+    """``at`` when it falls within ``hours`` (from, until; Beijing time), else a moment in
+    the first two hours of the next such period: what came in at night was done in the
+    morning, at no fixed minute."""
+    local = at if at.tzinfo is SHANGHAI else at.astimezone(SHANGHAI)
+    start, end = hours
+    if start <= local.time() < end:
+        return at
+    day = local.date() if local.time() < start else local.date() + timedelta(days=1)
+    opening = datetime.combine(day, start, tzinfo=SHANGHAI)
+    return opening + timedelta(minutes=rng.randrange(0, 120), seconds=rng.randrange(60))
+
+
 # Kinds whose goods go out again (exchange, reship, repair): shipped means a tracking number.
 _GOODS_OUT = (Ticket.Kind.EXCHANGE, Ticket.Kind.RESHIP, Ticket.Kind.REPAIR)
 _STATUS_BY_AGE = [(limit, Weighted(pairs)) for limit, pairs in STATUS_BY_AGE]
@@ -354,6 +392,8 @@ _HAPPY_PATHS = {kind: happy_path(kind) for kind in Ticket.Kind.values}
 # Kinds whose return leg (a parcel back to the warehouse) gets a tracking number.
 _COMES_BACK = (Ticket.Kind.RETURN, Ticket.Kind.EXCHANGE, Ticket.Kind.REPAIR)
 _MOVING = (Ticket.Status.REFUNDED, Ticket.Status.COMPENSATED, Ticket.Status.SHIPPED)
+# The moves that resolve a ticket (``ticket_transition`` sets ``resolved_at`` at the first).
+_RESOLVING = (*_MOVING, Ticket.Status.CLOSED)
 
 
 @dataclass
@@ -431,8 +471,24 @@ class DemoBuilder:
             for model in (Order, OrderItem, Ticket, TicketItem, TicketEvent, LedgerEntry)
         }
         self._defaults[ExchangeReplacement] = row_defaults(ExchangeReplacement)
+        self._defaults[ReturnParcel] = row_defaults(ReturnParcel)
         # The demo's shops keep the desk's business hours (DESK_BUSINESS_HOURS).
         self.business_hours = default_business_hours()
+        # Numbers that look like the platform's, unique, from the seed's stream.
+        self.order_numbers = UniqueNumbers(self.rng, 19)
+        self.return_numbers = UniqueNumbers(self.rng, 12)
+        self.outbound_numbers = UniqueNumbers(self.rng, 12)
+        # The exchange-goods lists: their cut-off time, and the business date of the first
+        # of the demo's (the newest is the last whose cut-off has passed at the demo's end).
+        hour, minute = settings.FINANCE_SHEET_TIMES["exchanges"]
+        self.list_cutoff = time(hour, minute)
+        newest = self.now.date() - timedelta(days=int(self.now.time() < self.list_cutoff))
+        self.first_list_day = newest - timedelta(days=EXCHANGE_LISTS - 1)
+        self._near_due_left = NEAR_DUE_TICKETS
+        # Exchanges still to be queued for each of the demo's lists, whatever the seed's size.
+        self._list_showcase = {
+            self.first_list_day + timedelta(days=n): LIST_SHOWCASE for n in range(EXCHANGE_LISTS)
+        }
 
     # --- reference data -------------------------------------------------------------
     def ensure_reference_data(self) -> None:
@@ -593,20 +649,26 @@ class DemoBuilder:
         rng = self.rng
         self._order_serial += 1
         # 19-digit order numbers like the seller centre's; the serial keeps them unique.
-        order_no = str(3_500_000_000_000_000_000 + self._order_serial * 9973 + rng.randrange(9973))
+        order_no = str(self.order_numbers.at(self._order_serial))
         # The status follows the order's age, as in a real shop: only the last days' orders
         # are still unpaid, waiting to ship or on the way; older ones are done.
         age = timedelta(minutes=rng.randrange(5, self.days * 24 * 60))
         status = next(choose for limit, choose in _STATUS_BY_AGE if age < limit)(rng)
         placed = self.now - age
         paid = (
-            placed + timedelta(minutes=rng.randrange(1, 90))
+            min(placed + timedelta(minutes=rng.randrange(1, 90)), self.now)
             if status != Order.Status.WAITING_PAYMENT
             else None
         )
         shipped = None
         if status in (Order.Status.SHIPPED, Order.Status.SUCCESS) and paid:
-            shipped = min(paid + timedelta(hours=rng.randrange(2, 60)), self.now)
+            # The warehouse ships in its working hours.
+            shipped = within_hours(
+                paid + timedelta(hours=rng.randrange(2, 60), minutes=rng.randrange(60)),
+                WAREHOUSE_HOURS,
+                rng,
+            )
+            shipped = min(shipped, self.now)
         lines = []
         for _ in range(_LINES(rng)):
             sku = rng.choice(self.sku_info)
@@ -622,7 +684,8 @@ class DemoBuilder:
             "id": order_id,
             "shop_id": shop.pk,
             "order_no": order_no,
-            "alipay_no": f"2026{rng.randrange(10**23):023d}" if paid else "",
+            # An Alipay trade number: the payment's date (yyyymmdd), then 20 digits.
+            "alipay_no": f"{paid:%Y%m%d}2200{rng.randrange(10**15, 10**16)}" if paid else "",
             "buyer_nick": self._nick(),
             "buyer_alipay_account": f"{rng.randrange(10**5):05d}***@qq.com",
             "goods_amount": goods,
@@ -689,39 +752,72 @@ class DemoBuilder:
             # at its last hours, which made "opened today" several days' worth).
             opened = start + (latest - start) * rng.random()
         opened = max(opened, order["placed_at"])
+        # Agents open tickets in the desk's working day.
+        in_hours = within_hours(opened, DESK_HOURS, rng)
+        if in_hours <= latest:
+            opened = in_hours
         path = _HAPPY_PATHS[kind]
         age_days = (self.now - opened).days
         # Older tickets are further along; a few are cancelled.
-        if rng.random() < 0.03:
-            status = Ticket.Status.CANCELLED
-            steps = 1
+        cancelled = rng.random() < 0.03
+        if cancelled:
+            statuses = [Ticket.Status.OPEN, Ticket.Status.CANCELLED]
         else:
-            steps = min(len(path), 1 + rng.randrange(0, len(path)) + age_days // 10)
-            if path[steps - 1] == Ticket.Status.ON_EXCHANGE_LIST:
-                steps -= 1  # only a built list puts a ticket on it: it waits in the queue
-            if path[steps - 1] == Ticket.Status.QUEUED_FOR_EXCHANGE and age_days >= 4:
-                # An exchange waits in the queue for the day's 17:00 list, not for weeks: one
-                # opened before the last three lists (the demo's sheets, finance_exports.demo)
-                # went out already (and is closed after ten days).
-                steps = len(path) if age_days >= 10 else path.index(Ticket.Status.SHIPPED) + 1
-            status = path[steps - 1]
-        first_due, resolution_due = sla_due_times(opened, reason, self.business_hours)
+            steps = min(len(path), 1 + rng.randrange(0, len(path)) + max(age_days, 0) // 10)
+            if age_days >= 10 and path[steps - 1] in _MOVING:
+                # Refunded, compensated or shipped weeks ago: closed since, its clock stopped.
+                steps = len(path)
+            statuses = path[:steps]
+        status = statuses[-1]
         agents = self.agents_by_shop.get(order["shop_id"]) or [self.system_user]
         assignee = (
             None if (status == Ticket.Status.OPEN and rng.random() < 0.4) else rng.choice(agents)
         )
+        if self._near_due_left and assignee is not None and not cancelled:
+            # Answered days ago and not moved since: its resolution falls due at the demo's
+            # end, and the day's due-time check warns its agent.
+            near = self._opened_near_due(reason)
+            if near is not None and near >= start and kind != Ticket.Kind.EXCHANGE:
+                opened, statuses, status = near, [Ticket.Status.OPEN], Ticket.Status.OPEN
+                self._near_due_left -= 1
+        first_due, resolution_due = sla_due_times(opened, reason, self.business_hours)
         responded = opened + timedelta(minutes=rng.randrange(1, 15)) if assignee else None
-        finished = status in Ticket.FINISHED_STATUSES
+        # The moves take up to two days (a late ticket's up to four) once it is finished or
+        # its money or goods have moved; an open ticket's are spread up to now.
         late = rng.random() < 0.1
-        resolved = None
-        if finished or status in _MOVING:
-            resolved = opened + timedelta(hours=rng.randrange(2, 100 if late else 47))
-            if resolved > self.now:
-                resolved = opened + (self.now - opened) * rng.random()
-        opened_by = assignee or rng.choice(agents)
-        statuses = (
-            path[:steps] if status != Ticket.Status.CANCELLED else [Ticket.Status.OPEN, status]
+        end = self.now
+        if status in Ticket.FINISHED_STATUSES or status in _MOVING:
+            end = opened + timedelta(hours=rng.randrange(2, 100 if late else 47))
+            if end > self.now:
+                end = opened + (self.now - opened) * rng.random()
+        list_day = None
+        queued_for = self._showcase_list(kind, opened, cancelled)
+        if queued_for is not None:
+            # Queued on the list's day, before its cut-off, after the return came back.
+            statuses = path[: path.index(Ticket.Status.QUEUED_FOR_EXCHANGE) + 1]
+            queued = datetime.combine(queued_for, time(9, 30), tzinfo=SHANGHAI) + timedelta(
+                minutes=rng.randrange(0, 420)
+            )
+            moves = self._move_times(opened, queued - timedelta(hours=2), len(statuses) - 2)
+            moves.append(max(queued, moves[-1] + timedelta(minutes=rng.randrange(10, 40))))
+        elif Ticket.Status.QUEUED_FOR_EXCHANGE in statuses:
+            # Only a list moves an exchange on from the queue (the 17:00 list after it was
+            # queued): one queued since the cut-off before the demo's first list waits there
+            # for the demo's lists (finance_exports.demo builds, signs and ships them); one
+            # queued earlier went on that day's list, signed and shipped from the next day.
+            statuses = statuses[: statuses.index(Ticket.Status.QUEUED_FOR_EXCHANGE) + 1]
+            moves = self._move_times(opened, end, len(statuses) - 1)
+            list_day = self._list_day(moves[-1])
+            if list_day is not None:
+                statuses = list(path)
+                moves += self._list_moves(list_day)
+        else:
+            moves = self._move_times(opened, end, len(statuses) - 1)
+        status = statuses[-1]
+        resolved = next(
+            (at for s, at in zip(statuses[1:], moves, strict=True) if s in _RESOLVING), None
         )
+        opened_by = assignee or rng.choice(agents)
         ticket = {
             **self._defaults[Ticket],
             "id": ticket_id,
@@ -738,23 +834,26 @@ class DemoBuilder:
             "first_responded_at": responded,
             "resolution_due": resolution_due,
             "resolved_at": resolved,
-            "closed_at": resolved if finished else None,
+            "closed_at": moves[-1] if status in Ticket.FINISHED_STATUSES else None,
             "created_at": opened,
             "updated_at": self.written_at,
+            "status_changed_at": moves[-1] if moves else opened,
             "_statuses": statuses,
+            "_moves": moves,
+            "_list_day": list_day,
             "_item": item,
-            "_steps": path[:steps] if status != Ticket.Status.CANCELLED else [],
+            "_steps": [] if cancelled else statuses,
         }
-        moves = self._status_times(ticket, statuses)
-        ticket["status_changed_at"] = moves[-1] if moves else opened
         self._clock(ticket, statuses, moves)
-        if kind in _COMES_BACK and steps > 2:
+        if kind in _COMES_BACK and len(statuses) > 2 and not cancelled:
             courier = rng.choice(self.everyday_couriers)
             ticket["return_courier_id"] = courier.pk
-            ticket["return_tracking_no"] = f"R{courier.code.upper()}{rng.randrange(10**12):012d}"
-        if Ticket.Status.SHIPPED in path[:steps] and kind in _GOODS_OUT:
+            number = self.return_numbers.at(ticket_id)
+            ticket["return_tracking_no"] = f"{courier.code.upper()}{number}"
+        if Ticket.Status.SHIPPED in statuses and kind in _GOODS_OUT:
             courier = rng.choice(self.everyday_couriers)
-            ticket["outbound_tracking_no"] = f"{courier.code.upper()}{rng.randrange(10**12):012d}"
+            number = self.outbound_numbers.at(ticket_id)
+            ticket["outbound_tracking_no"] = f"{courier.code.upper()}{number}"
         ticket_item = {
             "id": item_id,
             "ticket_id": ticket_id,
@@ -835,12 +934,71 @@ class DemoBuilder:
         for due in ("first_response_due", "resolution_due"):
             ticket[due] = add_business_time(ticket[due], paused, hours)
 
-    def _status_times(self, ticket: dict, statuses: list[str]) -> list:
-        """When each move along ``statuses`` happened: evenly spread from the ticket's
-        opening to its resolution (or now)."""
-        end = ticket["resolved_at"] or self.now
-        step = (end - ticket["created_at"]) / max(len(statuses), 1)
-        return [ticket["created_at"] + step * n for n in range(1, len(statuses))]
+    def _move_times(self, opened: datetime, end: datetime, count: int) -> list[datetime]:
+        """When each of ``count`` moves after the opening was made: at irregular moments
+        between ``opened`` and ``end`` (sorted draws), each in the desk's working day
+        (``DESK_HOURS``: a move due at night was made the next morning), a few minutes after
+        the one before at least, never after the demo's end."""
+        rng = self.rng
+        span = end - opened
+        latest = self.now - timedelta(minutes=1)
+        times, last = [], opened
+        for fraction in sorted(rng.random() for _ in range(count)):
+            at = within_hours(opened + span * fraction, DESK_HOURS, rng)
+            at = max(at, last + timedelta(minutes=rng.randrange(3, 25), seconds=rng.randrange(60)))
+            last = max(last, min(at, latest))
+            times.append(last)
+        return times
+
+    def _showcase_list(self, kind: str, opened: datetime, cancelled: bool) -> date | None:
+        """The demo list (business date) an exchange opened at ``opened`` is queued for to
+        fill the list's ``LIST_SHOWCASE``, or None: an exchange opened a day or more before
+        the list's morning, while some list still wants one."""
+        if kind != Ticket.Kind.EXCHANGE or cancelled:
+            return None
+        for day, wanted in self._list_showcase.items():
+            morning = datetime.combine(day, time(9), tzinfo=SHANGHAI)
+            if wanted and opened < morning - timedelta(days=1) and morning < self.now:
+                self._list_showcase[day] -= 1
+                return day
+        return None
+
+    def _list_day(self, queued: datetime) -> date | None:
+        """The business date of the exchange-goods list that claimed an exchange queued at
+        ``queued``: the day's, before its cut-off, else the next day's. None when that is one
+        of the demo's lists or a later one (the ticket waits in the queue)."""
+        local = queued.astimezone(SHANGHAI)
+        day = local.date() + timedelta(days=int(local.time() >= self.list_cutoff))
+        return day if day < self.first_list_day else None
+
+    def _list_moves(self, day: date) -> list[datetime]:
+        """The moves the list of ``day`` made: claimed at its cut-off (on the list), shipped
+        from the signed list the next working day, which closes the ticket at once
+        (``exchange_line_ship``)."""
+        rng = self.rng
+        claimed = datetime.combine(day, self.list_cutoff, tzinfo=SHANGHAI) + timedelta(
+            seconds=rng.randrange(2, 55)
+        )
+        shipped = datetime.combine(day + timedelta(days=1), time(10), tzinfo=SHANGHAI)
+        shipped += timedelta(minutes=rng.randrange(0, 390), seconds=rng.randrange(60))
+        return [claimed, shipped, shipped]
+
+    def _opened_near_due(self, reason: str) -> datetime | None:
+        """The latest opening whose resolution falls due within the due-time warning's reach
+        of the demo's end (DESK_SLA_WARNING_MINUTES, less five minutes), so the day's check
+        warns about it; None when no due time falls there (the demo ends outside the desk's
+        business hours)."""
+        target = self.now + timedelta(minutes=max(settings.DESK_SLA_WARNING_MINUTES - 5, 1))
+        low, high = self.now - timedelta(days=14), self.now
+        for _ in range(30):
+            middle = low + (high - low) / 2
+            if sla_due_times(middle, reason, self.business_hours)[1] <= target:
+                low = middle
+            else:
+                high = middle
+        low = low.replace(microsecond=0)
+        due = sla_due_times(low, reason, self.business_hours)[1]
+        return low if self.now < due <= target else None
 
     def _event_rows(self, tickets: list[dict]):
         """Each ticket's timeline: opened, the return's tracking number, every status move."""
@@ -856,20 +1014,31 @@ class DemoBuilder:
                 "message": ticket["description"],
                 "created_at": ticket["created_at"],
             }
+            statuses = ticket["_statuses"]
             if ticket["return_tracking_no"]:
+                # Entered with the move to "awaiting return" (ticket_transition's tracking_no).
                 yield {
                     **base,
                     "ticket_id": ticket["id"],
-                    "actor_id": opened_by,
+                    "actor_id": ticket["assignee_id"] or opened_by,
                     "kind": TicketEvent.Kind.TRACKING,
                     "message": f"退回运单号：{ticket['return_tracking_no']}",
-                    "created_at": ticket["created_at"],
+                    "created_at": ticket["_moves"][0],
                 }
-            statuses = ticket["_statuses"]
-            actor = ticket["assignee_id"] or opened_by
-            for (before, after), at in zip(
-                pairwise(statuses), self._status_times(ticket, statuses), strict=True
-            ):
+            agent = ticket["assignee_id"] or opened_by
+            day = ticket["_list_day"]
+            for (before, after), at in zip(pairwise(statuses), ticket["_moves"], strict=True):
+                actor, message = agent, ""
+                if after == Ticket.Status.RECEIVED and ticket["return_tracking_no"]:
+                    # The agent who unpacked the parcel (parcel_unpack's note).
+                    message = f"拆件登记：{ticket['return_tracking_no']}"
+                elif after == Ticket.Status.ON_EXCHANGE_LIST:
+                    actor, message = None, f"上 {day:%Y-%m-%d} 换货清单"
+                elif day is not None and after == Ticket.Status.SHIPPED:
+                    # Shipped from the signed list by the supervisor (exchange_line_ship).
+                    actor, message = self.system_user.pk, f"按 {day:%Y-%m-%d} 换货清单发出"
+                elif day is not None and after == Ticket.Status.CLOSED:
+                    actor = self.system_user.pk
                 yield {
                     **base,
                     "ticket_id": ticket["id"],
@@ -877,8 +1046,38 @@ class DemoBuilder:
                     "kind": TicketEvent.Kind.STATUS,
                     "from_status": before,
                     "to_status": after,
+                    "message": message,
                     "created_at": at,
                 }
+
+    def _parcel_rows(self, tickets: list[dict]):
+        """The returned parcel of each ticket that says it was received, unpacked (and
+        matched to the ticket by its tracking number) by the agent whose move it was, when
+        the ticket moved to "received"."""
+        base = self._defaults[ReturnParcel]
+        for ticket in tickets:
+            statuses = ticket["_statuses"]
+            if not ticket["return_tracking_no"] or Ticket.Status.RECEIVED not in statuses:
+                continue
+            at = ticket["_moves"][statuses.index(Ticket.Status.RECEIVED) - 1]
+            agent = ticket["assignee_id"] or ticket["opened_by_id"]
+            item = ticket["_item"]
+            goods = f"{item['title']} {item['colour']}/{item['size']}"
+            yield {
+                **base,
+                "tracking_no": ticket["return_tracking_no"],
+                "courier_id": ticket["return_courier_id"],
+                "shop_id": ticket["shop_id"],
+                "order_id": ticket["order_id"],
+                "ticket_id": ticket["id"],
+                "condition": ReturnParcel.Condition.INTACT,
+                "contents": f"{goods} ×{ticket['_quantity']}",
+                "received_by_id": agent,
+                "matched_by_id": agent,
+                "matched_at": at,
+                "created_at": at,
+                "updated_at": at,
+            }
 
     def _ledger_rows(self, tickets: list[dict]):
         """The money each ticket moved: its refund, the seller's return postage, a
@@ -1033,6 +1232,9 @@ class DemoBuilder:
         insert_rows(TicketItem, (ticket_item for _ticket, ticket_item in built), with_pk=True)
         insert_rows(ExchangeReplacement, self._replacement_rows(tickets))
         insert_rows(TicketEvent, self._event_rows(tickets))
+        self.result.registers["returned parcels"] = self.result.registers.get(
+            "returned parcels", 0
+        ) + insert_rows(ReturnParcel, self._parcel_rows(tickets))
         self.result.ledger += insert_rows(LedgerEntry, self._ledger_rows(tickets))
         self.result.tickets += len(tickets)
         return tickets
@@ -1047,37 +1249,32 @@ class DemoBuilder:
         self.registers.counts["production alerts"] = insert_rows(ProductionAlert, alerts)
 
     def _build_parcels(self) -> None:
+        """A few parcels unpacked today that match no ticket or order yet (拆件登记,
+        unknown): each with what the warehouse found in it, unpacked by an agent in the
+        morning's working hours before the demo's end (the matched ones come with their
+        tickets, ``_parcel_rows``)."""
         rng = self.rng
-        waiting = list(
-            Ticket.objects.filter(status=Ticket.Status.RECEIVED)
-            .exclude(return_tracking_no="")
-            .select_related("order")
-            .order_by("pk")[:50]
-        )
-        parcels = [
-            ReturnParcel(
-                tracking_no=t.return_tracking_no,
-                courier_id=t.return_courier_id,
-                shop_id=t.shop_id,
-                order=t.order,
-                ticket=t,
-                condition=ReturnParcel.Condition.INTACT,
-                contents=f"{t.get_kind_display()}商品 1 件",
-                received_by=t.assignee or self.system_user,
-                created_at=t.created_at + timedelta(days=2),
-            )
-            for t in waiting
-        ]
-        for n in range(3):
+        agents = [user for user in self.staff.values() if user.username.startswith("agent")]
+        day = self.now.date()
+        opening = datetime.combine(day, DESK_HOURS[0], tzinfo=SHANGHAI)
+        if self.now - opening < timedelta(hours=1):
+            opening -= timedelta(days=1)  # before the morning's work: yesterday's
+        parcels = []
+        for n, (contents, note) in enumerate(rng.sample(UNMATCHED_CONTENTS, 4)):
             courier = rng.choice(self.everyday_couriers)
+            latest = min(self.now, opening + timedelta(hours=8)) - timedelta(minutes=5)
+            at = opening + (latest - opening) * rng.random()
             parcels.append(
                 ReturnParcel(
-                    tracking_no=f"U{courier.code.upper()}{rng.randrange(10**12):012d}{n}",
+                    tracking_no=f"{courier.code.upper()}{rng.randrange(10**12, 10**13)}{n}",
                     courier=courier,
-                    condition=ReturnParcel.Condition.INTACT,
-                    contents="一件卫衣，无任何留条",
-                    received_by=self.system_user,
-                    created_at=self.now - timedelta(hours=n + 1),
+                    condition=rng.choice(
+                        (ReturnParcel.Condition.INTACT,) * 3 + (ReturnParcel.Condition.DAMAGED,)
+                    ),
+                    contents=contents,
+                    buyer_note=note,
+                    received_by=rng.choice(agents or [self.system_user]),
+                    created_at=at,
                 )
             )
         ReturnParcel.objects.bulk_create(parcels, ignore_conflicts=True)

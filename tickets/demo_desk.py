@@ -4,18 +4,29 @@ compensation above the threshold waits for approval (one approved), and the sche
 run once (tickets near their due time, interventions near their evidence deadline), so the
 supervisor's inbox and everyone's bell hold what a working day leaves there. Every
 notification comes from the event's own service (``tickets.services.notifications.notify``
-behind it), never written here.
+behind it), never written here; the warnings are then dated when the minutely check would
+first have sent them (``_warnings_stamped``), not at the seed's run.
 
 A fixed handful, whatever the seed's size: the services write one row at a time, with the
 real clock, as they do at the desk.
 """
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from .demo_registers import ALERT_SENT_AFTER
-from .models import Escalation, LedgerEntry, ProductionAlert, QualityProblem
+from .models import (
+    Escalation,
+    LedgerEntry,
+    Notification,
+    PlatformIntervention,
+    ProductionAlert,
+    QualityProblem,
+)
 from .selectors import visible_tickets
 from .services import DeskError
 from .services.escalations import escalation_decide
@@ -117,6 +128,37 @@ def demo_desk_today(demo) -> dict[str, int]:
         )
         if complaint is not None:
             production_alert_notify(alert, complaint.shop)
+    since = timezone.now()
     made["deadline warnings"] = intervention_deadline_warnings_send(now=demo.now)
     made["due-time warnings"] = sla_breach_warnings_send(now=demo.now)
+    _warnings_stamped(since)
     return made
+
+
+def _warnings_stamped(since: datetime) -> None:
+    """Dates the warnings the checks just wrote (at or after ``since``, aware) at the minute
+    beat's minutely check would first have found them on a desk that had been running: a
+    minute into the DESK_SLA_WARNING_MINUTES before a due time, a minute into the
+    DESK_INTERVENTION_WARNING_HOURS before an intervention's deadline (or after the case was
+    registered, if later). So a case whose deadline has passed since was told of while it
+    was still near, as its words say, and no warning is dated after what it tells of. Never
+    later than the row was written."""
+    warned = Notification.objects.filter(created_at__gte=since)
+    for note in warned.filter(kind=Notification.Kind.SLA_BREACH_SOON):
+        due = datetime.fromisoformat(note.params["due"])
+        at = due - timedelta(minutes=settings.DESK_SLA_WARNING_MINUTES - 1)
+        Notification.objects.filter(pk=note.pk).update(created_at=min(at, note.created_at))
+    deadlines = list(warned.filter(kind=Notification.Kind.INTERVENTION_DEADLINE))
+    cases = {
+        (case.shop_id, case.case_no): case
+        for case in PlatformIntervention.objects.filter(
+            case_no__in=[note.params["case"] for note in deadlines]
+        )
+    }
+    for note in deadlines:
+        case = cases.get((note.shop_id, note.params["case"]))
+        if case is None:
+            continue
+        near = case.deadline - timedelta(hours=settings.DESK_INTERVENTION_WARNING_HOURS)
+        at = max(near, case.created_at) + timedelta(minutes=1)
+        Notification.objects.filter(pk=note.pk).update(created_at=min(at, note.created_at))

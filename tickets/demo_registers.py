@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from math import ceil
+from math import ceil, gcd
 
 from django.conf import settings
 
@@ -266,6 +266,26 @@ def money(value) -> Decimal:
     return Decimal(value).quantize(CENT)
 
 
+class UniqueNumbers:
+    """Numbers of ``digits`` digits, the first never 0, that look drawn at random yet never
+    repeat: ``at(n)`` maps the serial ``n`` (an id, a running count) through an affine
+    permutation of the ``9 * 10**(digits-1)`` such numbers, whose offset comes from ``rng``
+    (the seed's stream) and whose step is prime to the span and far from 1, so neighbouring
+    serials share no digits. Two serials under the span never give the same number."""
+
+    def __init__(self, rng: random.Random, digits: int):
+        self.low = 10 ** (digits - 1)
+        self.span = 9 * self.low
+        step = int(self.span * 0.6180339887) + rng.randrange(1000)
+        while gcd(step, self.span) != 1:
+            step += 1
+        self.step = step
+        self.offset = rng.randrange(self.span)
+
+    def at(self, serial: int) -> int:
+        return self.low + (serial * self.step + self.offset) % self.span
+
+
 def _weighted(rng: random.Random, pairs):
     values, weights = zip(*pairs, strict=True)
     return rng.choices(values, weights)[0]
@@ -289,6 +309,7 @@ class RegisterRows:
     def __init__(self, demo, seed: int):
         self.demo = demo
         self.rng = random.Random(f"{seed}-registers")
+        self.case_numbers = UniqueNumbers(random.Random(f"{seed}-cases"), 18)
         self.now = demo.now
         self.counts: dict[str, int] = defaultdict(int)
         self.defaults = {
@@ -905,7 +926,6 @@ class RegisterRows:
         for ticket in self._pick(disputes, quota - len(plans), used):
             at = ticket["created_at"] + timedelta(minutes=rng.randrange(1440, 6 * 1440))
             plans.append((ticket, self._by_now(at, ticket["created_at"]), None))
-        orders = {o["id"]: o for o, _items in pairs}
         rows = []
         for ticket, at, outcome in plans:
             deadline = at + timedelta(days=EVIDENCE_DAYS)
@@ -917,7 +937,6 @@ class RegisterRows:
             if outcome != IO.PENDING:
                 closed = deadline + timedelta(minutes=rng.randrange(60, 5 * 1440))
                 closed = max(min(closed, now - H), at)
-            order_no = orders[ticket["order_id"]]["order_no"]
             evidence = rng.choice(INTERVENTION_EVIDENCE)
             if outcome == IO.PENDING and deadline > now + D:
                 evidence = ""  # just registered: the evidence is still being gathered
@@ -927,8 +946,8 @@ class RegisterRows:
                     shop_id=ticket["shop_id"],
                     order_id=ticket["order_id"],
                     ticket_id=ticket["id"],
-                    # 退款编号-like: unique per ticket, whatever the order number.
-                    case_no=str(10**18 + ticket["id"] * 131 + int(order_no) % 97),
+                    # 退款编号-like, 18 digits: unique per ticket, whatever the order number.
+                    case_no=str(self.case_numbers.at(ticket["id"])),
                     reason=rng.choice(INTERVENTION_REASONS),
                     deadline=deadline,
                     evidence=evidence,
@@ -965,6 +984,15 @@ class RegisterRows:
             declined = not tmall and (rng.random() < 0.1 or not declined_shown)
             declined_shown = declined_shown or declined
             plans.append((order, self._by_now(at, order["paid_at"]), declined))
+        if not declined_shown:
+            # The batch's picks were all Tmall stores': a C-store's buyer asks too, declined.
+            c_stores = [
+                o for o in paid if id(o) not in used and not self.shops[o["shop_id"]].is_tmall
+            ]
+            if c_stores:
+                order = rng.choice(c_stores)
+                at = order["paid_at"] + timedelta(minutes=rng.randrange(60, 20 * 1440))
+                plans.append((order, self._by_now(at, order["paid_at"]), True))
         rows = []
         for order, at, declined in plans:
             shop = self.shops[order["shop_id"]]

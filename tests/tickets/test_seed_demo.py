@@ -15,6 +15,7 @@ from tickets.models import LedgerEntry, Order, Shop, Ticket, User
 from tickets.roles import Role, has_role
 
 TODAY = dt.date(2026, 11, 24)
+END = dt.datetime.combine(TODAY, dt.time(15, 30), tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 def _fingerprint():
@@ -35,7 +36,12 @@ def _fingerprint():
                 "order__order_no", "kind", "status", "reason", "assignee__username"
             )
         ),
-        sorted(LedgerEntry.objects.values_list("order__order_no", "kind", "amount", "recorded_at")),
+        # (the day's desk records its compensation through the services, at the real clock)
+        sorted(
+            LedgerEntry.objects.filter(recorded_at__lte=END).values_list(
+                "order__order_no", "kind", "amount", "recorded_at"
+            )
+        ),
     )
 
 
@@ -124,7 +130,8 @@ def test_the_demo_holds_only_states_the_desk_can_reach():
     assert replacements.exclude(sku=F("ticket_item__order_item__sku")).exists()
     for ticket in Ticket.objects.all()[:50]:
         last = ticket.events.exclude(to_status="").order_by("-created_at", "-id").first()
-        assert ticket.status_changed_at == last.created_at
+        # (a move the day's desk made through ticket_transition stamps the two a moment apart)
+        assert abs(ticket.status_changed_at - last.created_at) < dt.timedelta(seconds=1)
     # and a demo exchange sends what its description asks: a larger size for 想换大一码
     for line in replacements.filter(ticket_item__ticket__reason="not_suitable").select_related(
         "ticket_item__ticket", "ticket_item__order_item"
