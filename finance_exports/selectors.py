@@ -10,17 +10,32 @@ from django.utils.translation import gettext as _
 
 from finance_exports.models import Sheet, SheetDownload
 from tickets.inbox import InboxItem
-from tickets.roles import user_roles
+from tickets.roles import Role, user_roles
+from tickets.selectors import staff_with_roles
+
+
+def may_see_sheets(user) -> bool:
+    """Whether ``user`` may see sheets at all: sheets cover every shop, so only active staff
+    who see every shop (``all_shops`` or superuser), and only with the role's permission to
+    view sheets (finance and supervisors). The one rule behind ``visible_sheets``, the pages'
+    explanation when it says no, and who hears that a sheet failed (issue 13 review)."""
+    if not user_roles(user) or not user.has_perm("finance_exports.view_sheet"):
+        return False
+    return bool(user.is_superuser or user.all_shops)
 
 
 def visible_sheets(user) -> QuerySet[Sheet]:
-    """Sheets cover every shop, so only staff who see every shop may see them, and only with
-    the role's permission to view sheets (finance and supervisors)."""
-    if not user_roles(user) or not user.has_perm("finance_exports.view_sheet"):
-        return Sheet.objects.none()
-    if not (user.is_superuser or user.all_shops):
-        return Sheet.objects.none()
-    return Sheet.objects.all()
+    """The sheets ``user`` may see: all of them or none (``may_see_sheets``)."""
+    return Sheet.objects.all() if may_see_sheets(user) else Sheet.objects.none()
+
+
+def sheet_viewers() -> list:
+    """The finance and supervisor accounts that may open a sheet (``may_see_sheets``), as a
+    list of active users ordered by username: whom a sheet's notification may reach without
+    linking to a page they cannot open."""
+    return [
+        user for user in staff_with_roles(Role.FINANCE, Role.SUPERVISOR) if may_see_sheets(user)
+    ]
 
 
 def sheets_due(builder, *, now: datetime, stalled_only: bool = True) -> list[date]:
@@ -82,7 +97,9 @@ def inbox_signatures(user, now: datetime) -> list:
 def finance_dashboard(user, now: datetime) -> dict | None:
     """Finance's dashboard panel (issue 13): today's sheets with their status, the failed
     builds of the last 7 days with the reason, and the latest 20 downloads (who, which,
-    when). None for a user who may not see sheets."""
+    when), and ``may_see`` (False: the user holds the permission but not every shop, and the
+    panel explains that instead of showing empty lists). None for a user without the
+    permission to view sheets."""
     if not user.has_perm("finance_exports.view_sheet"):
         return None
     sheets = visible_sheets(user)
@@ -90,6 +107,8 @@ def finance_dashboard(user, now: datetime) -> dict | None:
     return {
         "template": "finance_exports/_dashboard.html",
         "context": {
+            # Empty lists would read "nothing failed": the panel says why there is nothing.
+            "may_see": may_see_sheets(user),
             "today": today,
             "today_sheets": list(
                 sheets.filter(business_date=today).select_related("approved_by").order_by("kind")

@@ -34,12 +34,11 @@ from django.utils.translation import gettext as _
 from aftersales.spreadsheets import SheetBook
 from finance_exports.builders import SheetBuilder, get_builder, scheduled_builders
 from finance_exports.models import ExchangeLine, Sheet, SheetDownload
-from finance_exports.selectors import sheets_due
+from finance_exports.selectors import sheet_viewers, sheets_due
 from finance_exports.uploads import read_tracking_numbers
 from tickets.models import Notification, Ticket, User
 from tickets.notification_messages import register_message
-from tickets.roles import Role
-from tickets.selectors import open_promises, staff_with_roles
+from tickets.selectors import open_promises
 from tickets.services import DeskError, require_perm
 from tickets.services.notifications import ChatCard, chat_language, notify
 from tickets.services.tickets import ticket_transition
@@ -273,14 +272,15 @@ def _record_failure(builder: SheetBuilder, business_date: date, exc: BaseExcepti
 
 
 def _sheet_failed_notify(sheet: Sheet) -> None:
-    """Finance and the supervisors hear that ``sheet`` failed for good, in the bell and in
+    """Finance and the supervisors who may open ``sheet`` (``sheet_viewers``: every shop;
+    the bell links to the sheet) hear that it failed for good, in the bell and in
     the chat of the robots for no shop (issue 13); the reason is on the finance page. Called
     once per failure: only the attempt that moves the locked row from building to failed
     comes here, and a rebuild that fails again is a new failure."""
     with chat_language():
         label = f"{sheet.get_kind_display()} {sheet.business_date:%Y-%m-%d}"
     notify(
-        recipients=staff_with_roles(Role.FINANCE, Role.SUPERVISOR),
+        recipients=sheet_viewers(),
         kind=Notification.Kind.SHEET_FAILED,
         params={"sheet": sheet.kind, "date": sheet.business_date.isoformat()},
         url=sheet.get_absolute_url(),

@@ -23,7 +23,7 @@ from finance_exports.builders import Period, get_builder, scheduled_builders
 from finance_exports.builders.exchanges import ExchangeListBuilder
 from finance_exports.forms import RemoveLineForm, SheetFilterForm, ShipLineForm, TrackingUploadForm
 from finance_exports.models import Sheet
-from finance_exports.selectors import finance_dashboard, visible_sheets
+from finance_exports.selectors import finance_dashboard, may_see_sheets, visible_sheets
 from finance_exports.services import (
     exchange_line_remove,
     exchange_line_ship,
@@ -68,6 +68,8 @@ def sheet_list(request):
     context = {
         "form": form,
         "page": page,
+        # Says why the list is empty for staff without every shop (not "nothing matched").
+        "may_see": may_see_sheets(request.user),
         "query": query.urlencode(),
         "schedule": _schedule(sheets),
         "counts": sheets.aggregate(
