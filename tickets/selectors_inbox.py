@@ -24,6 +24,9 @@ from .selectors_registers import (
     visible_interventions,
 )
 
+# The highest page number read as asked (5,000,000 items of a kind); a higher one is the last
+# page there is, like any page past the end.
+MAX_PAGE = 100_000
 # Each kind shows at most this many items a page, oldest first; the page says how many wait.
 PER_KIND = 50
 
@@ -43,10 +46,14 @@ def open_escalations(user):
 
 
 def compensation_waiting(user):
-    """Compensation entries above the threshold with no decision yet (the approvals page's
-    list)."""
+    """Compensation entries above the threshold with no decision yet and not reversed (the
+    approvals page's list and the inbox's): a reversal is no request, and a reversed entry
+    leaves nothing to decide."""
     return visible_ledger(user).filter(
-        requires_approval=True, approval__isnull=True, reverses__isnull=True
+        requires_approval=True,
+        approval__isnull=True,
+        reverses__isnull=True,
+        reversal__isnull=True,
     )
 
 
@@ -332,7 +339,9 @@ def inbox_read(
     more than a page; ``now`` aware (default now)."""
     now = now or timezone.now()
     if kind in BUILT_IN:
-        page = max(page, 1)
+        # Clamped before it becomes an offset: ?page=99999999999999999999999 overflowed the
+        # database's integer (a 500); a page past the end shows the last one below.
+        page = min(max(page, 1), MAX_PAGE)
         reading = _Reading(offset=(page - 1) * PER_KIND)
         rows = BUILT_IN[kind](user, now, reading)
         total = reading.totals.get(kind, 0)

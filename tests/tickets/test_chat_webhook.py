@@ -536,3 +536,30 @@ def test_a_production_alert_carries_no_typed_batch(
     note = Notification.objects.get(recipient=supervisor, kind="production_alert")
     assert note.params == {"sku": sku.code, "n": 2}
     assert sku.code in note.message and "13812345678" not in note.message
+
+
+def test_the_chat_hears_an_event_no_bell_rings_for(client, shop_a, eager):
+    """The only supervisor of a shop escalates one of its tickets: nobody's bell rings (no one
+    is told of their own action), but the shop's robot for escalations still hears it."""
+    from tests.factories import make_user
+    from tickets.roles import Role
+
+    boss = make_user("only-boss", Role.SUPERVISOR, shops=[shop_a])
+    ticket = make_ticket(make_order(shop_a), boss, assignee=boss)
+    client.force_login(boss)
+    with Receiver([OK]) as receiver:
+        ChatWebhook.objects.create(
+            name="售后群",
+            provider="wecom",
+            kind="escalation_raised",
+            shop=shop_a,
+            url=receiver.url + "/k",
+        )
+        response = client.post(
+            reverse("tickets:ticket_escalate", args=[ticket.pk]), {"reason": "要全额退款"}
+        )
+        assert response.status_code == 302
+        assert len(receiver.requests) == 1
+    assert not Notification.objects.filter(kind="escalation_raised").exists()
+    content = json.loads(receiver.requests[0][1])["text"]["content"]
+    assert ticket.number in content and "要全额退款" not in content

@@ -25,7 +25,14 @@ from tests.tickets.export_files import (
 )
 from tests.tickets.registers_helpers import make_sku
 from tickets.imports.run import Upload, import_files
-from tickets.models import Escalation, LedgerEntry, Notification, Ticket, TicketEvent
+from tickets.models import (
+    Escalation,
+    LedgerApproval,
+    LedgerEntry,
+    Notification,
+    Ticket,
+    TicketEvent,
+)
 from tickets.roles import Role
 from tickets.services.handover import handover_add
 from tickets.services.ledger import submission_key_issue
@@ -309,6 +316,51 @@ def test_an_approval_reads_every_supervisors_approval_notification(
     for boss in (supervisor, second_supervisor):
         client.force_login(boss)
         assert bell_count(client) == 0
+
+
+def test_a_compensation_reversed_while_it_waits_leaves_the_queue_and_cannot_be_approved(
+    client, agent, supervisor, shop_a, settings
+):
+    # given a compensation above the threshold waiting for a supervisor
+    settings.DESK_COMPENSATION_APPROVAL_THRESHOLD = Decimal("50")
+    order = make_order(shop_a, items=((Decimal("300.00"), 1),))
+    ticket = make_ticket(order, agent, kind=Ticket.Kind.COMPENSATION, reason=Ticket.Reason.QUALITY)
+    client.force_login(agent)
+    client.post(
+        reverse("tickets:ledger_record", args=[ticket.pk]),
+        {
+            "kind": "compensation",
+            "amount": "80",
+            "payment_method": LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
+            "note": "",
+            "submission": submission_key_issue(agent),
+        },
+    )
+    entry = LedgerEntry.objects.get(kind="compensation")
+    client.force_login(supervisor)
+    assert bell_count(client) == 1
+    assert f"entry-{entry.pk}" in client.get(reverse("tickets:approval_list")).content.decode()
+    # when the agent reverses it (recorded by mistake) through the ticket page
+    client.force_login(agent)
+    response = client.post(
+        reverse("tickets:ledger_reverse", args=[ticket.pk, entry.pk]),
+        {"reason": "录错了", "submission": submission_key_issue(agent)},
+    )
+    assert response.status_code == 302
+    # then nothing waits: not in the approvals page, the inbox or the bell
+    client.force_login(supervisor)
+    assert bell_count(client) == 0
+    assert f"entry-{entry.pk}" not in client.get(reverse("tickets:approval_list")).content.decode()
+    assert "待审批" not in client.get(reverse("tickets:inbox")).content.decode()
+    # and a hand-made approval is refused, changing nothing and telling nobody
+    response = client.post(
+        reverse("tickets:approval_decide", args=[entry.pk]), {"approved": "1"}, follow=True
+    )
+    assert "这笔赔偿已经冲销，不需要再审批。" in response.content.decode()
+    assert not LedgerApproval.objects.filter(entry=entry).exists()
+    assert not Notification.objects.filter(kind="approval_decided").exists()
+    ticket.refresh_from_db()
+    assert ticket.status != Ticket.Status.COMPENSATED
 
 
 def test_a_supervisor_who_records_and_approves_is_told_nothing(

@@ -65,6 +65,10 @@ def test_the_inbox_says_how_many_wait_and_leads_to_the_rest(client, supervisor, 
     # a page past the end, or no number, shows the nearest page; an unknown kind, all
     past = client.get(reverse("tickets:inbox") + "?kind=escalation&page=99").content.decode()
     assert escalation_rows(past) == escalation_rows(second)
+    # a page number past any database integer too (it was a 500: the offset overflowed)
+    huge = client.get(reverse("tickets:inbox") + "?kind=escalation&page=" + "9" * 23)
+    assert huge.status_code == 200
+    assert escalation_rows(huge.content.decode()) == escalation_rows(second)
     junk = client.get(reverse("tickets:inbox") + "?kind=escalation&page=x").content.decode()
     assert escalation_rows(junk) == escalation_rows(first)
     unknown = client.get(reverse("tickets:inbox") + "?kind=nothing")

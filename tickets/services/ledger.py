@@ -268,6 +268,9 @@ def ledger_reverse(
         raise DeskError(_("这笔记录已经冲销过了。")) from exc
     if entry.ticket_id:
         _money_event(actor, entry.ticket, reversal)
+    if entry.requires_approval:
+        # Nothing is left to approve: the request leaves every supervisor's bell and queue.
+        notifications_handled(kind=Notification.Kind.APPROVAL_NEEDED, url=approval_url(entry))
     return reversal
 
 
@@ -278,13 +281,17 @@ def compensation_decide(
     """A supervisor approves or rejects compensation above the threshold. Two supervisors
     deciding at once give one decision: the row is locked and the state re-checked. The
     supervisors' "approval needed" notifications of the entry are marked read, and whoever
-    recorded it is told (unless that is ``actor``)."""
+    recorded it is told (unless that is ``actor``). Raises ``DeskError`` when the entry needs
+    no approval, was decided already, or has been reversed meanwhile (there is no money left
+    to decide on: ``ledger_reverse`` takes it out of the queue)."""
     require_perm(actor, "tickets.approve_compensation")
     entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)
     if not entry.requires_approval:
         raise DeskError(_("这笔记录不需要审批。"))
     if LedgerApproval.objects.filter(entry=entry).exists():
         raise DeskError(_("这笔赔偿已经审批过了。"))
+    if LedgerEntry.objects.filter(reverses=entry).exists():
+        raise DeskError(_("这笔赔偿已经冲销，不需要再审批。"))
     if not approved and not reason.strip():
         raise DeskError(_("拒绝时请写明理由。"))
     decision = LedgerApproval.objects.create(

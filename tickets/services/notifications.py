@@ -146,16 +146,14 @@ def notify(
     recipient is told once per key ever, and the chat only when somebody was told for the
     first time (a scheduled check finding the same ticket again sends nothing). ``actor``:
     whoever did what the notification tells about, never told of their own action (a
-    supervisor who escalates is no recipient of the escalation; issue 13 review). Returns how
-    many rows were written."""
+    supervisor who escalates is no recipient of the escalation; issue 13 review); the chat
+    still hears it. Returns how many rows were written."""
     notification_params_check(kind, params)
     people = {
         u.pk: u
         for u in recipients
         if u is not None and u.is_active and (actor is None or u.pk != actor.pk)
     }
-    if not people:
-        return 0
     if dedupe_key:
         told = set(
             Notification.objects.filter(
@@ -164,7 +162,7 @@ def notify(
         )
         people = {pk: u for pk, u in people.items() if pk not in told}
         if not people:
-            return 0
+            return 0  # told before (or nobody to tell: a repeated check would repeat the chat)
     now = timezone.now()
     Notification.objects.bulk_create(
         [
@@ -182,6 +180,9 @@ def notify(
         ],
         ignore_conflicts=bool(dedupe_key),
     )
+    # The team's chat hears the event even when no bell rings for it (the only supervisor of
+    # a shop escalating, or approving their own entry, is nobody's recipient but the shop's
+    # robot is still configured to hear it).
     if card is not None:
         chat_queue(card, shop_id=shop.pk if shop else None)
     return len(people)

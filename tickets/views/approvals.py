@@ -8,22 +8,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets.forms import DecisionForm
 from tickets.selectors import visible_ledger
+from tickets.selectors_inbox import compensation_waiting
 from tickets.services import DeskError
 from tickets.services.ledger import compensation_decide
 from tickets.views.actions import back_to, form_error
-
-
-def _waiting(user):
-    return visible_ledger(user).filter(
-        requires_approval=True, approval__isnull=True, reverses__isnull=True
-    )
 
 
 @require_GET
 @permission_required("tickets.approve_compensation", raise_exception=True)
 def approval_list(request):
     entries = (
-        _waiting(request.user)
+        compensation_waiting(request.user)
         .select_related("order", "ticket", "shop", "recorded_by")
         .order_by("recorded_at")
     )
