@@ -377,6 +377,16 @@ def vips_to_follow_up(month: date, vips: QuerySet[VipCustomer] | None = None):
     return vips.filter(is_active=True, created_at__lt=last_day_began)
 
 
+def vips_waiting_for_next_month(month: date, vips: QuerySet[VipCustomer] | None = None):
+    """The active VIPs among ``vips`` (all by default) who are owed no follow-up in ``month``
+    (its first day) because they were added on its last day: the active ones that
+    ``vips_to_follow_up`` leaves out, so the rule lives there alone. Their first call is the
+    next month's. Empty before the month's last day. Returns a ``QuerySet[VipCustomer]``."""
+    vips = vips if vips is not None else VipCustomer.objects.all()
+    owed = vips_to_follow_up(month, vips).values("pk")
+    return vips.filter(is_active=True).exclude(pk__in=owed)
+
+
 def vip_follow_ups_pending(now: datetime) -> bool:
     """Whether a VIP owed a follow-up in the month due at ``now`` (``vips_to_follow_up``) has
     none yet (beat was down on the 1st, or a VIP was added or taken back on since): the

@@ -334,3 +334,47 @@ def test_a_vip_added_on_the_last_day_waits_for_the_next_month(
     plan_vip_follow_ups.apply()
     assert VipFollowUp.objects.filter(vip=last, month=DEC).exists()
     assert not VipFollowUp.objects.filter(vip=last, month=NOV).exists()
+
+
+def test_the_plan_button_says_why_the_last_days_vips_are_not_planned(
+    client, clock, vips, agent, shop_a, shop_b, supervisor
+):
+    # given November planned, and on the 29th a VIP added and planned at the button
+    clock.set(at(NOV, "08:00:00"))
+    assert plan_vip_follow_ups.apply().get() == 3
+    clock.set(at(date(2026, 11, 29), "15:00:00"))
+    added = vip_add(actor=supervisor, shop=shop_a, buyer_nick="二十九日")
+    VipCustomer.objects.filter(pk=added.pk).update(created_at=timezone.now())
+    client.force_login(supervisor)
+    page = client.post(reverse("registers:vip_plan"), follow=True).content.decode()
+    assert "已生成本月回访任务 1 条。" in page and "从下月开始回访" not in page
+    # when on the last day two VIPs are added in shop A, one in shop B, and one taken off
+    clock.set(at(date(2026, 11, 30), "10:00:00"))
+    today = [
+        vip_add(actor=supervisor, shop=shop_a, buyer_nick="最后一天甲"),
+        vip_add(actor=supervisor, shop=shop_a, buyer_nick="最后一天乙"),
+        vip_add(actor=supervisor, shop=shop_b, buyer_nick="B店最后一天"),
+        vip_add(actor=supervisor, shop=shop_a, buyer_nick="加了又停"),
+    ]
+    VipCustomer.objects.filter(pk__in=[v.pk for v in today]).update(created_at=timezone.now())
+    VipCustomer.objects.filter(pk=today[-1].pk).update(is_active=False)
+    # then the button creates nothing and says why, counting the VIPs the supervisor sees
+    client.force_login(supervisor)  # a new day's session
+    page = client.post(reverse("registers:vip_plan"), follow=True).content.decode()
+    assert "已生成本月回访任务 0 条。 3 位今天加入的 VIP 从下月开始回访。" in page
+    client.cookies["django_language"] = "en"
+    page = client.post(reverse("registers:vip_plan"), follow=True).content.decode()
+    assert "3 VIPs added today get their first call next month." in page
+    del client.cookies["django_language"]
+    # and a supervisor of shop A alone hears of shop A's two
+    boss_a = make_user("boss-a", Role.SUPERVISOR, shops=[shop_a])
+    client.force_login(boss_a)
+    page = client.post(reverse("registers:vip_plan"), follow=True).content.decode()
+    assert "已生成本月回访任务 0 条。 2 位今天加入的 VIP 从下月开始回访。" in page
+    assert not VipFollowUp.objects.filter(month=NOV, vip__buyer_nick__contains="最后一天").exists()
+    # and on December's 1st they are planned, with nothing left to explain
+    clock.set(at(DEC, "09:00:00"))
+    client.force_login(supervisor)
+    page = client.post(reverse("registers:vip_plan"), follow=True).content.decode()
+    assert "已生成本月回访任务 7 条。" in page and "从下月开始回访" not in page
+    assert VipFollowUp.objects.filter(month=DEC, vip__buyer_nick="最后一天甲").exists()

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
@@ -76,8 +76,20 @@ class VipDetail(RegisterDetailView):
 @require_POST
 @permission_required("tickets.add_vipfollowup", raise_exception=True)
 def vip_plan(request):
-    created = service.vip_follow_ups_plan(actor=request.user, vips=sel.visible_vips(request.user))
-    messages.success(request, _("已生成本月回访任务 %(n)s 条。") % {"n": created})
+    """Plans this month's follow-ups of the VIPs the supervisor sees, and says how many; when
+    VIPs added today, the month's last day, were left for next month
+    (``sel.vips_waiting_for_next_month``), it says so, or "0 created" would read as a fault."""
+    vips = sel.visible_vips(request.user)
+    created = service.vip_follow_ups_plan(actor=request.user, vips=vips)
+    message = _("已生成本月回访任务 %(n)s 条。") % {"n": created}
+    waiting = sel.vips_waiting_for_next_month(sel.first_of_month(), vips).count()
+    if waiting:
+        message += " " + ngettext(
+            "%(n)s 位今天加入的 VIP 从下月开始回访。",
+            "%(n)s 位今天加入的 VIP 从下月开始回访。",
+            waiting,
+        ) % {"n": waiting}
+    messages.success(request, message)
     return redirect("registers:vip_list")
 
 
