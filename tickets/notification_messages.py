@@ -146,10 +146,12 @@ def _production_alert(p: dict) -> str:
 
 @register_message(Kind.INTERVENTION_DEADLINE, "case", "deadline")
 def _intervention_deadline(p: dict) -> str:
-    return _("小二介入 %(no)s 举证截止 %(at)s") % {
-        "no": p["case"],
-        "at": local_minute(p["deadline"]),
-    }
+    # The warning is sent while the deadline is near, or once it has passed (beat was down,
+    # or the case was registered late); read later, a passed deadline is no longer "near".
+    words = {"no": p["case"], "at": local_minute(p["deadline"])}
+    if datetime.fromisoformat(p["deadline"]) <= timezone.now():
+        return _("小二介入 %(no)s 举证已过期（截止 %(at)s）") % words
+    return _("小二介入 %(no)s 举证即将到期（截止 %(at)s）") % words
 
 
 @register_message(Kind.VIP_FOLLOW_UPS, "month")
