@@ -57,6 +57,14 @@ BESIDE = """
 })
 """
 
+# Whether each element ends inside the card (the nearest .card or section) that holds it.
+INSIDE = """
+(selector) => [...document.querySelectorAll(selector)].map(el => {
+  const box = el.closest('.card, section') || document.body;
+  return el.getBoundingClientRect().right <= box.getBoundingClientRect().right + 0.5;
+})
+"""
+
 
 @pytest.fixture
 def desk():
@@ -118,6 +126,9 @@ def test_the_inbox_decide_button_stays_beside_its_select(browser, live_server, d
             page.goto(live_server.url + url)
             beside = page.evaluate(BESIDE, "table.inbox .decide-form")
             assert beside and all(beside), (url, language, beside)
+            # and the table stays inside its card (the note's box pushed "Decide" past it)
+            inside = page.evaluate(INSIDE, "table.inbox")
+            assert inside and all(inside), (url, language, inside)
     finally:
         context.close()
 
