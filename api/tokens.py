@@ -8,6 +8,7 @@ to be read again. Only an administrator (a superuser) issues or revokes one.
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,10 @@ from .scopes import Scope, scope_refusal
 
 PREFIX = "dsk_"
 PREFIX_CHARS = 12
+# What a token can hold: ``dsk_`` and URL-safe Base64. Anything else (a NUL byte in the header,
+# which PostgreSQL's driver refuses with an error instead of finding no row) is no token,
+# answered before any query.
+TOKEN_CHARS = re.compile(r"dsk_[A-Za-z0-9_-]+")
 # A hash nobody's token has, compared when no row matches, so a wrong prefix costs the same.
 _NO_HASH = "0" * 64
 
@@ -38,7 +43,7 @@ def token_digest(raw: str) -> str:
 def token_find(raw: str) -> ApiToken | None:
     """The token row whose token ``raw`` is (revoked and expired ones included: the caller
     says why it refuses them), or None. The hash is compared with ``hmac.compare_digest``."""
-    if not raw.startswith(PREFIX) or len(raw) > 200:
+    if not raw.startswith(PREFIX) or len(raw) > 200 or not TOKEN_CHARS.fullmatch(raw):
         hmac.compare_digest(_NO_HASH, token_digest(raw))
         return None
     prefix = raw[len(PREFIX) : len(PREFIX) + PREFIX_CHARS]

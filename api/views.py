@@ -23,10 +23,11 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from finance_exports.builders import get_builder
 from finance_exports.models import Sheet
 from finance_exports.services import sheet_download_record
 from tickets.filters import SORTS, STATUS_CHOICES, TicketFilter
-from tickets.models import LedgerEntry, Ticket
+from tickets.models import LedgerEntry, Order, Ticket
 from tickets.privacy import mask_address, mask_name, mask_phone
 
 from . import serializers as s
@@ -405,6 +406,9 @@ def _receiver(order, revealed: bool) -> dict:
 
 
 class TicketDetailView(ApiView):
+    # No HEAD: DRF answers it with ``get``, which records a download or a reveal that sent no
+    # body; a 405 says so instead.
+    http_method_names = ["get", "options"]
     required_scope = Scope.TICKETS_READ
     endpoint = "tickets.detail"
 
@@ -540,6 +544,9 @@ class SheetListView(ApiView):
 
 
 class SheetFileView(ApiView):
+    # No HEAD: DRF answers it with ``get``, which records a download or a reveal that sent no
+    # body; a 405 says so instead.
+    http_method_names = ["get", "options"]
     required_scope = Scope.MONEY_READ
     endpoint = "sheets.file"
 
@@ -557,11 +564,31 @@ class SheetFileView(ApiView):
         if not token.user.has_perm("finance_exports.download_sheet"):
             raise exceptions.PermissionDenied(_("这个接口令牌代表的账号不能下载报表。"))
         sheet = get_object_or_404(token_sheets(token).downloadable(), pk=pk)
+        receivers = []
+        if get_builder(sheet.kind).carries_personal_data:
+            # An exchange list's file has every receiver in full: the same rule as a ticket's
+            # receiver (issue 16: unmasked only to a token allowed to read it, recorded).
+            if not token.has_scope(Scope.PERSONAL_DATA_READ) or scope_refusal(
+                token.user, Scope.PERSONAL_DATA_READ
+            ):
+                raise exceptions.PermissionDenied(
+                    _(
+                        "这份报表的文件里有买家完整的收货信息，需要可以读取买家完整个人信息的接口令牌。"
+                    )
+                )
+            receivers = list(
+                Order.objects.filter(
+                    tickets__exchange_lines__sheet=sheet,
+                    tickets__exchange_lines__removed_at__isnull=True,
+                ).distinct()
+            )
         try:
             handle = sheet.file.open("rb")
         except FileNotFoundError as exc:
             raise Http404 from exc
         sheet_download_record(actor=token.user, sheet=sheet)
+        if receivers:
+            personal_data_read_record(token=token, orders=receivers)
         self.records = 1
         response = FileResponse(
             handle, as_attachment=True, filename=sheet.download_name, content_type=XLSX

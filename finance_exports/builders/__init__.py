@@ -61,6 +61,10 @@ class SheetBuilder:
     # nothing from a later one. A kind that claims "everything not yet on a sheet" must not:
     # its earlier sheet would find the rows already claimed by the later one.
     past_periods_by_hand: bool = False
+    # The file holds buyers' receiver names, phones and addresses in full (the warehouse packs
+    # from it): an API token reads it only with the personal-data scope, recorded as a reveal
+    # for every order on it (api.views.SheetFileView).
+    carries_personal_data: bool = False
 
     # -- when -------------------------------------------------------------------------
     def due_time(self) -> time:

@@ -41,6 +41,7 @@ class ExchangeListBuilder(SheetBuilder):
     kind = Sheet.Kind.EXCHANGES
     ready_status = Sheet.Status.AWAITING_APPROVAL
     scheduled = True
+    carries_personal_data = True
 
     # -- claiming -----------------------------------------------------------------------
     def claimable(self, sheet: Sheet) -> QuerySet[Ticket]:

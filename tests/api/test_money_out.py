@@ -78,3 +78,49 @@ def test_sheets_are_for_a_token_of_every_shop(money_a, finance_api, sheet, finan
     assert (download.sheet, download.user) == (sheet, finance_user)
     assert finance_api.get(f"{SHEETS}99999/file/").status_code == 404
     assert finance_api.get(SHEETS + "?kind=nonsense").status_code == 400
+
+
+@pytest.fixture
+def exchange_list(erp_user, shop_a):
+    """An exchange-goods list with two exchanges on it: its file names each receiver in full."""
+    from tests.finance_exports.helpers import queued_exchange
+
+    tickets = [queued_exchange(erp_user, make_order(shop_a)) for _ in range(2)]
+    builder = get_builder("exchanges")
+    day = timezone.localdate() + timedelta(days=2)
+    sheet = sheet_build(kind="exchanges", business_date=day, now=builder.cutoff(day))
+    assert sheet.exchange_lines.count() == 2
+    return sheet, [t.order for t in tickets]
+
+
+def test_an_exchange_lists_file_needs_the_personal_data_scope_and_is_recorded(root, exchange_list):
+    """The warehouse's file has every receiver's name, phone and address in full: a money
+    token reads it only if it may also read personal data, and each order on it is recorded
+    as a reveal (a money:read token received them whole, unrecorded)."""
+    from tests.factories import make_user
+    from tickets.models import PersonalDataAccess
+    from tickets.roles import Role
+
+    sheet, orders = exchange_list
+    boss = make_user("erp-boss", Role.SUPERVISOR, all_shops=True)
+    money_only = ApiClient(issue(root, boss, [Scope.MONEY_READ], all_shops=True))
+    response = money_only.get(f"{SHEETS}{sheet.pk}/file/")
+    assert response.status_code == 403
+    assert "个人信息" in response.json()["error"]["message"]
+    assert not SheetDownload.objects.exists() and not PersonalDataAccess.objects.exists()
+    # with the scope (and an account that may reveal), the file and one reveal per order
+    both = ApiClient(
+        issue(root, boss, [Scope.MONEY_READ, Scope.PERSONAL_DATA_READ], all_shops=True)
+    )
+    response = both.get(f"{SHEETS}{sheet.pk}/file/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:2] == b"PK"
+    assert {a.order_id for a in PersonalDataAccess.objects.filter(user=boss)} == {
+        o.pk for o in orders
+    }
+    assert SheetDownload.objects.filter(user=boss).count() == 1
+
+
+def test_head_records_no_download(finance_api, sheet):
+    assert finance_api.head(f"{SHEETS}{sheet.pk}/file/").status_code == 405
+    assert not SheetDownload.objects.exists()

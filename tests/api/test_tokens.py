@@ -73,6 +73,8 @@ def test_an_expired_token_or_a_deactivated_account_is_refused(api, erp_user):
         "Bearer",
         "Bearer dsk_",
         "Bearer dsk_" + "x" * 43,
+        "Bearer dsk_" + "\x00" * 43,  # PostgreSQL's driver refuses a NUL: no query at all
+        "Bearer dsk_" + "é" * 43,
         "Token abc",
         "Bearer a b",
         "Basic eA==",
