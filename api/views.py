@@ -6,6 +6,7 @@ Every call made with a token the desk knows is recorded (``ApiCall``: who, when,
 ended, how many records), refused ones included.
 """
 
+import re
 import time
 
 from django.conf import settings
@@ -358,15 +359,7 @@ class TicketChangesView(ApiView):
         tags=["tickets"],
     )
     def get(self, request):
-        raw = request.query_params.get("since") or ""
-        try:
-            since = parse_datetime(raw)
-        except ValueError:
-            since = None
-        if since is None or since.tzinfo is None or not 2000 <= since.year <= 2099:
-            raise exceptions.ValidationError(
-                {"since": [_("请给出带时区的时间，例如 2026-11-24T16:00:00+08:00。")]}
-            )
+        since = _moment(request, "since", required=True)
         queryset = (
             token_tickets(self.token)
             .filter(updated_at__gte=since)
@@ -442,10 +435,19 @@ class TicketDetailView(ApiView):
 
 
 # --- money out ------------------------------------------------------------------------------
-def _moment(request, name: str):
+UNENCODED_PLUS = re.compile(r"(?<=\d) (\d\d:?\d\d)$")
+
+
+def _moment(request, name: str, *, required: bool = False):
+    """The aware time in query parameter ``name`` (ISO 8601 with its zone, years 2000-2099),
+    None when absent and not ``required``; raises ``ValidationError`` on ``name`` otherwise."""
     raw = request.query_params.get(name)
-    if not raw:
+    if not raw and not required:
         return None
+    raw = raw or ""
+    # An offset written "+08:00" in a URL without encoding its "+" arrives as a space (the
+    # query string's form encoding): read "2026-11-24T16:00:00 08:00" as the "+08:00" it was.
+    raw = UNENCODED_PLUS.sub(r"+\1", raw)
     try:
         value = parse_datetime(raw)
     except ValueError:

@@ -137,6 +137,12 @@ def test_changes_since_a_time_oldest_first(api, erp_user, tickets):
     assert [row["id"] for row in body["results"]] == [earlier.pk, later.pk]
     for bad in ("", "2026-03-01", "2026-03-01T10:00:00", "0001-01-01T00:00:00Z", "x"):
         assert api.get(CHANGES, {"since": bad}).status_code == 400
+    # the README's example typed into a URL as it is: its "+" arrives as a space
+    typed = since.astimezone(timezone.get_current_timezone()).isoformat()
+    assert "+08:00" in typed
+    answer = api.get(f"{CHANGES}?since={typed}")
+    assert answer.status_code == 200, answer.json()
+    assert [row["id"] for row in answer.json()["results"]] == [earlier.pk, later.pk]
 
 
 def test_tickets_need_their_scope(root, erp_user, shop_a, tickets):
