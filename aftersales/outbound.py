@@ -84,6 +84,33 @@ def host_addresses(host: str, port: int) -> list[str]:
     return found
 
 
+def host_addresses_within(host: str, port: int, *, deadline: float) -> list[str]:
+    """``host_addresses(host, port)``, but waiting no later than ``deadline`` (a
+    ``time.monotonic()`` value): the system resolver has no timeout of its own to set
+    (``socket.getaddrinfo`` may wait 30 s and more on a DNS server that does not answer), so
+    it runs in a daemon thread and is waited for only as long as the attempt has left. A
+    thread still waiting after the deadline is left to end when the resolver gives up; its
+    answer is dropped. Raises ``TimeoutError`` at the deadline, else what the resolver
+    raised (``OSError``, ``UnicodeError``)."""
+    found: dict[str, object] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            found["addresses"] = host_addresses(host, port)
+        except BaseException as exc:  # handed to the waiting thread, raised there
+            found["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="outbound-resolve", daemon=True).start()
+    if not done.wait(max(deadline - time.monotonic(), 0)):
+        raise TimeoutError("host name not resolved before the deadline")
+    if "error" in found:
+        raise found["error"]
+    return found["addresses"]
+
+
 def address_is_public(address: str) -> bool:
     """True when ``address`` (an IPv4 or IPv6 address as a string) is globally routable: not
     loopback, link-local (169.254.0.0/16, fe80::/10: cloud metadata lives there), private
@@ -112,12 +139,15 @@ def url_target(
     *,
     allow_private: bool,
     resolve: Callable[[str, int], list[str]] | None = None,
+    deadline: float | None = None,
 ) -> Target:
     """Checks ``url`` and returns where to send (``Target``). Without ``allow_private``:
     https only, and every address the host resolves to (``resolve``, by default
     ``host_addresses``) must be public (``address_is_public``); with it, http or https and
-    any address, nothing resolved. Never a user name or password in the URL. Raises
-    ``OutboundRefused`` (``transient`` when only the name did not resolve)."""
+    any address, nothing resolved. Never a user name or password in the URL. With
+    ``deadline`` (a ``time.monotonic()`` value: the attempt's), the default resolver is
+    waited for no later than it (``host_addresses_within``). Raises ``OutboundRefused``
+    (``transient`` when only the name did not resolve, in time or at all)."""
     try:
         parts = urllib.parse.urlsplit(url.strip())
         port = parts.port
@@ -135,8 +165,15 @@ def url_target(
     path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
     if allow_private:
         return Target(scheme, host, port, path, addresses=())
+    if resolve is None and deadline is not None:
+
+        def resolve(host: str, port: int) -> list[str]:
+            return host_addresses_within(host, port, deadline=deadline)
+
     try:
         addresses = (resolve or host_addresses)(host, port)
+    except TimeoutError as exc:
+        raise OutboundRefused("unresolved", "host name not resolved in time") from exc
     except (OSError, UnicodeError) as exc:
         raise OutboundRefused("unresolved", "host name not resolved") from exc
     if not addresses:

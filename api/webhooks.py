@@ -270,12 +270,13 @@ def connect() -> None:
 
 
 # --- sending ------------------------------------------------------------------------------
-def webhook_target(url: str) -> Target:
+def webhook_target(url: str, *, deadline: float | None = None) -> Target:
     """Checks an endpoint's ``url`` as the chat robots' are (``aftersales.outbound.url_target``
     with ``DESK_CHAT_ALLOW_PRIVATE_URLS``: https, no credentials, every address the host
     resolves to public) and returns where to send. Raises ``OutboundRefused`` (its
-    ``message`` for the administrator). Resolves the host name (DNS)."""
-    return url_target(url, allow_private=settings.DESK_CHAT_ALLOW_PRIVATE_URLS)
+    ``message`` for the administrator). Resolves the host name (DNS), by ``deadline`` (a
+    ``time.monotonic()`` value) when given: a name not resolved by then is "unresolved"."""
+    return url_target(url, allow_private=settings.DESK_CHAT_ALLOW_PRIVATE_URLS, deadline=deadline)
 
 
 def webhook_request(
@@ -302,8 +303,8 @@ def webhook_request(
 def webhook_send(*, delivery_id: int, final: bool = False) -> str:
     """Makes one attempt at delivery ``delivery_id`` and records it (``WebhookAttempt``).
     The URL and its addresses are checked again first (``webhook_target``), redirects are
-    not followed, and the whole attempt - connecting, TLS, sending, reading the answer -
-    ends within ``DESK_WEBHOOK_TIMEOUT_SECONDS``.
+    not followed, and the whole attempt - resolving the name, connecting, TLS, sending,
+    reading the answer - ends within ``DESK_WEBHOOK_TIMEOUT_SECONDS``.
 
     Returns "delivered" (a 2xx answer), "skipped" (already delivered, or its endpoint
     switched off or deleted: nothing sent) or "failed" (the URL or its address is refused,
@@ -319,12 +320,13 @@ def webhook_send(*, delivery_id: int, final: bool = False) -> str:
     ):
         return "skipped"
     started = time.monotonic()
+    deadline = started + settings.DESK_WEBHOOK_TIMEOUT_SECONDS
     url, body, headers = webhook_request(delivery)
     try:
-        target = webhook_target(url)
-        answer = post(
-            target, body, headers, deadline=started + settings.DESK_WEBHOOK_TIMEOUT_SECONDS
-        )
+        # The name's lookup counts against the attempt's deadline: a DNS server that never
+        # answers held the worker for the system resolver's own timeout (30 s and more).
+        target = webhook_target(url, deadline=deadline)
+        answer = post(target, body, headers, deadline=deadline)
     except OutboundRefused as exc:
         if exc.transient:
             _attempted(delivery, None, exc.reason, _ms(started), final=final)

@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import socket
+import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -19,6 +21,7 @@ from django.utils import timezone
 
 from aftersales import outbound
 from aftersales.celery import app
+from api import webhooks
 from api.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from api.tasks import webhook_deliver
 from api.webhooks import WebhookSendError, webhook_secret, webhook_send
@@ -418,3 +421,65 @@ def test_the_secret_goes_into_no_cookie(client, shop_a, dns):
         assert "messages" not in step.cookies
         for secret in (first, hook.secret):
             assert not [text for text in cookie_texts(step) if secret in text]
+
+
+def test_a_dns_lookup_that_hangs_ends_at_the_attempts_deadline(
+    agent, shop_a, settings, monkeypatch
+):
+    """A DNS server that never answers can't hold the sender past DESK_WEBHOOK_TIMEOUT_SECONDS:
+    the lookup (socket.getaddrinfo, which has no timeout of its own) is waited for only as long
+    as the attempt has left; the attempt is recorded and retried, nothing is sent."""
+    # given: an endpoint whose name the resolver never answers for (released at the end)
+    settings.DESK_WEBHOOK_TIMEOUT_SECONDS = 1
+    ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    endpoint("https://erp.example.com/hook", shops=[shop_a])
+    ticket_transition(actor=agent, ticket=ticket, to_status=Ticket.Status.AWAITING_RETURN)
+    delivery = WebhookDelivery.objects.get()
+    release, asked = threading.Event(), []
+
+    def hanging_getaddrinfo(host, *args, **kwargs):
+        asked.append(host)
+        release.wait(30)
+        raise OSError("resolver gave up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_getaddrinfo)
+    # when
+    started = time.monotonic()
+    try:
+        with pytest.raises(WebhookSendError, match="not resolved in time"):
+            webhook_send(delivery_id=delivery.pk)
+        took = time.monotonic() - started
+    finally:
+        release.set()
+    # then: it asked, gave up at the deadline, and the delivery waits for its retry
+    assert asked == ["erp.example.com"]
+    assert 0.9 < took < 2.5, took
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.last_error == "host name not resolved in time"
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.status_code is None and attempt.duration_ms < 2500
+
+
+def test_the_deadline_covers_the_lookup_and_the_post_together(agent, shop_a, settings, monkeypatch):
+    """Trying to get around it: a lookup that answers just inside the deadline leaves the POST
+    only what is left of the attempt, not a whole new DESK_WEBHOOK_TIMEOUT_SECONDS."""
+    settings.DESK_WEBHOOK_TIMEOUT_SECONDS = 1
+    ticket = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    endpoint("https://erp.example.com/hook", shops=[shop_a])
+    ticket_transition(actor=agent, ticket=ticket, to_status=Ticket.Status.AWAITING_RETURN)
+    delivery = WebhookDelivery.objects.get()
+    left = []
+
+    def slow_getaddrinfo(host, port, *args, **kwargs):
+        time.sleep(0.6)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+
+    def post(target, body, headers, *, deadline):
+        left.append(deadline - time.monotonic())
+        return outbound.Answer(200, b"ok")
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    monkeypatch.setattr(webhooks, "post", post)
+    assert webhook_send(delivery_id=delivery.pk) == "delivered"
+    assert len(left) == 1 and 0 < left[0] < 0.45, left
