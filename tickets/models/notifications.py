@@ -118,7 +118,7 @@ class NotificationKind(models.TextChoices):
     SLA_BREACH_SOON = "sla_breach_soon", _("即将超时")
     PRODUCTION_ALERT = "production_alert", _("生产问题预警")
     SHEET_FAILED = "sheet_failed", _("报表生成失败")
-    INTERVENTION_DEADLINE = "intervention_deadline", _("小二介入即将到期")
+    INTERVENTION_DEADLINE = "intervention_deadline", _("平台介入举证期限")
     VIP_FOLLOW_UPS = "vip_follow_ups", _("VIP 回访待办")
 
 
