@@ -231,7 +231,7 @@ CONTENT_SECURITY_POLICY = {
 CSRF_FAILURE_VIEW = "aftersales.error_views.csrf_failure"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz(/web)?$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz(/web)?$", r"^readyz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

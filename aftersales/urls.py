@@ -6,7 +6,7 @@ from django.urls import include, path, register_converter
 
 from aftersales.converters import IdConverter
 from aftersales.lockout_views import lockout_list, lockout_release
-from tickets.views.system import healthz, healthz_web
+from tickets.views.system import healthz, healthz_web, readyz
 
 # <id:pk> in every URL of the desk: an id that fits the database, else 404 (registered before
 # the includes below read their patterns).
@@ -32,6 +32,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("healthz", healthz, name="healthz"),
     path("healthz/web", healthz_web, name="healthz_web"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     # The API for the shops' ERPs and scripts (issue 16): bearer tokens, JSON, /api/v1/.
     path("api/", include("api.urls")),

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"login", "set_language", "healthz", "healthz_web"}
+PUBLIC = {"login", "set_language", "healthz", "healthz_web", "readyz"}
 # The admin's own login/logout/i18n helpers are public by design in Django.
 ADMIN_PUBLIC = {"login", "logout", "jsi18n"}
 
@@ -71,4 +71,4 @@ def test_health_check_is_public_and_says_how_things_are(client):
     # while the web process itself, what a load balancer asks, is fine
     web = client.get("/healthz/web")
     assert web.status_code == 200
-    assert web.json() == {"status": "ok", "database": "ok"}
+    assert web.json() == {"status": "ok", "database": "ok", "broker": "ok", "storage": "ok"}

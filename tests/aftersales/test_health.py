@@ -117,3 +117,132 @@ def test_the_desk_is_ok_only_when_every_heartbeat_is_fresh(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["stale"] == ["beat"]
+
+
+# --- Broker, storage and the readiness check (issue 15) ---------------------------------
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """The broker a web process was configured with stops answering: a closed port, its URL
+    holding a password that must not reach the answer."""
+    monkeypatch.setitem(app.conf, "broker_url", "redis://:s3cret-pass@127.0.0.1:1/0")
+    monkeypatch.setitem(app.conf, "broker_write_url", None)
+
+
+@pytest.mark.django_db
+def test_a_load_balancer_is_told_the_broker_is_down_and_nothing_more(client, broker_down):
+    for path in ("/healthz/web", "/healthz", "/readyz"):
+        response = client.get(path)
+        assert response.status_code == 503, path
+        body = response.json()
+        assert body["status"] == "error"
+        assert body["broker"] == "unavailable"
+        assert body["database"] == "ok"
+        assert body["storage"] == "ok"
+        # no password, host, port or error text for an anonymous caller
+        text = response.content.decode()
+        assert "s3cret" not in text
+        assert "127.0.0.1" not in text
+        assert "Error" not in text and "refused" not in text.lower()
+
+
+@pytest.mark.django_db
+def test_a_store_that_does_not_answer_takes_the_node_out(client, monkeypatch):
+    from django.core.files.storage import storages
+
+    def unreachable(name):
+        raise OSError("Could not connect to the endpoint URL: 'http://oss.internal:9000/'")
+
+    monkeypatch.setattr(storages["default"], "exists", unreachable)
+    response = client.get("/healthz/web")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "error",
+        "database": "ok",
+        "broker": "ok",
+        "storage": "unavailable",
+    }
+    assert "oss.internal" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_storage_check_asks_the_store_for_its_sentinel(client, monkeypatch):
+    from django.core.files.storage import storages
+
+    from tickets.views.system import STORAGE_SENTINEL
+
+    asked = []
+    original = storages["default"].exists
+    monkeypatch.setattr(
+        storages["default"], "exists", lambda name: asked.append(name) or original(name)
+    )
+    assert client.get("/healthz/web").status_code == 200
+    assert asked == [STORAGE_SENTINEL]
+
+
+@pytest.fixture
+def fresh_process(monkeypatch):
+    """A web process that has not yet seen its migrations applied."""
+    from tickets.views import system
+
+    monkeypatch.setattr(system, "_migrated", False)
+    return system
+
+
+@pytest.mark.django_db
+def test_readiness_fails_while_a_migration_is_pending_and_then_is_remembered(client, fresh_process):
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    # given: the database lacks the newest migration of tickets (a release deployed before
+    # `migrate` ran)
+    recorded = MigrationRecorder(connection).migration_qs
+    newest = recorded.filter(app="tickets").order_by("-id").first()
+    recorded.filter(pk=newest.pk).delete()
+    # then: the node is alive but not ready
+    assert client.get("/healthz/web").status_code == 200
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["migrations"] == "pending"
+    assert response.json()["status"] == "error"
+    # when: migrate records it
+    recorded.create(app=newest.app, name=newest.name)
+    # then: ready, and the answer is kept for this process (no plan computed again)
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "storage": "ok",
+        "migrations": "ok",
+    }
+    assert fresh_process._migrated is True
+    recorded.filter(app=newest.app, name=newest.name).delete()
+    assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_probes_are_answered_over_plain_http_in_production(client, settings):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    # given: the production settings' https redirect (DEBUG=0), read from a real start
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.SECURE_SSL_REDIRECT, s.SECURE_REDIRECT_EXEMPT]))"
+    )
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "desk.example"}
+    env["DJANGO_SETTINGS_MODULE"] = "aftersales.settings"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    settings.SECURE_SSL_REDIRECT, settings.SECURE_REDIRECT_EXEMPT = json.loads(out.stdout)
+    assert settings.SECURE_SSL_REDIRECT is True
+    # then: a load balancer's plain-http probe gets the answer, not a redirect to https
+    for path in ("/healthz/web", "/readyz"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/login/").status_code == 301
