@@ -262,3 +262,56 @@ def test_characters_no_text_may_hold_are_dropped_as_the_file_reader_drops_them(a
     assert response.status_code == 200, response.json()
     saved = Order.objects.get(order_no=NO_1)
     assert (saved.buyer_nick, saved.remark) == ("小鱼爱吃猫", "加急")
+
+
+# --- leading zeros: '0351…' beside '351…' would be two look-alike orders -------------------
+LEADING_ZERO = "0" + NO_1  # what a program that pads to 20 digits sends
+
+
+@pytest.mark.parametrize(
+    "written",
+    [LEADING_ZERO, f'="{LEADING_ZERO}"', "'" + LEADING_ZERO, "０" + NO_1, "00" + NO_1],
+)
+def test_an_order_number_with_a_leading_zero_is_refused_on_both_doors(api, shop_a, written):
+    # given: the genuine order is already in the desk
+    make_order(shop_a, order_no=NO_1)
+    before = snapshot(shop_a)
+    # when: the API sends the zero-padded look-alike (spreadsheet marks and full-width digits
+    # are cleaned first, so they can't hide the zero)
+    response = api.post_json(URL, {"shop": "shop-a", "orders": [order(written, items=[])]})
+    # then: refused, named, said why; nothing imported
+    assert response.status_code == 422
+    detail = response.json()["error"]["details"][0]
+    assert (detail["record"], detail["field"]) == ("orders[0]", "order_no")
+    assert "以 0 开头" in detail["message"]
+    # and: the CSV order file with the same record is refused the same way, naming its line
+    orders_csv, items_csv = as_files([order(written, items=[])])
+    report = import_files(
+        shop=shop_a,
+        uploads=[
+            Upload("orders", "orders.csv", io.BytesIO(orders_csv)),
+            Upload("items", "items.csv", io.BytesIO(items_csv)),
+        ],
+    )
+    assert not report.applied
+    assert [(p.line, "以 0 开头" in p.message) for p in report.errors] == [(2, True)]
+    assert snapshot(shop_a) == before
+
+
+def test_a_sub_order_number_with_a_leading_zero_is_refused_in_english_too(api, shop_a):
+    record = order(NO_1)
+    record["items"][0]["sub_order_no"] = "0" + NO_1[:-2] + "01"
+    response = api.post_json(URL, {"shop": "shop-a", "orders": [record]}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 422
+    detail = response.json()["error"]["details"][0]
+    assert (detail["record"], detail["field"]) == ("orders[0].items[0]", "sub_order_no")
+    assert "starts with 0" in detail["message"]
+    assert not Order.objects.filter(order_no=NO_1).exists()
+
+
+def test_a_zero_inside_or_at_the_end_of_a_number_is_kept(api, shop_a):
+    """Trying to get around it the other way: only a leading zero is refused."""
+    numbers = ["3015012345678901200", "3515012345678901030"]
+    response = api.post_json(URL, {"shop": "shop-a", "orders": [order(n) for n in numbers]})
+    assert response.status_code == 200, response.json()
+    assert set(Order.objects.values_list("order_no", flat=True)) == set(numbers)

@@ -179,3 +179,27 @@ def test_a_case_number_another_shop_holds_is_neither_revealed_nor_blocking(api, 
     )
     assert response.json()["counts"]["refunds"] == {"updated": 1, "interventions_updated": 1}
     assert [c.deadline.day for c in theirs.all()] == [9, 8]
+
+
+def test_a_refund_number_with_a_leading_zero_is_refused_on_both_doors(api, erp_user, shop_a):
+    # given: the order is in the desk
+    assert api.post_json(ORDERS, {"shop": "shop-a", "orders": [order(NO_1)]}).status_code == 200
+    before = tickets_of(shop_a)
+    # when: the refund comes with its number zero-padded, or its order's
+    for record, field in (
+        (refund("0" + R_1, NO_1), "refund_no"),
+        (refund(R_1, "0" + NO_1), "order_no"),
+    ):
+        response = api.post_json(REFUNDS, {"shop": "shop-a", "refunds": [record]})
+        # then: refused and named, as the refund file is
+        assert response.status_code == 422
+        detail = response.json()["error"]["details"][0]
+        assert (detail["record"], detail["field"]) == ("refunds[0]", field)
+        assert "以 0 开头" in detail["message"]
+        report = import_files(
+            shop=shop_a,
+            uploads=[Upload("refunds", "refunds.csv", io.BytesIO(refunds_file([record])))],
+            actor=erp_user,
+        )
+        assert not report.applied and "以 0 开头" in report.errors[0].message
+    assert tickets_of(shop_a) == before

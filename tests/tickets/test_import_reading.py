@@ -336,3 +336,15 @@ def test_tracking_numbers():
 def test_odd_quantities_are_refused(raw):
     with pytest.raises(CellError):
         clean_quantity(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["03515012345678901234", '="03515012345678901234"', "'0351501234567", "０３５１５０１２３"],
+)
+def test_a_number_with_a_leading_zero_is_refused_not_padded_away(raw):
+    """The platform's numbers never start with 0: '0351…' would be a look-alike of '351…'."""
+    with pytest.raises(CellError, match="以 0 开头"):
+        clean_order_no(raw)
+    with pytest.raises(CellError, match="以 0 开头"):
+        clean_order_no(raw, required=False)

@@ -69,7 +69,13 @@ def clean_text(raw: str | None) -> str:
 
 
 def clean_order_no(raw: str | None, *, required: bool = True) -> str:
-    """An order (or sub-order, refund) number: digits only, kept as text."""
+    """An order (or sub-order, refund) number: 6 to 32 ASCII digits, kept as text.
+
+    Raises ``CellError`` for a number that starts with 0: the platform's (Taobao's) order,
+    sub-order and refund numbers never do, so '0123…' is a number a program padded or a
+    spreadsheet or a person changed, and kept it would be a look-alike of '123…' (two orders the
+    search shows side by side). Refused, not normalised: which of the two was meant is not
+    for the desk to guess. The CSV imports and the API's batches both read numbers here."""
     text = unicodedata.normalize("NFKC", unwrap(raw))
     if not text:
         if required:
@@ -79,6 +85,14 @@ def clean_order_no(raw: str | None, *, required: bool = True) -> str:
         raise _lost(text)
     if not _ORDER_NO.match(text):
         raise CellError(_("编号“%(value)s”不是有效的数字编号。") % {"value": text})
+    if text.startswith("0"):
+        raise CellError(
+            _(
+                "编号“%(value)s”以 0 开头：平台的订单、子订单和退款编号都不以 0 开头，"
+                "请核对后重新导入。"
+            )
+            % {"value": text}
+        )
     return text
 
 
