@@ -281,7 +281,20 @@ CELERY_BROKER_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+    # A task is acknowledged when it ends (CELERY_TASK_ACKS_LATE). One taken by a worker that
+    # then vanished (its machine died, kill -9: nothing was acknowledged or handed back) goes
+    # back to the queue for another worker CELERY_VISIBILITY_TIMEOUT seconds after it was
+    # taken; a running worker looks for such tasks every CELERY_UNACKED_RESTORE_SECONDS
+    # (kombu's Redis transport; its own default looks only every 10 x 10 s). The timeout must
+    # be longer than the longest task (CELERY_TASK_TIME_LIMIT, an hour) and the longest retry
+    # countdown (ten minutes), or a task still running is given to a second worker as well
+    # (a sheet build survives that: one sheet per kind and date under a row lock; not every
+    # task does). The multi-node test (tests/multinode) sets 40 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600),
+        "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 10),
+        "unacked_restore_throttle": 1,
+    }
 else:
     # No server needed: kombu's filesystem transport and a file result backend under var/.
     CELERY_BROKER_URL = "filesystem://"
