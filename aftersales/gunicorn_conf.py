@@ -23,6 +23,7 @@ import time
 from gunicorn.glogging import Logger
 
 from aftersales.logging import RedactPersonalData, handler_redacts, redact, redact_path
+from aftersales.observability import JsonFormatter
 
 # settings.TIME_ZONE (a test holds them equal); read here without loading the settings.
 TIME_ZONE = "Asia/Shanghai"
@@ -45,12 +46,17 @@ class DeskLogger(Logger):
     ids never reach the access or the error log."""
 
     def setup(self, cfg) -> None:
-        """gunicorn's handlers, each with ``RedactPersonalData`` added (also on a reload)."""
+        """gunicorn's handlers, each with ``RedactPersonalData`` added (also on a reload), and
+        with ``LOG_FORMAT=json`` the desk's ``JsonFormatter``."""
         super().setup(cfg)
+        as_json = os.environ.get("LOG_FORMAT", "text").strip().lower() == "json"
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
                 if not handler_redacts(handler):
                     handler.addFilter(RedactPersonalData())
+                if as_json:
+                    # LOG_FORMAT=json: gunicorn's lines are JSON objects like the desk's
+                    handler.setFormatter(JsonFormatter())
 
     def atoms(self, resp, req, environ, request_time) -> dict:
         """The values an access-log line may hold: ``r`` and ``U`` carry the path without its

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Each request's id (the proxy's X-Request-ID or a new one), on its log lines and answer.
+    "aftersales.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response, error pages and static files included.
     "csp.middleware.CSPMiddleware",
@@ -194,6 +196,15 @@ AXES_VERBOSE = False
 # many proxies (each appending to that header) stand in front of gunicorn; 0 = none, the
 # connection's own address counts (a client can't forge it).
 DESK_TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+# A reverse proxy or load balancer in front (issue 15): BEHIND_PROXY=1 (the default when
+# TRUSTED_PROXIES is set) trusts its X-Forwarded-Proto (a request it received over https is
+# secure: no redirect loop, secure cookies) and X-Forwarded-Host (the host the browser asked
+# for, still checked against ALLOWED_HOSTS). Without a proxy both headers are the client's own
+# words and are ignored.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", DESK_TRUSTED_PROXIES > 0)
+if BEHIND_PROXY:
+    USE_X_FORWARDED_HOST = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Idle sessions end after SESSION_IDLE_MINUTES: the expiry moves on with the requests, written
 # at most once a minute (aftersales.sessions.IdleSessionMiddleware), not on every page.
@@ -232,7 +243,6 @@ CSRF_FAILURE_VIEW = "aftersales.error_views.csrf_failure"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz(/web)?$", r"^readyz$"]
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
@@ -551,13 +561,25 @@ else:
 # handlers Django's default configuration gives them; Celery keeps this configuration
 # (aftersales/celery.py); gunicorn's logs: aftersales/gunicorn_conf.py.
 _LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, process, request_id;
+# aftersales/observability.py), for a log collector; "text" (the default) for a person.
+LOG_FORMAT = (env_str("LOG_FORMAT") or "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "aftersales.logging.RedactPersonalData"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "aftersales.observability.JsonFormatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["redact"],
+        }
     },
     "root": {"handlers": ["console"], "level": _LOG_LEVEL},
     "loggers": {
@@ -569,3 +591,16 @@ LOGGING = {
         "push_response": {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False},
     },
 }
+
+# --- Error reports (issue 15): Sentry when SENTRY_DSN is set -----------------------------
+# Web, worker and beat alike (each loads these settings); personal data scrubbed before an
+# event leaves the process (aftersales.observability.scrub_event).
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from .observability import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT") or "production",
+        release=env_str("SENTRY_RELEASE") or None,
+    )

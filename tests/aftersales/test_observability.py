@@ -1,0 +1,337 @@
+"""Operations (issue 15): JSON log lines with a request id, and Sentry's reports, keep the
+desk's rule that no phone number, name, address, nickname, query string, cookie or request
+body leaves the process (QUALITY.md section 8)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sentry_sdk
+from django.http import HttpResponse
+from django.urls import path
+from gunicorn.config import Config
+from sentry_sdk.transport import Transport
+
+from aftersales import urls as desk_urls
+from aftersales.gunicorn_conf import DeskLogger
+from aftersales.observability import JsonFormatter, scrub_event, sentry_init
+
+ROOT = Path(__file__).resolve().parents[2]
+PHONE = "13812345678"
+NAME = "张三丰"
+ADDRESS = "北京市朝阳区建国路88号3单元"
+NICK = "小鹿tb8821"
+
+
+def _run(code: str, **env) -> subprocess.CompletedProcess:
+    """``code`` in a fresh Python with the desk's settings and ``env`` added."""
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "aftersales.settings", **env}
+    environment.pop("LOG_FORMAT", None) if "LOG_FORMAT" not in env else None
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+# Asks the desk for a page that is not there, with a phone in the query string and a nickname
+# in the path, and for the login page with the proxy's request id.
+_REQUESTS = f"""
+import django
+django.setup()
+from django.test import Client
+c = Client(SERVER_NAME="127.0.0.1")
+c.get("/orders/{NICK}/nowhere/?q={PHONE}")
+c.get("/no-such-page/", headers={{"X-Request-ID": "lb-req-0001"}})
+import logging
+try:
+    raise ValueError("buyer {PHONE} not found")
+except ValueError:
+    logging.getLogger("tickets.test").exception("lookup failed for {PHONE}")
+"""
+
+
+def test_json_logs_are_one_object_a_line_without_personal_data(tmp_path):
+    done = _run(_REQUESTS, LOG_FORMAT="json", VAR_DIR=str(tmp_path), DEBUG="1")
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    not_found = [r for r in records if r["logger"] == "django.request"]
+    assert len(not_found) == 2
+    for record in records:
+        assert {"time", "level", "logger", "message", "process"} <= set(record)
+        assert record["time"].endswith("+08:00")  # the desk's time, Asia/Shanghai
+        assert record["process"] > 0
+        assert "request" not in record  # Django's extra (the URL with its query) is not written
+    assert not_found[0]["level"] == "WARNING"
+    assert not_found[0]["message"] == "Not Found: /orders/*/*/"
+    assert len(not_found[0]["request_id"]) == 32  # a new id for a request that brought none
+    assert not_found[1]["request_id"] == "lb-req-0001"  # the proxy's
+    failed = next(r for r in records if r["logger"] == "tickets.test")
+    assert failed["message"] == "lookup failed for 138****5678"
+    assert "ValueError: buyer 138****5678 not found" in failed["exc_info"]
+    assert "request_id" not in failed  # written outside any request
+    assert PHONE not in done.stderr and "tb8821" not in done.stderr
+
+
+def test_text_logs_stay_the_default_and_a_wrong_format_is_refused(tmp_path):
+    done = _run(_REQUESTS, VAR_DIR=str(tmp_path), DEBUG="1")
+    assert done.returncode == 0, done.stderr
+    assert "WARNING django.request Not Found: /orders/*/*/" in done.stderr
+    assert not done.stderr.lstrip().startswith("{")
+    wrong = _run("import django; django.setup()", LOG_FORMAT="xml", DEBUG="1")
+    assert wrong.returncode != 0
+    assert "LOG_FORMAT must be text or json, got 'xml'" in wrong.stderr
+
+
+def test_gunicorn_writes_json_lines_through_the_same_filter(monkeypatch, capsys):
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    logger = DeskLogger(Config())
+    assert all(isinstance(h.formatter, JsonFormatter) for h in logger.error_log.handlers)
+    logger.error("Error handling request /orders/?q=%s", PHONE)
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["logger"] == "gunicorn.error"
+    assert line["message"] == "Error handling request /orders/?[redacted]"
+
+
+@pytest.mark.django_db
+def test_each_request_gets_an_id_in_its_answer(client):
+    given = client.get("/healthz/web", headers={"X-Request-ID": "edge-7f3a9c21"})
+    assert given["X-Request-ID"] == "edge-7f3a9c21"
+    new = client.get("/healthz/web")
+    assert len(new["X-Request-ID"]) == 32
+    # a header that is no plain token (a phone and a space, too long, a newline) is replaced
+    for bad in (f"call {PHONE}", "x" * 65, "short", "a\u00e9b-12345678"):
+        answer = client.get("/healthz/web", headers={"X-Request-ID": bad})
+        assert answer["X-Request-ID"] != bad
+        assert len(answer["X-Request-ID"]) == 32
+
+
+# --- Sentry ------------------------------------------------------------------------------
+
+
+# A realistic event as the Django integration builds it for a failing view (request, user,
+# an exception with local variables, a log message with its parameters, breadcrumbs).
+def _event() -> dict:
+    return {
+        "level": "error",
+        "logentry": {
+            "message": "could not ship to %s",
+            "params": [PHONE],
+            "formatted": f"could not ship to {PHONE}",
+        },
+        "message": f"buyer {PHONE} {NAME}",
+        "exception": {
+            "values": [
+                {
+                    "type": "ValueError",
+                    "value": f"no route for 0086 {PHONE}",
+                    "stacktrace": {
+                        "frames": [
+                            {
+                                "filename": "tickets/services/exchanges.py",
+                                "function": "exchange_ship",
+                                "lineno": 88,
+                                "vars": {
+                                    "receiver": NAME,
+                                    "address": ADDRESS,
+                                    "phone": PHONE,
+                                    "nick": NICK,
+                                },
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+        "request": {
+            "url": f"https://desk.example.com/buyers/{NICK}/",
+            "method": "POST",
+            "query_string": f"q={PHONE}",
+            "cookies": {"sessionid": "abc123secret", "csrftoken": "tok"},
+            "data": {"receiver_name": NAME, "receiver_address": ADDRESS},
+            "headers": {
+                "Cookie": "sessionid=abc123secret",
+                "Referer": f"https://desk.example.com/orders/?q={PHONE}",
+                "User-Agent": "Mozilla/5.0",
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": "Bearer dsk_secret",
+            },
+            "env": {"REMOTE_ADDR": "10.0.0.7", "SERVER_NAME": "web-1"},
+        },
+        "user": {
+            "id": "7",
+            "username": "agent.li",
+            "email": "li@example.com",
+            "ip_address": "10.0.0.7",
+        },
+        "extra": {"sys.argv": ["gunicorn"], "receiver": NAME},
+        "breadcrumbs": {
+            "values": [
+                {
+                    "category": "query",
+                    "message": "SELECT ... WHERE phone = %s",
+                    "data": {"params": [PHONE]},
+                },
+                {"category": "httplib", "data": {"url": f"https://oss.example/k?sig=1&p={PHONE}"}},
+                {"category": "tickets", "message": f"called {PHONE}"},
+            ]
+        },
+    }
+
+
+def test_before_send_leaves_no_personal_data_in_a_realistic_event():
+    event = scrub_event(_event(), {})
+    text = json.dumps(event, ensure_ascii=False)
+    for private in (
+        PHONE,
+        NAME,
+        ADDRESS,
+        "tb8821",
+        "abc123secret",
+        "dsk_secret",
+        "li@example.com",
+        "agent.li",
+        "10.0.0.7",
+        "Mozilla",
+    ):
+        assert private not in text, private
+    # what helps find the bug stays
+    frame = event["exception"]["values"][0]["stacktrace"]["frames"][0]
+    assert frame == {
+        "filename": "tickets/services/exchanges.py",
+        "function": "exchange_ship",
+        "lineno": 88,
+    }
+    assert event["exception"]["values"][0]["value"] == "no route for 138****5678"
+    assert event["logentry"]["formatted"] == "could not ship to 138****5678"
+    assert event["request"] == {
+        "method": "POST",
+        "url": "https://desk.example.com/buyers/*/",
+        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+    }
+    assert event["user"] == {"id": "7"}
+    assert "extra" not in event
+
+
+class _Captured(Transport):
+    """Keeps the events the SDK would send, instead of sending them."""
+
+    def __init__(self, options=None):
+        super().__init__(options)
+        self.events: list[dict] = []
+
+    def capture_envelope(self, envelope):
+        event = envelope.get_event()
+        if event is not None:
+            self.events.append(event)
+
+
+def _ship_to_buyer(request):
+    receiver, address, phone = NAME, ADDRESS, PHONE  # locals a frame would carry
+    raise ValueError(f"courier refused {phone} for {receiver} at {address[:2]}")
+
+
+def _fine(request):
+    return HttpResponse("ok")
+
+
+urlpatterns = [path("test-sentry/ship/", _ship_to_buyer), *desk_urls.urlpatterns]
+
+
+@pytest.fixture
+def sentry_events():
+    transport = _Captured()
+    sentry_init(dsn="https://public@sentry.example/1", environment="test", transport=transport)
+    yield transport.events
+    sentry_sdk.get_client().close()
+    sentry_sdk.init()  # no DSN: the SDK stays installed but sends nothing
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+def test_a_failing_view_reaches_sentry_scrubbed(client, sentry_events, admin_user):
+    client.raise_request_exception = False
+    client.force_login(admin_user)
+    response = client.post(
+        f"/test-sentry/ship/?q={PHONE}",
+        {"receiver_name": NAME, "receiver_address": ADDRESS},
+        headers={"Referer": f"https://desk.example.com/orders/?q={PHONE}"},
+    )
+    assert response.status_code == 500
+    sentry_sdk.flush()
+    assert sentry_events, "the error was reported"
+    event = sentry_events[0]
+    text = json.dumps(event, ensure_ascii=False)
+    for private in (PHONE, NAME, ADDRESS, "sessionid", admin_user.username):
+        assert private not in text, private
+    assert event["exception"]["values"][-1]["type"] == "ValueError"
+    request = event.get("request", {})
+    assert not {"query_string", "cookies", "data", "env"} & set(request)
+    assert set(request.get("headers", {})) <= {"Content-Type", "Content-Length"}
+    assert all("vars" not in f for f in event["exception"]["values"][-1]["stacktrace"]["frames"])
+
+
+# --- A proxy in front ---------------------------------------------------------------------
+
+_PROXY_SETTINGS = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps([s.SECURE_PROXY_SSL_HEADER, s.USE_X_FORWARDED_HOST]))"
+)
+_PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "ci-" + "q7Zr2xLp9Wv4Ns8Kd3Hf6Tb1Yc5Mg0Je" * 2,
+    "ALLOWED_HOSTS": "desk.example.com",
+}
+
+
+@pytest.mark.parametrize(
+    ("env", "trusted"),
+    [
+        ({}, False),
+        ({"BEHIND_PROXY": "1"}, True),
+        ({"TRUSTED_PROXIES": "1"}, True),
+        ({"TRUSTED_PROXIES": "1", "BEHIND_PROXY": "0"}, False),
+    ],
+)
+def test_forwarded_proto_and_host_are_trusted_only_behind_a_proxy(env, trusted, tmp_path):
+    done = _run(_PROXY_SETTINGS, VAR_DIR=str(tmp_path), **_PRODUCTION, **env)
+    assert done.returncode == 0, done.stderr
+    header, forwarded_host = json.loads(done.stdout)
+    assert header == (["HTTP_X_FORWARDED_PROTO", "https"] if trusted else None)
+    assert forwarded_host is trusted
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_the_forwarded_host_and_https_are_what_the_desk_sees(client, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.USE_X_FORWARDED_HOST = True
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["desk.example.com"]
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "desk.example.com"}
+    # the proxy received https: no redirect loop, the login page links to the public host
+    response = client.get("/", headers=forwarded)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+    # plain http through the proxy is sent to https on the public host
+    response = client.get("/login/", headers={"X-Forwarded-Host": "desk.example.com"})
+    assert response.status_code == 301
+    assert response["Location"] == "https://desk.example.com/login/"
+    # a forwarded host outside ALLOWED_HOSTS is refused
+    bad = client.get("/login/", headers={**forwarded, "X-Forwarded-Host": "evil.example"})
+    assert bad.status_code == 400
+
+
+def test_the_deploy_check_passes_behind_a_proxy(tmp_path):
+    code = (
+        "import sys, django; django.setup(); from django.core.management import call_command; "
+        "call_command('check', deploy=True, fail_level='WARNING')"
+    )
+    done = _run(code, VAR_DIR=str(tmp_path), BEHIND_PROXY="1", **_PRODUCTION)
+    assert done.returncode == 0, done.stderr
