@@ -112,11 +112,15 @@ def exception_handler(exc, context):
         return Response(body, status=429, headers=headers)
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         request = context.get("request")
-        authenticator = getattr(request, "_authenticator", None) or (
-            request.authenticators[0] if request is not None and request.authenticators else None
-        )
-        if authenticator is not None:
-            headers["WWW-Authenticate"] = authenticator.authenticate_header(request)
+        # The authenticator that read the request, else the view's first one that has a
+        # challenge: a signed-in session (SessionAuthentication has none) gets the token's.
+        authenticators = [getattr(request, "_authenticator", None)]
+        authenticators += list(getattr(request, "authenticators", None) or ())
+        for authenticator in authenticators:
+            challenge = authenticator and authenticator.authenticate_header(request)
+            if challenge:
+                headers["WWW-Authenticate"] = challenge
+                break
         return Response(error_body("unauthenticated", exc.detail), status=401, headers=headers)
     if isinstance(exc, BatchRefused):
         body = error_body(

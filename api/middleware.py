@@ -2,7 +2,8 @@
 
 - the language is the request's ``Accept-Language`` (Chinese unless it asks for English): an
   integration has no language cookie, where the pages ignore the header on purpose
-  (``aftersales.middleware.ChosenLanguageMiddleware``);
+  (``aftersales.middleware.ChosenLanguageMiddleware``); the docs page (``DOCS_PATH``) is one
+  of those pages and keeps the language chosen on the desk;
 - what the pages' middleware would answer with an HTML page is answered here in the API's JSON
   error shape: a NUL character in the query string, a body larger than
   ``DESK_API_MAX_BODY_BYTES`` by its Content-Length, a body that is not JSON, a body sent
@@ -30,6 +31,9 @@ from .tokens import token_find
 logger = logging.getLogger(__name__)
 
 PREFIX = "/api/"
+# The docs page is a page in the browser (an administrator's session): its language is the
+# one chosen on the desk (``ChosenLanguageMiddleware``), its refusal the desk's 403 page.
+DOCS_PATH = "/api/v1/docs/"
 
 
 def api_language(header: str) -> str:
@@ -52,9 +56,10 @@ class ApiRequestMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith(PREFIX):
             return self.get_response(request)
-        language = api_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
-        translation.activate(language)
-        request.LANGUAGE_CODE = language
+        if request.path_info != DOCS_PATH:
+            language = api_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
         started = time.monotonic()
         response = self._refusal(request)
         if response is None:

@@ -15,15 +15,17 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from drf_spectacular.renderers import OpenApiJsonRenderer
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.error_views import error_page
 from finance_exports.builders import get_builder
 from finance_exports.models import Sheet
 from finance_exports.services import sheet_download_record
@@ -602,9 +604,12 @@ class SheetFileView(ApiView):
 # --- the schema and its docs ----------------------------------------------------------------
 class SchemaView(CallRecorded, SpectacularAPIView):
     """The OpenAPI schema (JSON): for any valid token (recorded and rate-limited like any
-    call), and for administrators in the browser."""
+    call), and for administrators in the browser. A refusal (401 without a token or an
+    administrator's session, 429) is the API's JSON error shape as ``application/json``, not
+    in the schema's own content type (a client reading the schema would take it for one)."""
 
-    renderer_classes = [OpenApiJsonRenderer]
+    # The OpenAPI type first; plain JSON for a client that asks for application/json.
+    renderer_classes = [OpenApiJsonRenderer, OpenApiJsonRenderer2]
     authentication_classes = [*settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]]
     permission_classes = []
     throttle_classes = [TokenRateThrottle]
@@ -624,11 +629,19 @@ class SchemaView(CallRecorded, SpectacularAPIView):
             return
         raise exceptions.NotAuthenticated(_("请在 Authorization 头里带上接口令牌。"))
 
+    def handle_exception(self, exc):
+        # Content negotiation chose the OpenAPI renderer before the refusal was known.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
 
 class DocsView(SpectacularSwaggerSplitView):
     """Swagger UI over the schema, for administrators (a superuser's session): served from the
     desk's static files (drf-spectacular-sidecar), its script as a file, so the page keeps to
-    the desk's Content-Security-Policy."""
+    the desk's Content-Security-Policy. It is a page: anyone else signed in gets the desk's
+    403 page (templates/errors/403.html) in the language they chose on the desk (the API's
+    middleware leaves this path's language alone), not a JSON error or a bare one."""
 
     template_name = "api/docs.html"
     authentication_classes = [SessionAuthentication]
@@ -640,6 +653,11 @@ class DocsView(SpectacularSwaggerSplitView):
         user = request.user
         if not (user.is_authenticated and user.is_superuser):
             raise exceptions.PermissionDenied(_("接口文档只对管理员开放。"))
+
+    def handle_exception(self, exc):
+        if isinstance(exc, (exceptions.PermissionDenied, exceptions.NotAuthenticated)):
+            return error_page(self.request._request, "errors/403.html", status=403)
+        return super().handle_exception(exc)
 
 
 def not_found(request, *args, **kwargs):
