@@ -98,11 +98,15 @@ def _approvals(user, now, reading: "_Reading") -> list[InboxItem]:
             else _("%(who)s 登记") % {"who": entry.recorded_by},
             url=reverse("tickets:approval_list") + f"#entry-{entry.pk}",
             shop=entry.shop.name,
-            action={
+            # Its author never decides it (compensation_decide): shown, with no button.
+            action=None
+            if entry.recorded_by_id == user.pk
+            else {
                 "url": reverse("tickets:approval_decide", args=[entry.pk]),
                 "label": pgettext("inbox button", "批准"),
                 "fields": {"approved": "1"},
             },
+            extra={"waiting_for_other": entry.recorded_by_id == user.pk},
             obj=entry,
         )
         for entry in entries

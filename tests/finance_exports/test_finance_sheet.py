@@ -10,9 +10,10 @@ from aftersales.spreadsheets import FORMULA_TRIGGERS
 from finance_exports.builders import get_builder, ticket_number
 from finance_exports.models import FinanceSheetEntry, Sheet
 from finance_exports.services import SheetNotDue, sheet_build
-from tests.factories import make_order, make_ticket
+from tests.factories import make_order, make_ticket, make_user
 from tickets.models import AppendOnlyError, LedgerEntry
 from tickets.money import counted_total
+from tickets.roles import Role
 from tickets.services import DeskError
 from tickets.services.ledger import compensation_decide, ledger_reverse
 
@@ -45,7 +46,9 @@ def test_every_row_and_total_in_the_file_matches_the_ledger(
     reversal = ledger_reverse(actor=agent, entry=postage, reason="登记错了")
     clock.set(at(DAY, "12:00:00"))
     big = record(supervisor, other_order, "80.00", K.COMPENSATION)  # above the threshold
-    compensation_decide(actor=supervisor, entry=big, approved=True)
+    # approved by another supervisor: nobody approves what they recorded
+    colleague = make_user("boss-2", Role.SUPERVISOR, all_shops=True)
+    compensation_decide(actor=colleague, entry=big, approved=True)
     waiting = record(supervisor, other_order, "70.00", K.COMPENSATION)  # never decided
     clock.set(at(DAY, "16:30:00"))
 

@@ -281,9 +281,12 @@ def compensation_decide(
     """A supervisor approves or rejects compensation above the threshold. Two supervisors
     deciding at once give one decision: the row is locked and the state re-checked. The
     supervisors' "approval needed" notifications of the entry are marked read, and whoever
-    recorded it is told (unless that is ``actor``). Raises ``DeskError`` when the entry needs
-    no approval, was decided already, or has been reversed meanwhile (there is no money left
-    to decide on: ``ledger_reverse`` takes it out of the queue)."""
+    recorded it is told. Raises ``DeskError`` when the entry needs no approval, was decided
+    already, has been reversed meanwhile (there is no money left to decide on:
+    ``ledger_reverse`` takes it out of the queue), or was recorded by ``actor``: whoever
+    recorded compensation above the limit never approves or rejects it, whatever their role;
+    another supervisor does (issue 13 review: an approval is a second person's check; every
+    door - the approvals page, the inbox, the dashboard - comes here)."""
     require_perm(actor, "tickets.approve_compensation")
     entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)
     if not entry.requires_approval:
@@ -292,6 +295,8 @@ def compensation_decide(
         raise DeskError(_("这笔赔偿已经审批过了。"))
     if LedgerEntry.objects.filter(reverses=entry).exists():
         raise DeskError(_("这笔赔偿已经冲销，不需要再审批。"))
+    if entry.recorded_by_id == actor.pk:
+        raise DeskError(_("这笔赔偿是你登记的，不能自己审批，需由另一位主管审批。"))
     if not approved and not reason.strip():
         raise DeskError(_("拒绝时请写明理由。"))
     decision = LedgerApproval.objects.create(
