@@ -75,11 +75,13 @@ def sheets_pending(builders, *, now: datetime) -> bool:
 # --- what the finance app puts in the supervisor's inbox and on finance's dashboard -----
 def inbox_signatures(user, now: datetime) -> list:
     """Exchange-goods lists waiting for ``user``'s signature, as inbox items (issue 13),
-    waiting since they were ready; none for a user who may not sign."""
+    waiting since they were ready; none for a user who may not sign. A list with no
+    exchange on it asks for no signature (issue 13 review: it is built "ready", and a row
+    count of 0 is left out too)."""
     if not user.has_perm("finance_exports.approve_sheet"):
         return []
     sheets = visible_sheets(user).filter(
-        kind=Sheet.Kind.EXCHANGES, status=Sheet.Status.AWAITING_APPROVAL
+        kind=Sheet.Kind.EXCHANGES, status=Sheet.Status.AWAITING_APPROVAL, row_count__gt=0
     )
     return [
         InboxItem(

@@ -40,7 +40,12 @@ from tickets.models import Notification, Ticket, User
 from tickets.notification_messages import register_message
 from tickets.selectors import open_promises
 from tickets.services import DeskError, require_perm
-from tickets.services.notifications import ChatCard, chat_language, notify
+from tickets.services.notifications import (
+    ChatCard,
+    chat_language,
+    notifications_handled,
+    notify,
+)
 from tickets.services.tickets import ticket_transition
 from tickets.text import normalise_tracking_no, tracking_no_refusal
 
@@ -199,7 +204,9 @@ def _claim(
 
 
 def _finish(builder: SheetBuilder, sheet_pk: int, *, wait: bool) -> Sheet:
-    """Writes the file of a claimed sheet and marks it ready, under the sheet's row lock."""
+    """Writes the file of a claimed sheet and marks it ready (``ready_status_for``), under the
+    sheet's row lock; the "sheet failed" notifications of that sheet (kind and date) leave
+    every bell."""
     with transaction.atomic():
         sheet = Sheet.objects.select_for_update(skip_locked=not wait).filter(pk=sheet_pk).first()
         if sheet is None:  # another worker is writing it right now
@@ -207,11 +214,13 @@ def _finish(builder: SheetBuilder, sheet_pk: int, *, wait: bool) -> Sheet:
         if sheet.status != Sheet.Status.BUILDING:
             return sheet
         _write_file(builder, sheet)
-        sheet.status = builder.ready_status
+        sheet.status = builder.ready_status_for(sheet)
         sheet.ready_at = timezone.now()
         sheet.attempts += 1
         sheet.error = ""
         sheet.save()
+        # A sheet that failed and is built now asks nothing of anyone (issue 13 review).
+        notifications_handled(kind=Notification.Kind.SHEET_FAILED, url=sheet.get_absolute_url())
     logger.info("%s is ready: %s rows", sheet, sheet.row_count)
     return sheet
 
@@ -379,8 +388,10 @@ def exchange_line_remove(*, actor: User, line: ExchangeLine, reason: str) -> Exc
 
     Taking a line off a **signed** list voids the signature: the list waits for a signature
     again and its file is rewritten, so the warehouse never ships from a file that lists a
-    ticket no longer on it. A line whose goods already went out can't be taken off.
-    Raises ``DeskError`` with the reason when refused."""
+    ticket no longer on it. Taking off its last line leaves a list with nothing to send
+    out: it is then simply ready and waits for no signature (``ready_status_for``). A line
+    whose goods already went out can't be taken off. Raises ``DeskError`` with the reason
+    when refused."""
     require_perm(actor, "finance_exports.approve_sheet")
     reason = reason.strip()
     if not reason:
@@ -399,12 +410,17 @@ def exchange_line_remove(*, actor: User, line: ExchangeLine, reason: str) -> Exc
         "date": f"{sheet.business_date:%Y-%m-%d}",
         "reason": reason[:255],
     }
+    emptied = not sheet.exchange_lines.filter(removed_at__isnull=True).exclude(pk=line.pk).exists()
     if sheet.status == Sheet.Status.APPROVED:
-        note += _("（清单原由 %(name)s 于 %(at)s 签字，签字作废，需重新签字）") % {
+        words = (
+            _("（清单原由 %(name)s 于 %(at)s 签字，签字作废；清单已没有换货，不需要再签字）")
+            if emptied
+            else _("（清单原由 %(name)s 于 %(at)s 签字，签字作废，需重新签字）")
+        )
+        note += words % {
             "name": sheet.approved_by,
             "at": f"{timezone.localtime(sheet.approved_at):%Y-%m-%d %H:%M}",
         }
-        sheet.status = Sheet.Status.AWAITING_APPROVAL
         sheet.approved_by = None
         sheet.approved_at = None
     line.removed_at = timezone.now()
@@ -418,6 +434,9 @@ def exchange_line_remove(*, actor: User, line: ExchangeLine, reason: str) -> Exc
         note=note,
         by_list=True,
     )
+    # What the list asks now (ExchangeListBuilder.ready_status_for): a signature for the
+    # lines left, or nothing when none is left; the file is rewritten saying so.
+    sheet.status = Sheet.Status.READY if emptied else Sheet.Status.AWAITING_APPROVAL
     _rewrite(sheet)
     return line
 
@@ -425,9 +444,16 @@ def exchange_line_remove(*, actor: User, line: ExchangeLine, reason: str) -> Exc
 @transaction.atomic
 def exchange_list_approve(*, actor: User, sheet: Sheet) -> Sheet:
     """The supervisor signs the list. Two clicks or two supervisors at once give one
-    signature: the row is locked and its status checked again under the lock."""
+    signature: the row is locked and its status checked again under the lock. A list with
+    no exchange on it is refused: the signature lets the warehouse send goods out, and it
+    has none to send (issue 13 review; its page offers no signature)."""
     require_perm(actor, "finance_exports.approve_sheet")
     sheet = _lock_list(sheet)
+    if sheet.status == Sheet.Status.READY or (
+        sheet.status == Sheet.Status.AWAITING_APPROVAL
+        and not sheet.exchange_lines.filter(removed_at__isnull=True).exists()
+    ):
+        raise DeskError(_("这份换货清单没有要发出的换货，不需要签字。"))
     if sheet.status == Sheet.Status.APPROVED:
         raise DeskError(
             _("这份换货清单已由 %(name)s 于 %(at)s 签字。")

@@ -123,6 +123,11 @@ class SheetBuilder:
             current if now >= self.cutoff(current) else self.normalise(current - timedelta(days=1))
         )
 
+    def ready_status_for(self, sheet: Sheet) -> str:
+        """The status ``sheet`` gets when its file is complete (its ``row_count`` summed up):
+        ``ready_status`` unless the kind says otherwise for what the sheet holds."""
+        return self.ready_status
+
     # -- what -------------------------------------------------------------------------
     def claim(self, sheet: Sheet) -> int:
         """Claims the rows that belong on ``sheet`` (called once, inside the transaction that

@@ -43,6 +43,13 @@ class ExchangeListBuilder(SheetBuilder):
     scheduled = True
     carries_personal_data = True
 
+    def ready_status_for(self, sheet: Sheet) -> str:
+        """A list with exchanges waits for the supervisor's signature; a list with none (no
+        exchange was queued before the cut-off) is simply ready: the signature lets the
+        warehouse send goods out (DOMAIN.md "The daily routine" 5), and there are none, so
+        nobody is asked to sign it (issue 13 review) and ``exchange_list_approve`` refuses."""
+        return Sheet.Status.AWAITING_APPROVAL if sheet.row_count else Sheet.Status.READY
+
     # -- claiming -----------------------------------------------------------------------
     def claimable(self, sheet: Sheet) -> QuerySet[Ticket]:
         """Exchange tickets waiting in the queue since before the cut-off. A ticket that came
@@ -134,6 +141,8 @@ class ExchangeListBuilder(SheetBuilder):
                 "name": sheet.approved_by,
                 "at": f"{local_naive(sheet.approved_at):%Y-%m-%d %H:%M}",
             }
+        if not sheet.row_count:
+            return _("没有要发出的换货，不需要签字。")
         return _("未签字：主管签字之前不要发货。")
 
     def write(self, sheet: Sheet, book: SheetBook) -> None:

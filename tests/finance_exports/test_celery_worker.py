@@ -62,4 +62,5 @@ def test_beat_task_and_the_catch_up_check_build_the_sheets_on_a_real_worker(
     assert (row["流水号"], row["备注"]) == (entry.pk, "worker")
     exchanges = Sheet.objects.get(kind="exchanges")
     assert exchanges.business_date == get_builder("exchanges").latest_due(timezone.now())
-    assert exchanges.status == Sheet.Status.AWAITING_APPROVAL
+    # no exchange was queued: the list is ready and asks for no signature
+    assert (exchanges.status, exchanges.row_count) == (Sheet.Status.READY, 0)

@@ -202,9 +202,14 @@ def test_a_sheet_without_its_file_yet_is_not_downloadable(client, finance, db):
 
 
 # --- signing and shipping in the browser ----------------------------------------------------
-def test_the_supervisor_removes_a_line_and_signs(client, supervisor, exchange_list):
+def test_the_supervisor_removes_a_line_and_signs(client, agent, supervisor, shop_a):
+    # a list of two exchanges: one is taken off, the other signed for (a list whose last
+    # line is taken off asks for no signature: tests/finance_exports/test_empty_exchange_list)
+    queued_exchange(agent, make_order(shop_a, status=Order.Status.SUCCESS))
+    queued_exchange(agent, make_order(shop_a, status=Order.Status.SUCCESS))
+    exchange_list = build("exchanges")
     client.force_login(supervisor)
-    line = exchange_list.exchange_lines.get()
+    line = exchange_list.exchange_lines.order_by("pk").first()
     empty = client.post(url("exchange_line_remove", exchange_list.pk, line.pk), {"reason": ""})
     assert empty.status_code == 302
     line.refresh_from_db()
@@ -320,10 +325,13 @@ def test_the_list_page_of_an_exchange_list_costs_the_same_queries_however_long(
 
 
 def test_the_supervisor_takes_a_line_off_a_signed_list_from_the_page(
-    client, agent, supervisor, exchange_list
+    client, agent, supervisor, shop_a
 ):
-    exchange_list_approve(actor=supervisor, sheet=exchange_list)
-    line = exchange_list.exchange_lines.get()
+    # two lines: the one left needs the signature again (a list left empty needs none)
+    queued_exchange(agent, make_order(shop_a, status=Order.Status.SUCCESS))
+    queued_exchange(agent, make_order(shop_a, status=Order.Status.SUCCESS))
+    exchange_list = exchange_list_approve(actor=supervisor, sheet=build("exchanges"))
+    line = exchange_list.exchange_lines.order_by("pk").first()
     client.force_login(supervisor)
     page = client.get(url("sheet_detail", exchange_list.pk)).content.decode()
     assert "签字作废" in page

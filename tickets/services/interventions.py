@@ -7,9 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import Order, PlatformIntervention, Ticket, User
+from tickets.models import Notification, Order, PlatformIntervention, Ticket, User
 
 from . import DeskError, require_perm
+from .notifications import intervention_url, notifications_handled
 from .register_links import ticket_of_order_check
 
 Outcome = PlatformIntervention.Outcome
@@ -54,8 +55,9 @@ def intervention_update(
     *, actor: User, intervention: PlatformIntervention, evidence: str, outcome: str
 ) -> PlatformIntervention:
     """Replaces our evidence and records the platform's decision; any outcome but pending
-    closes the case, and a closed case is not changed again. Raises ``DeskError``,
-    ``PermissionDenied``."""
+    closes the case, and a closed case is not changed again; closing it takes its evidence
+    deadline's warnings out of every bell (issue 13 review: nothing is due any more). Raises
+    ``DeskError``, ``PermissionDenied``."""
     require_perm(actor, "tickets.change_platformintervention")
     case = PlatformIntervention.objects.select_for_update().get(pk=intervention.pk)
     if case.closed_at is not None:
@@ -69,4 +71,8 @@ def intervention_update(
         case.closed_at = timezone.now()
         fields.append("closed_at")
     case.save(update_fields=fields)
+    if case.closed_at is not None:
+        notifications_handled(
+            kind=Notification.Kind.INTERVENTION_DEADLINE, url=intervention_url(case)
+        )
     return case

@@ -404,7 +404,7 @@ def intervention_deadline_warnings_send(*, now: datetime | None = None) -> int:
                 recipients=people,
                 kind=Kind.INTERVENTION_DEADLINE,
                 params={"case": case.case_no, "deadline": case.deadline.isoformat()},
-                url=reverse("registers:intervention_detail", args=[case.pk]),
+                url=intervention_url(case),
                 shop=case.shop,
                 ticket=case.ticket,
                 dedupe_key=f"intervention:{case.pk}:{int(case.deadline.timestamp())}",
@@ -422,6 +422,12 @@ def ticket_url(ticket: Ticket) -> str:
     return reverse("tickets:ticket_detail", args=[ticket.pk])
 
 
+def intervention_url(case: PlatformIntervention) -> str:
+    """The case's page: the link of its deadline warnings, and what names the case in them
+    (``intervention_update`` marks them read by it when the case is closed)."""
+    return reverse("registers:intervention_detail", args=[case.pk])
+
+
 # --- reading the bell ----------------------------------------------------------------
 @transaction.atomic
 def notification_mark_read(*, actor: User, notification: Notification) -> Notification:
@@ -437,14 +443,17 @@ def notification_mark_read(*, actor: User, notification: Notification) -> Notifi
     return notification
 
 
-def notifications_handled(*, kind: str, ticket: Ticket | None = None, url: str = "") -> int:
+def notifications_handled(
+    *, kind: str, ticket: Ticket | None = None, url: str = "", params: dict | None = None
+) -> int:
     """Marks read, in everybody's bell, the unread notifications of ``kind`` (a
     ``Notification.Kind`` value) that asked for something now done (issue 13 review: a
-    decided escalation, an approved or refused compensation): those of ``ticket``, and/or
-    with exactly ``url`` (a row's link names what it asked about when a ticket does not).
-    Runs in the caller's transaction, so the bell's count falls when the work is done.
-    Returns how many rows it marked. Raises ``ValueError`` without ``ticket`` or ``url``
-    (it would mark every row of the kind)."""
+    decided escalation, an approved or refused compensation, a warning whose cause is gone):
+    those of ``ticket``, and/or with exactly ``url`` (a row's link names what it asked about
+    when a ticket does not), and, with ``params``, only those whose parameters hold each of
+    its keys with that value (``{"which": "first"}``). Runs in the caller's transaction, so
+    the bell's count falls when the work is done. Returns how many rows it marked. Raises
+    ``ValueError`` without ``ticket`` or ``url`` (it would mark every row of the kind)."""
     if ticket is None and not url:
         raise ValueError("notifications_handled needs a ticket or a url")
     rows = Notification.objects.filter(kind=kind, read_at__isnull=True)
@@ -452,7 +461,29 @@ def notifications_handled(*, kind: str, ticket: Ticket | None = None, url: str =
         rows = rows.filter(ticket=ticket)
     if url:
         rows = rows.filter(url=url)
+    for key, value in (params or {}).items():
+        rows = rows.filter(**{f"params__{key}": value})
     return rows.update(read_at=timezone.now())
+
+
+def sla_warnings_settle(ticket: Ticket) -> int:
+    """Takes out of every bell the "about to breach" warnings of ``ticket`` (its row as just
+    saved) that its state has made moot (issue 13 review), the rule ``tickets_near_breach``
+    warns by read backwards: all of them once its clock stands (it waits for the buyer or
+    the return parcel, ``paused_at``) or it is finished or cancelled; the first reply's once
+    it was answered (``first_responded_at``); the resolution's once it was resolved
+    (``resolved_at``). Through ``notifications_handled``, in the caller's transaction; a
+    clock that starts again moves the due times, and a due time that comes near again is
+    warned of anew (its key holds the due time). Returns how many rows it marked."""
+    kind = Kind.SLA_BREACH_SOON
+    if not ticket.is_open or ticket.paused_at is not None:
+        return notifications_handled(kind=kind, ticket=ticket)
+    marked = 0
+    if ticket.first_responded_at is not None:
+        marked += notifications_handled(kind=kind, ticket=ticket, params={"which": "first"})
+    if ticket.resolved_at is not None:
+        marked += notifications_handled(kind=kind, ticket=ticket, params={"which": "resolution"})
+    return marked
 
 
 @transaction.atomic

@@ -37,6 +37,7 @@ from .exchanges import ReplacementRequest, replacements_write
 from .notifications import (
     notifications_handled,
     notify,
+    sla_warnings_settle,
     supervisors_of,
     ticket_card,
     ticket_url,
@@ -88,6 +89,7 @@ def ticket_responded(ticket: Ticket) -> None:
     locked = _lock(ticket)
     if _responded(locked, timezone.now()):
         locked.save(update_fields=["first_responded_at", "updated_at"])
+        sla_warnings_settle(locked)
 
 
 def _lock(ticket: Ticket) -> Ticket:
@@ -253,7 +255,9 @@ def ticket_transition(
     awaiting_return stops the service-level clock, leaving it restarts it (``tickets.sla``).
     Finishing or cancelling it closes its open escalation (``_escalation_end``), whichever
     door finished it (the ticket page, the bulk form, the refund import, the exchange list,
-    the money). Raises ``DeskError`` with the reason when refused."""
+    the money). Its "about to breach" warnings that the move made moot (a stopped clock, a
+    reply, a resolution, the end) leave every bell (``sla_warnings_settle``). Raises
+    ``DeskError`` with the reason when refused."""
     if actor is not None:
         require_perm(actor, "tickets.change_ticket")
     ticket = _lock(ticket)
@@ -291,6 +295,7 @@ def ticket_transition(
     if actor is not None and responds:
         _responded(ticket, now)
     ticket.save()
+    sla_warnings_settle(ticket)
     _event(
         ticket, actor, TicketEvent.Kind.STATUS, note, from_status=from_status, to_status=to_status
     )
@@ -404,6 +409,7 @@ def ticket_await_buyer(*, actor: User, ticket: Ticket, note: str = "") -> Ticket
     ticket.awaiting_buyer = True
     fields = ["awaiting_buyer", *clock_stop(ticket, now), *_responded(ticket, now)]
     ticket.save(update_fields=[*fields, "updated_at"])
+    sla_warnings_settle(ticket)
     message = _("等待买家回复，暂停计时。")
     note = meaningful_text(note)
     if note:
@@ -487,6 +493,7 @@ def ticket_note(
     fields = _responded(ticket, timezone.now())
     if fields:
         ticket.save(update_fields=[*fields, "updated_at"])
+        sla_warnings_settle(ticket)
     return _event(ticket, actor, TicketEvent.Kind.NOTE, text, submission=submission)
 
 
