@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .filters import DeskDateRangeFilter, IsoDateRangeWidget
+from .filters import DeskDateRangeFilter, IsoDateRangeWidget, ListedModelChoiceFilter
 from .forms import IsoDateInput
 from .models import (
     CourierLossReport,
@@ -30,9 +30,7 @@ class RegisterFilter(django_filters.FilterSet):
     search_fields: tuple[str, ...] = ("order__order_no",)
 
     q = django_filters.CharFilter(label=_("搜索"), method="search")
-    shop = django_filters.ModelChoiceFilter(
-        label=_("店铺"), queryset=None, empty_label=_("全部店铺")
-    )
+    shop = ListedModelChoiceFilter(label=_("店铺"), queryset=None, empty_label=_("全部店铺"))
     created = DeskDateRangeFilter(label=_("登记日期"), field_name="created_at", widget=_RANGE)
 
     def __init__(self, data=None, *args, request=None, **kwargs):
@@ -54,9 +52,7 @@ class CourierLossFilter(RegisterFilter):
     status = django_filters.ChoiceFilter(
         label=_("状态"), choices=CourierLossReport.Status.choices, empty_label=_("全部状态")
     )
-    courier = django_filters.ModelChoiceFilter(
-        label=_("快递公司"), queryset=None, empty_label=_("全部快递")
-    )
+    courier = ListedModelChoiceFilter(label=_("快递公司"), queryset=None, empty_label=_("全部快递"))
 
     class Meta:
         model = CourierLossReport

@@ -217,6 +217,36 @@ def test_ticket_list_query_count_does_not_grow(
     )
 
 
+def test_ticket_list_pages_keep_the_sort_and_show_each_ticket_once(logged_in, agent, shop_a):
+    """The page's ids are read first and their rows after (``_page_rows``): the rows must come
+    back in the list's order, page after page, none twice and none lost."""
+    now = timezone.now()
+    made = [
+        make_ticket(make_order(shop_a), agent, created_at=now - timedelta(hours=n))
+        for n in range(30)
+    ]
+    url = reverse("tickets:ticket_list")
+    first = logged_in.get(url + "?sort=-created").context["tickets"]
+    second = logged_in.get(url + "?sort=-created&page=2").context["tickets"]
+    assert [t.pk for t in first + second] == [t.pk for t in made]
+    assert all(t.order.shop_id == shop_a.pk for t in first)  # rows carry their order
+
+
+def test_list_filters_read_their_choices_without_a_server_side_cursor(
+    logged_in, agent, shop_a, django_assert_max_num_queries
+):
+    """The shop and courier selects of the ticket list and the registers are filled by one
+    plain query: ``QuerySet.iterator()`` would be a server-side cursor on PostgreSQL
+    (DECLARE, FETCH, CLOSE) for a handful of rows."""
+    make_ticket(make_order(shop_a), agent)
+    for name in ("tickets:ticket_list", "registers:loss_list"):
+        with django_assert_max_num_queries(40) as run:
+            page = logged_in.get(reverse(name))
+        assert page.status_code == 200
+        assert shop_a.name in page.content.decode()
+        assert not [q for q in run.captured_queries if q["sql"].lstrip().startswith("DECLARE")]
+
+
 def test_ticket_detail_query_count_does_not_grow(
     logged_in, agent, order_a, django_assert_max_num_queries
 ):

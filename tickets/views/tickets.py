@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from aftersales.storage import StoreError, store_open, store_unavailable
 from tickets.exports import ticket_list_workbook
 from tickets.filters import TicketFilter, search_notice
 from tickets.forms import (
@@ -80,6 +81,19 @@ def _filtered(request):
     return TicketFilter(request.GET, queryset=base, request=request)
 
 
+def _page_rows(tickets, start: int, stop: int) -> list:
+    """Rows ``start``..``stop`` of the filtered, sorted ``tickets`` (a queryset with its
+    ``select_related``), in two queries: the page's ids from the ticket table alone, then
+    those rows with their order, shop and handler. In one query PostgreSQL joins every
+    matching ticket to its order before the sort keeps a page of them: a searched list of
+    471 tickets read 471 orders to show 26 (17.8 ms vs 6 ms at a million, bench/README)."""
+    ids = list(tickets.values_list("pk", flat=True)[start:stop])
+    if not ids:
+        return []
+    by_id = {ticket.pk: ticket for ticket in tickets.filter(pk__in=ids).order_by()}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 @require_GET
 @permission_required("tickets.view_ticket", raise_exception=True)
 def ticket_list(request):
@@ -90,7 +104,7 @@ def ticket_list(request):
     rows = []
     if filterset.is_valid():
         start = (page - 1) * PAGE_SIZE
-        rows = list(filterset.qs[start : start + PAGE_SIZE + 1])
+        rows = _page_rows(filterset.qs, start, start + PAGE_SIZE + 1)
     has_next = len(rows) > PAGE_SIZE
     query = request.GET.copy()
     query.pop("page", None)
@@ -404,9 +418,11 @@ def photo_file(request, pk, photo_pk):
     ticket = _ticket(request, pk)
     photo = get_object_or_404(ticket.photos, pk=photo_pk)
     try:
-        handle = photo.file.open("rb")
+        handle = store_open(photo.file)  # streamed from the store, never a public URL
     except FileNotFoundError as exc:
         raise Http404 from exc
+    except StoreError as exc:
+        return store_unavailable(request, exc.message)
     # An <img> still shows it; opening the URL downloads it instead of rendering it.
     response = FileResponse(
         handle,
