@@ -262,7 +262,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
-    # Photos and sheets are private: no MEDIA_URL serves them, views check the user first.
+    # Photos, sheets and import files are private: no MEDIA_URL serves them, views check the
+    # user first. The local folder unless S3_BUCKET is set (s3_storage below, issue 15).
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": VAR_DIR / "private", "base_url": None},
@@ -276,6 +277,53 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "private"
+
+
+def s3_storage(*, bucket: str, endpoint_url: str | None, region: str, prefix: str) -> dict:
+    """The default storage in an S3-compatible object store (issue 15): the bucket, its
+    endpoint (None: AWS itself; e.g. https://oss-cn-hangzhou.aliyuncs.com for Aliyun OSS,
+    https://cos.ap-shanghai.myqcloud.com for Tencent COS, http://127.0.0.1:PORT for moto),
+    its region and a key prefix ("desk/": every key starts with it; "" none). Credentials come
+    from boto3's own chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY first. Private: no ACL,
+    signed requests, no file overwritten, no URL (``aftersales.storage.DeskS3Storage``)."""
+    from botocore.config import Config
+
+    return {
+        "BACKEND": "aftersales.storage.DeskS3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url,
+            "region_name": region,
+            "location": prefix.strip("/"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            # A downloaded file above 8 MiB waits on the local disk, not in memory.
+            "max_memory_size": 8 * 1024 * 1024,
+            "client_config": Config(
+                region_name=region,
+                signature_version="s3v4",
+                s3={"addressing_style": env_str("S3_ADDRESSING_STYLE", "auto")},
+                # A store that does not answer fails the upload within seconds, not minutes.
+                connect_timeout=env_int("S3_CONNECT_TIMEOUT_SECONDS", 5),
+                read_timeout=env_int("S3_READ_TIMEOUT_SECONDS", 60),
+                retries={"max_attempts": env_int("S3_MAX_ATTEMPTS", 3), "mode": "standard"},
+                # OSS and COS do not take the checksums boto3 sends unasked since 1.36.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        },
+    }
+
+
+S3_BUCKET = env_str("S3_BUCKET")
+if S3_BUCKET:
+    STORAGES["default"] = s3_storage(
+        bucket=S3_BUCKET,
+        endpoint_url=env_str("S3_ENDPOINT_URL") or None,
+        region=env_str("S3_REGION") or "us-east-1",
+        prefix=env_str("S3_PREFIX") or "",
+    )
 # Stored photos, sheets and imports are readable by the desk's own user only (issue 12 §6):
 # the storage gives each file 0600 and each folder it makes 0700. The sheet writer and its
 # temporary folder keep to the same modes (aftersales/spreadsheets.py, finance_exports).

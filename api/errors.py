@@ -32,6 +32,7 @@ ERROR_CODES = {
     "refused": 422,
     "throttled": 429,
     "server_error": 500,
+    "unavailable": 503,
 }
 
 
@@ -62,6 +63,14 @@ class RecordsInvalid(exceptions.APIException):
 class Conflict(exceptions.APIException):
     status_code = 409
     default_code = "conflict"
+
+
+class StoreUnavailable(exceptions.APIException):
+    """The file store failed while a stored file was being read (issue 15): a 503 with
+    ``Retry-After``; nothing was sent and nothing recorded."""
+
+    status_code = 503
+    default_code = "unavailable"
 
 
 def error_body(code: str, message: str, details: list | None = None, **extra) -> dict:
@@ -130,6 +139,10 @@ def exception_handler(exc, context):
             error_count=exc.error_count,
         )
         return Response(body, status=422)
+    if isinstance(exc, StoreUnavailable):
+        return Response(
+            error_body("unavailable", exc.detail), status=503, headers={"Retry-After": "60"}
+        )
     if isinstance(exc, RecordsInvalid):
         body = error_body("invalid", exc.detail, exc.details, error_count=exc.error_count)
         return Response(body, status=400)

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aftersales.error_views import error_page
+from aftersales.storage import StoreError, store_open
 from finance_exports.builders import get_builder
 from finance_exports.models import Sheet
 from finance_exports.services import sheet_download_record
@@ -35,7 +36,7 @@ from tickets.privacy import mask_address, mask_name, mask_phone
 
 from . import serializers as s
 from .batches import RecordError, batch_import, body_digest, order_records, refund_records
-from .errors import RecordsInvalid
+from .errors import RecordsInvalid, StoreUnavailable
 from .models import ApiBatch, ApiToken
 from .pagination import PAGE_PARAMETERS, KeysetPagination
 from .scopes import Scope, scope_refusal
@@ -559,7 +560,7 @@ class SheetFileView(ApiView):
         operation_id="sheets_file",
         responses={
             (200, XLSX): OpenApiResponse(OpenApiTypes.BINARY),
-            **_errors(403, 404),
+            **_errors(403, 404, 503),
         },
         tags=["money"],
     )
@@ -587,9 +588,11 @@ class SheetFileView(ApiView):
                 ).distinct()
             )
         try:
-            handle = sheet.file.open("rb")
+            handle = store_open(sheet.file)  # streamed from the store, never a public URL
         except FileNotFoundError as exc:
             raise Http404 from exc
+        except StoreError as exc:  # nothing recorded: nothing was sent
+            raise StoreUnavailable(exc.message) from exc
         sheet_download_record(actor=token.user, sheet=sheet)
         if receivers:
             personal_data_read_record(token=token, orders=receivers)

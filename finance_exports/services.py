@@ -32,6 +32,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aftersales.spreadsheets import SheetBook
+from aftersales.storage import STORE_ERRORS, StoreError, store_delete
 from finance_exports.builders import SheetBuilder, get_builder, scheduled_builders
 from finance_exports.models import ExchangeLine, Sheet, SheetDownload
 from finance_exports.selectors import sheet_viewers, sheets_due
@@ -76,7 +77,8 @@ class SheetBuildFailed(Exception):
 
 
 class _CompleteFile(File):
-    """A finished temporary file: FileSystemStorage moves it into place instead of copying."""
+    """A finished temporary file: FileSystemStorage moves it into place instead of copying;
+    the S3 storage uploads it from the local disk."""
 
     def temporary_file_path(self) -> str:
         return self.file.name
@@ -249,15 +251,37 @@ def _write_file(builder: SheetBuilder, sheet: Sheet) -> None:
         with translation.override(settings.LANGUAGE_CODE):
             builder.write(sheet, book)
         book.save(tmp_path)
-        with open(tmp_path, "rb") as complete:
-            name = f"{stem}-{secrets.token_hex(4)}.xlsx"
-            sheet.file.save(name, _CompleteFile(complete), save=False)
+        _store_sheet_file(sheet, tmp_path, f"{stem}-{secrets.token_hex(4)}.xlsx")
     finally:
         book.close()
         Path(tmp_path).unlink(missing_ok=True)
     if previous and previous != sheet.file.name:
         storage = sheet.file.storage
-        transaction.on_commit(lambda: storage.delete(previous))
+        # After the commit, and never failing it: a file the store keeps now is an orphan
+        # that sheet_files_clean deletes later.
+        transaction.on_commit(lambda: store_delete(storage, previous))
+
+
+def _store_sheet_file(sheet: Sheet, tmp_path: str, name: str) -> None:
+    """Saves the finished, verified file at ``tmp_path`` into the default storage (the local
+    folder or the object store) as ``sheet.file``, once, and checks that the store holds all
+    of it (its size). Raises ``StoreError`` with the reason when the store fails or holds less:
+    the attempt fails, is recorded on the sheet and retried, and the sheet is never marked
+    ready without its file (issue 15)."""
+    expected = os.path.getsize(tmp_path)
+    with open(tmp_path, "rb") as complete:
+        try:
+            sheet.file.save(name, _CompleteFile(complete), save=False)
+            stored = sheet.file.storage.size(sheet.file.name)
+        except STORE_ERRORS as exc:
+            raise StoreError(
+                _("报表文件没有存入文件存储（%(cause)s）。") % {"cause": type(exc).__name__}
+            ) from exc
+    if stored != expected:
+        raise StoreError(
+            _("文件存储里的报表文件不完整（%(stored)s 字节，应为 %(expected)s 字节）。")
+            % {"stored": stored, "expected": expected}
+        )
 
 
 def _record_failure(builder: SheetBuilder, business_date: date, exc: BaseException) -> Sheet:
@@ -569,11 +593,12 @@ def sheet_files_clean(*, now: datetime | None = None) -> int:
     in_use = set(Sheet.objects.exclude(file="").values_list("file", flat=True))
     for kind in Sheet.Kind.values:
         folder = f"sheets/{kind}"
-        if not storage.exists(folder):
+        try:  # an object store has no folders: a prefix without files lists nothing
+            names = storage.listdir(folder)[1]
+        except FileNotFoundError:
             continue
-        for name in storage.listdir(folder)[1]:
+        for name in names:
             path = f"{folder}/{name}"
             if path not in in_use and now - storage.get_modified_time(path) > max_age:
-                storage.delete(path)
-                removed += 1
+                removed += store_delete(storage, path)
     return removed

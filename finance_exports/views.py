@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from aftersales.storage import StoreError, store_open, store_unavailable
 from finance_exports.builders import Period, get_builder, scheduled_builders
 from finance_exports.builders.exchanges import ExchangeListBuilder
 from finance_exports.forms import RemoveLineForm, SheetFilterForm, ShipLineForm, TrackingUploadForm
@@ -248,9 +249,11 @@ def sheet_download(request, pk):
     every download is recorded."""
     sheet = _sheet(request, pk, visible_sheets(request.user).downloadable())
     try:
-        handle = sheet.file.open("rb")
+        handle = store_open(sheet.file)  # streamed from the store, never a public URL
     except FileNotFoundError as exc:
         raise Http404 from exc
+    except StoreError as exc:  # nothing recorded: nothing was downloaded
+        return store_unavailable(request, exc.message)
     sheet_download_record(actor=request.user, sheet=sheet)
     response = FileResponse(
         handle, as_attachment=True, filename=sheet.download_name, content_type=XLSX

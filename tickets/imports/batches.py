@@ -1,8 +1,10 @@
 """Upload, preview, confirm: the import as people do it in the browser.
 
-``order_import_upload`` keeps the files privately (generated names, no public URL), runs the
-import as a preview and stores its report; ``order_import_apply`` runs it for real, once,
-under a row lock; the files are deleted as soon as the batch is applied, refused or given up.
+``order_import_upload`` keeps the files privately (generated names, no public URL; the local
+folder or the object store, issue 15: a store that fails refuses the upload and records
+nothing), runs the import as a preview and stores its report; ``order_import_apply`` runs it
+for real, once, under a row lock; the files are deleted as soon as the batch is applied,
+refused or given up.
 """
 
 import hashlib
@@ -18,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.storage import StoreError, store_delete, store_open, store_save, store_unreadable
 from tickets.models import OrderImport, OrderImportFile, Shop, User
 from tickets.selectors import visible_shops
 from tickets.services import DeskError, require_perm
@@ -44,7 +47,15 @@ def _run(batch: OrderImport, *, actor: User | None, dry_run: bool) -> Report:
     staying "previewed" with no report, as a crash on an amount of 1e28 once left it (issue 12,
     section 4); what the import wrote was rolled back with its transaction."""
     files = sorted(batch.files.all(), key=lambda f: KIND_ORDER.index(f.kind))
-    handles = [f.file.storage.open(f.file.name, "rb") for f in files]
+    try:
+        handles = _open_stored(files)
+    except (StoreError, FileNotFoundError) as exc:
+        logger.error("import batch %s: its files could not be read from the store", batch.pk)
+        if not dry_run:  # the batch stays previewed: confirming again later imports it
+            raise DeskError(store_unreadable()) from exc
+        report = Report()
+        report.error("", None, "", store_unreadable())
+        return report
     try:
         uploads = [
             Upload(f.kind, f.original_name, getattr(handle, "file", handle))
@@ -70,6 +81,21 @@ def _run(batch: OrderImport, *, actor: User | None, dry_run: bool) -> Report:
     return report
 
 
+def _open_stored(files: list[OrderImportFile]) -> list:
+    """The batch's stored files opened for reading (an object store's fetched to local
+    spooled files, removed when closed). Raises ``StoreError`` or ``FileNotFoundError``
+    with none left open."""
+    handles = []
+    try:
+        for f in files:
+            handles.append(store_open(f.file))
+    except BaseException:
+        for handle in handles:
+            handle.close()
+        raise
+    return handles
+
+
 def _seen_before(batch: OrderImport, report: dict) -> None:
     """Notes in the report which files were already imported for this shop, and when."""
     for f in batch.files.all():
@@ -90,10 +116,13 @@ def _seen_before(batch: OrderImport, report: dict) -> None:
 
 
 def _forget_files(batch_pk: int) -> None:
-    """Deletes the stored files: buyers' data is not kept once the batch is settled."""
+    """Deletes the stored files: buyers' data is not kept once the batch is settled. A file
+    the store cannot delete now keeps its name on the row and is deleted by the next
+    ``order_import_purge_stale``."""
     for f in OrderImportFile.objects.filter(batch_id=batch_pk).exclude(file=""):
-        f.file.delete(save=False)
-        f.save(update_fields=["file"])
+        if store_delete(f.file.storage, f.file.name):
+            f.file.name = ""
+            f.save(update_fields=["file"])
 
 
 def order_import_purge_stale(*, now=None) -> int:
@@ -113,6 +142,15 @@ def order_import_purge_stale(*, now=None) -> int:
             )
             if updated:
                 transaction.on_commit(lambda pk=pk: _forget_files(pk))
+    # Files of settled batches that the store could not delete at the time (it was down).
+    left = (
+        OrderImportFile.objects.exclude(file="")
+        .exclude(batch__status=B.PREVIEWED)
+        .values_list("batch_id", flat=True)
+        .distinct()
+    )
+    for pk in list(left):
+        _forget_files(pk)
     return len(stale)
 
 
@@ -179,7 +217,12 @@ def order_import_upload(
                 sha256=_sha256(upload),
                 size_bytes=upload.size,
             )
-            stored.file.save("upload.csv", upload, save=False)
+            try:
+                store_save(stored.file, "upload.csv", upload)
+            except StoreError as exc:  # the batch and its rows roll back; no file stays
+                for kept in batch.files.exclude(file=""):
+                    store_delete(kept.file.storage, kept.file.name)
+                raise DeskError(exc.message) from exc
             stored.save()
     report = _run(batch, actor=actor, dry_run=True)
     data = report.as_dict()

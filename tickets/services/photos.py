@@ -17,6 +17,9 @@ What a buyer's phone sends and what the desk stores:
   size by the JPEG decoder itself, so no more than ``MAX_PIXELS`` are ever held in memory;
   a PNG or WebP above ``MAX_PIXELS`` (which cannot be decoded smaller) is refused, and so is
   anything above Pillow's own decompression-bomb limit.
+- Stored through the default storage (the local folder or the object store, issue 15): a
+  store that fails refuses the upload with a clear message, and nothing is recorded - no
+  photo row without its file, no file left behind without its row.
 """
 
 import io
@@ -29,6 +32,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from aftersales.storage import StoreError, store_delete, store_save
 from tickets.models import Ticket, TicketEvent, TicketPhoto, User
 
 from . import DeskError, require_perm
@@ -192,15 +196,22 @@ def _store(*, actor: User, ticket: Ticket, clean: CleanPhoto, original_name: str
         size_bytes=len(clean.data),
         uploaded_by=actor,
     )
-    photo.file.save(f"photo.{clean.image_format}", ContentFile(clean.data), save=False)
-    photo.save()
-    timeline_write(
-        ticket=ticket,
-        actor=actor,
-        kind=TicketEvent.Kind.PHOTO,
-        message=_("上传照片 %(name)s")
-        % {"name": original_name or photo.file.name.rsplit("/", 1)[-1]},
-    )
+    try:
+        store_save(photo.file, f"photo.{clean.image_format}", ContentFile(clean.data))
+    except StoreError as exc:
+        raise DeskError(exc.message) from exc
+    try:
+        photo.save()
+        timeline_write(
+            ticket=ticket,
+            actor=actor,
+            kind=TicketEvent.Kind.PHOTO,
+            message=_("上传照片 %(name)s")
+            % {"name": original_name or photo.file.name.rsplit("/", 1)[-1]},
+        )
+    except BaseException:
+        _unstore([photo])
+        raise
     return photo
 
 
@@ -212,9 +223,7 @@ def photo_add(*, actor: User, ticket: Ticket, data: bytes, original_name: str = 
     file or a ticket that already has ``DESK_PHOTOS_PER_TICKET`` photos."""
     require_perm(actor, "tickets.add_ticketphoto")
     clean = photo_clean(data)
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    photo_count_check(ticket, 1)
-    return _store(actor=actor, ticket=ticket, clean=clean, original_name=original_name)
+    return photo_add_many(actor=actor, ticket=ticket, photos=[(original_name, clean)])[0]
 
 
 @transaction.atomic
@@ -228,7 +237,20 @@ def photo_add_many(
     require_perm(actor, "tickets.add_ticketphoto")
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     photo_count_check(ticket, len(photos))
-    return [
-        _store(actor=actor, ticket=ticket, clean=clean, original_name=name)
-        for name, clean in photos
-    ]
+    stored: list[TicketPhoto] = []
+    try:
+        for name, clean in photos:
+            stored.append(_store(actor=actor, ticket=ticket, clean=clean, original_name=name))
+    except BaseException:
+        # The rows roll back with the transaction; the files already in the store go too.
+        _unstore(stored)
+        raise
+    return stored
+
+
+def _unstore(photos: list[TicketPhoto]) -> None:
+    """Deletes the stored files of ``photos`` whose rows are being rolled back (best effort:
+    a store that fails now leaves a file no row points at, logged)."""
+    for photo in photos:
+        if photo.file.name:
+            store_delete(photo.file.storage, photo.file.name)
