@@ -90,11 +90,21 @@ class ApiToken(TimeStampedModel):
 
 class ApiCall(AppendOnlyModel):
     """One call made with a token: who (the token and its account), when, what (method and the
-    route, never the query string), how it ended and how many records it read or wrote."""
+    route, never the query string), how it ended and how many records it read or wrote. A call
+    whose token was refused is recorded too: with the token when the desk knows it (revoked,
+    expired), without one when it does not (``token`` empty), always with the caller's
+    ``address`` and the refusal's ``reason`` - never the text of the token sent."""
 
     token = models.ForeignKey(
-        ApiToken, verbose_name=_("令牌"), on_delete=models.PROTECT, related_name="calls"
+        ApiToken,
+        verbose_name=_("令牌"),
+        on_delete=models.PROTECT,
+        related_name="calls",
+        null=True,
+        blank=True,
     )
+    address = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+    reason = models.CharField(_("拒绝原因"), max_length=40, blank=True)
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     method = models.CharField(_("方法"), max_length=8)
     endpoint = models.CharField(_("接口"), max_length=60)
