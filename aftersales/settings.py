@@ -548,6 +548,12 @@ DESK_API_PAGE_SIZE = env_int("DESK_API_PAGE_SIZE", 50)
 # failed delivery is retried (backoff 2 s doubling, at most 10 min apart).
 DESK_WEBHOOK_TIMEOUT_SECONDS = env_int("DESK_WEBHOOK_TIMEOUT_SECONDS", 5)
 DESK_WEBHOOK_MAX_RETRIES = env_int("DESK_WEBHOOK_MAX_RETRIES", 8)
+# Deliveries no task will send (the broker was down at the commit, the endpoint was off) are
+# queued again, each once, and given up past the retry limit (api.webhooks, issue 16).
+CELERY_BEAT_SCHEDULE["webhook-catch-up"] = {
+    "task": "api.tasks.webhook_catch_up",
+    "schedule": 300.0,
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenScope"],

@@ -1,9 +1,10 @@
-"""The API's background work: sending one webhook delivery, retried with backoff."""
+"""The API's background work: sending one webhook delivery, retried with backoff, and the
+beat's catch-up of deliveries no task will send."""
 
 from celery import shared_task
 from django.conf import settings
 
-from .webhooks import WebhookSendError, webhook_send
+from .webhooks import WebhookSendError, webhook_deliveries_catch_up, webhook_send
 
 
 @shared_task(
@@ -22,3 +23,11 @@ def webhook_deliver(self, delivery_id: int) -> str:
     ``DESK_WEBHOOK_MAX_RETRIES`` times; the last failure marks the delivery failed. A refused
     address or a redirect is not retried (returns "failed", the delivery marked failed)."""
     return webhook_send(delivery_id=delivery_id, final=self.request.retries >= self.max_retries)
+
+
+@shared_task(name="api.tasks.webhook_catch_up")
+def webhook_catch_up() -> dict[str, int]:
+    """Queues again the pending deliveries whose task was lost or skipped, each once however
+    many beats or workers run this at once, and gives up on those past the retry policy's
+    limit (``webhooks.webhook_deliveries_catch_up``). Every 5 minutes, from beat."""
+    return webhook_deliveries_catch_up()

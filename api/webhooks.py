@@ -26,6 +26,7 @@ import hmac
 import json
 import secrets
 import time
+from datetime import timedelta
 
 from celery import signature
 from django.conf import settings
@@ -78,9 +79,61 @@ def endpoints_for(event: str, shop_id: int) -> list[WebhookEndpoint]:
 
 def _queue(deliveries: list[WebhookDelivery]) -> None:
     for delivery in deliveries:
-        transaction.on_commit(
-            lambda pk=delivery.pk: signature(DELIVER_TASK, args=(pk,)).apply_async()
-        )
+        _queue_one(delivery.pk)
+
+
+def _queue_one(delivery_id: int) -> None:
+    transaction.on_commit(lambda: signature(DELIVER_TASK, args=(delivery_id,)).apply_async())
+
+
+def attempts_allowed() -> int:
+    """How many attempts a delivery gets in all: the first and ``DESK_WEBHOOK_MAX_RETRIES``
+    retries (the task's retry policy), however many times it was queued."""
+    return settings.DESK_WEBHOOK_MAX_RETRIES + 1
+
+
+# A pending delivery untouched this long has no task coming for it: longer than the retry
+# policy's longest wait (10 min) and one attempt's deadline, so a delivery between two of its
+# retries is never queued a second time.
+CATCH_UP_AFTER = timedelta(minutes=15)
+CATCH_UP_BATCH = 500
+
+
+def webhook_deliveries_catch_up(*, now=None) -> dict[str, int]:
+    """Queues again the deliveries no task will send: pending, whose endpoint is active, and
+    untouched (``updated_at``: written, tried or queued) for ``CATCH_UP_AFTER`` - the task was
+    lost (the broker was down when the event committed) or skipped them (the endpoint was
+    switched off, and is on again). Run by beat (``CELERY_BEAT_SCHEDULE["webhook-catch-up"]``).
+
+    Each one is claimed by one conditional UPDATE (``WHERE status = 'pending' AND
+    updated_at < cutoff``, setting ``updated_at``) before it is queued, so two beats or two
+    workers running this at once queue it once: the second finds it claimed. A delivery that
+    has had ``attempts_allowed()`` attempts is marked failed instead, with the reason in
+    ``last_error`` (the task's last failure does that; this covers a task that died before).
+    At most ``CATCH_UP_BATCH`` are queued per run, oldest first; the next run takes the rest.
+    Returns ``{"queued": n, "failed": n}``."""
+    now = now or timezone.now()
+    cutoff = now - CATCH_UP_AFTER
+    S = WebhookDelivery.Status
+    stale = WebhookDelivery.objects.filter(
+        status=S.PENDING, endpoint__is_active=True, updated_at__lt=cutoff
+    )
+    allowed = attempts_allowed()
+    failed = stale.filter(attempts__gte=allowed).update(
+        status=S.FAILED,
+        last_error=f"gave up after {allowed} attempts",
+        updated_at=now,
+    )
+    queued = 0
+    candidates = stale.filter(attempts__lt=allowed).order_by("updated_at", "pk")
+    for pk in candidates.values_list("pk", flat=True)[:CATCH_UP_BATCH]:
+        claimed = WebhookDelivery.objects.filter(
+            pk=pk, status=S.PENDING, updated_at__lt=cutoff
+        ).update(updated_at=now)
+        if claimed:
+            _queue_one(pk)
+            queued += 1
+    return {"queued": queued, "failed": failed}
 
 
 def event_record(*, event: str, key: str, shop_id: int, payload: dict) -> list[WebhookDelivery]:
@@ -306,19 +359,23 @@ def webhook_send(*, delivery_id: int, final: bool = False) -> str:
     not followed, and the whole attempt - resolving the name, connecting, TLS, sending,
     reading the answer - ends within ``DESK_WEBHOOK_TIMEOUT_SECONDS``.
 
-    Returns "delivered" (a 2xx answer), "skipped" (already delivered, or its endpoint
-    switched off or deleted: nothing sent) or "failed" (the URL or its address is refused,
-    or the receiver answered a redirect: no retry would help, so the delivery is marked
-    failed at once). Raises ``WebhookSendError`` (another HTTP status, a network error, the
-    deadline, a name that did not resolve) for the task to retry; with ``final`` (the last
-    retry) the delivery is marked failed first."""
+    Returns "delivered" (a 2xx answer), "skipped" (already delivered or failed, or its
+    endpoint switched off or deleted: nothing sent; ``webhook_deliveries_catch_up`` queues it
+    again once the endpoint is on) or "failed" (the URL or its address is refused, or the
+    receiver answered a redirect: no retry would help, so the delivery is marked failed at
+    once; or this was its last allowed attempt, ``attempts_allowed``, counted across every
+    time it was queued). Raises ``WebhookSendError`` (another HTTP status, a network error, the
+    deadline, a name that did not resolve) for the task to retry; with ``final`` (the task's
+    last retry) the delivery is marked failed first."""
     delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
     if (
         delivery is None
-        or delivery.status == WebhookDelivery.Status.DELIVERED
+        or delivery.status != WebhookDelivery.Status.PENDING
         or not delivery.endpoint.is_active
     ):
         return "skipped"
+    # Queued again by the catch-up, a delivery does not start the retry policy over.
+    exhausted = delivery.attempts + 1 >= attempts_allowed()
     started = time.monotonic()
     deadline = started + settings.DESK_WEBHOOK_TIMEOUT_SECONDS
     url, body, headers = webhook_request(delivery)
@@ -329,22 +386,30 @@ def webhook_send(*, delivery_id: int, final: bool = False) -> str:
         answer = post(target, body, headers, deadline=deadline)
     except OutboundRefused as exc:
         if exc.transient:
-            _attempted(delivery, None, exc.reason, _ms(started), final=final)
-            raise WebhookSendError(exc.reason) from exc
+            _attempted(delivery, None, exc.reason, _ms(started), final=final or exhausted)
+            return _retry_unless(exhausted and not final, exc.reason, exc)
         _attempted(delivery, None, exc.reason, _ms(started), final=True)
         return "failed"
     except OutboundFailed as exc:
         if not exc.retry:
             _attempted(delivery, exc.status, str(exc), _ms(started), final=True)
             return "failed"
-        _attempted(delivery, None, str(exc), _ms(started), final=final)
-        raise WebhookSendError(str(exc)) from exc
+        _attempted(delivery, None, str(exc), _ms(started), final=final or exhausted)
+        return _retry_unless(exhausted and not final, str(exc), exc)
     if not 200 <= answer.status < 300:
         error = f"HTTP {answer.status}"
-        _attempted(delivery, answer.status, error, _ms(started), final=final)
-        raise WebhookSendError(error)
+        _attempted(delivery, answer.status, error, _ms(started), final=final or exhausted)
+        return _retry_unless(exhausted and not final, error, None)
     _attempted(delivery, answer.status, "", _ms(started), final=False, delivered=True)
     return "delivered"
+
+
+def _retry_unless(given_up: bool, reason: str, cause: Exception | None) -> str:
+    """ "failed" when the delivery has had its last allowed attempt (marked failed), else
+    raises ``WebhookSendError(reason)`` for the task to retry (or fail, on its last retry)."""
+    if given_up:
+        return "failed"
+    raise WebhookSendError(reason) from cause
 
 
 def _ms(started: float) -> int:
