@@ -583,9 +583,11 @@ def sheet_files_clean(*, now: datetime | None = None) -> int:
     tmp_dir = Path(settings.FINANCE_SHEET_TMP_DIR)
     if tmp_dir.is_dir():
         for path in tmp_dir.iterdir():
-            modified = datetime.fromtimestamp(
-                path.stat().st_mtime, tz=timezone.get_current_timezone()
-            )
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # removed meanwhile: by the build that wrote it, or a second clean-up
+            modified = datetime.fromtimestamp(stat.st_mtime, tz=timezone.get_current_timezone())
             if path.is_file() and now - modified > max_age:
                 path.unlink(missing_ok=True)
                 removed += 1
@@ -599,6 +601,10 @@ def sheet_files_clean(*, now: datetime | None = None) -> int:
             continue
         for name in names:
             path = f"{folder}/{name}"
-            if path not in in_use and now - storage.get_modified_time(path) > max_age:
+            try:
+                modified = storage.get_modified_time(path)
+            except FileNotFoundError:
+                continue  # deleted meanwhile by a second clean-up (two beats)
+            if path not in in_use and now - modified > max_age:
                 removed += store_delete(storage, path)
     return removed

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from celery import signature
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -164,28 +164,43 @@ def notify(
         if not people:
             return 0  # told before (or nobody to tell: a repeated check would repeat the chat)
     now = timezone.now()
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient_id=pk,
-                kind=kind,
-                params=params,
-                url=url,
-                shop=shop,
-                ticket=ticket,
-                dedupe_key=dedupe_key,
-                created_at=now,
-            )
-            for pk in people
-        ],
-        ignore_conflicts=bool(dedupe_key),
-    )
+    rows = [
+        Notification(
+            recipient_id=pk,
+            kind=kind,
+            params=params,
+            url=url,
+            shop=shop,
+            ticket=ticket,
+            dedupe_key=dedupe_key,
+            created_at=now,
+        )
+        for pk in people
+    ]
+    if dedupe_key:
+        # Two runs of one check at once (a second beat started by mistake, a task handed to a
+        # second worker) both read "not told yet": each row goes in on its own savepoint, and
+        # a row that meets the other run's (the unique key waits for that run to commit) is
+        # not counted, so only a run that told somebody queues the chat (issue 15).
+        written = 0
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    row.save(force_insert=True)
+            except IntegrityError:
+                continue
+            written += 1
+        if not written:
+            return 0
+    else:
+        Notification.objects.bulk_create(rows)
+        written = len(rows)
     # The team's chat hears the event even when no bell rings for it (the only supervisor of
     # a shop escalating, or approving their own entry, is nobody's recipient but the shop's
     # robot is still configured to hear it).
     if card is not None:
         chat_queue(card, shop_id=shop.pk if shop else None)
-    return len(people)
+    return written
 
 
 def chat_queue(card: ChatCard, *, shop_id: int | None) -> int:
