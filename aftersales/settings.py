@@ -643,6 +643,8 @@ LOGGING = {
         # The Redis client gives this logger an unfiltered stderr handler of its own unless it
         # already exists (redis.utils): declared here, it writes through the redacting one.
         "push_response": {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False},
+        # sentry-sdk gives its logger a stderr handler of its own the same way (sentry_sdk.debug).
+        "sentry_sdk.errors": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 
