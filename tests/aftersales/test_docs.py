@@ -30,3 +30,37 @@ def test_the_readme_gives_the_measured_time_of_the_million_order_seed():
     assert "projected" not in readme
     assert "16 min 9 s" in readme
     assert "16 min 9 s" in (ROOT / "bench" / "README.md").read_text()
+
+
+def test_every_variable_the_settings_read_is_in_the_readme():
+    """The README's "Configuration" table holds every environment variable the settings read
+    (issue 15: the production section's environment table)."""
+    settings_source = (ROOT / "aftersales" / "settings.py").read_text()
+    read = set(
+        re.findall(
+            r"""(?:env_(?:str|bool|int|decimal|list)|_env_clock|_env_\w+)\(\s*"([A-Z][A-Z0-9_]+)\"""",
+            settings_source,
+        )
+    )
+    assert {"DATABASE_URL", "LOG_FORMAT", "SENTRY_DSN", "BEHIND_PROXY"} <= read
+    readme = (ROOT / "README.md").read_text()
+    configuration = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    missing = sorted(name for name in read if f"`{name}`" not in configuration)
+    assert missing == []
+
+
+def test_the_production_section_says_how_to_run_beat_once_and_back_up():
+    readme = (ROOT / "README.md").read_text()
+    production = readme.split("## Production: more than one machine", 1)[1].split("\n## ", 1)[0]
+    for needed in (
+        "**exactly one**",
+        "/readyz",
+        "migrate",
+        "pg_dump",
+        "point-in-time",
+        "versioning",
+        "replication",
+        "test_beat_once.py",
+        "compose.yaml",
+    ):
+        assert needed in production, needed
