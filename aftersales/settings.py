@@ -150,6 +150,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No parallel workers for the desk's queries unless asked: its pages read a page of rows
+    # through indexes, where starting workers costs more than it saves, and under load they
+    # wait for cores the other requests hold (the nickname-part search of an agent: 20 ms
+    # alone, 40-53 ms as a parallel plan on the 2-core machine at load 7, bench/README).
+    # Reports that scan whole tables can be given workers with PG_PARALLEL_WORKERS.
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    if "max_parallel_workers_per_gather" not in _pg_options.get("options", ""):
+        _pg_options["options"] = (
+            _pg_options.get("options", "")
+            + f" -c max_parallel_workers_per_gather={env_int('PG_PARALLEL_WORKERS', 0)}"
+        ).strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tickets.User"

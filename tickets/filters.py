@@ -247,7 +247,7 @@ class TicketFilter(django_filters.FilterSet):
         # Order ids first (a bounded list), so the ticket query is one BitmapOr of indexed
         # lookups (order id, return tracking no., id) rather than a join over both tables.
         orders = []
-        for found in (order_search(user, term), nick_orders(user, term)):
+        for found in (order_search(user, term), nick_orders(user, term, SEARCH_LIMIT + 1)):
             ids = list(found.values_list("pk", flat=True)[: SEARCH_LIMIT + 1])
             if len(ids) > SEARCH_LIMIT:
                 self.search_truncated = True

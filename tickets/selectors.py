@@ -6,7 +6,9 @@ querysets, so a rule changed here holds everywhere. Services ask the same questi
 before they write.
 """
 
+import math
 import re
+import time
 from collections import defaultdict
 from decimal import ROUND_DOWN, Decimal
 
@@ -243,30 +245,84 @@ def parcel_search(user, term: str) -> QuerySet[ReturnParcel]:
     return visible_parcels(user).filter(tracking_no=tracking_no)
 
 
-def nick_orders(user, term: str) -> QuerySet[Order]:
-    """The user's orders whose buyer's nickname holds ``term`` (``nick_condition``), newest
-    first; none when no nickname can hold it. Callers slice it: a short term may match a
-    large share of all orders.
+# How long a process keeps PostgreSQL's row estimates that ``nick_orders`` chooses its way by.
+TABLE_SIZES_SECONDS = 600.0
+_table_sizes: tuple[float, tuple[float, float, int]] | None = None
 
-    Newest by ``placed_at`` for a term of NICK_INFIX_MIN characters or more (the trigram index
-    finds the few matches, which are then sorted); by id, the order the desk received them
-    in, for a shorter one: a two-character prefix can match one order in twenty (``tb``
-    starts every default Taobao nickname), so PostgreSQL walks the primary key backwards and
-    stops at the slice instead of sorting tens of thousands of rows."""
+
+def table_sizes() -> tuple[float, float, int]:
+    """(orders, distinct nicknames, shops): PostgreSQL's own estimates of the first two
+    (``pg_class.reltuples``, kept by ANALYZE and autovacuum; at least 1) and the number of
+    shops, read at most every TABLE_SIZES_SECONDS per process. PostgreSQL only."""
+    global _table_sizes
+    now = time.monotonic()
+    if _table_sizes is None or now - _table_sizes[0] > TABLE_SIZES_SECONDS:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT reltuples FROM pg_class WHERE oid = %s::regclass),"
+                " (SELECT reltuples FROM pg_class WHERE oid = %s::regclass)",
+                [Order._meta.db_table, BuyerNick._meta.db_table],
+            )
+            orders, nicks = cursor.fetchone()
+        shops = Shop.objects.count()
+        _table_sizes = (now, (max(float(orders), 1.0), max(float(nicks), 1.0), max(shops, 1)))
+    return _table_sizes[1]
+
+
+def walk_newest_orders(user, term: str, wanted: int) -> bool:
+    """Whether the newest ``wanted`` orders of ``user``'s shops whose nickname holds ``term``
+    are found sooner by walking every order newest first (``order_placed_walk_idx``) than
+    through the orders of each matching nickname (``order_nick_placed_idx``). Both read
+    index entries only, at about the same cost each (bench/README, issue 11), so the way that
+    reads fewer wins. With O orders, N nicknames, m of them matching, and the user's shops a
+    share s of the orders:
+
+    - through the nicknames: every order of the m nicknames, m·O/N entries;
+    - walking: until ``wanted`` matches turn up, wanted·N/(m·s) entries;
+
+    equal at m* = N·√(wanted/(s·O)): a term held by more nicknames than that (three letters
+    common in nicknames: 1,000 of 20,000 at a million orders) walks. The matching nicknames
+    are counted only up to m* (the trigram index), the sizes are PostgreSQL's estimates
+    (``table_sizes``) and s assumes the shops are of a size. Always False on SQLite (one
+    way is all it needs)."""
+    if connection.vendor != "postgresql":
+        return False
+    orders, nicks, shops = table_sizes()
+    share = 1.0 if user.is_superuser or user.all_shops else len(visible_shop_ids(user)) / shops
+    if share <= 0:
+        return False
+    crossover = math.ceil(nicks * math.sqrt(wanted / (share * orders)))
+    return nick_matches(term)[:crossover].count() >= crossover
+
+
+def nick_orders(user, term: str, wanted: int = BUYER_SCAN) -> QuerySet[Order]:
+    """The user's orders whose buyer's nickname holds ``term`` (``nick_condition``), newest
+    first; none when no nickname can hold it. Callers slice it to at most ``wanted`` (+1)
+    orders: a short term may match a large share of all orders.
+
+    Newest by ``placed_at`` for a term of NICK_INFIX_MIN characters or more; by id, the order
+    the desk received them in, for a shorter one: a two-character prefix can match one order
+    in twenty (``tb`` starts every default Taobao nickname), so PostgreSQL walks the primary
+    key backwards and stops at the slice instead of sorting tens of thousands of rows.
+
+    A longer term takes one of two ways, the cheaper for it (``walk_newest_orders``): a term
+    many buyers hold walks the newest orders (``order_placed_walk_idx``: time, id, nickname
+    and shop, so no order row is read) and stops after ``wanted``; a rarer one reads the
+    matching nicknames from their own table (trigram index), then each one's orders from
+    ``order_nick_placed_idx`` alone. Either way the shop is checked through an expression no
+    index serves: given ``shop_id IN (...)`` PostgreSQL would AND in the shop_id index, a
+    bitmap of every order of the user's shops (364,000 at a million orders, 25 ms)."""
     term = search_term(term)
     condition = nick_condition(term)
     if condition is None:
         return Order.objects.none()
     if len(term) < NICK_INFIX_MIN:
         return visible_orders(user).filter(condition).order_by("-id")
-    # The matching nicknames from their own table (trigram index), then each one's orders from
-    # ``order_nick_placed_idx`` alone: nickname, time, id and shop are all in it, so no order
-    # row is read. The shop is checked through an expression no index serves: given
-    # ``shop_id IN (...)`` PostgreSQL would AND in the shop_id index, a bitmap of every order
-    # of the user's shops (364,000 at a million orders, 25 ms; bench/README, issue 11).
-    orders = Order.objects.filter(buyer_nick__in=nick_matches(term)).alias(
-        shop_checked=F("shop_id") + 0
-    )
+    if walk_newest_orders(user, term, wanted):
+        orders = Order.objects.filter(condition)
+    else:
+        orders = Order.objects.filter(buyer_nick__in=nick_matches(term))
+    orders = orders.alias(shop_checked=F("shop_id") + 0)
     return scope_to_user(orders, user, shop_field="shop_checked").order_by("-placed_at", "-id")
 
 
@@ -275,7 +331,7 @@ def buyer_search(user, term: str, limit: int = 20) -> list[str]:
     who ordered last first: at most ``limit + 1`` of them, so a caller can tell there are
     more. Reads at most BUYER_SCAN matching orders, so a term that matches half the shop
     still costs one bounded query."""
-    nicks = nick_orders(user, term).values_list("buyer_nick", flat=True)[:BUYER_SCAN]
+    nicks = nick_orders(user, term, BUYER_SCAN).values_list("buyer_nick", flat=True)[:BUYER_SCAN]
     return list(dict.fromkeys(nicks))[: limit + 1]
 
 

@@ -133,3 +133,78 @@ def test_a_supervisor_of_two_shops_finds_the_buyers_of_both(shop_a, shop_b):
     supervisor = make_user("sup2", Role.SUPERVISOR, shops=[shop_a, shop_b])
     orders = [make_order(shop, buyer_nick=f"跨店买家{shop.code}") for shop in (shop_a, shop_b)]
     assert set(nick_orders(supervisor, "店买家")) == set(orders)
+
+
+@pytest.fixture
+def nick_world(shop_a, shop_b, agent):
+    """Orders in two shops, some of whose buyers hold 'omo' in their nickname, placed at
+    distinct times (and two at the same moment, so the id breaks the tie)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    made = []
+    for n in range(12):
+        shop = shop_a if n % 3 else shop_b
+        nick = f"{'MoMo' if n % 2 else 'lulu'}_{n}"
+        made.append(make_order(shop, buyer_nick=nick, placed_at=now - timedelta(hours=n // 2 * 2)))
+    return made
+
+
+@pytest.mark.parametrize("walk", [True, False])
+@pytest.mark.parametrize("who", ["agent", "supervisor"])
+def test_both_ways_of_the_nickname_part_search_give_the_same_orders(
+    nick_world, shop_a, agent, supervisor, who, walk, monkeypatch
+):
+    """``nick_orders`` walks the newest orders or reads each matching nickname's orders,
+    whichever reads less (``walk_newest_orders``): the answer is the same either way, in the
+    same order (newest first, the higher id first at the same moment), within the user's
+    shops only."""
+    import tickets.selectors as selectors
+
+    user = agent if who == "agent" else supervisor
+    monkeypatch.setattr(selectors, "walk_newest_orders", lambda *args: walk)
+    found = list(nick_orders(user, "omo", 500))
+    expected = sorted(
+        (
+            o
+            for o in nick_world
+            if "OMO" in o.buyer_nick.upper() and (who == "supervisor" or o.shop_id == shop_a.pk)
+        ),
+        key=lambda o: (o.placed_at, o.pk),
+        reverse=True,
+    )
+    assert found == expected
+    assert found  # the world holds matches for both users
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one way only on SQLite")
+def test_a_term_many_buyers_hold_walks_and_a_rare_one_reads_its_nicknames(
+    nick_world, agent, supervisor, monkeypatch
+):
+    """The choice follows the tuple counts in ``walk_newest_orders``: at a million orders
+    and 20,000 nicknames (the demo's shape) a term held by 1,000 nicknames walks for the
+    supervisor (crossover ~448), one held by a handful does not; an agent of 1 shop in 11
+    needs more matches before walking pays than a supervisor of all."""
+    import tickets.selectors as selectors
+    from tickets.models import BuyerNick
+
+    monkeypatch.setattr(selectors, "table_sizes", lambda: (1_000_000.0, 20_000.0, 11))
+    BuyerNick.objects.bulk_create(
+        [BuyerNick(nick=f"xomo{n}") for n in range(460)], ignore_conflicts=True
+    )
+    assert selectors.walk_newest_orders(supervisor, "omo", 501)
+    assert not selectors.walk_newest_orders(supervisor, "lulu_1", 501)
+    # The agent serves one shop of 11: walking reads 11 times more, so 460 is not enough.
+    monkeypatch.setattr(selectors, "visible_shop_ids", lambda user: [1])
+    assert not selectors.walk_newest_orders(agent, "omo", 501)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's catalogue")
+def test_table_sizes_are_read_from_the_catalogue_and_never_zero(db):
+    import tickets.selectors as selectors
+
+    selectors._table_sizes = None
+    orders, nicks, shops = selectors.table_sizes()
+    assert orders >= 1 and nicks >= 1 and shops >= 1
