@@ -552,6 +552,8 @@ CELERY_BEAT_SCHEDULE["notifications-due"] = {
 # are about 10 MB of JSON) and the most records one batch may hold.
 DESK_API_RATE = env_str("DESK_API_RATE", "300/min")
 DESK_API_BATCH_RATE = env_str("DESK_API_BATCH_RATE", "30/min")
+# Refused bearer tokens per caller's address; past it the address gets 429 (api/throttling.py).
+DESK_API_REFUSED_RATE = env_str("DESK_API_REFUSED_RATE", "30/min")
 DESK_API_MAX_BODY_BYTES = env_int("DESK_API_MAX_BODY_BYTES", 32 * 1024 * 1024)
 DESK_API_MAX_RECORDS = env_int("DESK_API_MAX_RECORDS", 20_000)
 DESK_API_PAGE_SIZE = env_int("DESK_API_PAGE_SIZE", 50)
@@ -569,7 +571,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenScope"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api": DESK_API_RATE, "api_batch": DESK_API_BATCH_RATE},
+    "DEFAULT_THROTTLE_RATES": {
+        "api": DESK_API_RATE,
+        "api_batch": DESK_API_BATCH_RATE,
+        "api_refused": DESK_API_REFUSED_RATE,
+    },
     "DEFAULT_PARSER_CLASSES": ["api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

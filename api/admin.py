@@ -135,8 +135,8 @@ class ApiCallAdmin(ServiceDoorAdmin):
     shop_field = "token__shops"
     shop_path_is_many = True
     list_display = ("at", "token", "method", "endpoint", "path", "status_code", "records")
-    list_display += ("duration_ms",)
-    list_filter = ("token", "endpoint", "status_code")
+    list_display += ("duration_ms", "address", "reason")
+    list_filter = ("token", "endpoint", "status_code", "reason")
     date_hierarchy = "at"
     list_select_related = ("token",)
 

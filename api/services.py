@@ -11,19 +11,25 @@ from .models import ApiCall, ApiToken
 
 def api_call_record(
     *,
-    token: ApiToken,
+    token: ApiToken | None,
     method: str,
     endpoint: str,
     path: str,
     status_code: int,
     records: int = 0,
     duration_ms: int = 0,
+    address: str | None = None,
+    reason: str = "",
 ) -> ApiCall:
-    """Writes the record of one call (who: ``token`` and its account; when: now; what:
-    ``method``, ``endpoint``, ``path`` without the query string; how it ended; how many
-    records it read or wrote). Append-only."""
+    """Writes the record of one call (who: ``token`` and its account, None for a token the
+    desk does not know, and the caller's ``address``; when: now; what: ``method``,
+    ``endpoint``, ``path`` without the query string; how it ended, and for a refused token
+    why, ``reason``; how many records it read or wrote). Never the token's text.
+    Append-only."""
     return ApiCall.objects.create(
         token=token,
+        address=address or None,
+        reason=reason[:40],
         method=method[:8],
         endpoint=endpoint[:60],
         path=path[:200],

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aftersales.error_views import error_page
+from aftersales.lockout import client_ip
 from aftersales.storage import StoreError, store_open
 from finance_exports.builders import get_builder
 from finance_exports.models import Sheet
@@ -73,19 +74,23 @@ class CallRecorded:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        django_request = getattr(request, "_request", request)
         token = getattr(request, "_auth", None)
         if not isinstance(token, ApiToken):
-            token = getattr(getattr(request, "_request", request), "_api_token", None)
-        if isinstance(token, ApiToken):
+            token = getattr(django_request, "_api_token", None)
+        refusal = getattr(django_request, "_api_refusal", "")
+        if isinstance(token, ApiToken) or refusal:
             started = getattr(self, "_started", time.monotonic())
             api_call_record(
-                token=token,
+                token=token if isinstance(token, ApiToken) else None,
                 method=request.method,
                 endpoint=self.endpoint or type(self).__name__,
                 path=request.path,
                 status_code=response.status_code,
                 records=getattr(self, "records", 0),
                 duration_ms=int((time.monotonic() - started) * 1000),
+                address=client_ip(django_request),
+                reason=refusal,
             )
         # Seen by a view: recorded if its token is known, so the middleware need not look.
         getattr(request, "_request", request)._api_call_recorded = True
