@@ -100,7 +100,16 @@ class LedgerEntry(AppendOnlyModel):
                 name="ledger_not_reversing_itself",
             ),
         ]
-        indexes = [models.Index(fields=["order", "kind"], name="ledger_order_kind_idx")]
+        indexes = [
+            models.Index(fields=["order", "kind"], name="ledger_order_kind_idx"),
+            # The compensation waiting for a supervisor, oldest first (the inbox, the approvals
+            # page): a handful of entries among a million, read without the whole ledger.
+            models.Index(
+                fields=["recorded_at", "id"],
+                condition=Q(requires_approval=True),
+                name="ledger_awaiting_approval_idx",
+            ),
+        ]
         permissions = [("approve_compensation", _("可以审批超额赔偿"))]
 
     def __str__(self):

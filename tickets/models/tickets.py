@@ -281,6 +281,15 @@ class Ticket(TimeStampedModel):
                 condition=Q(status__in=OPEN_STATUSES),
                 name="ticket_open_stale_idx",
             ),
+            # The open logistics tickets' orders, for the dashboards' auto-confirm warnings
+            # (``tickets.selectors_orders.auto_confirm_warnings``): a few thousand at a million
+            # tickets, read from the index alone.
+            models.Index(
+                fields=["order"],
+                include=["shop", "assignee"],
+                condition=Q(status__in=OPEN_STATUSES, reason="logistics"),
+                name="ticket_open_logistics_idx",
+            ),
         ]
         permissions = [("escalate_ticket", _("可以把售后单升级给主管"))]
 
