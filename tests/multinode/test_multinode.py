@@ -7,10 +7,11 @@ beat sends:
 
 - a photo the agent uploads through web1 is shown by web2;
 - the 16:00 finance sheet is taken by worker1, which is killed (SIGKILL, the whole machine's
-  worker) while it writes the file; worker2, in its own namespace, gets the task back (acks
-  late, the broker's visibility timeout: ``CELERY_VISIBILITY_TIMEOUT``) and finishes it; the
-  sheet is downloaded through web1 by finance, and there is exactly one sheet of that date
-  with exactly one file in the store.
+  worker) while it writes the file; worker2, in its own namespace, finishes it (its start-up
+  catch-up, waiting for the row worker1 held) and also gets worker1's task back and runs it
+  (acks late, the broker's visibility timeout: ``CELERY_VISIBILITY_TIMEOUT``); the sheet is
+  downloaded through web1 by finance, and there is exactly one sheet of that date with
+  exactly one file in the store.
 
 Run alone: ``pytest -m multinode`` (PostgreSQL and Redis configured; as root for namespaces,
 otherwise the nodes run as processes on 127.0.0.1 and the test says so).
@@ -145,6 +146,8 @@ def test_two_web_nodes_and_two_workers_share_only_the_database_redis_and_the_sto
     taken_at = time.monotonic()
     worker2 = cluster.start_worker("worker2")
     cluster.wait_worker_ready(worker2)
+    # worker2 runs what the workers' start-up queued: the catch-up check finds the sheet
+    # missing and its build waits for the sheet's row, which worker1 holds while it writes
     [(sheet_id, _day, status, _claimed, _file)] = [
         row for row in _finance_sheets(cluster) if row[1] == due_day
     ]
@@ -156,6 +159,10 @@ def test_two_web_nodes_and_two_workers_share_only_the_database_redis_and_the_sto
     )
     print(f"worker1 killed {time.monotonic() - taken_at:.1f} s after it took the sheet")
 
+    # worker1's connections die with it, PostgreSQL rolls its transaction back and frees the
+    # row: worker2's waiting build (the catch-up) finishes the sheet at once, and the task
+    # worker1 held comes back after the visibility timeout and finds it built. Either way, one
+    # sheet and one file.
     def ready():
         rows = [row for row in _finance_sheets(cluster) if row[1] == due_day]
         return rows if rows and rows[0][2] == "ready" else None
