@@ -120,6 +120,20 @@ def visible_parcels(user) -> QuerySet[ReturnParcel]:
     return parcels.filter(Q(shop__in=visible_shop_ids(user)) | Q(shop__isnull=True))
 
 
+def page_of(tickets: QuerySet[Ticket], start: int, stop: int) -> list[Ticket]:
+    """Rows ``start``..``stop`` of the sorted ``tickets`` (a queryset with its
+    ``select_related``), in two queries: the page's ids from the ticket table alone, then
+    those rows with what they are shown with. In one query PostgreSQL joins every matching
+    ticket to its order before the sort keeps a page of them: a searched list of 471 tickets
+    read 471 orders to show 26 (17.8 ms against 3.3 ms at a million), the dashboard's
+    unassigned queue 1,932 for 10 (bench/README, issue 11)."""
+    ids = list(tickets.values_list("pk", flat=True)[start:stop])
+    if not ids:
+        return []
+    by_id = {ticket.pk: ticket for ticket in tickets.filter(pk__in=ids).order_by()}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 # --- the search boxes -------------------------------------------------------------------
 # A ticket number as agents read it out: T00000081, T81, t81 (``Ticket.number``).
 TICKET_NUMBER = re.compile(r"[Tt]([0-9]{1,12})")

@@ -113,8 +113,15 @@ def auto_confirm_warnings(
         + _Days(F("order__receipt_extended_days")),
         output_field=DateTimeField(),
     )
+    # The orders of those tickets first, from ``ticket_open_logistics_idx`` alone: in one
+    # query PostgreSQL started from every shipped order instead (11,000 at a million, 98 ms).
+    orders = list(tickets.values_list("order_id", flat=True))
     rows = (
-        tickets.filter(order__status=Order.Status.SHIPPED, order__shipped_at__isnull=False)
+        tickets.filter(
+            order_id__in=orders,
+            order__status=Order.Status.SHIPPED,
+            order__shipped_at__isnull=False,
+        )
         .annotate(deadline=deadline)
         .filter(deadline__lte=now + AUTO_CONFIRM_WARNING)
         .select_related("order", "shop", "assignee")

@@ -59,3 +59,26 @@ def test_the_shop_as_a_filter_gives_the_same_rows(agent, two_shops):
             query(visible_tickets(agent, shop_as_filter=True)).values_list("pk", flat=True)
         )
         assert plain == driven and plain
+
+
+def test_my_work_and_the_queue_come_in_due_order_and_stop_at_their_size(client, agent, shop_a):
+    """ "My work" (25, by resolution due) and the unassigned queue (10, by first-response
+    due) read their ids first and their rows after (``page_of``): the rows keep the order and
+    the count, with their order and shop."""
+    now = timezone.now()
+    boss = make_user("boss2", Role.SUPERVISOR, all_shops=True)
+    made = [make_ticket(make_order(shop_a), boss) for _ in range(40)]
+    for n, ticket in enumerate(made):
+        Ticket.objects.filter(pk=ticket.pk).update(
+            resolution_due=now + timedelta(hours=40 - n),
+            first_response_due=now + timedelta(minutes=40 - n),
+            assignee=agent if n % 2 else None,
+        )
+    client.force_login(agent)
+    page = client.get(reverse("tickets:dashboard"))
+    mine, queue = page.context["mine"], page.context["unassigned"]
+    assert [t.resolution_due for t in mine] == sorted(t.resolution_due for t in mine)
+    assert [t.first_response_due for t in queue] == sorted(t.first_response_due for t in queue)
+    assert len(mine) == 20 and len(queue) == 10
+    assert {t.pk for t in queue} == {t.pk for t in made[::2][-10:]}  # the soonest due
+    assert all(t.order.shop_id == shop_a.pk and t.shop == shop_a for t in mine + queue)

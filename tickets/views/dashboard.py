@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from tickets.inbox import DASHBOARD_PANELS
 from tickets.models import Heartbeat
 from tickets.roles import Role, has_role
-from tickets.selectors import visible_parcels, visible_tickets
+from tickets.selectors import page_of, visible_parcels, visible_tickets
 from tickets.selectors_inbox import overdue_and_stale_by_assignee
 from tickets.selectors_orders import auto_confirm_warnings
 from tickets.selectors_registers import dashboard_registers
@@ -27,11 +27,13 @@ def dashboard(request):
     # The queries below that a time or the assignee drives check the shop as a filter.
     driven = visible_tickets(request.user, shop_as_filter=True)
     is_supervisor = has_role(request.user, Role.SUPERVISOR)
-    mine = (
+    mine = page_of(
         driven.open()
         .filter(assignee=request.user)
         .select_related("order", "shop")
-        .order_by("resolution_due")[:25]
+        .order_by("resolution_due"),
+        0,
+        25,
     )
     # Separate counts, each served by its own index, rather than one pass over every ticket.
     counts = {
@@ -54,11 +56,13 @@ def dashboard(request):
         counts["stale"] = tickets.stale(now).count()
         counts["overdue_mine"] = driven.overdue(now).filter(assignee=request.user).count()
         counts["stale_mine"] = driven.stale(now).filter(assignee=request.user).count()
-    unassigned = (
+    unassigned = page_of(
         tickets.open()
         .filter(assignee__isnull=True)
         .select_related("order", "shop")
-        .order_by("first_response_due")[:10]
+        .order_by("first_response_due", "id"),
+        0,
+        10,
     )
     context = {
         "now": now,
