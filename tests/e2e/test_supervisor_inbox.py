@@ -216,3 +216,41 @@ def test_finance_dashboard_shows_the_sheets_not_a_queue(
             screenshot(page, name)
         finally:
             context.close()
+
+
+@pytest.mark.parametrize(("locale", "waiting"), [("zh-CN", "等待另一位主管审批"), ("en-US", None)])
+def test_a_supervisors_own_compensation_waits_for_another(browser, live_server, locale, waiting):
+    """The supervisor who recorded compensation above the limit sees it in the inbox as
+    waiting for another supervisor, with no approve button, and the row stays inside its
+    card at 1366 px (issue 13 review)."""
+    shop = make_shop("wuhan-flagship", name="武汉旗舰店")
+    boss = make_user("e2e-boss", Role.SUPERVISOR, all_shops=True, last_name="李", first_name="主管")
+    order = make_order(shop, items=((Decimal("399.00"), 1),), buyer_nick="爱穿裙子的猫")
+    ticket = make_ticket(order, boss, kind=Ticket.Kind.COMPENSATION, reason=Ticket.Reason.QUALITY)
+    entry = record(boss, order, "80.00", LedgerEntry.Kind.COMPENSATION, ticket=ticket)
+    assert entry.requires_approval
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, locale=locale, timezone_id="Asia/Shanghai"
+    )
+    try:
+        page = context.new_page()
+        page.base_url = live_server.url
+        if locale.startswith("en"):
+            context.add_cookies(
+                [{"name": "django_language", "value": "en", "url": live_server.url}]
+            )
+            waiting = "Waiting for another supervisor"
+        login(page, "e2e-boss")
+        page.goto(f"{live_server.url}/inbox/")
+        row = page.locator("tr.inbox-approval")
+        assert row.count() == 1
+        assert waiting in row.inner_text()
+        assert row.locator("button").count() == 0
+        act = row.locator(".inbox-act").bounding_box()
+        card = page.locator("table.inbox").evaluate(
+            "el => (el.closest('.card, section') || document.body).getBoundingClientRect().right"
+        )
+        assert act["x"] + act["width"] <= card + 1
+        screenshot(page, f"inbox-own-compensation-{locale}")
+    finally:
+        context.close()
