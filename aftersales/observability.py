@@ -27,7 +27,7 @@ from typing import Any
 from django.core.signals import request_finished
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
-from aftersales.logging import redact, redact_path
+from aftersales.logging import _LOGGED_PATH, PATH_LOGGERS, redact, redact_path
 
 # The id of the request being served in this thread or task, or None.
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -147,7 +147,8 @@ def scrub_event(event: dict, hint: dict | None = None) -> dict:
     """Sentry's ``before_send`` (and, for breadcrumbs, ``before_breadcrumb``): the event with
     the request reduced to method, path and harmless headers (``_scrub_request``); the user
     reduced to its id; frames without local variables; a log message's parameters dropped
-    (its formatted text stays, redacted); ``extra`` dropped; then ``redact`` over every string
+    (its formatted text stays, redacted; a request logger's paths as ``redact_path`` writes
+    them); ``extra`` dropped; then ``redact`` over every string
     left (phones masked, query strings and session ids ``[redacted]``). Always returns the
     event (never drops a report)."""
     if "request" in event:
@@ -159,6 +160,9 @@ def scrub_event(event: dict, hint: dict | None = None) -> dict:
     logentry = event.get("logentry")
     if isinstance(logentry, dict):
         text = logentry.get("formatted") or logentry.get("message") or ""
+        if event.get("logger") in PATH_LOGGERS:
+            # "Internal Server Error: /buyers/tb8821/": the path as the logs write it
+            text = _LOGGED_PATH.sub(lambda m: redact_path(m.group(0)), text)
         event["logentry"] = {"message": text, "formatted": text}
     event.pop("extra", None)
     breadcrumbs = event.get("breadcrumbs")

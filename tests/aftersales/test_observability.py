@@ -220,6 +220,21 @@ def test_before_send_leaves_no_personal_data_in_a_realistic_event():
     assert "extra" not in event
 
 
+def test_a_request_loggers_event_names_the_path_as_the_logs_do():
+    event = scrub_event(
+        {
+            "logger": "django.request",
+            "logentry": {
+                "message": "Internal Server Error: %s",
+                "params": [f"/buyers/{NICK}/"],
+                "formatted": "Internal Server Error: /buyers/tb8821/",
+            },
+        }
+    )
+    assert event["logentry"]["formatted"] == "Internal Server Error: /buyers/*/"
+    assert "tb8821" not in json.dumps(event, ensure_ascii=False)
+
+
 class _Captured(Transport):
     """Keeps the events the SDK would send, instead of sending them."""
 
