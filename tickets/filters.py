@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from .forms import IsoDateInput
 from .models import Ticket
 from .selectors import (
+    AnyOf,
     nick_orders,
     order_search,
     search_term,
@@ -252,7 +253,9 @@ class TicketFilter(django_filters.FilterSet):
             if len(ids) > SEARCH_LIMIT:
                 self.search_truncated = True
             orders += ids[:SEARCH_LIMIT]
-        condition = Q(order__in=orders) | Q(return_tracking_no=normalise_tracking_no(term))
+        condition = Q(AnyOf(F("order_id"), orders)) | Q(
+            return_tracking_no=normalise_tracking_no(term)
+        )
         number = ticket_number_pk(term)
         if number is not None:
             condition |= Q(pk=number)

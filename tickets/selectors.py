@@ -12,8 +12,9 @@ import time
 from collections import defaultdict
 from decimal import ROUND_DOWN, Decimal
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import CharField, F, Func, Max, Q, QuerySet
+from django.db.models import CharField, F, Func, Lookup, Max, Q, QuerySet
 from django.db.models.lookups import Contains, Exact, StartsWith
 from django.utils.translation import gettext as _
 
@@ -118,6 +119,26 @@ def visible_parcels(user) -> QuerySet[ReturnParcel]:
     if user.is_superuser or user.all_shops:
         return parcels
     return parcels.filter(Q(shop__in=visible_shop_ids(user)) | Q(shop__isnull=True))
+
+
+class AnyOf(Lookup):
+    """``AnyOf(F("order_id"), [3, 5, 8])``, a filter: the column is one of the ids. On
+    PostgreSQL ``order_id = ANY(%s)`` with the list as one array parameter; SQLite gets the
+    usual ``IN (%s, %s, …)``. A search hands the ticket list up to 1,000 order ids: as 1,000
+    placeholders they were compiled and adapted one by one, a tenth of the searched list's
+    server time (bench/README, issue 11)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*params, values]
+        if not values:
+            raise EmptyResultSet
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*params, *values]
 
 
 def page_of(tickets: QuerySet[Ticket], start: int, stop: int) -> list[Ticket]:
