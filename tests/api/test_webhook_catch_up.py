@@ -11,6 +11,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from celery import _state as celery_state
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -166,11 +167,18 @@ def test_two_beats_at_once_queue_each_delivery_once(agent, shop_a):
                 connection.close()
 
         threads = [threading.Thread(target=beat) for _ in range(2)]
-        with worker():
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
+        # Celery keeps "a task is running here" in one process-wide flag that each eager run
+        # sets and restores: two threads interleaving leave it set, and every later .get() in
+        # the process would refuse. It is put back as it was.
+        join_will_block = celery_state.task_join_will_block()
+        try:
+            with worker():
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(60)
+        finally:
+            celery_state._set_task_join_will_block(join_will_block)
     # then: 12 queued between them, each delivery sent once
     assert sum(r["queued"] for r in results) == 12
     sent = sorted(json.loads(body)["id"] for _path, body in receiver.requests)
