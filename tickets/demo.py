@@ -27,7 +27,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 
-from .business_hours import add_business_time, business_time_between, default_business_hours
+from .business_hours import business_time_between, default_business_hours
 from .demo_desk import demo_desk_today
 from .demo_registers import REGISTER_MODELS, RegisterRows, UniqueNumbers
 from .imports.bulk import deferred_upkeep, insert_rows, reserve_ids, row_defaults
@@ -52,7 +52,7 @@ from .models.tickets import RESPONSIBILITY_BY_REASON
 from .money import CENT
 from .roles import Role
 from .signals import demo_seeded
-from .sla import sla_due_times
+from .sla import due_after_pause, sla_due_times
 from .workflow import happy_path
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -918,7 +918,8 @@ class DemoBuilder:
     def _clock(self, ticket: dict, statuses: list[str], moves: list) -> None:
         """The service-level clock as ``ticket_transition`` leaves it (tickets.sla): started at
         the opening, paused while awaiting the return parcel (still, or until the next move,
-        the due times then moved forward by the business time paused)."""
+        the due times it found still ahead then moved forward by the business time paused,
+        ``due_after_pause``)."""
         ticket["clock_started_at"] = ticket["created_at"]
         if Ticket.Status.AWAITING_RETURN not in statuses:
             return
@@ -932,7 +933,7 @@ class DemoBuilder:
         paused = timedelta(seconds=int(paused.total_seconds()))
         ticket["paused_seconds"] = int(paused.total_seconds())
         for due in ("first_response_due", "resolution_due"):
-            ticket[due] = add_business_time(ticket[due], paused, hours)
+            ticket[due] = due_after_pause(ticket[due], paused_at, paused, hours)
 
     def _move_times(self, opened: datetime, end: datetime, count: int) -> list[datetime]:
         """When each of ``count`` moves after the opening was made: at irregular moments

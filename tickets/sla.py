@@ -6,8 +6,9 @@ refund export's 退款申请时间), runs only in the shop's business hours
 (``Shop.business_hours``, default ``DESK_BUSINESS_HOURS`` 09:00-24:00 Beijing time) and
 stands still while the ticket waits for the buyer (``awaiting_buyer``) or for the return
 parcel (status awaiting_return). The due times are stored: pausing changes no due time
-(``overdue_q`` looks at the pause), resuming moves both forward by the business time paused,
-so "overdue" stays an indexed comparison. Services call ``clock_stop`` / ``clock_restart``
+(``overdue_q`` looks at the pause), resuming moves each one the pause found still ahead
+forward by the business time paused (one already missed stays missed), so "overdue" stays an
+indexed comparison. Services call ``clock_stop`` / ``clock_restart``
 on a locked ticket and save the fields they return.
 """
 
@@ -59,18 +60,35 @@ def clock_stop(ticket: Ticket, now: datetime) -> list[str]:
     return ["paused_at"]
 
 
+def due_after_pause(
+    due: datetime, paused_at: datetime, paused: timedelta, hours: BusinessHours
+) -> datetime:
+    """Where a due time (aware) stands once a pause that began at ``paused_at`` and lasted
+    ``paused`` of business time (in ``hours``) is over: moved forward by it when it had not
+    passed when the pause began, so the shop keeps the time it had left; left where it was
+    when it had (a due already missed stays missed: the pause is the buyer's or the courier's
+    time, not a second chance). The same boundary as ``overdue_q``: a due time before the
+    pause began is late while the clock stands."""
+    return due if due < paused_at else add_business_time(due, paused, hours)
+
+
 def clock_restart(ticket: Ticket, now: datetime) -> list[str]:
     """Restarts a paused clock at ``now`` (aware): the business time paused (whole seconds,
-    in the shop's hours) is added to ``paused_seconds`` and both due times move forward by
-    it, so the time the shop had left when the pause began is the time it has left now (a
-    due already missed stays missed). The fields changed; none when the clock was running."""
+    in the shop's hours) is added to ``paused_seconds`` and each due time the pause found
+    still ahead moves forward by it (``due_after_pause``), so the time the shop had left when
+    the pause began is the time it has left now; a due already missed when the pause began
+    stays where it was, so the ticket stays overdue in the list, the dashboard and the
+    statistics (issue 13 second review). The fields changed; none when the clock was
+    running."""
     if ticket.paused_at is None:
         return []
     hours = ticket.shop.business_hours
     paused = business_time_between(ticket.paused_at, now, hours)
     paused = timedelta(seconds=int(paused.total_seconds()))
-    ticket.first_response_due = add_business_time(ticket.first_response_due, paused, hours)
-    ticket.resolution_due = add_business_time(ticket.resolution_due, paused, hours)
+    ticket.first_response_due = due_after_pause(
+        ticket.first_response_due, ticket.paused_at, paused, hours
+    )
+    ticket.resolution_due = due_after_pause(ticket.resolution_due, ticket.paused_at, paused, hours)
     ticket.paused_seconds += int(paused.total_seconds())
     ticket.paused_at = None
     return ["paused_at", "paused_seconds", "first_response_due", "resolution_due"]

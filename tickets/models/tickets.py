@@ -94,8 +94,8 @@ def overdue_q(now, *, already_open: bool = False) -> Q:
     began. ``now`` aware; ``already_open`` leaves out the status condition (see
     ``TicketQuerySet.overdue``). A plain comparison on stored due times, so
     ``ticket_open_due_idx`` (which carries every column named here) answers it: pausing
-    moves nothing, resuming moves the due times forward by the business time paused
-    (``tickets.sla.clock_restart``)."""
+    moves nothing, resuming moves the due times still ahead when the pause began forward by
+    the business time paused, a missed one stays (``tickets.sla.clock_restart``)."""
     running = Q(paused_at__isnull=True)
     late = Q(first_responded_at__isnull=True, first_response_due__lt=now) & (
         running | Q(first_response_due__lt=F("paused_at"))

@@ -421,7 +421,8 @@ def ticket_await_buyer(*, actor: User, ticket: Ticket, note: str = "") -> Ticket
 @transaction.atomic
 def ticket_buyer_answered(*, actor: User, ticket: Ticket, note: str = "") -> Ticket:
     """The buyer answered: the ticket is the shop's again and its clock runs, the due times
-    moved forward by the business time it waited (``tickets.sla.clock_restart``); the
+    not yet missed when it began to wait moved forward by the business time it waited
+    (``tickets.sla.clock_restart``: a missed one stays missed); the
     timeline says how long. Raises ``DeskError`` when the ticket was not waiting for the
     buyer."""
     require_perm(actor, "tickets.change_ticket")
