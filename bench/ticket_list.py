@@ -114,17 +114,37 @@ def pages_for(sample: Ticket) -> tuple[dict[str, str], str, str, str]:
     return pages, nick, nick_part, nick_start
 
 
+def first_in_line() -> None:
+    """Raises this process and the PostgreSQL backend serving it to nice -20, so the other
+    processes of a shared machine (test suites, a seed) wait for them rather than the other
+    way round: the figures then come near a quiet machine's (the two share the cores' caches
+    still). Needs root; the backend is the one this process's connection holds."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    for pid in (os.getpid(), backend):
+        os.setpriority(os.PRIO_PROCESS, pid, -20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument(
         "--only", action="append", default=[], help="pages whose name holds this (repeatable)"
     )
+    parser.add_argument(
+        "--first-in-line",
+        action="store_true",
+        help="run this process and its PostgreSQL backend at nice -20 (root): on a machine "
+        "others keep busy they then get a core whenever they want one",
+    )
     args = parser.parse_args()
     settings.ALLOWED_HOSTS.append("testserver")
     if connection.vendor != "postgresql":
         sys.exit("Run this against PostgreSQL (DATABASE_URL=postgres://...).")
 
+    if args.first_in_line:
+        first_in_line()
     tickets = Ticket.objects.count()
     orders = Order.objects.count()
     print(f"database: {orders:,} orders, {tickets:,} tickets\n")
