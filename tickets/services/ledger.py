@@ -5,8 +5,9 @@ Rules (DOMAIN.md "Record money", QUALITY.md "Money"):
 - a refund never exceeds what the buyer paid for the ticket's items minus what any ticket has
   refunded for those items, and refunds plus compensation on an order never exceed what the
   buyer paid for it;
-- compensation above DESK_COMPENSATION_APPROVAL_THRESHOLD counts only once a supervisor has
-  approved it;
+- compensation that takes a ticket's total (or an order's outside tickets) above
+  DESK_COMPENSATION_APPROVAL_THRESHOLD counts only once a supervisor has approved it
+  (``compensation_needs_approval``);
 - a correction is a reversing entry, at most one per entry;
 - one form submission (its server-issued key) makes one entry, however often it is posted.
 """
@@ -30,7 +31,7 @@ from tickets.models import (
     TicketEvent,
     User,
 )
-from tickets.money import parse_money
+from tickets.money import committed_total, parse_money
 from tickets.selectors import refund_room, transition_refusal
 from tickets.selectors_exchanges import exchange_price_position
 from tickets.text import meaningful_text
@@ -91,6 +92,24 @@ def refund_cap(order: Order, ticket: Ticket | None, *, position=None) -> Decimal
     return max(room, Decimal("0"))
 
 
+def compensation_needs_approval(*, order: Order, ticket: Ticket | None, amount: Decimal) -> bool:
+    """Whether compensation of ``amount`` (yuan) recorded now on ``ticket`` (None: on
+    ``order`` outside any ticket, as a review's is) waits for a supervisor: when what that
+    ticket (or the order outside tickets) has been compensated so far plus ``amount`` is
+    above ``DESK_COMPENSATION_APPROVAL_THRESHOLD``. "So far" is every compensation entry
+    neither reversed nor rejected: counted, approved and still waiting alike
+    (``tickets.money.committed_total``), so four entries of 50.00 on one ticket are no way
+    round a limit of 50 (issue 13 second review). The one place this is decided;
+    ``ledger_record`` calls it holding the order's row lock, which every entry on the order
+    (and so on the ticket) takes first, so two entries at once are judged one after the
+    other and cannot both slip under."""
+    limit = settings.DESK_COMPENSATION_APPROVAL_THRESHOLD
+    if amount > limit:
+        return True
+    so_far = LedgerEntry.objects.filter(kind=K.COMPENSATION, order=order, ticket=ticket)
+    return committed_total(so_far) + amount > limit
+
+
 @transaction.atomic
 def ledger_record(
     *,
@@ -139,8 +158,8 @@ def ledger_record(
                 _("金额 ¥%(amount)s 超出可退/可赔上限 ¥%(room)s（买家实付减去已退款和已赔偿）。")
                 % {"amount": amount, "room": room}
             )
-    needs_approval = (
-        kind == K.COMPENSATION and amount > settings.DESK_COMPENSATION_APPROVAL_THRESHOLD
+    needs_approval = kind == K.COMPENSATION and compensation_needs_approval(
+        order=order, ticket=ticket, amount=amount
     )
     try:
         with transaction.atomic():
