@@ -84,8 +84,10 @@ def host_addresses(host: str, port: int) -> list[str]:
     return found
 
 
-def host_addresses_within(host: str, port: int, *, deadline: float) -> list[str]:
-    """``host_addresses(host, port)``, but waiting no later than ``deadline`` (a
+def host_addresses_within(
+    host: str, port: int, *, deadline: float, resolve: Callable[[str, int], list[str]] | None = None
+) -> list[str]:
+    """``host_addresses(host, port)`` (or ``resolve``'s), but waiting no later than ``deadline`` (a
     ``time.monotonic()`` value): the system resolver has no timeout of its own to set
     (``socket.getaddrinfo`` may wait 30 s and more on a DNS server that does not answer), so
     it runs in a daemon thread and is waited for only as long as the attempt has left. A
@@ -97,7 +99,7 @@ def host_addresses_within(host: str, port: int, *, deadline: float) -> list[str]
 
     def run() -> None:
         try:
-            found["addresses"] = host_addresses(host, port)
+            found["addresses"] = (resolve or host_addresses)(host, port)
         except BaseException as exc:  # handed to the waiting thread, raised there
             found["error"] = exc
         finally:

@@ -46,16 +46,25 @@ class ChatUrlRefused(ValueError):
         self.message, self.reason, self.transient = message, reason, transient
 
 
-def chat_url_target(url: str) -> ChatTarget:
+def chat_url_target(url: str, *, deadline: float | None = None) -> ChatTarget:
     """Checks robot ``url`` (``aftersales.outbound.url_target`` with
     ``DESK_CHAT_ALLOW_PRIVATE_URLS``, resolving through ``host_addresses``) and returns
-    where to send (``ChatTarget``). Raises ``ChatUrlRefused`` (``transient`` when only the
-    name did not resolve)."""
+    where to send (``ChatTarget``). With ``deadline`` (a ``time.monotonic()`` value: a
+    message's attempt), the name is waited for no longer than that
+    (``outbound.host_addresses_within``); without it (saving the robot in the admin), as long
+    as the resolver takes. Raises ``ChatUrlRefused`` (``transient`` when only the name did not
+    resolve, in time or at all)."""
+
+    def resolve(host: str, port: int) -> list[str]:
+        if deadline is None:
+            return host_addresses(host, port)
+        return outbound.host_addresses_within(
+            host, port, deadline=deadline, resolve=lambda h, p: host_addresses(h, p)
+        )
+
     try:
         return outbound.url_target(
-            url,
-            allow_private=settings.DESK_CHAT_ALLOW_PRIVATE_URLS,
-            resolve=lambda host, port: host_addresses(host, port),
+            url, allow_private=settings.DESK_CHAT_ALLOW_PRIVATE_URLS, resolve=resolve
         )
     except outbound.OutboundRefused as exc:
         raise ChatUrlRefused(str(MESSAGES[exc.code]), exc.reason, transient=exc.transient) from exc

@@ -426,6 +426,33 @@ def test_a_name_that_resolves_elsewhere_after_saving_is_refused(agent, shop_a, d
     assert hook.last_error == "address not public" and hook.consecutive_failures == 1
 
 
+def test_a_name_server_that_never_answers_ends_the_attempt_at_its_deadline(
+    agent, shop_a, dns, monkeypatch, settings
+):
+    """The system resolver has no timeout of its own: a DNS server that does not answer held
+    the chat worker 30 s and more. The lookup counts against the attempt's deadline, and a
+    name not resolved in time is retried later (transient), the robot's error saying so."""
+    settings.DESK_CHAT_TIMEOUT_SECONDS = 1
+    released = threading.Event()
+
+    def hangs(host, port):
+        released.wait(10)
+        return [PUBLIC]
+
+    monkeypatch.setattr(chat_urls, "host_addresses", hangs)
+    hook = hook_for("https://oapi.dingtalk.com/robot/send?access_token=t")
+    started = time.monotonic()
+    try:
+        with pytest.raises(ChatRetry):
+            chat_send(webhook_id=hook.pk, card=CARD)
+        assert time.monotonic() - started < 2.0
+    finally:
+        released.set()
+    hook.refresh_from_db()
+    assert hook.last_error == "host name not resolved in time"
+    assert hook.consecutive_failures == 1
+
+
 def test_the_checked_address_is_the_one_connected_to(agent, shop_a, dns, monkeypatch):
     # the name is resolved once, checked, and that address is connected to (TLS still
     # checks the certificate against the name)

@@ -306,7 +306,7 @@ def _chat_post(request: urllib.request.Request) -> None:
     refused URL or address, a redirect, any other HTTP status, any other errcode)."""
     deadline = time.monotonic() + settings.DESK_CHAT_TIMEOUT_SECONDS
     try:
-        target = chat_url_target(request.full_url)
+        target = chat_url_target(request.full_url, deadline=deadline)
     except ChatUrlRefused as exc:
         raise (ChatRetry if exc.transient else ChatRefused)(exc.reason) from exc
     try:
