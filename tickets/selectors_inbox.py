@@ -69,6 +69,8 @@ def _escalations(user, now, reading: "_Reading") -> list[InboxItem]:
             % {"who": e.raised_by, "agent": e.ticket.assignee or _("未分配")},
             url=reverse("tickets:ticket_detail", args=[e.ticket_id]),
             shop=e.ticket.shop.name,
+            # Its raiser never decides it (escalation_decide): shown, with no form.
+            extra={"waiting_for_other": e.raised_by_id == user.pk},
             obj=e,
         )
         for e in reading.take("escalation", open_escalations(user))

@@ -31,9 +31,12 @@ def escalation_decide(
     a take-over (``ticket_assign``, so the supervisor must serve the shop), marks every
     supervisor's "escalation raised" notification of the ticket read, and notifies the agent
     who raised it and the ticket's assignee (not ``actor``). Two supervisors at once decide
-    once: the row is locked and re-read. Raises ``DeskError`` (decided already or closed
-    with its finished ticket, unknown decision, missing note, a finished ticket taken over)
-    or ``PermissionDenied`` without
+    once: the row is locked and re-read. Nobody decides an escalation they raised, whatever
+    their role: another supervisor does (issue 13 second review, the second-person rule of
+    ``compensation_decide``; every door - the inbox, the dashboard, a POST made by hand -
+    comes here). Raises ``DeskError`` (decided already or closed with its finished ticket,
+    raised by ``actor``, unknown decision, missing note, a finished ticket taken over) or
+    ``PermissionDenied`` without
     ``tickets.decide_escalation`` (issue 13: "the supervisor decides ... the decision is on the
     timeline, the escalation closes, and the agent is told")."""
     require_perm(actor, "tickets.decide_escalation")
@@ -55,6 +58,8 @@ def escalation_decide(
                 "what": escalation.get_decision_display(),
             }
         )
+    if escalation.raised_by_id == actor.pk:
+        raise DeskError(_("这次升级是你提出的，不能自己决定，需由另一位主管决定。"))
     ticket = Ticket.objects.select_related("shop", "assignee").get(pk=escalation.ticket_id)
     if decision == Decision.TAKE_OVER:
         ticket = ticket_assign(actor=actor, ticket=ticket, assignee=actor)
