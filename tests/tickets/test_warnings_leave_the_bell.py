@@ -5,10 +5,13 @@ cancelled; an intervention's evidence deadline once the case is closed; a failed
 that kind and date is built. Each event goes through the door its user uses (the ticket
 page's POSTs, the register's POST, the Celery tasks), the bell's number read from the page."""
 
+import io
 import re
 from datetime import date, timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,8 +19,19 @@ from finance_exports.builders.finance import FinanceSheetBuilder
 from finance_exports.models import Sheet
 from finance_exports.services import SheetBuildFailed, sheet_build
 from finance_exports.tasks import build_sheet
-from tests.factories import make_order, make_ticket
-from tickets.models import Notification, Ticket
+from tests.factories import make_order, make_ticket, make_user
+from tests.tickets.export_files import (
+    ITEM_HEADERS,
+    ORDER_HEADERS_56,
+    REFUND_HEADERS,
+    export_csv,
+    item_row,
+    order_row,
+    refund_row,
+)
+from tickets.imports.run import Upload, import_files
+from tickets.models import Notification, OrderImport, PlatformIntervention, Ticket
+from tickets.roles import Role
 from tickets.services.interventions import intervention_register
 from tickets.tasks import notifications_due
 
@@ -213,3 +227,193 @@ def test_a_failed_sheet_leaves_the_bell_when_it_is_rebuilt(
     assert (bell(client, finance), bell(client, supervisor)) == (1, 1)
     [left] = unread(finance, Notification.Kind.SHEET_FAILED)
     assert left.params["date"] == other_day.isoformat()
+
+
+# --- a deadline the refund import moves (issue 13 second review, finding 4) ---------------
+def import_refund_from_the_page(client, user, shop, deadline, refund_no="88001122334455"):
+    """``user`` uploads a refund export on the import page and confirms it; the worker (the
+    Celery task, run when the confirmation commits) applies it. ``deadline``: the case's
+    举证超时 (aware), None for none."""
+    row = refund_row(
+        refund_no,
+        IMPORTED_ORDER,
+        客服介入状态="客服介入中",
+        举证超时=f"{timezone.localtime(deadline):%Y-%m-%d %H:%M:%S}" if deadline else "",
+        超时时间="",
+        买家退款原因="质量问题",
+        商家编码="TS1001",
+    )
+    client.force_login(user)
+    data = SimpleUploadedFile("退款管理.csv", export_csv(REFUND_HEADERS, [row]), "text/csv")
+    before = set(OrderImport.objects.values_list("pk", flat=True))
+    response = client.post(reverse("imports:home"), {"shop": shop.pk, "refunds_file": data})
+    assert response.status_code == 302
+    batch = OrderImport.objects.exclude(pk__in=before).get()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert client.post(reverse("imports:apply", args=[batch.pk])).status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == OrderImport.Status.APPLIED, batch.report
+    return batch
+
+
+IMPORTED_ORDER = "3515012345678901234"
+
+
+@pytest.fixture
+def imported_case(settings, shop_a, agent, supervisor):
+    """A shipped order imported from the seller centre, and its refund under the platform's
+    intervention imported from the page, evidence due in five hours: warned of (24 hours
+    ahead) to the shop's supervisors by the minutely task."""
+    settings.DESK_INTERVENTION_WARNING_HOURS = 24
+    report = import_files(
+        shop=shop_a,
+        uploads=[
+            Upload(
+                "orders",
+                "o.csv",
+                io.BytesIO(export_csv(ORDER_HEADERS_56, [order_row(IMPORTED_ORDER)])),
+            ),
+            Upload(
+                "items", "i.csv", io.BytesIO(export_csv(ITEM_HEADERS, [item_row(IMPORTED_ORDER)]))
+            ),
+        ],
+    )
+    assert report.ok, report.lines()
+    import_refund_from_the_page(Client(), agent, shop_a, timezone.now() + timedelta(hours=5))
+    assert notifications_due() >= 1
+    return PlatformIntervention.objects.get(case_no="88001122334455")
+
+
+def test_an_imported_deadline_moved_out_of_reach_leaves_the_bell(
+    client, agent, supervisor, shop_a, imported_case
+):
+    # given the case's warning is in the supervisor's bell, and another case's too
+    other = intervention_register(
+        actor=agent,
+        order=make_order(shop_a),
+        case_no="C-777",
+        reason="买家申请小二介入",
+        deadline=timezone.now() + timedelta(hours=6),
+    )
+    notifications_due()
+    assert bell(client, supervisor) == 2
+    # when the next export gives the case three more days
+    import_refund_from_the_page(client, agent, shop_a, timezone.now() + timedelta(days=3))
+    imported_case.refresh_from_db()
+    assert imported_case.deadline > timezone.now() + timedelta(days=2)
+    # then its warning has left the bell; the other case's stays
+    assert bell(client, supervisor) == 1
+    [left] = unread(supervisor, Notification.Kind.INTERVENTION_DEADLINE)
+    assert left.params["case"] == other.case_no
+    # and the minutely check finds nothing near for it
+    assert notifications_due() == 0
+    assert bell(client, supervisor) == 1
+
+
+def test_an_imported_deadline_moved_within_reach_is_warned_of_anew(
+    client, agent, supervisor, shop_a, imported_case
+):
+    # when the next export moves the deadline by an hour, still within the warning's reach
+    new_deadline = timezone.now() + timedelta(hours=6)
+    import_refund_from_the_page(client, agent, shop_a, new_deadline)
+    # then the old deadline's warning is gone, and the next run warns of the new one
+    assert bell(client, supervisor) == 0
+    assert notifications_due() == 1
+    [warning] = unread(supervisor, Notification.Kind.INTERVENTION_DEADLINE)
+    imported_case.refresh_from_db()
+    assert warning.params["deadline"] == imported_case.deadline.isoformat()
+
+
+def test_an_import_that_leaves_the_deadline_keeps_the_warning(
+    client, agent, supervisor, shop_a, imported_case
+):
+    # trying to get around it: the same export again, or one without a deadline's change,
+    # takes nothing out of the bell
+    deadline = timezone.localtime(imported_case.deadline)
+    import_refund_from_the_page(client, agent, shop_a, deadline)
+    assert bell(client, supervisor) == 1
+    # an export with no deadline at all: nothing is due any more, the warning leaves
+    import_refund_from_the_page(client, agent, shop_a, None)
+    imported_case.refresh_from_db()
+    assert imported_case.deadline is None
+    assert bell(client, supervisor) == 0
+
+
+# --- a ticket handed to someone else (issue 13 second review, finding 5) ------------------
+def test_assigning_to_a_colleague_moves_the_warnings_with_the_ticket(
+    client, agent, supervisor, shop_a, warned
+):
+    colleague = make_user("agent-a2", Role.AGENT, shops=[shop_a])
+    other = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN, assignee=agent)
+    Ticket.objects.filter(pk=other.pk).update(first_responded_at=None)
+    due_soon(other, first=True)
+    assert notifications_due() == 1
+    assert bell(client, agent) == 3
+    # when the supervisor hands the warned ticket to a colleague from its page
+    post(client, supervisor, "ticket_assign", warned, {"assignee": str(colleague.pk)})
+    # then its warnings leave the agent's bell; the agent's other ticket's warning stays
+    assert bell(client, agent) == 1
+    [left] = unread(agent, SLA)
+    assert left.ticket_id == other.pk
+    # and the next run tells the colleague, not the agent again
+    assert notifications_due() == 2
+    assert len(unread(colleague, SLA)) == 2 and len(unread(agent, SLA)) == 1
+    assert (bell(client, colleague), bell(client, agent)) == (3, 1)  # and "assigned to you"
+
+
+def test_taking_an_unassigned_ticket_takes_the_supervisors_warnings_out(
+    client, agent, supervisor, shop_a, settings
+):
+    settings.DESK_SLA_WARNING_MINUTES = 30
+    queued = make_ticket(make_order(shop_a), agent, kind=Ticket.Kind.RETURN)
+    Ticket.objects.filter(pk=queued.pk).update(first_responded_at=None, assignee=None)
+    due_soon(queued, first=True, resolution=True)
+    assert notifications_due() == 2
+    assert bell(client, supervisor) == 2
+    # when the agent takes it from its page
+    post(client, agent, "ticket_assign", queued, {"assignee": "me"})
+    # then the supervisor's warnings have left; the agent is warned on the next run
+    assert bell(client, supervisor) == 0
+    assert notifications_due() == 2
+    assert (bell(client, agent), bell(client, supervisor)) == (2, 0)
+
+
+def test_bulk_assigning_moves_the_warnings_too(client, agent, supervisor, shop_a, warned):
+    colleague = make_user("agent-a2", Role.AGENT, shops=[shop_a])
+    client.force_login(supervisor)
+    response = client.post(
+        reverse("tickets:ticket_bulk"),
+        {"ids": [warned.pk], "action": "assign", "assignee": str(colleague.pk)},
+    )
+    assert response.status_code == 302
+    assert Ticket.objects.get(pk=warned.pk).assignee == colleague
+    assert bell(client, agent) == 0
+    assert notifications_due() == 2
+    assert len(unread(colleague, SLA)) == 2
+
+
+def test_an_escalations_take_over_moves_the_warnings_to_the_supervisor(
+    client, agent, supervisor, warned
+):
+    post(client, agent, "ticket_escalate", warned, {"reason": "买家要求全额退款"})
+    assert bell(client, agent) == 2
+    escalation = warned.escalations.get()
+    client.force_login(supervisor)
+    client.post(
+        reverse("tickets:escalation_decide", args=[escalation.pk]), {"decision": "take_over"}
+    )
+    assert Ticket.objects.get(pk=warned.pk).assignee == supervisor
+    # the agent's service-level warnings are gone (the decision's notification is new)
+    assert unread(agent, SLA) == []
+    notifications_due()
+    assert len(unread(supervisor, SLA)) == 2
+
+
+def test_handing_back_to_the_queue_moves_the_warnings_to_the_supervisors(
+    client, agent, supervisor, warned
+):
+    # trying to get around it: nobody's ticket is the supervisors' to watch
+    post(client, agent, "ticket_assign", warned, {"assignee": ""})
+    assert bell(client, agent) == 0
+    assert notifications_due() == 2
+    assert len(unread(supervisor, SLA)) == 2

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tickets.models import (
+    Notification,
     Order,
     OrderItem,
     PlatformIntervention,
@@ -28,6 +29,7 @@ from tickets.models import (
 )
 from tickets.selectors import transition_refusal
 from tickets.services import DeskError, require_perm
+from tickets.services.notifications import intervention_url, notifications_handled
 from tickets.services.tickets import (
     ItemRequest,
     ticket_open,
@@ -297,7 +299,8 @@ def _sync_intervention(actor, order: Order, request: RefundRequest) -> str | Non
     shop and 退款编号 (a case number is unique within its shop only: another shop's case of
     the same number is neither seen nor touched, issue 16 review 6). Returns the count key
     ("interventions_created", "interventions_updated") or None when nothing changed or the
-    platform has not stepped in. Raises ``PermissionDenied``."""
+    platform has not stepped in. A deadline that moves takes the old deadline's warnings out
+    of every bell. Raises ``PermissionDenied``."""
     if not intervention_active(request.intervention_status):
         return None
     require_perm(actor, "tickets.add_platformintervention")
@@ -321,8 +324,16 @@ def _sync_intervention(actor, order: Order, request: RefundRequest) -> str | Non
         return "interventions_created"
     if case.deadline == deadline and case.ticket_id == request.ticket_id:
         return None
+    moved = case.deadline != deadline
     case.deadline, case.ticket = deadline, request.ticket
     case.save(update_fields=["deadline", "ticket", "updated_at"])
+    if moved:
+        # The warning of the old deadline is moot (issue 13 second review): it leaves every
+        # bell as a closed case's does; a new deadline near enough is warned of anew by the
+        # minutely check (its key holds the deadline).
+        notifications_handled(
+            kind=Notification.Kind.INTERVENTION_DEADLINE, url=intervention_url(case)
+        )
     return "interventions_updated"
 
 

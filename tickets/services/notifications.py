@@ -459,16 +459,23 @@ def notification_mark_read(*, actor: User, notification: Notification) -> Notifi
 
 
 def notifications_handled(
-    *, kind: str, ticket: Ticket | None = None, url: str = "", params: dict | None = None
+    *,
+    kind: str,
+    ticket: Ticket | None = None,
+    url: str = "",
+    params: dict | None = None,
+    except_for: User | None = None,
 ) -> int:
     """Marks read, in everybody's bell, the unread notifications of ``kind`` (a
     ``Notification.Kind`` value) that asked for something now done (issue 13 review: a
     decided escalation, an approved or refused compensation, a warning whose cause is gone):
     those of ``ticket``, and/or with exactly ``url`` (a row's link names what it asked about
     when a ticket does not), and, with ``params``, only those whose parameters hold each of
-    its keys with that value (``{"which": "first"}``). Runs in the caller's transaction, so
-    the bell's count falls when the work is done. Returns how many rows it marked. Raises
-    ``ValueError`` without ``ticket`` or ``url`` (it would mark every row of the kind)."""
+    its keys with that value (``{"which": "first"}``); with ``except_for``, everybody's but
+    that user's (a reassigned ticket's warnings stay with its new assignee). Runs in the
+    caller's transaction, so the bell's count falls when the work is done. Returns how many
+    rows it marked. Raises ``ValueError`` without ``ticket`` or ``url`` (it would mark every
+    row of the kind)."""
     if ticket is None and not url:
         raise ValueError("notifications_handled needs a ticket or a url")
     rows = Notification.objects.filter(kind=kind, read_at__isnull=True)
@@ -478,6 +485,8 @@ def notifications_handled(
         rows = rows.filter(url=url)
     for key, value in (params or {}).items():
         rows = rows.filter(**{f"params__{key}": value})
+    if except_for is not None:
+        rows = rows.exclude(recipient=except_for)
     return rows.update(read_at=timezone.now())
 
 
@@ -499,6 +508,19 @@ def sla_warnings_settle(ticket: Ticket) -> int:
     if ticket.resolved_at is not None:
         marked += notifications_handled(kind=kind, ticket=ticket, params={"which": "resolution"})
     return marked
+
+
+def sla_warnings_reassigned(ticket: Ticket) -> int:
+    """Takes the "about to breach" warnings of ``ticket`` (its row as just saved with its new
+    assignee) out of the bell of everybody but its new assignee (issue 13 second review): the
+    previous assignee's, and the shop's supervisors' that were warned while nobody had it.
+    The ticket is no longer theirs to answer; ``sla_breach_warnings_send`` tells the new
+    assignee (or, for a ticket handed back to the queue, the supervisors) on its next run,
+    the key being per recipient. Every door that reassigns comes through ``ticket_assign``
+    (assign, take, bulk, an escalation's take-over). Returns how many rows it marked."""
+    return notifications_handled(
+        kind=Kind.SLA_BREACH_SOON, ticket=ticket, except_for=ticket.assignee
+    )
 
 
 @transaction.atomic

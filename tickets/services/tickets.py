@@ -37,6 +37,7 @@ from .exchanges import ReplacementRequest, replacements_write
 from .notifications import (
     notifications_handled,
     notify,
+    sla_warnings_reassigned,
     sla_warnings_settle,
     supervisors_of,
     ticket_card,
@@ -446,7 +447,9 @@ def ticket_buyer_answered(*, actor: User, ticket: Ticket, note: str = "") -> Tic
 @transaction.atomic
 def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Ticket:
     """Gives the ticket to ``assignee`` (None: back to the queue). The assignee must serve the
-    ticket's shop; an agent may take a ticket for themself, a supervisor may assign anyone."""
+    ticket's shop; an agent may take a ticket for themself, a supervisor may assign anyone.
+    The ticket's "about to breach" warnings leave every bell but the new assignee's
+    (``sla_warnings_reassigned``)."""
     require_perm(actor, "tickets.change_ticket")
     ticket = _lock(ticket)
     if not ticket.is_open:
@@ -465,6 +468,7 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Tick
         return ticket
     ticket.assignee = assignee
     ticket.save(update_fields=["assignee", "updated_at"])
+    sla_warnings_reassigned(ticket)
     message = (_("分配给 %(name)s") % {"name": assignee}) if assignee else _("退回待认领")
     _event(ticket, actor, TicketEvent.Kind.ASSIGNED, message)
     if assignee is not None and assignee != actor:
