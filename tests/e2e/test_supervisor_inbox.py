@@ -254,3 +254,45 @@ def test_a_supervisors_own_compensation_waits_for_another(browser, live_server, 
         screenshot(page, f"inbox-own-compensation-{locale}")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("locale", "waiting"),
+    [("zh-CN", "等待另一位主管决定"), ("en-US", "Waiting for another supervisor to decide")],
+)
+def test_a_supervisors_own_escalation_waits_for_another(browser, live_server, locale, waiting):
+    """The supervisor who escalated a ticket sees it in the inbox as waiting for another
+    supervisor, without the decision form, the row inside its card at 1366 px; the ticket
+    page offers no "decide" link (issue 13 second review)."""
+    shop = make_shop("wuhan-flagship", name="武汉旗舰店")
+    boss = make_user("e2e-boss", Role.SUPERVISOR, all_shops=True, last_name="李", first_name="主管")
+    order = make_order(shop, items=((Decimal("399.00"), 1),), buyer_nick="爱穿裙子的猫")
+    ticket = make_ticket(order, boss, kind=Ticket.Kind.RETURN, reason=Ticket.Reason.QUALITY)
+    ticket_escalate(actor=boss, ticket=ticket, reason="买家不接受补偿，请另一位主管定")
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 768}, locale=locale, timezone_id="Asia/Shanghai"
+    )
+    try:
+        page = context.new_page()
+        page.base_url = live_server.url
+        if locale.startswith("en"):
+            context.add_cookies(
+                [{"name": "django_language", "value": "en", "url": live_server.url}]
+            )
+        login(page, "e2e-boss")
+        page.goto(f"{live_server.url}/inbox/")
+        row = page.locator("tr.inbox-escalation")
+        assert row.count() == 1
+        assert waiting in row.inner_text()
+        assert row.locator("form, button, select").count() == 0
+        act = row.locator(".inbox-act").bounding_box()
+        card = page.locator("table.inbox").evaluate(
+            "el => (el.closest('.card, section') || document.body).getBoundingClientRect().right"
+        )
+        assert act["x"] + act["width"] <= card + 1
+        screenshot(page, f"inbox-own-escalation-{locale}")
+        page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+        assert waiting in page.inner_text("#escalations")
+        assert page.locator("#escalations a[href*='/inbox/']").count() == 0
+    finally:
+        context.close()
