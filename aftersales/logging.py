@@ -24,6 +24,18 @@ from urllib.parse import unquote
 
 # A mainland mobile number, bare or written 138-1234-5678 / 138 1234 5678 / +86 138...
 _PHONE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[-\s]?|0)?(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
+# Full-width digits (１３８１２３４５６７８, as a Chinese input method types them) read as ASCII
+# ones when looking for phone numbers; one character for one, so the places stay the same.
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+# An email address (an Alipay account is often one).
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# A credential in free text: an Authorization header's value (its scheme kept), a bearer
+# token anywhere, the desk's API tokens (dsk_ and URL-safe Base64, api/tokens.py).
+_AUTHORIZATION = re.compile(
+    r"""(?i)(authorization["']?\s*[:=]\s*["']?)(?:(bearer|basic|token)\s+)?[^\s"',;]+"""
+)
+_BEARER = re.compile(r"""(?i)\b(bearer)\s+(?!\[redacted\])[^\s"',;]+""")
+_API_TOKEN = re.compile(r"\bdsk_[A-Za-z0-9_-]+")
 # A mainland landline: its area code (010, 021, 0571 ...) and 7-8 digits.
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[-\s]?(\d{3,4})[-\s]?(\d{4})(?!\d)")
 # An identifier that is no phone number even where its digits would read as one: a UUID (a
@@ -136,16 +148,26 @@ def redact_path(path: str) -> str:
 
 
 def redact(text: str) -> str:
-    """``text`` with every query string, mobile number and session id taken out.
+    """``text`` with every query string, mobile number, email address, credential and session
+    id taken out.
 
     Query strings become ``?[redacted]``, a mobile number its masked form (``138****5678``,
-    as the pages show it, also behind 0, 86, 0086 or +86), a landline its area code and last
-    four digits (``021****4321``), a session cookie's value ``[redacted]``. The digits of a UUID
+    as the pages show it, also behind 0, 86, 0086 or +86, and in full-width digits), a
+    landline its area code and last four digits (``021****4321``), an email address
+    ``[redacted]``, an Authorization header's value, a bearer token and a desk API token
+    (``dsk_...``) ``[redacted]`` (the scheme and ``dsk_`` kept), a session cookie's value
+    ``[redacted]``. The digits of a UUID
     or of a run of 32+ hexadecimal digits (a Celery task's id, a hash) are no phone number and
     stay as written. Takes and returns ``str``; never raises. Rule: QUALITY.md section 8, issue
     12 section 5.
     """
     text = _QUERY.sub(rf"\1?{REDACTED}", text)
+    text = _AUTHORIZATION.sub(
+        lambda m: f"{m.group(1)}{m.group(2) + ' ' if m.group(2) else ''}{REDACTED}", text
+    )
+    text = _BEARER.sub(rf"\1 {REDACTED}", text)
+    text = _API_TOKEN.sub(f"dsk_{REDACTED}", text)
+    text = _EMAIL.sub(REDACTED, text)
     kept, start = [], 0
     for hex_id in _HEX_ID.finditer(text):
         kept += [_without_phones(text[start : hex_id.start()]), hex_id.group(0)]
@@ -155,9 +177,16 @@ def redact(text: str) -> str:
 
 
 def _without_phones(text: str) -> str:
-    """``text`` with its mobile numbers and landlines masked (``redact``'s rule)."""
-    text = _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    """``text`` with its mobile numbers and landlines masked (``redact``'s rule), written in
+    ASCII or full-width digits (the mask in ASCII)."""
+    for pattern in (_PHONE, _LANDLINE):
+        plain = text.translate(_FULLWIDTH_DIGITS)
+        kept, start = [], 0
+        for match in pattern.finditer(plain):
+            kept += [text[start : match.start()], f"{match.group(1)}****{match.group(3)}"]
+            start = match.end()
+        text = "".join([*kept, text[start:]])
+    return text
 
 
 # gunicorn's line for a request it could not parse repeats the raw request line or header.

@@ -11,7 +11,8 @@ phone number, name, address or nickname, a query string, a cookie or a request b
   nothing else of the record is written (Django's ``request`` extra would print the URL with
   its query string).
 - ``RequestIdMiddleware``: the id of each request: the proxy's ``X-Request-ID`` when it is a
-  plain token (letters, digits, ``-``, ``_``, ``.``; 8 to 64 of them), else a new one; sent
+  plain token (letters, digits, ``-``, ``_``, ``.``; 8 to 64 of them, one a letter, nothing
+  the logs would mask such as a phone number: ``request_id_acceptable``), else a new one; sent
   back in the response's ``X-Request-ID`` and written on every log line of that request.
 - ``sentry_init``/``scrub_event``: Sentry with the Django and Celery integrations,
   ``send_default_pii=False``, and every event and breadcrumb run through ``scrub_event``.
@@ -77,12 +78,24 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         given = request.headers.get("X-Request-ID", "")
-        current = given if _GOOD_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        current = given if request_id_acceptable(given) else uuid.uuid4().hex
         request.request_id = current
         request_id.set(current)
         response = self.get_response(request)
         response["X-Request-ID"] = current
         return response
+
+
+def request_id_acceptable(given: str) -> bool:
+    """Whether a client's ``X-Request-ID`` may be kept as the request's id: a plain token
+    (``_GOOD_REQUEST_ID``) holding a letter, that ``redact`` leaves as it is - so never a
+    phone number (``13812345678``, ``req-13812345678``) or anything else the logs would
+    mask; the id is written on every log line as it is."""
+    return (
+        bool(_GOOD_REQUEST_ID.fullmatch(given))
+        and any(c.isalpha() for c in given)
+        and redact(given) == given
+    )
 
 
 def _forget_request_id(**kwargs) -> None:

@@ -3,6 +3,7 @@ desk's rule that no phone number, name, address, nickname, query string, cookie 
 body leaves the process (QUALITY.md section 8)."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -102,12 +103,23 @@ def test_gunicorn_writes_json_lines_through_the_same_filter(monkeypatch, capsys)
 
 @pytest.mark.django_db
 def test_each_request_gets_an_id_in_its_answer(client):
-    given = client.get("/healthz/web", headers={"X-Request-ID": "edge-7f3a9c21"})
-    assert given["X-Request-ID"] == "edge-7f3a9c21"
+    for good in ("edge-7f3a9c21", "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "lb.20261130.a1"):
+        given = client.get("/healthz/web", headers={"X-Request-ID": good})
+        assert given["X-Request-ID"] == good
     new = client.get("/healthz/web")
     assert len(new["X-Request-ID"]) == 32
-    # a header that is no plain token (a phone and a space, too long, a newline) is replaced
-    for bad in (f"call {PHONE}", "x" * 65, "short", "a\u00e9b-12345678"):
+    # a header that is no plain token (a phone and a space, too long, a newline) is replaced,
+    # and so is one that could be a phone number: all digits, or holding one
+    for bad in (
+        f"call {PHONE}",
+        "x" * 65,
+        "short",
+        "a\u00e9b-12345678",
+        PHONE,
+        f"req-{PHONE}",
+        "1234567890123",
+        "１３８１２３４５６７８",
+    ):
         answer = client.get("/healthz/web", headers={"X-Request-ID": bad})
         assert answer["X-Request-ID"] != bad
         assert len(answer["X-Request-ID"]) == 32
@@ -218,6 +230,57 @@ def test_before_send_leaves_no_personal_data_in_a_realistic_event():
     }
     assert event["user"] == {"id": "7"}
     assert "extra" not in event
+
+
+FULLWIDTH_PHONE = "１３８１２３４５６７８"
+TOKEN = "dsk_" + "Q2hhbmdlTWUtbm90LWEtcmVhbC10b2tlbi0wMTIzNDU2Nzg"
+
+
+def test_free_text_credentials_emails_and_full_width_phones_are_scrubbed_everywhere():
+    # given: an event whose free text and tags hold what a careless message or tag would
+    event = {
+        "level": "error",
+        "message": f"retry with Authorization: Bearer {TOKEN} for {FULLWIDTH_PHONE}",
+        "exception": {
+            "values": [
+                {
+                    "type": "PermissionDenied",
+                    "value": f"token {TOKEN} refused; buyer li.si@example.com.cn",
+                }
+            ]
+        },
+        "tags": {"buyer_phone": FULLWIDTH_PHONE, "alipay": "li.si@example.com.cn"},
+        "contexts": {"call": {"header": "authorization=Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}},
+    }
+    text = json.dumps(scrub_event(event, {}), ensure_ascii=False)
+    # then: none of it leaves the process
+    for private in (
+        TOKEN,
+        TOKEN[4:],
+        FULLWIDTH_PHONE,
+        "li.si@example.com.cn",
+        "QWxhZGRpbjpvcGVuIHNlc2FtZQ",
+    ):
+        assert private not in text, private
+    assert "138****5678" in text and "Bearer [redacted]" in text and "dsk_[redacted]" in text
+
+
+def test_the_log_filter_takes_the_same_out():
+    from aftersales.logging import RedactPersonalData
+
+    record = logging.LogRecord(
+        "tickets.api",
+        logging.WARNING,
+        __file__,
+        1,
+        "refused %s for %s, %s",
+        (f"Authorization: Bearer {TOKEN}", FULLWIDTH_PHONE, "zhang@example.com"),
+        None,
+    )
+    RedactPersonalData().filter(record)
+    assert record.getMessage() == (
+        "refused Authorization: Bearer [redacted] for 138****5678, [redacted]"
+    )
 
 
 def test_a_request_loggers_event_names_the_path_as_the_logs_do():
