@@ -11,3 +11,9 @@ class DeskAxesConfig(AxesAppConfig):
     translated in ``locale/zh_Hans``, since axes ships no Chinese."""
 
     verbose_name = _("登录锁定")
+
+    def ready(self):
+        super().ready()
+        # The warning about a proxy whose clients would all share its address (the lockout's
+        # address limit): registered with the app that counts addresses.
+        from aftersales import checks  # noqa: F401

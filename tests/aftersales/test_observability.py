@@ -406,10 +406,34 @@ def test_behind_the_proxy_the_forwarded_host_and_https_are_what_the_desk_sees(cl
     assert bad.status_code == 400
 
 
-def test_the_deploy_check_passes_behind_a_proxy(tmp_path):
+def test_the_deploy_check_passes_behind_a_proxy_that_gives_the_clients_address(tmp_path):
+    code = (
+        "import sys, django; django.setup(); from django.core.management import call_command; "
+        "call_command('check', deploy=True, fail_level='WARNING')"
+    )
+    done = _run(code, VAR_DIR=str(tmp_path), TRUSTED_PROXIES="1", **_PRODUCTION)
+    assert done.returncode == 0, done.stderr
+    done = _run(code, VAR_DIR=str(tmp_path), BEHIND_PROXY="1", TRUSTED_PROXIES="2", **_PRODUCTION)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_proxy_without_trusted_proxies_is_warned_about_at_start_up(tmp_path):
+    # BEHIND_PROXY alone trusts the proxy's proto and host; the client's address is still
+    # the proxy's, so one client's wrong passwords would lock every client out
     code = (
         "import sys, django; django.setup(); from django.core.management import call_command; "
         "call_command('check', deploy=True, fail_level='WARNING')"
     )
     done = _run(code, VAR_DIR=str(tmp_path), BEHIND_PROXY="1", **_PRODUCTION)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode != 0
+    assert "aftersales.W001" in done.stderr and "TRUSTED_PROXIES" in done.stderr
+    # the same warning from a plain check (migrate and runserver run it too), not an error
+    plain = _run(
+        "import django; django.setup(); from django.core.management import call_command; "
+        "call_command('check')",
+        VAR_DIR=str(tmp_path),
+        BEHIND_PROXY="1",
+        **_PRODUCTION,
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert "aftersales.W001" in plain.stderr
