@@ -86,6 +86,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "aftersales.sessions.IdleSessionMiddleware",
     "aftersales.middleware.ChosenLanguageMiddleware",
+    # /healthz, /healthz/web and /readyz answered whatever the Host (a load balancer probes a
+    # node by its address): before CommonMiddleware, which checks the Host against ALLOWED_HOSTS.
+    "aftersales.middleware.HealthProbeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Under /api/: the language from Accept-Language, and a refused request (NUL, too large)
@@ -315,10 +318,13 @@ def s3_storage(*, bucket: str, endpoint_url: str | None, region: str, prefix: st
                 region_name=region,
                 signature_version="s3v4",
                 s3={"addressing_style": env_str("S3_ADDRESSING_STYLE", "auto")},
-                # A store that does not answer fails the upload within seconds, not minutes.
+                # A store that does not answer fails the upload within seconds, not minutes:
+                # by default about 2 x 5 s unreachable, 2 x 10 s stalled, within gunicorn's
+                # 30 s worker timeout, so the user reads why instead of the worker being
+                # killed mid-request (and a file stored before the kill left without its row).
                 connect_timeout=env_int("S3_CONNECT_TIMEOUT_SECONDS", 5),
-                read_timeout=env_int("S3_READ_TIMEOUT_SECONDS", 60),
-                retries={"max_attempts": env_int("S3_MAX_ATTEMPTS", 3), "mode": "standard"},
+                read_timeout=env_int("S3_READ_TIMEOUT_SECONDS", 10),
+                retries={"max_attempts": env_int("S3_MAX_ATTEMPTS", 2), "mode": "standard"},
                 # OSS and COS do not take the checksums boto3 sends unasked since 1.36.
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",

@@ -15,6 +15,7 @@ A store that fails (unreachable, bucket missing, credentials refused, disk full)
 """
 
 import logging
+import re
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,6 +25,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from storages.backends.s3 import S3Storage
+
+from aftersales.logging import redact
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,21 @@ class StoreError(Exception):
         return str(self.message)
 
 
+# A key's segment a log may keep as it is: plain ASCII, as the desk's generated names are.
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def store_log_name(name: str) -> str:
+    """``name`` (a stored file's key) as a log line may write it: the buyer's folder of a
+    photo (``photos/<buyer>/...``; older photos are filed under the nickname itself) and any
+    segment that is not plain ASCII as ``*``, phone numbers masked (``redact``):
+    ``photos/糖糖爱吃猫20/13/ab12.jpeg`` -> ``photos/*/13/ab12.jpeg``. QUALITY.md section 8."""
+    parts = name.split("/")
+    if len(parts) >= 3 and parts[0] == "photos":
+        parts[1] = "*"
+    return redact("/".join(p if _PLAIN_SEGMENT.fullmatch(p) else "*" for p in parts))
+
+
 def store_refusal() -> str:
     """The words a user reads when the store failed: nothing was saved, try again later."""
     return _("文件存储暂时无法访问，文件没有保存。请稍后再试；如果一直这样，请告诉管理员。")
@@ -63,7 +81,9 @@ def store_save(field_file, name: str, content: File) -> str:
     try:
         field_file.save(name, content, save=False)
     except STORE_ERRORS as exc:
-        logger.error("saving %s to the file store failed: %s", name, type(exc).__name__)
+        logger.error(
+            "saving %s to the file store failed: %s", store_log_name(name), type(exc).__name__
+        )
         raise StoreError(store_refusal()) from exc
     return field_file.name
 
@@ -79,14 +99,20 @@ def store_open(field_file) -> File:
     except FileNotFoundError:
         raise
     except STORE_ERRORS as exc:
-        logger.error("opening %s in the file store failed: %s", field_file.name, type(exc).__name__)
+        logger.error(
+            "opening %s in the file store failed: %s",
+            store_log_name(field_file.name),
+            type(exc).__name__,
+        )
         raise StoreError(store_unreadable()) from exc
     try:
         handle.read(0)  # S3: the object is fetched now, not while the response is streaming
     except STORE_ERRORS as exc:
         handle.close()
         logger.error(
-            "reading %s from the file store failed: %s", field_file.name, type(exc).__name__
+            "reading %s from the file store failed: %s",
+            store_log_name(field_file.name),
+            type(exc).__name__,
         )
         raise StoreError(store_unreadable()) from exc
     return handle
@@ -100,7 +126,9 @@ def store_delete(storage: Storage, name: str) -> bool:
     try:
         storage.delete(name)
     except STORE_ERRORS as exc:
-        logger.warning("deleting %s from the file store failed: %s", name, type(exc).__name__)
+        logger.warning(
+            "deleting %s from the file store failed: %s", store_log_name(name), type(exc).__name__
+        )
         return False
     return True
 

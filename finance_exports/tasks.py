@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from tickets.selectors_registers import vip_follow_ups_pending
+from tickets.services.photos import photo_files_clean
 from tickets.tasks import plan_vip_follow_ups
 
 from .builders import scheduled_builders
@@ -73,7 +74,9 @@ def build_sheet(self, kind: str, business_date: str) -> int:
 
 @shared_task(name="finance_exports.tasks.clean_sheet_tmp_dir")
 def clean_sheet_tmp_dir() -> int:
-    return sheet_files_clean()
+    """The nightly clean-up: temporary and orphaned sheet files (``sheet_files_clean``), and
+    photo files no photo row names (``photo_files_clean``). Returns how many it deleted."""
+    return sheet_files_clean() + photo_files_clean()
 
 
 @shared_task(name="finance_exports.tasks.catch_up_if_due")

@@ -246,3 +246,108 @@ def test_the_probes_are_answered_over_plain_http_in_production(client, settings)
     for path in ("/healthz/web", "/readyz"):
         assert client.get(path).status_code == 200, path
     assert client.get("/login/").status_code == 301
+
+
+# --- Probes by any Host, a stalled store, WARNING for degraded (issue 15 review) ------------
+
+
+@pytest.mark.django_db
+def test_the_probes_answer_whatever_the_host_in_production(client, settings):
+    # given: production settings, and a probe by the node's address or compose's service name
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["desk.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_REDIRECT_EXEMPT = [r"^healthz(/web)?$", r"^readyz$"]
+    for host in ("10.0.3.7:8000", "web-1:8000", "evil.example"):
+        # then: each probe is answered, over plain http, with the desk's own headers
+        for path in ("/healthz/web", "/readyz"):
+            response = client.get(path, HTTP_HOST=host)
+            assert response.status_code == 200, (host, path)
+            assert response.json()["status"] == "ok"
+            assert response["X-Content-Type-Options"] == "nosniff"
+            assert response["Content-Security-Policy"]
+            assert response["X-Request-ID"]
+        whole = client.get("/healthz", HTTP_HOST=host)
+        assert whole.status_code == 503 and whole.json()["status"] == "degraded"
+        # while every other page still refuses a Host outside ALLOWED_HOSTS
+        assert client.get("/login/", HTTP_HOST=host).status_code == 400
+        assert client.get("/healthz/web/x", HTTP_HOST=host).status_code == 400
+    # a probe is still GET only
+    assert client.post("/healthz/web", HTTP_HOST="10.0.3.7").status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_degraded_desk_is_logged_as_a_warning_not_an_error(client, caplog):
+    # given: no worker or beat ever ran
+    with caplog.at_level("INFO"):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    # then: one WARNING naming the stale heartbeats, and no ERROR for the 503
+    assert [r.levelname for r in caplog.records if r.levelno >= 30] == ["WARNING"]
+    assert "beat, worker, tasks" in caplog.records[-1].getMessage()
+
+
+class _Stall:
+    """A server that takes connections and never answers: a store stopped with kill -STOP."""
+
+    def __init__(self):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.django_db
+def test_a_stalled_store_takes_the_node_out_within_seconds(client, settings, monkeypatch):
+    from aftersales.settings import s3_storage
+    from tickets.views import system
+
+    # given: the object store accepts connections and never answers
+    monkeypatch.setattr(system, "_storage_probe", None)  # this test's own probe thread
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "desk-tests")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "desk-tests-secret")
+    stall = _Stall()
+    try:
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": s3_storage(
+                bucket="desk", endpoint_url=stall.url, region="us-east-1", prefix=""
+            ),
+        }
+        # when: the load balancer asks, twice
+        for _ in range(2):
+            started = time.monotonic()
+            response = client.get("/healthz/web")
+            # then: within the storage check's bound, not the store's timeouts and retries
+            assert time.monotonic() - started < system.STORAGE_TIMEOUT_SECONDS + 2
+            assert response.status_code == 503
+            assert response.json()["storage"] == "unavailable"
+    finally:
+        stall.close()
+
+
+@pytest.mark.django_db
+def test_beats_own_health_check_reads_its_heartbeat(settings):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from tickets.services.system import heartbeat_record
+
+    settings.DESK_HEARTBEAT_STALE_SECONDS = 180
+    # never recorded: unhealthy, saying so
+    with pytest.raises(CommandError, match="从未记录"):
+        call_command("heartbeat_check", "beat")
+    # recorded now: healthy (no output, exit 0)
+    heartbeat_record(name="beat", detail="celery beat")
+    call_command("heartbeat_check", "beat")
+    # another heartbeat (a worker's) does not stand for beat's
+    Heartbeat.objects.filter(name="beat").update(beat_at=timezone.now() - timedelta(minutes=4))
+    heartbeat_record(name="worker")
+    with pytest.raises(CommandError, match=r"2[4-9]\d 秒"):
+        call_command("heartbeat_check", "beat")
+    call_command("heartbeat_check", "worker")

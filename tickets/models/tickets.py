@@ -654,13 +654,23 @@ class TicketEvent(AppendOnlyModel):
         return TicketStatus(self.to_status).label if self.to_status else ""
 
 
+def photo_buyer_folder(buyer_nick: str) -> str:
+    """The folder of a buyer's photos: ``b`` and 20 hexadecimal digits, a keyed hash
+    (``salted_hmac`` with ``SECRET_KEY``) of the nickname, the same for every photo of that
+    buyer - never the nickname itself, which is personal data and would stand in every key
+    the object store lists and logs (and in the desk's own log lines)."""
+    from django.utils.crypto import salted_hmac
+
+    return "b" + salted_hmac("tickets.photo-folder", buyer_nick).hexdigest()[:20]
+
+
 def ticket_photo_path(instance: "TicketPhoto", filename: str) -> str:
-    """Photos are filed under the buyer's ID (as the business asks) with a generated name."""
+    """Photos are filed under the buyer (as the business asks: ``photos/<buyer>/<ticket id>/``,
+    the buyer's folder from ``photo_buyer_folder``) with a generated name. Photos stored
+    before under ``photos/<nickname>/`` keep their names (the row holds the name)."""
     import uuid
 
-    from django.utils.text import slugify
-
-    buyer = slugify(instance.ticket.order.buyer_nick, allow_unicode=True) or "buyer"
+    buyer = photo_buyer_folder(instance.ticket.order.buyer_nick)
     return f"photos/{buyer}/{instance.ticket_id}/{uuid.uuid4().hex}.{instance.image_format}"
 
 

@@ -23,16 +23,19 @@ What a buyer's phone sends and what the desk stores:
 """
 
 import io
+import logging
 import warnings
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from aftersales.storage import StoreError, store_delete, store_save
+from aftersales.storage import STORE_ERRORS, StoreError, store_delete, store_save
 from tickets.models import Ticket, TicketEvent, TicketPhoto, User
 
 from . import DeskError, require_perm
@@ -56,6 +59,11 @@ _DECODE_ERRORS = (
     ZeroDivisionError,
 )
 _SIXTEEN_BIT_GREY = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
+# A photo file no row names is deleted by the nightly clean-up once it is this old: an upload
+# still in progress (its file stored, its row not yet committed) is never that old.
+ORPHAN_PHOTO_MAX_AGE = timedelta(days=1)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -254,3 +262,41 @@ def _unstore(photos: list[TicketPhoto]) -> None:
     for photo in photos:
         if photo.file.name:
             store_delete(photo.file.storage, photo.file.name)
+
+
+def photo_files_clean(*, now: datetime | None = None) -> int:
+    """Deletes photo files in the store that no ``TicketPhoto`` names and that are older than
+    ``ORPHAN_PHOTO_MAX_AGE``: what an upload leaves when its process was killed between
+    storing the file and committing its row (gunicorn's timeout on a slow store, a machine
+    going down), or when the store refused the delete of a rolled-back upload. Walks
+    ``photos/<buyer>/<ticket id>/`` (new and old buyer folders alike), asking the database for
+    one ticket's photos at a time. Returns how many files it deleted; a store that fails while
+    listing ends the walk (logged; the next night goes on), never raises. Run nightly by the
+    clean-up task (``finance_exports.tasks.clean_sheet_tmp_dir``)."""
+    now = now or timezone.now()
+    storage = TicketPhoto._meta.get_field("file").storage
+    removed = 0
+    try:
+        buyers = storage.listdir("photos")[0]
+        for buyer in buyers:
+            for folder in storage.listdir(f"photos/{buyer}")[0]:
+                path = f"photos/{buyer}/{folder}"
+                rows = TicketPhoto.objects.filter(file__startswith=f"{path}/")
+                if folder.isdigit():
+                    rows = rows.filter(ticket_id=int(folder))
+                in_use = set(rows.values_list("file", flat=True))
+                for name in storage.listdir(path)[1]:
+                    key = f"{path}/{name}"
+                    if key in in_use:
+                        continue
+                    try:
+                        modified = storage.get_modified_time(key)
+                    except FileNotFoundError:
+                        continue  # deleted meanwhile (a second clean-up: two beats)
+                    if now - modified > ORPHAN_PHOTO_MAX_AGE:
+                        removed += store_delete(storage, key)
+    except FileNotFoundError:
+        pass  # no photo yet (the local folder has no photos/ until the first)
+    except STORE_ERRORS as exc:
+        logger.warning("cleaning up photo files stopped: %s", type(exc).__name__)
+    return removed

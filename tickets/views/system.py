@@ -10,10 +10,16 @@
 None of them says more than ``ok``/``unavailable`` per part: no error text, host, bucket or
 credential reaches an anonymous caller."""
 
+import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
@@ -21,14 +27,20 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from aftersales.storage import DeskS3Storage
 from tickets.models import Heartbeat
 
+logger = logging.getLogger(__name__)
+
 HEARTBEATS = ("beat", "worker", "tasks")
-# The key /healthz asks the default storage about (it need not exist: the answer, yes or no,
-# shows the store is reachable; an exception shows it is not). Under the storage's own prefix.
+# The key /healthz asks the local folder about (it need not exist: the answer, yes or no, shows
+# the folder is readable; an exception shows it is not).
 STORAGE_SENTINEL = "healthz/sentinel"
-# Seconds the broker check may take before the broker counts as unavailable.
+# Seconds the broker check, and the storage check, may take before that part counts as
+# unavailable: a store that stalls (accepts the connection, never answers) must not hold the
+# probe for its own read timeout times its attempts.
 BROKER_TIMEOUT_SECONDS = 2
+STORAGE_TIMEOUT_SECONDS = 2
 _DATABASE_DOWN = {"status": "error", "database": "unavailable"}
 # Set once this process has seen no migration pending: from then on /readyz does not ask again
 # (migrations are never un-applied under a running process; a new release is a new process).
@@ -56,14 +68,59 @@ def _broker_ok() -> bool:
     return True
 
 
+def _storage_answers() -> None:
+    """Asks the default storage whether it can be used; raises when it cannot. An object store
+    is asked about its bucket (``HeadBucket`` through the storage's own client, with its
+    credentials): a bucket that does not exist, or that the credentials may not reach, fails
+    - ``exists()`` would turn that 404 into an answer. The local folder is asked whether
+    ``STORAGE_SENTINEL`` exists."""
+    storage = storages["default"]
+    if isinstance(storage, DeskS3Storage):
+        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+    else:
+        storage.exists(STORAGE_SENTINEL)
+
+
+class _StorageProbe:
+    """Runs ``_storage_answers`` on one thread of this process and waits at most
+    ``STORAGE_TIMEOUT_SECONDS`` for it. A probe still hanging (the store stalled) is not
+    joined by another: the next checks answer "unavailable" at once until it returns, so
+    a stalled store never piles up threads or holds a web worker. One per process (a forked
+    gunicorn worker makes its own: ``pid``)."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage-probe")
+        self.running: Future | None = None
+        self.lock = threading.Lock()
+
+    def ok(self) -> bool:
+        with self.lock:
+            if self.running is not None and not self.running.done():
+                return False  # the last probe has not come back: the store still stalls
+            self.running = self.executor.submit(_storage_answers)
+            running = self.running
+        try:
+            running.result(timeout=STORAGE_TIMEOUT_SECONDS)
+        except FutureTimeout:
+            logger.warning("the file store did not answer within %ss", STORAGE_TIMEOUT_SECONDS)
+            return False
+        except Exception as exc:
+            logger.warning("the file store did not answer: %s", type(exc).__name__)
+            return False
+        return True
+
+
+_storage_probe: _StorageProbe | None = None
+
+
 def _storage_ok() -> bool:
-    """True when the default storage (the private files: local folder or object store) answers
-    whether ``STORAGE_SENTINEL`` exists; whichever it answers."""
-    try:
-        default_storage.exists(STORAGE_SENTINEL)
-    except Exception:
-        return False
-    return True
+    """True when the default storage (the private files: local folder or object store)
+    answers within ``STORAGE_TIMEOUT_SECONDS`` (``_storage_answers``)."""
+    global _storage_probe
+    if _storage_probe is None or _storage_probe.pid != os.getpid():
+        _storage_probe = _StorageProbe()
+    return _storage_probe.ok()
 
 
 def migrations_pending() -> bool:
@@ -121,7 +178,14 @@ def healthz(request):
     down = any(value != "ok" for value in services.values())
     status = "error" if down else "degraded" if stale else "ok"
     body = {"status": status, **services, **states, "stale": stale}
-    return JsonResponse(body, status=200 if status == "ok" else 503)
+    response = JsonResponse(body, status=200 if status == "ok" else 503)
+    if status == "degraded":
+        # A stale heartbeat is for monitoring to watch, not a server error of this request:
+        # written at WARNING (Django's request logger would write every 503 at ERROR, and
+        # Sentry would get an event for every probe while a worker is down).
+        response._has_been_logged = True
+        logger.warning("/healthz: degraded, stale heartbeats %s", ", ".join(stale))
+    return response
 
 
 @login_not_required
