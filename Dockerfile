@@ -9,18 +9,23 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     VAR_DIR=/var/lib/desk \
+    STATIC_ROOT=/app/staticfiles \
     BIND=0.0.0.0:8000
 
 WORKDIR /app
-# The pinned versions first, so a code change does not reinstall them.
+# The runtime dependencies only (pyproject's [project] dependencies, no dev extras: no test
+# runner, moto or browser driver in production), at the versions requirements.lock pins.
+# Installed before the code is copied, so a code change does not reinstall them.
 COPY requirements.lock pyproject.toml ./
-RUN pip install -r requirements.lock
+RUN pip install -c requirements.lock . \
+    && pip uninstall -y aftersales-desk
 COPY . .
 RUN pip install --no-deps . \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin desk \
     && mkdir -p "$VAR_DIR" && chown desk:desk "$VAR_DIR"
 # The static files' manifest is built into the image (with DEBUG=0 every page names its
-# files through it), under VAR_DIR/staticfiles; a throwaway key, for this step only.
+# files through it), in STATIC_ROOT outside VAR_DIR, so a volume mounted on VAR_DIR does not
+# hide it; read-only to the desk user. A throwaway key, for this step only.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only-not-a-secret-0000000000000000000000 \
     python manage.py collectstatic --noinput \
     && chown -R desk:desk "$VAR_DIR" && chmod 0700 "$VAR_DIR"

@@ -273,7 +273,9 @@ USE_TZ = True
 
 # --- Static files and private files -----------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# The image sets STATIC_ROOT outside VAR_DIR: a volume mounted on VAR_DIR would hide the
+# collected files and their manifest.
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or str(VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     # Photos, sheets and import files are private: no MEDIA_URL serves them, views check the

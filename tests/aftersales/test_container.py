@@ -3,8 +3,10 @@ processes, the compose file runs two web nodes, two workers and exactly one beat
 PostgreSQL and Redis, with health checks on the desk's probes. No container engine runs on
 the CI machine (.ci/run builds the image when one does); these tests read the files."""
 
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -25,13 +27,42 @@ def _compose() -> dict:
 def test_the_image_is_slim_python_non_root_pinned_with_static_files_built_in():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.MULTILINE)
-    assert "pip install -r requirements.lock" in dockerfile
+    # the runtime dependencies at the pinned versions, never the dev extras (test runner,
+    # moto, the browser driver) nor the whole lock, which pins both
+    assert "pip install -c requirements.lock ." in dockerfile
+    assert "-r requirements.lock" not in dockerfile
+    assert "[dev]" not in dockerfile
     assert "manage.py collectstatic --noinput" in dockerfile
     users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
     assert users and users[-1] not in {"root", "0"}
     assert 'ENTRYPOINT ["/app/docker-entrypoint.sh"]' in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert {".venv", "var", ".git"} <= set(ignored)
+    assert {".venv", "var", ".git", ".env"} <= set(ignored)
+
+
+def test_the_images_static_files_live_outside_var_dir(tmp_path):
+    # a volume on VAR_DIR (the compose file's, a deployment's) must not hide the manifest
+    env = dict(re.findall(r"^\s+(\w+)=(\S+?)\s*\\?$", (ROOT / "Dockerfile").read_text(), re.M))
+    static_root, var_dir = Path(env["STATIC_ROOT"]), Path(env["VAR_DIR"])
+    assert var_dir not in static_root.parents and static_root != var_dir
+    # and the settings read it (a checkout keeps VAR_DIR/staticfiles)
+    code = "from django.conf import settings as s; print(s.STATIC_ROOT)"
+    base = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "aftersales.settings"}
+    base["VAR_DIR"] = str(tmp_path)
+    for extra, expected in (
+        ({"STATIC_ROOT": str(tmp_path / "static-out")}, tmp_path / "static-out"),
+        ({}, tmp_path / "staticfiles"),
+    ):
+        environment = {k: v for k, v in base.items() if k != "STATIC_ROOT"} | extra
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env=environment,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert Path(out.stdout.strip()) == expected
 
 
 def test_the_entrypoint_runs_each_procfile_process_by_its_own_line(tmp_path):
@@ -70,11 +101,63 @@ def test_compose_runs_two_web_nodes_two_workers_and_exactly_one_beat():
             }
 
 
-def test_the_health_checks_ask_the_desks_probes():
+def test_the_health_checks_ask_each_process_about_itself():
     services = _compose()["services"]
-    for name in ("web-1", "web-2", "worker-1", "worker-2", "beat"):
+    # the web nodes: their readiness probe (answered whatever the Host: the container asks
+    # 127.0.0.1, which need not be in ALLOWED_HOSTS)
+    for name in ("web-1", "web-2"):
         check = " ".join(services[name]["healthcheck"]["test"])
         url = re.search(r"http://[\w.-]+:8000(/\w+(?:/\w+)?)", check).group(1)
-        assert url in {"/healthz", "/healthz/web", "/readyz"}, name
-        assert resolve(url).url_name in {"healthz", "healthz_web", "readyz"}
-    assert "/readyz" in " ".join(services["web-1"]["healthcheck"]["test"])
+        assert url == "/readyz"
+        assert resolve(url).url_name == "readyz"
+    # a worker: itself, by its node name through the broker, not a web node's view of all
+    for name in ("worker-1", "worker-2"):
+        test = services[name]["healthcheck"]["test"]
+        assert test[0] == "CMD-SHELL"
+        assert "celery -A aftersales inspect ping" in test[1]
+        assert "-d celery@$$HOSTNAME" in test[1]
+    # beat: its own heartbeat, read by the command that applies /healthz's rule
+    assert services["beat"]["healthcheck"]["test"][1:] == [
+        "python",
+        "manage.py",
+        "heartbeat_check",
+        "beat",
+    ]
+
+
+def test_behind_the_proxy_the_clients_address_is_read_from_it():
+    env = _compose()["x-desk"]["environment"]
+    # TRUSTED_PROXIES > 0 (it turns BEHIND_PROXY on); BEHIND_PROXY alone would count every
+    # client at the proxy's address (the desk warns about that at start-up)
+    trusted = re.fullmatch(r"\$\{TRUSTED_PROXIES:-(\d+)\}", str(env["TRUSTED_PROXIES"]))
+    assert trusted and int(trusted.group(1)) >= 1
+    assert env.get("BEHIND_PROXY", "1") != "0"
+
+
+def test_compose_passes_every_variable_the_object_store_needs():
+    """Each S3_* variable the settings read, and the credentials, reach every desk process
+    as the caller set them; the MinIO profile has credentials and makes its bucket."""
+    compose = _compose()
+    env = compose["x-desk"]["environment"]
+    settings_source = (ROOT / "aftersales" / "settings.py").read_text()
+    read = set(re.findall(r'env_(?:str|int)\(\s*"(S3_[A-Z_]+)"', settings_source))
+    assert {"S3_BUCKET", "S3_ENDPOINT_URL", "S3_REGION", "S3_ADDRESSING_STYLE"} <= read
+    for name in sorted(read | {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}):
+        assert name in env, name
+        assert str(env[name]).startswith("${" + name + ":-"), name
+    services = compose["services"]
+    for name, service in services.items():
+        if service.get("image") == "aftersales-desk":
+            assert service["environment"] == env, name
+    minio = services["minio"]
+    assert minio["profiles"] == ["s3"]
+    assert {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"} <= set(minio["environment"])
+    bucket = services["minio-bucket"]
+    assert bucket["profiles"] == ["s3"]
+    assert "mc mb --ignore-existing" in " ".join(bucket["command"])
+    assert services["web-1"]["depends_on"]["minio-bucket"] == {
+        "condition": "service_completed_successfully",
+        "required": False,
+    }
+    # the header says how to point the desk at it
+    assert "S3_ENDPOINT_URL=http://minio:9000" in (ROOT / "compose.yaml").read_text()
