@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import QueryDict
 from django.middleware.locale import LocaleMiddleware
-from django.urls import Resolver404, resolve
+from django.urls import NoReverseMatch, Resolver404, get_script_prefix, resolve, reverse
 from django.utils import translation
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
@@ -104,12 +104,29 @@ class HealthProbeMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        # The probes' paths per URLconf (None: ROOT_URLCONF), so every other request is let
+        # through at the cost of a set lookup, not a second URL resolution.
+        self.paths: dict[str | None, frozenset[str]] = {}
+
+    def _probe_paths(self, urlconf: str | None) -> frozenset[str]:
+        if urlconf not in self.paths:
+            found = set()
+            for name in HEALTH_PROBES:
+                try:
+                    # as path_info has it: without the script prefix (a desk under /desk/)
+                    url = reverse(name, urlconf=urlconf)
+                    found.add("/" + url.removeprefix(get_script_prefix()))
+                except NoReverseMatch:
+                    continue
+            self.paths[urlconf] = frozenset(found)
+        return self.paths[urlconf]
 
     def __call__(self, request):
-        try:
-            match = resolve(request.path_info, getattr(request, "urlconf", None))
-        except Resolver404:
+        urlconf = getattr(request, "urlconf", None)
+        if request.path_info not in self._probe_paths(urlconf):
             return self.get_response(request)
-        if match.url_name not in HEALTH_PROBES:
+        try:
+            match = resolve(request.path_info, urlconf)
+        except Resolver404:
             return self.get_response(request)
         return match.func(request, *match.args, **match.kwargs)
