@@ -142,6 +142,15 @@ def test_other_money_and_other_tickets_do_not_count(client, agent, ticket, shop_
     assert record(client, agent, other, "50.01").requires_approval
 
 
+def test_a_second_ticket_of_the_same_order_is_no_way_round_the_limit(client, agent, ticket):
+    """The limit is the order's: compensation on two tickets of one order adds up."""
+    second = make_ticket(
+        ticket.order, agent, kind=Ticket.Kind.COMPENSATION, reason=Ticket.Reason.QUALITY
+    )
+    assert not record(client, agent, ticket, "30.00").requires_approval
+    assert record(client, agent, second, "30.00").requires_approval
+
+
 def test_the_chat_and_the_bell_hear_a_split_entry_as_any_other(client, agent, supervisor, ticket):
     record(client, agent, ticket, "25.00")
     entry = record(client, agent, ticket, "26.00")

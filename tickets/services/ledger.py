@@ -92,21 +92,21 @@ def refund_cap(order: Order, ticket: Ticket | None, *, position=None) -> Decimal
     return max(room, Decimal("0"))
 
 
-def compensation_needs_approval(*, order: Order, ticket: Ticket | None, amount: Decimal) -> bool:
-    """Whether compensation of ``amount`` (yuan) recorded now on ``ticket`` (None: on
-    ``order`` outside any ticket, as a review's is) waits for a supervisor: when what that
-    ticket (or the order outside tickets) has been compensated so far plus ``amount`` is
-    above ``DESK_COMPENSATION_APPROVAL_THRESHOLD``. "So far" is every compensation entry
+def compensation_needs_approval(*, order: Order, amount: Decimal) -> bool:
+    """Whether compensation of ``amount`` (yuan) recorded now on ``order`` (on one of its
+    tickets or outside them, as a review's is) waits for a supervisor: when what the
+    order has been compensated so far, on any of its tickets or outside them, plus ``amount``
+    is above ``DESK_COMPENSATION_APPROVAL_THRESHOLD``. "So far" is every compensation entry
     neither reversed nor rejected: counted, approved and still waiting alike
-    (``tickets.money.committed_total``), so four entries of 50.00 on one ticket are no way
-    round a limit of 50 (issue 13 second review). The one place this is decided;
-    ``ledger_record`` calls it holding the order's row lock, which every entry on the order
-    (and so on the ticket) takes first, so two entries at once are judged one after the
+    (``tickets.money.committed_total``), so four entries of 50.00 on one ticket, or one on each
+    of two tickets of the order, are no way round a limit of 50 (issue 13 second review). The
+    one place this is decided; ``ledger_record`` calls it holding the order's row lock, which
+    every entry on the order takes first, so two entries at once are judged one after the
     other and cannot both slip under."""
     limit = settings.DESK_COMPENSATION_APPROVAL_THRESHOLD
     if amount > limit:
         return True
-    so_far = LedgerEntry.objects.filter(kind=K.COMPENSATION, order=order, ticket=ticket)
+    so_far = LedgerEntry.objects.filter(kind=K.COMPENSATION, order=order)
     return committed_total(so_far) + amount > limit
 
 
@@ -159,7 +159,7 @@ def ledger_record(
                 % {"amount": amount, "room": room}
             )
     needs_approval = kind == K.COMPENSATION and compensation_needs_approval(
-        order=order, ticket=ticket, amount=amount
+        order=order, amount=amount
     )
     try:
         with transaction.atomic():
