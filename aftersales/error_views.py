@@ -60,7 +60,7 @@ def _api_error(request: HttpRequest, code: str, status: int) -> HttpResponse | N
     except Exception:  # never fail in turn: the same shape by hand
         logger.exception("API error %s written without translation", status)
         return HttpResponse(
-            json.dumps({"error": {"code": code, "message": "", "details": []}}),
+            json.dumps({"error": {"code": code, "message": "", "details": [], "error_count": 0}}),
             status=status,
             content_type="application/json",
         )

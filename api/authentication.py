@@ -23,7 +23,9 @@ class TokenAuthentication(authentication.BaseAuthentication):
     (``request._api_refusal``: "malformed", "unknown", "revoked", "expired", "inactive",
     "throttled") for the call's record. Refusals are counted per address
     (``RefusedTokenThrottle``): past ``DESK_API_REFUSED_RATE`` a bearer call from that address
-    is a 429 (the API's "throttled" error, ``Retry-After``) before its token is read."""
+    is a 429 (the API's "throttled" error, ``Retry-After``) before its token is read: every
+    bearer call takes a place in its address's window first and a good token gives it back,
+    so calls at once cannot slip past the limit (issue 16 third review 7)."""
 
     keyword = "Bearer"
 
@@ -38,7 +40,6 @@ class TokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.Throttled(wait)
 
         def refuse(reason: str, message: str):
-            guard.refused()
             request._request._api_refusal = reason
             return exceptions.AuthenticationFailed(message)
 
@@ -63,6 +64,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
                 else "inactive"
             )
             raise refuse(reason, refusal)
+        guard.accepted()
         if token.last_used_at is None or token.last_used_at < now - TOUCH_EVERY:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

@@ -5,10 +5,12 @@ Each record is turned into the row the seller centre's export would have (a fiel
 ``tickets/imports/columns.toml``, its value the cell's text) and imported by
 ``tickets.imports.run.import_sources``: the same cleaning and validation, status only
 forward (closed from anywhere, final), unchanged rows left alone, all or nothing per batch with
-every bad record named. A field left out of every record of a batch is a column the file does
-not have, so the desk's value is left as it is; a field left out of some records only is an
-empty cell for those, as in a file. An ``Idempotency-Key`` makes the same batch sent twice
-import once: the second answer is the first one's, and nothing runs.
+every bad record named. An order's field the record does not send - left out, or null - is
+not sent: the desk keeps what it has (issue 16 third review 4: a record without the receiver's
+phone wiped it); "" clears it, as an empty cell of a file does. An item's or a refund's field
+not sent is an empty cell, as in a file: those records are whole, as the exports carry them.
+An ``Idempotency-Key`` makes the same batch sent twice import once: the second answer is the
+first one's, and nothing runs.
 """
 
 import hashlib
@@ -22,9 +24,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tickets.imports.cleaning import SELLER_CENTRE_TZ
 from tickets.imports.layout import Layout, mapping
+from tickets.imports.orders import NOT_SENT
 from tickets.imports.reading import UNSTORABLE
 from tickets.imports.report import KEEP_PROBLEMS, Report
 from tickets.imports.run import Source, import_sources
@@ -117,11 +121,11 @@ def iso_to_beijing(text: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment.year >= 1000 else text
 
 
-def _cell(value, where: str, field: str, problems: Problems) -> str:
+def _cell(value, where: str, field: str, problems: Problems) -> str | None:
     """A field's value as the cell text the import reads: text as it is, a whole or decimal
-    number as written (never through a float), null as an empty cell."""
+    number as written (never through a float), null (or no value) as ``NOT_SENT``."""
     if value is None:
-        return ""
+        return NOT_SENT
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         problems.add(where, field, lambda: _("应为文本或数字。"))
         return ""
@@ -137,9 +141,10 @@ def _cell(value, where: str, field: str, problems: Problems) -> str:
     return text
 
 
-def _cells(values: dict, fields: list[str], where: str, problems: Problems) -> list[str]:
-    """A record's row: its cells in the layout's order, then, as the file reader does with a
-    row (``reading._records``), the characters no text of the desk may hold dropped
+def _cells(values: dict, fields: list[str], where: str, problems: Problems) -> list:
+    """A record's row: its cells in the layout's order (``NOT_SENT`` for a field the record
+    left out or sent as null), then, as the file reader does with a row
+    (``reading._records``), the characters no text of the desk may hold dropped
     (``reading.UNSTORABLE``: control characters, noncharacters, lone surrogates)."""
     cells = []
     for name in fields:
@@ -148,10 +153,10 @@ def _cells(values: dict, fields: list[str], where: str, problems: Problems) -> l
             cells.append(value)  # the common case, without the checks' cost
         else:
             cells.append(_cell(value, where, name, problems))
-    joined = "".join(cells)
+    joined = "".join(cell for cell in cells if cell)
     # Every character UNSTORABLE names is unprintable: a printable row (most) needs no search.
     if not joined.isprintable() and UNSTORABLE.search(joined):
-        cells = [UNSTORABLE.sub("", cell) for cell in cells]
+        cells = [cell and UNSTORABLE.sub("", cell) for cell in cells]
     return cells
 
 
@@ -368,7 +373,11 @@ def batch_import(
         if not report.applied:
             transaction.set_rollback(True)
             raise BatchRefused(
-                _("这批记录有 %(n)s 处错误，什么都没有导入。请改正后整批重新发送。")
+                ngettext(
+                    "这批记录有 %(n)s 处错误，什么都没有导入。请改正后整批重新发送。",
+                    "这批记录有 %(n)s 处错误，什么都没有导入。请改正后整批重新发送。",
+                    report.error_count,
+                )
                 % {"n": report.error_count},
                 _named(report.errors, by_kind),
                 report.error_count,

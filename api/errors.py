@@ -74,7 +74,14 @@ class StoreUnavailable(exceptions.APIException):
 
 
 def error_body(code: str, message: str, details: list | None = None, **extra) -> dict:
-    error = {"code": code, "message": str(message), "details": details or []}
+    """The error shape; ``error_count`` is in every answer (``len(details)`` unless a batch
+    says how many problems it had past the 200 kept)."""
+    error = {
+        "code": code,
+        "message": str(message),
+        "details": details or [],
+        "error_count": len(details or []),
+    }
     error.update(extra)
     return {"error": error}
 

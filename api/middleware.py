@@ -93,12 +93,37 @@ class ApiRequestMiddleware:
                     _("请求内容超过 %(mb)s MB，请分成几批发送。") % {"mb": limit // (1024 * 1024)},
                     413,
                 )
-            content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+            content_type, *params = request.META.get("CONTENT_TYPE", "").lower().split(";")
             has_body = declared.isdigit() and int(declared) > 0
-            if has_body and content_type != "application/json":
+            if has_body and content_type.strip() != "application/json":
                 return json_error(
                     "unsupported_media_type",
                     _("请求内容必须是 JSON（Content-Type: application/json）。"),
+                    415,
+                )
+            # A compressed body or another charset would be read as broken JSON ("invalid
+            # JSON" said nothing of why; issue 16 third review 9): said here, plainly.
+            encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+            if has_body and encoding not in ("", "identity"):
+                return json_error(
+                    "unsupported_media_type",
+                    _("请求内容不能压缩（Content-Encoding: %(value)s）：请发送未压缩的 JSON。")
+                    % {"value": encoding[:20]},
+                    415,
+                )
+            charset = next(
+                (
+                    p.split("=", 1)[1].strip().strip('"')
+                    for p in params
+                    if "=" in p and p.split("=", 1)[0].strip() == "charset"
+                ),
+                "utf-8",
+            )
+            if has_body and charset.replace("_", "-") not in ("utf-8", "utf8"):
+                return json_error(
+                    "unsupported_media_type",
+                    _("请求内容必须是 UTF-8 编码的 JSON（收到的是 %(value)s）。")
+                    % {"value": charset[:20]},
                     415,
                 )
         return None

@@ -39,14 +39,22 @@ def api_call_record(
     )
 
 
+# What a ticket list's row reveals: the buyer's nickname only (the receiver is not on it); a
+# ticket's detail reveals it beside the receiver's name, phone and address.
+NICK_FIELDS = "buyer_nick"
+TICKET_FIELDS = f"{REVEALED_FIELDS},{NICK_FIELDS}"
+
+
 @transaction.atomic
-def personal_data_read_record(*, token: ApiToken, orders: list[Order]) -> int:
-    """Records that ``token``'s account read the receivers' full name, phone and address of
-    ``orders`` (one ``PersonalDataAccess`` row per order, as "显示完整信息" on the order page
-    writes: who, when, which order). The caller checked the ``personal_data:read`` scope and
-    the account's ``tickets.reveal_personal_data``. Returns how many rows."""
-    rows = [
-        PersonalDataAccess(user=token.user, order=order, fields=REVEALED_FIELDS) for order in orders
-    ]
+def personal_data_read_record(
+    *, token: ApiToken, orders: list[Order], fields: str = REVEALED_FIELDS
+) -> int:
+    """Records that ``token``'s account read the personal ``fields`` of ``orders`` (one
+    ``PersonalDataAccess`` row per order, as "显示完整信息" on the order page writes: who,
+    when, which order, what; by default the receivers' full name, phone and address,
+    ``NICK_FIELDS`` for a ticket list's rows, ``TICKET_FIELDS`` for a ticket). The caller
+    checked the ``personal_data:read`` scope and the account's
+    ``tickets.reveal_personal_data``. Returns how many rows."""
+    rows = [PersonalDataAccess(user=token.user, order=order, fields=fields) for order in orders]
     PersonalDataAccess.objects.bulk_create(rows)
     return len(rows)

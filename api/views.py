@@ -48,8 +48,14 @@ from .selectors import (
     token_shops,
     token_tickets,
 )
-from .services import api_call_record, personal_data_read_record
-from .throttling import TokenRateThrottle
+from .services import (
+    NICK_FIELDS,
+    TICKET_FIELDS,
+    api_call_record,
+    personal_data_read_record,
+)
+from .throttling import TokenRateThrottle, refusal_worth_recording
+from .throttling import clock as throttle_clock
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -60,7 +66,9 @@ def _errors(*codes: int) -> dict:
 
 
 class CallRecorded:
-    """Records each call made with a token the desk knows (``ApiCall``), whatever its answer,
+    """Records each call made with a token the desk knows (``ApiCall``), whatever its answer
+    - a refused bearer call only when it is the first of its reason from its address this
+    minute (``refusal_worth_recording``: junk calls must not grow the record without end) -
     and marks the request recorded so the middleware does not record it again (it records the
     calls no view answered: refused before, or a 500). ``endpoint`` names the view; the view
     sets ``records``."""
@@ -79,7 +87,10 @@ class CallRecorded:
         if not isinstance(token, ApiToken):
             token = getattr(django_request, "_api_token", None)
         refusal = getattr(django_request, "_api_refusal", "")
-        if isinstance(token, ApiToken) or refusal:
+        address = client_ip(django_request)
+        # A refusal already recorded from there this minute is not again (third review 6).
+        worth = not refusal or refusal_worth_recording(address, refusal, throttle_clock())
+        if worth and (isinstance(token, ApiToken) or refusal):
             started = getattr(self, "_started", time.monotonic())
             api_call_record(
                 token=token if isinstance(token, ApiToken) else None,
@@ -89,7 +100,7 @@ class CallRecorded:
                 status_code=response.status_code,
                 records=getattr(self, "records", 0),
                 duration_ms=int((time.monotonic() - started) * 1000),
-                address=client_ip(django_request),
+                address=address,
                 reason=refusal,
             )
         # Seen by a view: recorded if its token is known, so the middleware need not look.
@@ -340,7 +351,7 @@ class TicketListView(ApiView):
         paginator = self.pagination_class()
         rows = paginator.paginate(queryset, request, SORTS.get(sort, SORTS["due"]))
         self.records = len(rows)
-        return paginator.get_paginated_response(s.TicketSerializer(rows, many=True).data)
+        return paginator.get_paginated_response(_ticket_page(self.token, rows))
 
 
 class TicketChangesView(ApiView):
@@ -377,7 +388,26 @@ class TicketChangesView(ApiView):
         paginator = self.pagination_class()
         rows = paginator.paginate(queryset, request, self.KEYS)
         self.records = len(rows)
-        return paginator.get_paginated_response(s.TicketSerializer(rows, many=True).data)
+        return paginator.get_paginated_response(_ticket_page(self.token, rows))
+
+
+def _reveals(token: ApiToken) -> bool:
+    """Whether ``token`` reads buyers' personal data whole: it has personal_data:read and its
+    account may still reveal (the pages' rule)."""
+    return token.has_scope(Scope.PERSONAL_DATA_READ) and (
+        scope_refusal(token.user, Scope.PERSONAL_DATA_READ) is None
+    )
+
+
+def _ticket_page(token: ApiToken, rows: list) -> list:
+    """A page of tickets as the list and the changes give them: the buyer's nickname masked
+    unless the token may read personal data, and then its reading recorded, one row per order
+    (issue 16 third review 5)."""
+    revealed = _reveals(token)
+    if revealed and rows:
+        orders = list({ticket.order_id: ticket.order for ticket in rows}.values())
+        personal_data_read_record(token=token, orders=orders, fields=NICK_FIELDS)
+    return s.TicketSerializer(rows, many=True, context={"revealed": revealed}).data
 
 
 def _receiver(order, revealed: bool) -> dict:
@@ -432,14 +462,12 @@ class TicketDetailView(ApiView):
             .prefetch_related("items__order_item", "events__actor", "promises"),
             pk=pk,
         )
-        revealed = token.has_scope(Scope.PERSONAL_DATA_READ) and (
-            scope_refusal(token.user, Scope.PERSONAL_DATA_READ) is None
-        )
+        revealed = _reveals(token)
         if revealed:
-            personal_data_read_record(token=token, orders=[ticket.order])
+            personal_data_read_record(token=token, orders=[ticket.order], fields=TICKET_FIELDS)
         ticket.order.api_receiver = _receiver(ticket.order, revealed)
         self.records = 1
-        return Response(s.TicketDetailSerializer(ticket).data)
+        return Response(s.TicketDetailSerializer(ticket, context={"revealed": revealed}).data)
 
 
 # --- money out ------------------------------------------------------------------------------

@@ -166,7 +166,9 @@ def _anyone_hears(event: str) -> bool:
 
 
 def _when(moment) -> str | None:
-    return moment.isoformat() if moment else None
+    """ISO 8601 in Beijing time ("2026-03-01T10:15:30.123456+08:00"), as the API's answers
+    write their times (issue 16 third review 9: the payloads said +00:00)."""
+    return timezone.localtime(moment).isoformat() if moment else None
 
 
 def ticket_status_changed(sender, instance: TicketEvent, created: bool, **kwargs) -> None:

@@ -9,17 +9,25 @@ from api.tokens import token_issue
 from tests.factories import make_user
 from tickets.roles import Role
 
+# Where the rate limits' clock stands in a test: half a minute into a window, so a test's
+# calls all fall in one window (the limits count in fixed minutes: a test that crossed a
+# minute's edge would find its count back at zero).
+THROTTLE_NOW = 1_800_000_030.0
+
 
 @pytest.fixture(autouse=True)
-def own_cache(settings, request):
+def own_cache(settings, request, monkeypatch):
     """Each test counts its rate limits from zero, in memory (the desk's cache may be Redis,
-    shared with other runs)."""
+    shared with other runs), on a clock held still (``THROTTLE_NOW``)."""
+    from api.throttling import _WindowThrottle
+
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": f"api-{request.node.nodeid}",
         }
     }
+    monkeypatch.setattr(_WindowThrottle, "timer", staticmethod(lambda: THROTTLE_NOW))
 
 
 @pytest.fixture

@@ -109,7 +109,7 @@ def test_a_refund_of_an_order_not_in_the_desk_imports_nothing_and_is_named(api, 
     )
     assert response.status_code == 422
     detail = response.json()["error"]["details"]
-    assert [(d["record"], d["field"]) for d in detail] == [("refunds[1]", "refund_no")]
+    assert [(d["record"], d["field"]) for d in detail] == [("refunds[1]", "order_no")]
     assert "不在工作台里" in detail[0]["message"]
     assert not Ticket.objects.exists() and not RefundRequest.objects.exists()
 

@@ -52,6 +52,7 @@ def test_a_revoked_token_is_refused_from_the_next_call(api, root):
         "code": "unauthenticated",
         "message": "这个接口令牌已被撤销。",
         "details": [],
+        "error_count": 0,
     }
     # the refused call is on the record too
     assert ApiCall.objects.filter(status_code=401, endpoint="token").count() == 1

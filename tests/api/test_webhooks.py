@@ -106,6 +106,8 @@ def test_a_status_change_is_delivered_signed_after_the_commit_without_personal_d
     payload = json.loads(body)
     assert payload["event"] == "ticket.status_changed"
     assert payload["ticket"]["number"] == ticket.number
+    # in Beijing time, as the API's answers write their times
+    assert payload["occurred_at"].endswith("+08:00")
     assert (payload["ticket"]["from_status"], payload["ticket"]["to_status"]) == (
         "open",
         "awaiting_return",

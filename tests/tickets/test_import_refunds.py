@@ -255,7 +255,7 @@ def test_bad_refund_rows_are_named_and_nothing_is_kept(shop_a, agent, order):
         refund_row("88001122334458", ORDER_NO, 买家退款金额="九十九"),
     )
     found = {(p.line, p.column): p.message for p in report.errors}
-    assert "请先导入订单文件" in found[(3, "退款编号")]
+    assert "请先导入订单文件" in found[(3, "订单编号")]  # named on the order, its subject
     assert "退款中" in found[(4, "退款状态")]
     assert "九十九" in found[(5, "买家退款金额")]
     assert not Ticket.objects.exists()

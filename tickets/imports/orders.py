@@ -7,6 +7,7 @@ created, changed ones updated, identical ones left alone. A status only moves fo
 final, so an older export re-imported later never undoes what a newer one said.
 """
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from .cleaning import (
 )
 from .layout import Layout, fold, mapping
 from .report import Report
+
+logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 1000
 S = Order.Status
@@ -144,6 +147,12 @@ class Context:
             self._unanalysed[model] = 0
 
 
+# A cell a record did not send (the API's JSON record without the field, or with null): read
+# as an empty cell, but an order's field not sent keeps what the desk has (``_Row.has``),
+# where an empty cell - a file's, or the JSON's "" - clears it (issue 16 third review 4).
+NOT_SENT = None
+
+
 class _Row:
     """One record of a file, read by field name."""
 
@@ -157,7 +166,14 @@ class _Row:
         index = self.layout.columns.get(field_name)
         if index is None or index >= len(self.cells):
             return ""
-        return self.cells[index]
+        return self.cells[index] or ""
+
+    def has(self, field_name: str) -> bool:
+        """Whether this record gives ``field_name`` at all: its file has the column and the
+        record's cell is not ``NOT_SENT`` (a JSON record that left the field out or sent
+        null; a file's cell, even empty, is always given)."""
+        index = self.layout.columns.get(field_name)
+        return index is not None and index < len(self.cells) and self.cells[index] is not NOT_SENT
 
     def take(self, field_name: str, cleaner, *args, **kwargs):
         """The cleaned value, or None after reporting the cell as bad. An identifier longer
@@ -209,7 +225,6 @@ def order_fields(layout: Layout) -> list[str]:
 
 
 def _order_values(row: _Row, ctx: Context) -> tuple[str, dict] | None:
-    layout = row.layout
     order_no = row.take("order_no", clean_order_no)
     values: dict = {}
     source: dict[str, str] = {}
@@ -227,29 +242,29 @@ def _order_values(row: _Row, ctx: Context) -> tuple[str, dict] | None:
         row.refuse("placed_at", _("缺少订单创建时间。"))
     values["placed_at"] = placed_at
     for name in ("goods_amount", "postage", "total_amount", "paid_amount"):
-        if layout.has(name):
+        if row.has(name):
             values[name] = row.take(name, clean_amount)
     for name in ("paid_at", "shipped_at", "ship_by"):
-        if layout.has(name):
+        if row.has(name):
             values[name] = row.take(name, clean_datetime)
-    if layout.has("paid_at") and not layout.has("ship_by"):
+    if row.has("paid_at") and not row.has("ship_by"):
         paid_at = values.get("paid_at")
         values["ship_by"] = paid_at + ctx.ship_within if paid_at else None
     for name in ("buyer_message", "receiver_name", "remark"):
-        if layout.has(name):
+        if row.has(name):
             values[name] = clean_text(row.raw(name))
-    if layout.has("buyer_alipay_account"):
+    if row.has("buyer_alipay_account"):
         account = clean_text(row.raw("buyer_alipay_account"))
         if digits_lost(account):  # an account that is a phone number, mangled: left out
             row.warn("buyer_alipay_account", _lost_contact(account))
         else:
             values["buyer_alipay_account"] = account
     for name in ("flag_memo", "invoice_title", "closed_reason"):
-        if layout.has(name):
+        if row.has(name):
             values[name] = clean_text(row.raw(name))
-    if layout.has("alipay_no"):
+    if row.has("alipay_no"):
         values["alipay_no"] = row.take("alipay_no", clean_identifier, letters=False)
-    if layout.has("address"):
+    if row.has("address"):
         address = split_address(row.raw("address"))
         values.update(
             receiver_province=address.province,
@@ -263,7 +278,7 @@ def _order_values(row: _Row, ctx: Context) -> tuple[str, dict] | None:
     if phone is not None:
         digits = "".join(ch for ch in phone if ch.isdigit())
         values.update(receiver_phone=phone, receiver_phone_tail=digits[-4:])
-    if layout.has("courier"):
+    if row.has("courier"):
         name = clean_text(row.raw("courier"))
         courier = ctx.couriers.match(name) if name else None
         if name and courier is None:
@@ -272,9 +287,9 @@ def _order_values(row: _Row, ctx: Context) -> tuple[str, dict] | None:
                 _("物流公司“%(value)s”不在快递公司列表里，物流公司留空。") % {"value": name},
             )
         values["courier_id"] = courier.pk if courier else None
-    if layout.has("tracking_no"):
+    if row.has("tracking_no"):
         values["tracking_no"] = row.take("tracking_no", clean_tracking_no)
-    if layout.has("shop_name"):
+    if row.has("shop_name"):
         shop_name = clean_text(row.raw("shop_name"))
         if shop_name and fold(shop_name) != fold(ctx.shop.name):
             row.refuse(
@@ -300,7 +315,7 @@ def _receiver_phone(row: _Row) -> str | None:
     has (None: the phone is left as it is; issue 12, section 4)."""
     lost = False
     for name in ("mobile", "phone"):
-        if not row.layout.has(name):
+        if not row.has(name):
             continue
         try:
             phone = clean_phone(row.raw(name), max_length=_TEXT_LIMITS["receiver_phone"])
@@ -310,7 +325,7 @@ def _receiver_phone(row: _Row) -> str | None:
             continue
         if phone:
             return phone
-    has_phone = row.layout.has("mobile") or row.layout.has("phone")
+    has_phone = row.has("mobile") or row.has("phone")
     return None if lost or not has_phone else ""
 
 
@@ -457,10 +472,16 @@ def _warn_desk_memo_replaced(memos: dict[int, tuple[int, str, str, str]], name, 
 
 
 def _chunk_failed(report: Report, name: str, first: int, last: int, exc: Exception) -> None:
+    """A chunk the database refused: the user is told which lines and to send them again,
+    never the database's own text (it names tables and constraints, issue 16 third review
+    2); the text goes to the log."""
+    logger.warning(
+        "import chunk %s lines %s-%s refused by the database: %s", name, first, last, exc
+    )
     report.error(
         name,
         first,
         "",
-        _("第 %(first)s 到 %(last)s 行写入数据库失败：%(error)s")
-        % {"first": first, "last": last, "error": str(exc).splitlines()[0][:200]},
+        _("第 %(first)s 到 %(last)s 行写入数据库失败，什么都没有导入：请稍后重新导入或发送。")
+        % {"first": first, "last": last},
     )

@@ -16,8 +16,14 @@ def timeline_write(
     """Appends one line to ``ticket``'s timeline: who (``actor``; None for the desk itself, a
     scheduled task or an import), what (``kind``, one of ``TicketEvent.Kind``), and the words
     shown; ``submission``, the bulk form it came from. Timeline rows are append-only
-    (DOMAIN.md "Every ticket keeps a timeline")."""
-    return TicketEvent.objects.create(
+    (DOMAIN.md "Every ticket keeps a timeline").
+
+    The ticket's ``updated_at`` becomes the line's time (one UPDATE, in the caller's
+    transaction; ``ticket`` in memory too): a new line is a change of the ticket, so a note,
+    a refund's news or a promise reaches a sync job reading ``/api/v1/tickets/changes/``, and
+    the list's "recently updated" sort and date filter count it (issue 16 third review 3).
+    Nothing reads ``updated_at`` as "a field changed": staleness is ``status_changed_at``."""
+    event = TicketEvent.objects.create(
         ticket=ticket,
         actor=actor,
         kind=kind,
@@ -26,3 +32,6 @@ def timeline_write(
         to_status=to_status,
         submission=submission,
     )
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=event.created_at)
+    ticket.updated_at = event.created_at
+    return event
