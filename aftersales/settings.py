@@ -159,6 +159,10 @@ else:
     # alone, 40-53 ms as a parallel plan on the 2-core machine at load 7, bench/README).
     # Reports that scan whole tables can be given workers with PG_PARALLEL_WORKERS.
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    # A database that takes the connection and never answers fails a page, a task and the
+    # health probes after DATABASE_CONNECT_TIMEOUT_SECONDS (libpq's connect_timeout) instead of
+    # holding them until gunicorn kills the worker; a connect_timeout in DATABASE_URL wins.
+    _pg_options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5))
     if "max_parallel_workers_per_gather" not in _pg_options.get("options", ""):
         _pg_options["options"] = (
             _pg_options.get("options", "")

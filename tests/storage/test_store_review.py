@@ -37,7 +37,7 @@ def own_probe(monkeypatch):
     """Each test asks the store through a probe thread of its own."""
     from tickets.views import system
 
-    monkeypatch.setattr(system, "_storage_probe", None)
+    monkeypatch.setattr(system, "_running", {})
 
 
 def test_a_bucket_that_does_not_exist_takes_the_node_out(client, s3_store, settings):

@@ -11,10 +11,9 @@ None of them says more than ``ok``/``unavailable`` per part: no error text, host
 credential reaches an anonymous caller."""
 
 import logging
-import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import time
+from collections.abc import Callable
 
 from celery import current_app
 from django.conf import settings
@@ -25,7 +24,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from aftersales.storage import DeskS3Storage
 from tickets.models import Heartbeat
@@ -36,39 +35,96 @@ HEARTBEATS = ("beat", "worker", "tasks")
 # The key /healthz asks the local folder about (it need not exist: the answer, yes or no, shows
 # the folder is readable; an exception shows it is not).
 STORAGE_SENTINEL = "healthz/sentinel"
-# Seconds the broker check, and the storage check, may take before that part counts as
-# unavailable: a store that stalls (accepts the connection, never answers) must not hold the
-# probe for its own read timeout times its attempts.
-BROKER_TIMEOUT_SECONDS = 2
-STORAGE_TIMEOUT_SECONDS = 2
-_DATABASE_DOWN = {"status": "error", "database": "unavailable"}
+# Seconds every part of a probe (database, broker, storage, the heartbeats' and migrations'
+# reads) may take before it counts as unavailable: a server that stalls (accepts the
+# connection, never answers) must not hold the probe - and the load balancer's check, and a
+# web worker - for its own timeouts times its attempts, or for ever.
+PROBE_TIMEOUT_SECONDS = 2
+# The database the probes ask (a test points it at a server that never answers).
+PROBE_DATABASE = DEFAULT_DB_ALIAS
 # Set once this process has seen no migration pending: from then on /readyz does not ask again
 # (migrations are never un-applied under a running process; a new release is a new process).
 _migrated = False
+# Each part's last thread, while it has not come back (the server still stalls).
+_running: dict[str, threading.Thread] = {}
+_running_lock = threading.Lock()
 
 
-def _database_ok() -> bool:
-    try:
-        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
+class Unavailable:
+    """What ``probe_parts`` answers for a part that failed or did not answer in time."""
+
+    def __bool__(self) -> bool:
         return False
+
+
+UNAVAILABLE = Unavailable()
+
+
+def probe_parts(parts: dict[str, Callable[[], object]]) -> dict[str, object]:
+    """Runs each of ``parts`` (name -> a callable that raises when that part cannot be used) at
+    once, each on a daemon thread of its own, and waits at most ``PROBE_TIMEOUT_SECONDS`` in
+    all. Returns name -> the callable's result, or ``UNAVAILABLE`` when it raised or had not
+    returned by then (logged at WARNING with the exception's type, never its text).
+
+    A part whose previous thread has not come back (the server still stalls) is not started
+    again: it is ``UNAVAILABLE`` at once, so a stalled server never piles up threads. Daemon
+    threads: one still hanging never holds the process at exit (gunicorn's restart, a
+    command). Each thread closes the database connections it opened (its own, not the
+    request's). One helper for every probe and part (issue 15 second review)."""
+    results: dict[str, object] = {}
+
+    def run(name: str, check: Callable[[], object]) -> None:
+        try:
+            results[name] = check()
+        except Exception as exc:
+            logger.warning("health probe: %s did not answer: %s", name, type(exc).__name__)
+        finally:
+            connections.close_all()
+
+    started: dict[str, threading.Thread] = {}
+    with _running_lock:
+        for name, check in parts.items():
+            previous = _running.get(name)
+            if previous is not None and previous.is_alive():
+                logger.warning("health probe: %s still has not answered", name)
+                continue
+            thread = threading.Thread(
+                target=run, args=(name, check), name=f"probe-{name}", daemon=True
+            )
+            _running[name] = thread
+            started[name] = thread
+            thread.start()
+    deadline = time.monotonic() + PROBE_TIMEOUT_SECONDS
+    for name, thread in started.items():
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            logger.warning(
+                "health probe: %s did not answer within %ss", name, PROBE_TIMEOUT_SECONDS
+            )
+    return {name: results.get(name, UNAVAILABLE) for name in parts}
+
+
+def _database_answers() -> bool:
+    with connections[PROBE_DATABASE].cursor() as cursor:
+        cursor.execute("SELECT 1")
     return True
 
 
-def _broker_ok() -> bool:
-    """True when Celery's broker accepts a connection within ``BROKER_TIMEOUT_SECONDS``
-    (Redis: a connection and its PING; the filesystem broker: its folders)."""
-    try:
-        with current_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)
-            conn.default_channel  # noqa: B018 - opening the channel is the check
-    except Exception:
-        return False
+def _heartbeats_read() -> dict:
+    """name -> when it was last recorded (reading them is /healthz's database check)."""
+    return {b.name: b.beat_at for b in Heartbeat.objects.using(PROBE_DATABASE)}
+
+
+def _broker_answers() -> bool:
+    """Celery's broker accepts a connection (Redis: a connection and its PING; the filesystem
+    broker: its folders). Raises when it does not."""
+    with current_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=0, timeout=PROBE_TIMEOUT_SECONDS)
+        conn.default_channel  # noqa: B018 - opening the channel is the check
     return True
 
 
-def _storage_answers() -> None:
+def _storage_answers() -> bool:
     """Asks the default storage whether it can be used; raises when it cannot. An object store
     is asked about its bucket (``HeadBucket`` through the storage's own client, with its
     credentials): a bucket that does not exist, or that the credentials may not reach, fails
@@ -79,48 +135,7 @@ def _storage_answers() -> None:
         storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
     else:
         storage.exists(STORAGE_SENTINEL)
-
-
-class _StorageProbe:
-    """Runs ``_storage_answers`` on one thread of this process and waits at most
-    ``STORAGE_TIMEOUT_SECONDS`` for it. A probe still hanging (the store stalled) is not
-    joined by another: the next checks answer "unavailable" at once until it returns, so
-    a stalled store never piles up threads or holds a web worker. One per process (a forked
-    gunicorn worker makes its own: ``pid``)."""
-
-    def __init__(self):
-        self.pid = os.getpid()
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage-probe")
-        self.running: Future | None = None
-        self.lock = threading.Lock()
-
-    def ok(self) -> bool:
-        with self.lock:
-            if self.running is not None and not self.running.done():
-                return False  # the last probe has not come back: the store still stalls
-            self.running = self.executor.submit(_storage_answers)
-            running = self.running
-        try:
-            running.result(timeout=STORAGE_TIMEOUT_SECONDS)
-        except FutureTimeout:
-            logger.warning("the file store did not answer within %ss", STORAGE_TIMEOUT_SECONDS)
-            return False
-        except Exception as exc:
-            logger.warning("the file store did not answer: %s", type(exc).__name__)
-            return False
-        return True
-
-
-_storage_probe: _StorageProbe | None = None
-
-
-def _storage_ok() -> bool:
-    """True when the default storage (the private files: local folder or object store)
-    answers within ``STORAGE_TIMEOUT_SECONDS`` (``_storage_answers``)."""
-    global _storage_probe
-    if _storage_probe is None or _storage_probe.pid != os.getpid():
-        _storage_probe = _StorageProbe()
-    return _storage_probe.ok()
+    return True
 
 
 def migrations_pending() -> bool:
@@ -130,97 +145,113 @@ def migrations_pending() -> bool:
     global _migrated
     if _migrated:
         return False
-    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    executor = MigrationExecutor(connections[PROBE_DATABASE])
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     _migrated = not plan
     return bool(plan)
 
 
-def _services() -> dict[str, str]:
-    """``{"database", "broker", "storage"}``, each ``"ok"`` or ``"unavailable"``."""
-    checks = {"database": _database_ok, "broker": _broker_ok, "storage": _storage_ok}
-    return {name: "ok" if check() else "unavailable" for name, check in checks.items()}
+def _ready_read() -> bool:
+    """The database answers and has no migration pending (False) or has (True)."""
+    _database_answers()
+    return migrations_pending()
 
 
-@login_not_required
-@never_cache
-@require_GET
-def healthz(request):
-    """The whole desk's health as JSON: ``{"status", "database", "broker", "storage", "beat",
-    "worker", "tasks", "stale"}``. Each heartbeat is ``{"last": ISO time or null, "fresh":
-    bool}``, fresh when recorded within ``DESK_HEARTBEAT_STALE_SECONDS``: ``beat`` and
-    ``worker`` are recorded by those processes themselves while they run (busy or not),
-    ``tasks`` by the heartbeat task beat sends every minute (stale when no worker has been free
-    to run it).
+def _state(value: object) -> str:
+    return "unavailable" if value is UNAVAILABLE else "ok"
 
-    200 with status ``ok`` only when database, broker and storage answer and every heartbeat is
-    fresh; 503 with status ``degraded`` and the names in ``stale`` when one is stale or was
-    never recorded (no worker or beat ever ran: the 16:00 sheet would not be built), 503 with
-    status ``error`` when the database, the broker or the storage does not answer."""
-    services = _services()
-    if services["database"] != "ok":
-        return JsonResponse({**_DATABASE_DOWN, **services}, status=503)
-    try:
-        beats = {b.name: b.beat_at for b in Heartbeat.objects.all()}
-    except Exception:
-        return JsonResponse({**_DATABASE_DOWN, **services}, status=503)
-    now = timezone.now()
-    stale = settings.DESK_HEARTBEAT_STALE_SECONDS
 
-    def state(name):
-        at = beats.get(name)
-        if at is None:
-            return {"last": None, "fresh": False}
-        return {"last": at.isoformat(), "fresh": (now - at).total_seconds() <= stale}
-
-    states = {name: state(name) for name in HEARTBEATS}
-    stale = [name for name in HEARTBEATS if not states[name]["fresh"]]
-    down = any(value != "ok" for value in services.values())
-    status = "error" if down else "degraded" if stale else "ok"
-    body = {"status": status, **services, **states, "stale": stale}
-    response = JsonResponse(body, status=200 if status == "ok" else 503)
-    if status == "degraded":
-        # A stale heartbeat is for monitoring to watch, not a server error of this request:
-        # written at WARNING (Django's request logger would write every 503 at ERROR, and
-        # Sentry would get an event for every probe while a worker is down).
+def _answer(request, body: dict, *, status: int = 200) -> JsonResponse:
+    """The probe's JSON answer; for HEAD (a cloud load balancer's HTTP check may send one) the
+    same status and headers without the body. A 503 is logged once at WARNING with the
+    parts that are not ok - not at ERROR by Django's request logger (a probe failing every few
+    seconds while a server is down is for monitoring to watch, not a server error of this
+    request, and would otherwise send Sentry an event each time)."""
+    response = JsonResponse(body, status=status)
+    if status >= 500:
         response._has_been_logged = True
-        logger.warning("/healthz: degraded, stale heartbeats %s", ", ".join(stale))
+        parts = [name for name, value in body.items() if name != "status" and value != "ok"]
+        logger.warning("%s: %s, %s", request.path, body["status"], ", ".join(parts))
+    if request.method == "HEAD":
+        response.content = b""
     return response
 
 
 @login_not_required
 @never_cache
-@require_GET
-def healthz_web(request):
-    """This web process's health for a load balancer, as JSON: 200 ``{"status": "ok",
-    "database": "ok", "broker": "ok", "storage": "ok"}`` when it answers and its database,
-    broker and storage do; 503 with status ``error`` and the part ``unavailable`` when one
-    does not. The background processes are ``/healthz``'s business."""
-    services = _services()
-    if any(value != "ok" for value in services.values()):
-        return JsonResponse({"status": "error", **services}, status=503)
-    return JsonResponse({"status": "ok", **services})
+@require_safe
+def healthz(request):
+    """The whole desk's health as JSON: ``{"status", "database", "broker", "storage", "beat",
+    "worker", "tasks"}``, each part ``"ok"`` or ``"unavailable"`` (no times: the probe needs no
+    login). A heartbeat is ok when recorded within ``DESK_HEARTBEAT_STALE_SECONDS``: ``beat``
+    and ``worker`` are recorded by those processes themselves while they run (busy or not),
+    ``tasks`` by the heartbeat task beat sends every minute (unavailable when no worker has
+    been free to run it).
+
+    200 with status ``ok`` only when database, broker and storage answer and every heartbeat is
+    fresh; 503 with status ``degraded`` when one is stale or was never recorded (no worker or
+    beat ever ran: the 16:00 sheet would not be built), 503 with status ``error`` when the
+    database, the broker or the storage does not answer within ``PROBE_TIMEOUT_SECONDS``
+    (the heartbeats are then ``unavailable`` too when the database is). GET or HEAD."""
+    found = probe_parts(
+        {"database": _heartbeats_read, "broker": _broker_answers, "storage": _storage_answers}
+    )
+    services = {name: _state(value) for name, value in found.items()}
+    beats = found["database"] or {}
+    now = timezone.now()
+    stale_after = settings.DESK_HEARTBEAT_STALE_SECONDS
+    states = {
+        name: "ok"
+        if beats.get(name) is not None and (now - beats[name]).total_seconds() <= stale_after
+        else "unavailable"
+        for name in HEARTBEATS
+    }
+    down = any(value != "ok" for value in services.values())
+    stale = any(value != "ok" for value in states.values())
+    status = "error" if down else "degraded" if stale else "ok"
+    return _answer(
+        request, {"status": status, **services, **states}, status=200 if status == "ok" else 503
+    )
 
 
 @login_not_required
 @never_cache
-@require_GET
+@require_safe
+def healthz_web(request):
+    """This web process's health for a load balancer, as JSON: 200 ``{"status": "ok",
+    "database": "ok", "broker": "ok", "storage": "ok"}`` when it answers and its database,
+    broker and storage do within ``PROBE_TIMEOUT_SECONDS``; 503 with status ``error`` and the
+    part ``unavailable`` when one does not. The background processes are ``/healthz``'s
+    business. GET or HEAD."""
+    found = probe_parts(
+        {"database": _database_answers, "broker": _broker_answers, "storage": _storage_answers}
+    )
+    services = {name: _state(value) for name, value in found.items()}
+    if any(value != "ok" for value in services.values()):
+        return _answer(request, {"status": "error", **services}, status=503)
+    return _answer(request, {"status": "ok", **services})
+
+
+@login_not_required
+@never_cache
+@require_safe
 def readyz(request):
     """Whether this web process may take traffic, as JSON: ``/healthz/web``'s answer plus
     ``"migrations": "ok"``, or 503 with ``"migrations": "pending"`` while the database lacks a
     migration this code has (a node started with a new release before ``migrate`` ran), or
-    503 with status ``error`` when a service does not answer."""
-    services = _services()
-    if services["database"] != "ok":
-        return JsonResponse({"status": "error", **services}, status=503)
-    try:
-        pending = migrations_pending()
-    except Exception:
-        return JsonResponse({"status": "error", **services, "database": "unavailable"}, status=503)
-    migrations = "pending" if pending else "ok"
+    503 with status ``error`` when a service does not answer within
+    ``PROBE_TIMEOUT_SECONDS`` (``"migrations": "unavailable"`` when the database does not).
+    GET or HEAD."""
+    found = probe_parts(
+        {"database": _ready_read, "broker": _broker_answers, "storage": _storage_answers}
+    )
+    services = {name: _state(value) for name, value in found.items()}
+    pending = found["database"]
+    migrations = "unavailable" if pending is UNAVAILABLE else "pending" if pending else "ok"
     down = any(value != "ok" for value in services.values())
     status = "error" if down or pending else "ok"
-    return JsonResponse(
+    return _answer(
+        request,
         {"status": status, **services, "migrations": migrations},
         status=200 if status == "ok" else 503,
     )
