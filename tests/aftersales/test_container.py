@@ -134,6 +134,32 @@ def test_behind_the_proxy_the_clients_address_is_read_from_it():
     assert env.get("BEHIND_PROXY", "1") != "0"
 
 
+def _host_ip(port) -> str | None:
+    """The address a compose port is published on: the short syntax's ``HOST_IP:`` (in
+    ``[HOST_IP:]HOST_PORT:CONTAINER_PORT``) or the long syntax's ``host_ip``; None for every
+    interface."""
+    if isinstance(port, dict):
+        return port.get("host_ip")
+    parts = str(port).rsplit(":", 2)
+    return parts[0] if len(parts) == 3 else None
+
+
+def test_a_node_that_trusts_the_proxy_is_published_for_the_proxy_alone():
+    """With TRUSTED_PROXIES the desk believes X-Forwarded-For: a web port published on every
+    interface lets anyone write the address the login lockout counts. Each published port of
+    a desk process is bound to 127.0.0.1 (the proxy on the host reaches it)."""
+    services = _compose()["services"]
+    desk = {name: s for name, s in services.items() if s.get("image") == "aftersales-desk"}
+    published = {name: s["ports"] for name, s in desk.items() if s.get("ports")}
+    assert set(published) == {"web-1", "web-2"}
+    for name, ports in published.items():
+        for port in ports:
+            assert _host_ip(port) == "127.0.0.1", (name, port)
+    # what the check refuses: the compose file before this review, and its other spellings
+    for port in ("8001:8000", "0.0.0.0:8001:8000", {"target": 8000, "published": 8001}):
+        assert _host_ip(port) != "127.0.0.1", port
+
+
 def test_compose_passes_every_variable_the_object_store_needs():
     """Each S3_* variable the settings read, and the credentials, reach every desk process
     as the caller set them; the MinIO profile has credentials and makes its bucket."""
