@@ -75,8 +75,9 @@ class DeskLockoutBackend(AxesStandaloneBackend):
 def client_ip(request) -> str | None:
     """The client's address for counting failures: ``REMOTE_ADDR``, or behind
     ``DESK_TRUSTED_PROXIES`` proxies the address the outermost one saw (that many entries from
-    the right of ``X-Forwarded-For``: what a client wrote there itself stands further left).
-    A value that is not an IP address is ignored. Returns a string, or None without one."""
+    the right of ``X-Forwarded-For``: what a client wrote there itself stands further left),
+    a port written after it dropped (``_without_port``). A value that is not an IP address is
+    ignored. Returns a string, or None without one."""
     remote = request.META.get("REMOTE_ADDR") or None
     proxies = settings.DESK_TRUSTED_PROXIES
     if proxies > 0:
@@ -86,12 +87,30 @@ def client_ip(request) -> str | None:
             if part.strip()
         ]
         if len(forwarded) >= proxies:
-            candidate = forwarded[-proxies]
+            candidate = _without_port(forwarded[-proxies])
             try:
                 return str(ipaddress.ip_address(candidate))
             except ValueError:
                 logger.warning("X-Forwarded-For holds no IP address where one was expected")
     return remote
+
+
+def _without_port(entry: str) -> str:
+    """An ``X-Forwarded-For`` entry without the port some proxies write after the address:
+    ``1.2.3.4:5678`` -> ``1.2.3.4``, ``[2001:db8::1]:443`` and ``[2001:db8::1]`` ->
+    ``2001:db8::1``; a bare IPv6 address (more than one colon) and anything else as it is.
+    Without this a proxy writing ``ip:port`` made every address unreadable, so every client
+    counted at the proxy's address (the lockout's and the API's limits)."""
+    if entry.startswith("["):
+        closing = entry.find("]")
+        rest = entry[closing + 1 :]
+        if closing > 0 and (not rest or (rest.startswith(":") and rest[1:].isdigit())):
+            return entry[1:closing]
+        return entry
+    host, colon, port = entry.partition(":")
+    if colon and ":" not in port and port.isdigit():
+        return host
+    return entry
 
 
 def lockout_minutes(request=None) -> int:

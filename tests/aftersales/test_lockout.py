@@ -199,6 +199,59 @@ def test_the_client_address_behind_trusted_proxies(rf, settings):
     assert client_ip(forged) == "10.0.0.2"
 
 
+@pytest.mark.parametrize(
+    ("written", "address"),
+    [
+        ("203.0.113.9:5678", "203.0.113.9"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("[2001:db8::1]", "2001:db8::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("203.0.113.9", "203.0.113.9"),
+        # not an address with a port: ignored, the proxy's own address counts
+        ("203.0.113.9:http", "10.0.0.2"),
+        ("[2001:db8::1]x:443", "10.0.0.2"),
+        ("host.example:80", "10.0.0.2"),
+    ],
+)
+def test_a_proxy_writing_the_port_after_the_address(rf, settings, written, address):
+    settings.DESK_TRUSTED_PROXIES = 1
+    request = rf.post(
+        "/login/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"198.51.100.7, {written}"
+    )
+    assert client_ip(request) == address
+
+
+def test_wrong_passwords_through_a_proxy_writing_ports_lock_that_client(client, agent, settings):
+    """Trying to get around it: the same client on a new source port each time is one address
+    (the proxy writes ip:port); another client behind the same proxy is not locked."""
+    settings.DESK_TRUSTED_PROXIES = 1
+    for port in range(5000, 5005):
+        _login(
+            client,
+            "agent-a",
+            "wrong",
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"[2001:db8::7]:{port}",
+        )
+    locked = _login(
+        client,
+        "agent-a",
+        PASSWORD,
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="[2001:db8::7]:6000",
+    )
+    assert locked.status_code == 429
+    assert AccessAttempt.objects.get().ip_address == "2001:db8::7"
+    other = _login(
+        Client(),
+        "agent-a",
+        PASSWORD,
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="198.51.100.20:6000",
+    )
+    assert other.status_code == 302
+
+
 def test_the_test_clients_login_still_works(client, agent):
     # a password check without a request is no HTTP login: axes neither refuses nor counts it
     assert client.login(username="agent-a", password="wrong-password") is False

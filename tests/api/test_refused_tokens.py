@@ -95,6 +95,23 @@ def test_a_forged_forwarded_for_header_does_not_reset_the_count(refused_rate):
     assert behind == [401, 401, 401, 429, 429]
 
 
+def test_a_proxy_writing_ip_and_port_counts_the_client_not_the_proxy(refused_rate):
+    """A proxy writing "ip:port" (a new source port each call): one client, counted at its
+    address - and another client behind the same proxy is still served."""
+    with override_settings(DESK_TRUSTED_PROXIES=1):
+        answers = [
+            ApiClient(WRONG)
+            .get(TICKETS, HTTP_X_FORWARDED_FOR=f"203.0.113.9:{port}", REMOTE_ADDR="10.1.1.1")
+            .status_code
+            for port in range(40000, 40005)
+        ]
+        other = ApiClient(WRONG).get(
+            TICKETS, HTTP_X_FORWARDED_FOR="[2001:db8::1]:443", REMOTE_ADDR="10.1.1.1"
+        )
+    assert answers == [401, 401, 401, 429, 429]
+    assert other.status_code == 401
+
+
 def test_a_valid_token_from_a_throttled_address_waits_too(refused_rate, api):
     """An address guessing tokens is not served meanwhile, a right guess included."""
     for _ in range(3):
