@@ -22,8 +22,13 @@ import logging
 import re
 from urllib.parse import unquote
 
-# A mainland mobile number, bare or written 138-1234-5678 / 138 1234 5678 / +86 138...
-_PHONE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[-\s]?|0)?(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
+# A mainland mobile number, bare or written 138-1234-5678 / 138 1234 5678 / 138.1234.5678 /
+# +86 138..., or with the dashes a Chinese input method types (一 for -, 138一1234一5678; —, －).
+_PHONE_SEPARATOR = r"[-\s.\u4e00\u2014\u2013\uff0d\uff0e]?"
+_PHONE = re.compile(
+    rf"(?<!\d)(?:(?:\+|00)?86[-\s]?|0)?(1[3-9]\d){_PHONE_SEPARATOR}(\d{{4}}){_PHONE_SEPARATOR}"
+    r"(\d{4})(?!\d)"
+)
 # Full-width digits (１３８１２３４５６７８, as a Chinese input method types them) read as ASCII
 # ones when looking for phone numbers; one character for one, so the places stay the same.
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
@@ -52,6 +57,10 @@ _BAD_HOST = re.compile(r"(Invalid HTTP_HOST header: ).*", re.DOTALL)
 _SESSION = re.compile(r"""(sessionid["']?\s*[=:]\s*["']?)[^;\s"',]+""", re.IGNORECASE)
 # A URL's query string: what follows "?" after a path (or a whole http://host/path URL).
 _QUERY = re.compile(r"""(/[^\s?#"'<>]*)\?[^\s"'<>]+""")
+# A query string without its "?" (a form's body, "name=张三&phone=..." in a message): two or
+# more key=value pairs joined by "&". The keys stay, every value goes.
+_PAIR = r"""[\w.%\[\]-]+=[^\s&#"'<>]*"""
+_QUERY_PAIRS = re.compile(rf"(?<![\w.%\[\]-]){_PAIR}(?:&{_PAIR})+")
 
 REDACTED = "[redacted]"
 # What stands in a logged path for a segment that is neither a route's word nor a number.
@@ -151,8 +160,10 @@ def redact(text: str) -> str:
     """``text`` with every query string, mobile number, email address, credential and session
     id taken out.
 
-    Query strings become ``?[redacted]``, a mobile number its masked form (``138****5678``,
-    as the pages show it, also behind 0, 86, 0086 or +86, and in full-width digits), a
+    Query strings become ``?[redacted]``, and ``key=value`` pairs joined by ``&`` without
+    a ``?`` ``key=[redacted]``; a mobile number its masked form (``138****5678``, as the
+    pages show it, also behind 0, 86, 0086 or +86, in full-width digits, and written with
+    ``.`` or a Chinese dash ``一`` between its groups), a
     landline its area code and last four digits (``021****4321``), an email address
     ``[redacted]``, an Authorization header's value, a bearer token and a desk API token
     (``dsk_...``) ``[redacted]`` (the scheme and ``dsk_`` kept), a session cookie's value
@@ -162,6 +173,10 @@ def redact(text: str) -> str:
     12 section 5.
     """
     text = _QUERY.sub(rf"\1?{REDACTED}", text)
+    text = _QUERY_PAIRS.sub(
+        lambda m: "&".join(f"{pair.split('=', 1)[0]}={REDACTED}" for pair in m[0].split("&")),
+        text,
+    )
     text = _AUTHORIZATION.sub(
         lambda m: f"{m.group(1)}{m.group(2) + ' ' if m.group(2) else ''}{REDACTED}", text
     )

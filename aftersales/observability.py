@@ -28,7 +28,7 @@ from typing import Any
 from django.core.signals import request_finished
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
-from aftersales.logging import _LOGGED_PATH, PATH_LOGGERS, redact, redact_path
+from aftersales.logging import _LOGGED_PATH, PATH_LOGGERS, REDACTED, redact, redact_path
 
 # The id of the request being served in this thread or task, or None.
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -111,9 +111,17 @@ _KEPT_HEADERS = frozenset({"content-type", "content-length", "accept-language", 
 # A word holding a Chinese character: a buyer's name, address or nickname (小鹿tb8821) as free
 # text in an exception's message cannot be told from other words, so in a report every such
 # word is "*" (the desk's own Chinese messages go too; the type, file and line stay).
-_CJK_WORD = re.compile(
-    r"[^\s\"'<>()\[\]{},;:：，。]*[\u3400-\u9fff\uf900-\ufaff][^\s\"'<>()\[\]{},;:：，。]*"
-)
+# The Han characters: the main block and extension A, the compatibility ideographs, and the
+# supplementary planes' extensions B to I and their compatibility supplement (U+20000 to
+# U+323AF: rarer characters a name may hold, 𠈌).
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000323af"
+_IN_A_WORD = "^\\s\"'<>()\\[\\]{},;:：，。"
+_CJK_WORD = re.compile(f"[{_IN_A_WORD}]*[{_HAN}][{_IN_A_WORD}]*")
+# A database's refusal quotes the row it refused (PostgreSQL: 'Key (buyer_nick)=(tb8821)
+# already exists', 'Failing row contains (...)'): a Latin nickname or a name there cannot be
+# told apart, so such an exception's value is dropped; its type and constraint stay.
+_DATABASE_REFUSALS = ("IntegrityError", "DataError")
+_SQLITE_CONSTRAINT = re.compile(r"constraint failed: ([\w.]+)")
 
 
 def _scrub_strings(value: Any) -> Any:
@@ -122,7 +130,8 @@ def _scrub_strings(value: Any) -> Any:
     if isinstance(value, str):
         return _CJK_WORD.sub("*", redact(value))
     if isinstance(value, dict):
-        return {key: _scrub_strings(item) for key, item in value.items()}
+        # keys too: a tag's name is text a caller chose (sentry_sdk.set_tag(phone, ...))
+        return {_scrub_strings(key): _scrub_strings(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub_strings(item) for item in value]
     return value
@@ -156,14 +165,67 @@ def _scrub_frames(event: dict) -> None:
                 frame.pop("vars", None)
 
 
+def _database_refusal_classes() -> tuple[type, ...]:
+    import sqlite3
+
+    from django.db import DataError, IntegrityError
+
+    found: list[type] = [IntegrityError, DataError, sqlite3.IntegrityError, sqlite3.DataError]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - SQLite-only installs
+        pass
+    else:
+        found += [psycopg.IntegrityError, psycopg.DataError]
+    return tuple(found)
+
+
+def _constraint_of(exc: BaseException) -> str | None:
+    """The constraint a database refusal names: PostgreSQL's diagnostic (on the exception or
+    the driver's one it was raised from), else SQLite's 'constraint failed: <name>'."""
+    for candidate in (exc, exc.__cause__):
+        name = getattr(getattr(candidate, "diag", None), "constraint_name", None)
+        if name:
+            return name
+    found = _SQLITE_CONSTRAINT.search(str(exc))
+    return found[1] if found else None
+
+
+def _scrub_database_refusals(event: dict, hint: dict | None) -> None:
+    """Replaces the value of every database ``IntegrityError``/``DataError`` in the event
+    (Django's and the driver's it was raised from) by ``constraint <name>`` or
+    ``[redacted]``: the text quotes the refused row. Recognised through the exception itself
+    (``hint["exc_info"]`` and its causes), else by the type's name."""
+    values = (event.get("exception") or {}).get("values") or []
+    if not values:
+        return
+    refusals: dict[tuple[str, str | None], str] = {}
+    exc = ((hint or {}).get("exc_info") or (None, None, None))[1]
+    classes = _database_refusal_classes()
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, classes):
+            constraint = _constraint_of(exc)
+            text = f"constraint {constraint}" if constraint else REDACTED
+            refusals[(type(exc).__name__, type(exc).__module__)] = text
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    for value in values:
+        key = (value.get("type"), value.get("module"))
+        if key in refusals:
+            value["value"] = refusals[key]
+        elif value.get("type") in _DATABASE_REFUSALS:
+            value["value"] = REDACTED
+
+
 def scrub_event(event: dict, hint: dict | None = None) -> dict:
     """Sentry's ``before_send`` (and, for breadcrumbs, ``before_breadcrumb``): the event with
     the request reduced to method, path and harmless headers (``_scrub_request``); the user
     reduced to its id; frames without local variables; a log message's parameters dropped
     (its formatted text stays, redacted; a request logger's paths as ``redact_path`` writes
-    them); ``extra`` dropped; then ``redact`` over every string
-    left (phones masked, query strings and session ids ``[redacted]``). Always returns the
-    event (never drops a report)."""
+    them); ``extra`` dropped; a database refusal's value reduced to its constraint
+    (``_scrub_database_refusals``); then ``redact`` over every string and every key left
+    (phones masked, query strings and session ids ``[redacted]``) and every word holding a
+    Chinese character ``*``. Always returns the event (never drops a report)."""
     if "request" in event:
         event["request"] = _scrub_request(event["request"] or {})
     if "user" in event:
@@ -178,6 +240,7 @@ def scrub_event(event: dict, hint: dict | None = None) -> dict:
             text = _LOGGED_PATH.sub(lambda m: redact_path(m.group(0)), text)
         event["logentry"] = {"message": text, "formatted": text}
     event.pop("extra", None)
+    _scrub_database_refusals(event, hint)
     breadcrumbs = event.get("breadcrumbs")
     if isinstance(breadcrumbs, dict) and breadcrumbs.get("values"):
         breadcrumbs["values"] = [scrub_breadcrumb(crumb) for crumb in breadcrumbs["values"]]
@@ -186,13 +249,15 @@ def scrub_event(event: dict, hint: dict | None = None) -> dict:
 
 def scrub_breadcrumb(crumb: dict, hint: dict | None = None) -> dict:
     """Sentry's ``before_breadcrumb``: a breadcrumb's message redacted, its data kept only as
-    redacted strings with no URL query (an HTTP breadcrumb's ``url``) and no SQL parameters."""
+    redacted strings with no URL query or fragment (an HTTP breadcrumb's ``url``,
+    ``http.query``, ``http.fragment``) and no SQL parameters."""
     crumb = dict(crumb)
     data = dict(crumb.get("data") or {})
     data.pop("params", None)
     data.pop("http.query", None)
+    data.pop("http.fragment", None)
     if isinstance(data.get("url"), str):
-        data["url"] = data["url"].split("?", 1)[0]
+        data["url"] = data["url"].split("?", 1)[0].split("#", 1)[0]
     crumb["data"] = data
     return _scrub_strings(crumb)
 

@@ -440,3 +440,93 @@ def test_a_proxy_without_trusted_proxies_is_warned_about_at_start_up(tmp_path):
     )
     assert plain.returncode == 0, plain.stderr
     assert "aftersales.W001" in plain.stderr
+
+
+# --- What the second review found still in a report (issue 15) ---------------------------
+
+
+def test_keys_rare_characters_fragments_dotted_phones_and_bare_query_strings_are_scrubbed():
+    # given: an event with each of them where a careless tag, message or breadcrumb puts it
+    event = {
+        "level": "error",
+        "message": "buyer 𠈌明 called from 138.1234.5678, then 138一1234一5678",
+        "exception": {
+            "values": [{"type": "ValueError", "value": "form name=zhangsan&city=beijing bad"}]
+        },
+        "tags": {PHONE: "buyer", "买家张三": "x", "shop": "a"},
+        "breadcrumbs": {
+            "values": [
+                {
+                    "category": "httplib",
+                    "data": {
+                        "url": "https://oss.example/k#nick=tb8821",
+                        "http.fragment": "nick=tb8821",
+                        "http.method": "GET",
+                    },
+                }
+            ]
+        },
+    }
+    scrubbed = scrub_event(event, {})
+    text = json.dumps(scrubbed, ensure_ascii=False)
+    # then: none of it leaves the process
+    for private in (PHONE, "1234.5678", "1234一5678", "𠈌", "张三", "tb8821", "zhangsan"):
+        assert private not in text, private
+    # and what helps find the bug stays
+    assert "138****5678, then 138****5678" in scrubbed["message"]
+    assert scrubbed["exception"]["values"][0]["value"] == (
+        "form name=[redacted]&city=[redacted] bad"
+    )
+    assert scrubbed["tags"]["138****5678"] == "buyer" and scrubbed["tags"]["shop"] == "a"
+    crumb = scrubbed["breadcrumbs"]["values"][0]["data"]
+    assert crumb == {"url": "https://oss.example/k", "http.method": "GET"}
+
+
+def test_the_logs_mask_the_same_phones_and_bare_query_strings():
+    from aftersales.logging import redact
+
+    assert redact("138.1234.5678 / 138一1234一5678 / 138 1234 5678") == (
+        "138****5678 / 138****5678 / 138****5678"
+    )
+    assert redact("posted name=张三&phone=x") == "posted name=[redacted]&phone=[redacted]"
+    # one key=value alone is no query string (Ticket(id=5) in a message stays)
+    assert redact("Ticket(id=5) closed, 3.14 yuan") == "Ticket(id=5) closed, 3.14 yuan"
+
+
+@pytest.mark.django_db
+def test_a_refusal_by_the_database_reaches_sentry_without_the_row(sentry_events):
+    from django.db import IntegrityError, connection, transaction
+
+    # given: a table with a unique nickname and a check, as the desk's constraints are
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE sentry_probe (nick varchar(20) CONSTRAINT "
+            "sentry_probe_nick_unique UNIQUE, n integer CONSTRAINT sentry_probe_n_positive "
+            "CHECK (n > 0))"
+        )
+        cursor.execute("INSERT INTO sentry_probe VALUES (%s, %s)", ["tb8821", 1])
+    # when: the database refuses a row holding a Latin nickname, twice over
+    for row in (["tb8821", 2], ["buyerzhang", -1]):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("INSERT INTO sentry_probe VALUES (%s, %s)", row)
+        except IntegrityError as exc:
+            sentry_sdk.capture_exception(exc)
+    sentry_sdk.flush()
+    # then: reported with the type and the constraint, never the refused row
+    assert len(sentry_events) == 2
+    for event, constraint in zip(
+        sentry_events, ("sentry_probe_nick_unique", "sentry_probe_n_positive"), strict=True
+    ):
+        values = event["exception"]["values"]
+        # (the frames' source lines are this file's code, which names the values itself)
+        for value in values:
+            value.pop("stacktrace", None)
+        text = json.dumps(event, ensure_ascii=False)
+        assert "tb8821" not in text and "buyerzhang" not in text
+        assert "Key (" not in text and "Failing row" not in text
+        assert values[-1]["type"] == "IntegrityError"
+        if connection.vendor == "postgresql":
+            assert {v["value"] for v in values} == {f"constraint {constraint}"}
+        else:  # SQLite names the column (unique) or the constraint (check)
+            assert all(v["value"].startswith("constraint ") for v in values)
