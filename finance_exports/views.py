@@ -5,6 +5,7 @@ view checks the role's permission on the server. Views parse input, call one ser
 show its result.
 """
 
+import logging
 from decimal import Decimal
 from functools import wraps
 
@@ -13,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +41,7 @@ from tickets.selectors_exchanges import exchange_price_positions, goods_lines
 from tickets.services import DeskError
 from tickets.views.actions import back_name, back_to
 
+logger = logging.getLogger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PER_PAGE = 30
 
@@ -250,8 +252,14 @@ def sheet_download(request, pk):
     sheet = _sheet(request, pk, visible_sheets(request.user).downloadable())
     try:
         handle = store_open(sheet.file)  # streamed from the store, never a public URL
-    except FileNotFoundError as exc:
-        raise Http404 from exc
+    except FileNotFoundError:
+        # The row says ready, the store has no file (deleted there, or the store's settings
+        # changed): the desk's page saying so, not a bare "page not found"; nothing recorded.
+        logger.error(
+            "the file of sheet %s (%s) is missing from the file store", sheet.pk, sheet.kind
+        )
+        name = sheet.download_name
+        return render(request, "errors/file_missing.html", {"name": name}, status=404)
     except StoreError as exc:  # nothing recorded: nothing was downloaded
         return store_unavailable(request, exc.message)
     sheet_download_record(actor=request.user, sheet=sheet)

@@ -201,6 +201,24 @@ def test_a_sheet_without_its_file_yet_is_not_downloadable(client, finance, db):
     assert not SheetDownload.objects.exists()
 
 
+def test_a_ready_sheet_whose_file_is_gone_from_the_store_says_so(client, finance, finance_sheet):
+    # given: the store lost the file (deleted there, or the store's settings changed)
+    finance_sheet.file.storage.delete(finance_sheet.file.name)
+    client.force_login(finance)
+    # when: finance downloads it
+    response = client.get(url("sheet_download", finance_sheet.pk))
+    # then: the desk's page saying the file is missing and what to do, nothing recorded
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert finance_sheet.download_name in page
+    assert "文件存储里找不到了" in page and "重新生成" in page
+    assert not SheetDownload.objects.exists()
+    # in the user's language
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    english = client.get(url("sheet_download", finance_sheet.pk)).content.decode()
+    assert "is missing from the file store" in english and "rebuild" in english
+
+
 # --- signing and shipping in the browser ----------------------------------------------------
 def test_the_supervisor_removes_a_line_and_signs(client, agent, supervisor, shop_a):
     # a list of two exchanges: one is taken off, the other signed for (a list whose last
