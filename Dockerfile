@@ -22,13 +22,16 @@ RUN pip install -c requirements.lock . \
 COPY . .
 RUN pip install --no-deps . \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin desk \
-    && mkdir -p "$VAR_DIR" && chown desk:desk "$VAR_DIR"
+    && mkdir -p "$VAR_DIR" && chown desk:desk "$VAR_DIR" && chmod 0700 "$VAR_DIR"
 # The static files' manifest is built into the image (with DEBUG=0 every page names its
 # files through it), in STATIC_ROOT outside VAR_DIR, so a volume mounted on VAR_DIR does not
-# hide it; read-only to the desk user. A throwaway key, for this step only.
-RUN DEBUG=0 SECRET_KEY=collectstatic-only-not-a-secret-0000000000000000000000 \
+# hide it; read-only to the desk user. A throwaway key, and a throwaway VAR_DIR: loading the
+# settings makes the SQLite file and the cache folder there, which would otherwise stay in
+# the image's VAR_DIR (an empty desk.sqlite3 a process without DATABASE_URL would use).
+RUN scratch="$(mktemp -d)" \
+    && VAR_DIR="$scratch" DEBUG=0 SECRET_KEY=collectstatic-only-not-a-secret-0000000000000000000000 \
     python manage.py collectstatic --noinput \
-    && chown -R desk:desk "$VAR_DIR" && chmod 0700 "$VAR_DIR"
+    && rm -rf "$scratch"
 
 USER desk
 EXPOSE 8000

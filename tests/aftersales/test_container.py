@@ -65,6 +65,39 @@ def test_the_images_static_files_live_outside_var_dir(tmp_path):
         assert Path(out.stdout.strip()) == expected
 
 
+def test_collecting_the_static_files_leaves_the_images_var_dir_empty(tmp_path):
+    """The Dockerfile's collectstatic step, run as the build runs it (its RUN line, with the
+    image's VAR_DIR and STATIC_ROOT pointed at folders here): the manifest is built, and the
+    image's VAR_DIR holds nothing - no empty desk.sqlite3 or cache/ that loading the settings
+    makes."""
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    (step,) = [line for line in dockerfile.splitlines() if "collectstatic" in line]
+    assert step.startswith("RUN ")
+    var_dir, static_root = tmp_path / "var", tmp_path / "static"
+    var_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(
+        VAR_DIR=str(var_dir),
+        STATIC_ROOT=str(static_root),
+        DJANGO_SETTINGS_MODULE="aftersales.settings",
+        PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
+    )
+    subprocess.run(["sh", "-c", step[4:]], env=env, cwd=ROOT, check=True, capture_output=True)
+    assert (static_root / "staticfiles.json").exists()
+    assert list(var_dir.iterdir()) == []
+
+
+def test_the_optional_s3_servers_images_are_pinned_to_a_release():
+    services = _compose()["services"]
+    for name in ("minio", "minio-bucket"):
+        image = services[name]["image"]
+        assert re.fullmatch(r"minio/(minio|mc):RELEASE\.\d{4}-\d\d-\d\dT[\d-]+Z", image), image
+    # every other image outside the desk's own names its version too
+    for name, service in services.items():
+        image = service.get("image", "")
+        assert image == "aftersales-desk" or ":" in image, name
+
+
 def test_the_entrypoint_runs_each_procfile_process_by_its_own_line(tmp_path):
     entrypoint = (ROOT / "docker-entrypoint.sh").read_text()
     case = re.search(r"^\s*([\w|]+)\)\n\s*line=\$\(sed", entrypoint, re.MULTILINE).group(1)
