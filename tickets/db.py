@@ -521,6 +521,28 @@ def sqlite_guards_restore(schema_editor) -> None:
     guards_ensure(schema_editor.connection)
 
 
+def _guards_lift(apps, schema_editor) -> None:
+    sqlite_guards_suspend(schema_editor)
+
+
+def _guards_put_back(apps, schema_editor) -> None:
+    sqlite_guards_restore(schema_editor)
+
+
+def sqlite_guards_lifted(*operations) -> list:
+    """A migration's ``operations`` that rebuild a table on SQLite, between the steps that lift
+    the guards and put them back (``sqlite_guards_suspend`` / ``sqlite_guards_restore``; no-ops
+    on PostgreSQL), both ways round when the migration is unapplied:
+    ``operations = sqlite_guards_lifted(migrations.AlterField(...), ...)``."""
+    from django.db.migrations import RunPython
+
+    return [
+        RunPython(_guards_lift, _guards_put_back),
+        *operations,
+        RunPython(_guards_put_back, _guards_lift),
+    ]
+
+
 # --- the row guards as one query per table (a load with the per-row triggers off) ---------
 # Trigger function -> (the joins it needs from ``t``, the table's rows, and the condition on
 # which it refuses a row): each function's IF above, read against the parent tables as they

@@ -6,15 +6,7 @@ otherwise fail the rebuild's rename, and the rebuild drops the table's own)."""
 import django.db.models.deletion
 from django.db import migrations, models
 
-from tickets.db import sqlite_guards_restore, sqlite_guards_suspend
-
-
-def guards_suspend(apps, schema_editor):
-    sqlite_guards_suspend(schema_editor)
-
-
-def guards_restore(apps, schema_editor):
-    sqlite_guards_restore(schema_editor)
+from tickets.db import sqlite_guards_lifted
 
 
 class Migration(migrations.Migration):
@@ -22,8 +14,7 @@ class Migration(migrations.Migration):
         ("api", "0001_initial"),
     ]
 
-    operations = [
-        migrations.RunPython(guards_suspend, guards_restore),
+    operations = sqlite_guards_lifted(
         migrations.AddField(
             model_name="apicall",
             name="address",
@@ -46,5 +37,4 @@ class Migration(migrations.Migration):
                 verbose_name="令牌",
             ),
         ),
-        migrations.RunPython(guards_restore, guards_suspend),
-    ]
+    )

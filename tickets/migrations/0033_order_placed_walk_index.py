@@ -6,15 +6,7 @@ are lifted and put back around it (as in 0025)."""
 import django.db.models.deletion
 from django.db import migrations, models
 
-from tickets.db import sqlite_guards_restore, sqlite_guards_suspend
-
-
-def guards_suspend(apps, schema_editor):
-    sqlite_guards_suspend(schema_editor)
-
-
-def guards_restore(apps, schema_editor):
-    sqlite_guards_restore(schema_editor)
+from tickets.db import sqlite_guards_lifted
 
 
 class Migration(migrations.Migration):
@@ -22,8 +14,7 @@ class Migration(migrations.Migration):
         ("tickets", "0032_intervention_deadline_label"),
     ]
 
-    operations = [
-        migrations.RunPython(guards_suspend, guards_restore),
+    operations = sqlite_guards_lifted(
         migrations.AlterField(
             model_name="order",
             name="shop",
@@ -43,5 +34,4 @@ class Migration(migrations.Migration):
                 name="order_placed_walk_idx",
             ),
         ),
-        migrations.RunPython(guards_restore, guards_suspend),
-    ]
+    )
