@@ -7,7 +7,6 @@ warning, one sheet per kind and date, one follow-up per VIP and month.
 Every entry of the beat schedule must be proven here (``PROVEN``): a new entry fails
 ``test_every_scheduled_job_is_proven`` until it is."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from finance_exports import tasks as finance_tasks
 from finance_exports.builders import scheduled_builders
 from finance_exports.models import Sheet
 from finance_exports.tasks import beat_schedule, build_due_sheets, catch_up_if_due
+from tests.concurrency import run_together
 from tests.factories import make_order, make_shop, make_ticket, make_user
 from tickets.models import ChatWebhook, Heartbeat, Notification, Ticket
 from tickets.roles import Role
@@ -45,29 +45,6 @@ PROVEN = {
     "finance_exports.tasks.catch_up_if_due": "test_the_catch_up_twice_builds_each_sheet_once",
     "finance_exports.tasks.clean_sheet_tmp_dir": "test_the_clean_up_twice_at_once_fails_neither",
 }
-
-
-def run_together(*targets):
-    """Starts the targets at the same moment, each in its own thread and connection (two
-    workers running the task twice enqueued); returns (results, errors)."""
-    barrier = threading.Barrier(len(targets))
-    results, errors = [None] * len(targets), []
-
-    def worker(index, target):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = target()
-        except Exception as exc:  # collected for the test to look at
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results, errors
 
 
 def test_every_scheduled_job_is_proven():

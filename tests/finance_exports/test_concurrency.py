@@ -13,6 +13,7 @@ from finance_exports.builders import get_builder
 from finance_exports.builders.finance import FinanceSheetBuilder
 from finance_exports.models import FinanceSheetEntry, Sheet
 from finance_exports.services import exchange_list_approve, sheet_build
+from tests.concurrency import run_together
 from tests.factories import make_order, make_shop, make_user
 from tickets.models import LedgerEntry, Order
 from tickets.money import counted_total
@@ -32,28 +33,6 @@ TOMORROW = timezone.localdate() + timedelta(days=1)
 def due(kind, day=TOMORROW):
     """Just after ``day``'s cut-off: money recorded now is before it."""
     return get_builder(kind).cutoff(day) + timedelta(minutes=1)
-
-
-def run_together(*targets):
-    """Starts the targets at the same moment, each in its own thread and connection."""
-    barrier = threading.Barrier(len(targets))
-    results, errors = [None] * len(targets), []
-
-    def worker(index, target):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = target()
-        except Exception as exc:  # collected for the test to look at
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 @pytest.fixture
