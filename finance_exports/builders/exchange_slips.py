@@ -36,12 +36,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
 from finance_exports.models import ExchangeLine, Sheet
-from tickets.models import Ticket, TicketEvent, User
+from tickets.models import ExchangeReplacement, Ticket, TicketEvent, TicketItem, User
 from tickets.money import ZERO, cents
 from tickets.selectors_exchanges import (
     PricePosition,
@@ -60,6 +60,11 @@ S = Ticket.Status
 SLIPS_PER_READ = 1000
 # The money columns of the summary, in the order finance reads them, with what each sums.
 _MONEY_TOTALS = ("charge_due", "charged", "refund_due", "refunded", "to_charge", "to_refund")
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), SLIPS_PER_READ):
+        yield ids[start : start + SLIPS_PER_READ]
 
 
 @dataclass
@@ -106,9 +111,7 @@ class ExchangeSlipsSheetBuilder(SheetBuilder):
         first: dict[int, TicketEvent] = {}
         for event in events:
             first.setdefault(event.ticket_id, event)
-        ids = list(first)
-        for start in range(0, len(ids), SLIPS_PER_READ):
-            chunk = ids[start : start + SLIPS_PER_READ]
+        for chunk in _chunks(list(first)):
             tickets = (
                 Ticket.objects.filter(pk__in=chunk)
                 .select_related("order__shop")
@@ -134,6 +137,39 @@ class ExchangeSlipsSheetBuilder(SheetBuilder):
                     price=prices[pk],
                 )
 
+    def _slip_figures(self, sheet: Sheet) -> Iterator[tuple[str, int, PricePosition]]:
+        """``(shop name, pieces sent out, price position)`` of each of the month's slips, in
+        no particular order: what the summary adds up, read as plain values
+        ``SLIPS_PER_READ`` tickets at a time (three small queries and the three of
+        ``exchange_price_positions`` per chunk). The pieces follow ``goods_lines``: an
+        item's replacements' quantities, or the item's own quantity when it has none.
+
+        Not ``slips()``: building each ticket with its order, shop, goods and replacements
+        as model instances cost two thirds of the summary's time (1.8 of 2.9 s for 1,998
+        slips at 100,000 orders, pyinstrument), to read three figures; ``write`` builds them
+        once, for the detail rows that need them."""
+        ids = list(self.shipments(sheet).order_by().values_list("ticket_id", flat=True).distinct())
+        for chunk in _chunks(ids):
+            shop_of = dict(
+                Ticket.objects.filter(pk__in=chunk).values_list("pk", "order__shop__name")
+            )
+            sent: dict[int, int] = dict.fromkeys(chunk, 0)
+            replaced = dict(
+                ExchangeReplacement.objects.filter(ticket_item__ticket_id__in=chunk)
+                .order_by()
+                .values("ticket_item_id")
+                .annotate(pieces=Sum("quantity"))
+                .values_list("ticket_item_id", "pieces")
+            )
+            items = TicketItem.objects.filter(ticket_id__in=chunk).values_list(
+                "pk", "ticket_id", "quantity"
+            )
+            for item_id, ticket_id, quantity in items:
+                sent[ticket_id] += replaced.get(item_id, quantity)
+            prices = exchange_price_positions(chunk, before=sheet.cutoff_at)
+            for pk in chunk:
+                yield shop_of[pk], sent[pk], prices[pk]
+
     # -- claiming -----------------------------------------------------------------------
     def claim(self, sheet: Sheet) -> int:
         """Nothing to mark: an exchange goes out once, in one month, and the month is over
@@ -145,15 +181,14 @@ class ExchangeSlipsSheetBuilder(SheetBuilder):
         """Per shop and in all: slips, pieces sent out, and the price differences. The sheet's
         total amount is the price difference buyers paid (补差价 received, net of reversals)."""
         shops: dict[str, dict] = {}
-        for slip in self.slips(sheet):
+        for shop, quantity, price in self._slip_figures(sheet):
             row = shops.setdefault(
-                slip.ticket.order.shop.name,
-                {"slips": 0, "quantity": 0, **dict.fromkeys(_MONEY_TOTALS, ZERO)},
+                shop, {"slips": 0, "quantity": 0, **dict.fromkeys(_MONEY_TOTALS, ZERO)}
             )
             row["slips"] += 1
-            row["quantity"] += sum(g.quantity for g in goods_lines(slip.ticket.items.all()))
+            row["quantity"] += quantity
             for key in _MONEY_TOTALS:
-                row[key] += getattr(slip.price, key)
+                row[key] += getattr(price, key)
         total = {"slips": 0, "quantity": 0, **dict.fromkeys(_MONEY_TOTALS, ZERO)}
         for row in shops.values():
             for key in total:

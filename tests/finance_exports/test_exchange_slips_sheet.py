@@ -462,3 +462,19 @@ def test_december_and_january_keep_their_own_slips(clock, agent, supervisor, sho
     assert [r["售后单号"] for r in table(workbook(december)["明细"], 1)] == [old_year.number]
     assert [r["售后单号"] for r in table(workbook(january)["明细"], 1)] == [new_year.number]
     assert Sheet.objects.filter(kind=KIND).count() == 2
+
+
+def test_the_summary_reads_a_fixed_number_of_queries_per_chunk(
+    november, clock, monkeypatch, django_assert_num_queries
+):
+    """The summary reads plain values, not the slips' tickets with their goods (two thirds of
+    its time at 100,000 demo orders): the slips' ids, then per chunk of ``SLIPS_PER_READ``
+    the shops, the replacements' pieces, the items and the three money queries; the same
+    totals as the sheet built with whole tickets."""
+    sheet = build_november(clock)
+    builder = ExchangeSlipsSheetBuilder()
+    with django_assert_num_queries(1 + 6):
+        assert builder.summarize(sheet).totals == sheet.totals
+    monkeypatch.setattr("finance_exports.builders.exchange_slips.SLIPS_PER_READ", 1)
+    with django_assert_num_queries(1 + 3 * 6):
+        assert builder.summarize(sheet).totals == sheet.totals
