@@ -132,12 +132,51 @@ def user_roles(user) -> set[Role]:
         return set()
     if user.is_superuser:
         return set(Role)
-    cached = getattr(user, "_desk_roles", None)
-    if cached is None:
-        names = set(user.groups.values_list("name", flat=True))
-        cached = {role for role in Role if role.value in names}
-        user._desk_roles = cached
-    return cached
+    user_access_load(user)
+    return user._desk_roles
+
+
+def user_access_load(user) -> None:
+    """Reads what ``user`` may do in one query - their groups' names (the roles), their groups'
+    permissions and their own - and keeps it on the user object (so for one request), where
+    ``user_roles`` and Django's ``ModelBackend`` look: ``_desk_roles`` (a set of ``Role``),
+    ``_group_perm_cache`` and ``_user_perm_cache`` (sets of ``"app_label.codename"``, as the
+    backend builds them; it unites them itself into ``_perm_cache``).
+
+    Every page asked three times (the user's permissions, the groups' permissions, the groups'
+    names: three round trips and three compiled queries on each page, issue 14). Loaded once per user object, after which nothing is read again; an inactive user or a
+    superuser is left to the backend (it answers them without these sets)."""
+    if getattr(user, "_desk_roles", None) is not None:
+        return
+    if not user.is_authenticated or not user.is_active or user.is_superuser:
+        return
+    from django.contrib.auth.models import Group, Permission
+    from django.db.models import CharField, Value
+
+    own = (
+        Permission.objects.filter(user=user)
+        .order_by()
+        .values_list(Value(None, output_field=CharField()), "content_type__app_label", "codename")
+    )
+    # A group without any permission still names a role: one row with no permission.
+    grouped = (
+        Group.objects.filter(user=user)
+        .order_by()
+        .values_list("name", "permissions__content_type__app_label", "permissions__codename")
+    )
+    names: set[str] = set()
+    group_perms: set[str] = set()
+    user_perms: set[str] = set()
+    for group_name, app_label, codename in own.union(grouped, all=True):
+        if group_name is None:
+            user_perms.add(f"{app_label}.{codename}")
+            continue
+        names.add(group_name)
+        if codename is not None:
+            group_perms.add(f"{app_label}.{codename}")
+    user._user_perm_cache = user_perms
+    user._group_perm_cache = group_perms
+    user._desk_roles = {role for role in Role if role.value in names}
 
 
 def has_role(user, *roles: Role) -> bool:

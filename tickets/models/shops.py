@@ -23,6 +23,7 @@ from tickets.business_hours import (
     default_business_hours,
     minute_of_day,
 )
+from tickets.roles import user_access_load
 
 from .base import DeskModel, TimeStampedModel, choices_check
 
@@ -203,6 +204,20 @@ class User(AbstractUser):
     def __str__(self):
         full = f"{self.last_name}{self.first_name}".strip()
         return full or self.username
+
+    # Every permission question first loads the roles and permissions in one query
+    # (tickets.roles.user_access_load); Django's backend then answers from what it loaded.
+    def has_perm(self, perm, obj=None):
+        user_access_load(self)
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label):
+        user_access_load(self)
+        return super().has_module_perms(app_label)
+
+    def get_all_permissions(self, obj=None):
+        user_access_load(self)
+        return super().get_all_permissions(obj)
 
 
 class Courier(DeskModel):
