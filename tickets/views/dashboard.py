@@ -9,7 +9,11 @@ from tickets.inbox import DASHBOARD_PANELS
 from tickets.models import Heartbeat
 from tickets.roles import Role, has_role
 from tickets.selectors import page_of, visible_parcels, visible_tickets
-from tickets.selectors_inbox import overdue_and_stale_by_assignee
+from tickets.selectors_inbox import (
+    NO_OPEN_TICKETS,
+    open_ticket_counts,
+    overdue_and_stale_by_assignee,
+)
 from tickets.selectors_orders import auto_confirm_warnings
 from tickets.selectors_registers import dashboard_registers
 from tickets.views.inbox import inbox_context
@@ -35,27 +39,30 @@ def dashboard(request):
         0,
         25,
     )
-    # Separate counts, each served by its own index, rather than one pass over every ticket.
+    # The "today" counts: each its own index (created_at, resolved_at), the shop checked as a
+    # filter.
     counts = {
         "opened_today": driven.filter(created_at__gte=start_of_day).count(),
         "resolved_today": driven.filter(resolved_at__gte=start_of_day).count(),
-        "unassigned": tickets.open().filter(assignee__isnull=True).count(),
     }
-    # Overdue and stale (停滞: open but unchanged in status for DESK_STALE_AFTER_DAYS; never
-    # "overdue" once resolved, so counted on its own), each in two scopes that the cards
-    # name (issue 13 review, finding 10): the shops' (every ticket the user sees, assigned
-    # or not) and the user's own. Both by the list's rules (``TicketQuerySet.overdue`` /
-    # ``.stale``), so each card's number is what its link's filter lists. A supervisor's
-    # shop figures are the sums of the inbox's per-agent table (the queue included).
-    by_agent = overdue_and_stale_by_assignee(request.user, now) if is_supervisor else []
+    # The queue, overdue and stale (停滞: open but unchanged in status for
+    # DESK_STALE_AFTER_DAYS; never "overdue" once resolved, so counted on its own), each
+    # overdue and stale card in two scopes that the cards name (issue 13 review, finding 10):
+    # the shops' (every ticket the user sees, assigned or not) and the user's own. All from
+    # one pass over the open tickets, per assignee (``open_ticket_counts``), by the list's
+    # rules, so each card's number is what its link's filter lists. A supervisor's shop
+    # figures are the sums of the inbox's per-agent table (the queue included).
+    by_assignee = open_ticket_counts(request.user, now)
+    counts["unassigned"] = by_assignee.get(None, NO_OPEN_TICKETS).open
+    counts["overdue"] = sum(c.overdue for c in by_assignee.values())
+    counts["stale"] = sum(c.stale for c in by_assignee.values())
     if is_supervisor:
-        counts["overdue"] = sum(overdue for _person, overdue, _stale in by_agent)
-        counts["stale"] = sum(stale for _person, _overdue, stale in by_agent)
+        by_agent = overdue_and_stale_by_assignee(request.user, now, counts=by_assignee)
     else:
-        counts["overdue"] = tickets.overdue(now).count()
-        counts["stale"] = tickets.stale(now).count()
-        counts["overdue_mine"] = driven.overdue(now).filter(assignee=request.user).count()
-        counts["stale_mine"] = driven.stale(now).filter(assignee=request.user).count()
+        by_agent = []
+        own = by_assignee.get(request.user.pk, NO_OPEN_TICKETS)
+        counts["overdue_mine"] = own.overdue
+        counts["stale_mine"] = own.stale
     unassigned = page_of(
         tickets.open()
         .filter(assignee__isnull=True)
