@@ -3,8 +3,11 @@ receipt extension with good data and with hostile hand-made POSTs; the warning o
 page, the ticket page and the dashboard."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -268,3 +271,33 @@ def test_the_extension_shows_on_the_open_logistics_tickets_timeline(client, agen
     # and the closed ticket and the other reason's ticket are left alone
     for ticket in (closed, other):
         assert not ticket.events.filter(message__contains="延长收货").exists()
+
+
+def test_the_order_page_runs_the_same_queries_however_many_tickets_and_changes(
+    client, agent, shop_a
+):
+    # given an order with one ticket
+    order = make_order(shop_a, items=((Decimal("59.00"), 4), (Decimal("89.00"), 2)))
+    make_ticket(order, agent)
+    client.force_login(agent)
+    url = reverse("tickets:order_detail", args=[order.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    # when it gets more tickets and flag changes
+    for _n in range(3):
+        make_ticket(order, agent, kind=Ticket.Kind.RETURN, reason=Ticket.Reason.QUALITY)
+    for flag in ("red", "blue"):
+        order.refresh_from_db()
+        order_set_flag(
+            actor=agent, order=order, flag=flag, memo=flag, expected=(order.flag, order.flag_memo)
+        )
+    with CaptureQueriesContext(connection) as more:
+        response = client.get(url)
+    # then the page shows them all with the same queries
+    assert len(response.context["tickets"]) == 4
+    assert len(response.context["history"]) == 2
+    assert len(more.captured_queries) == len(one.captured_queries)
+    # session, user, roles and permissions, shops, order, tickets, items, changes, invoices,
+    # parcels, the bell, the rate card
+    assert len(more.captured_queries) <= 12

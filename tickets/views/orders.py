@@ -163,11 +163,9 @@ def _receiver(order, revealed=None):
 
 def order_page_context(request, order, revealed=None):
     now = timezone.now()
-    tickets = list(
-        order.tickets.select_related("assignee")
-        .prefetch_related("items__order_item")
-        .order_by("-created_at")
-    )
+    # The page shows each ticket's own fields and its assignee, never its items: prefetching
+    # them (and their order items, read a second time below) cost two queries a page.
+    tickets = list(order.tickets.select_related("assignee").order_by("-created_at"))
     history = list(order_history(order))
     last_flag = next((c for c in history if c.kind == OrderChange.Kind.FLAG), None)
     can_change = request.user.has_perm("tickets.change_order") and can_work_on(
