@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from .models import Order, OrderChange, ReturnParcel, Ticket
 from .roles import Role, has_role
-from .selectors import visible_parcels, visible_tickets
+from .selectors import AnyOf, visible_parcels, visible_tickets
 
 # Warn when a shipped order confirms itself within this long while a logistics ticket is open
 # (DOMAIN.md "Orders": the agent handling a logistics problem must see the deadline).
@@ -115,10 +115,12 @@ def auto_confirm_warnings(
     )
     # The orders of those tickets first, from ``ticket_open_logistics_idx`` alone: in one
     # query PostgreSQL started from every shipped order instead (11,000 at a million, 98 ms).
+    # Handed back as one array parameter (``AnyOf``): the supervisor's 1,600 ids at a million
+    # as placeholders took 8 of the 13 ms of Python this function spent.
     orders = list(tickets.values_list("order_id", flat=True))
     rows = (
         tickets.filter(
-            order_id__in=orders,
+            AnyOf(F("order_id"), orders),
             order__status=Order.Status.SHIPPED,
             order__shipped_at__isnull=False,
         )
