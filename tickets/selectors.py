@@ -10,11 +10,24 @@ import math
 import re
 import time
 from collections import defaultdict
+from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import CharField, F, Func, Lookup, Max, Q, QuerySet
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    Lookup,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.lookups import Contains, Exact, StartsWith
 from django.utils.translation import gettext as _
 
@@ -102,8 +115,33 @@ def visible_tickets(user, *, shop_as_filter: bool = False) -> QuerySet[Ticket]:
     rows it reads anyway (bench/README.md, "The dashboard at a million tickets")."""
     if not shop_as_filter:
         return scope_to_user(Ticket.objects.all(), user)
-    tickets = Ticket.objects.alias(shop_checked=F("shop_id") + 0)
+    tickets = Ticket.objects.alias(shop_checked=unindexed(Ticket, "shop_id"))
     return scope_to_user(tickets, user, shop_field="shop_checked")
+
+
+class _Appended(Func):
+    """``(column || '')``: a text column as an expression equal to it."""
+
+    template = "(%(expressions)s || '')"
+    output_field = CharField()
+
+
+def unindexed(model, column: str):
+    """``model``'s ``column`` (its attname: ``shop_id``, ``status``, ``created_at``) as an
+    expression equal to it that no index serves: ``shop_id + 0``, ``(status || '')``,
+    ``created_at + '0'::interval``. For a condition checked on the rows another condition
+    finds: PostgreSQL, given the bare column, ANDs in a bitmap of that column's index (every
+    ticket of the user's shops, every open ticket: tens of thousands of entries) to skip a
+    handful of rows it reads anyway (bench/README.md, issues 11 and 14). The integer and
+    text forms read the same on SQLite (the dashboard gives it the shop's); the time's is
+    for PostgreSQL."""
+    field = model._meta.get_field(column.removesuffix("_id"))
+    name = F(column)
+    if isinstance(field, DateTimeField):
+        return ExpressionWrapper(name + Value(timedelta(0)), output_field=DateTimeField())
+    if isinstance(field, CharField):
+        return _Appended(name)
+    return ExpressionWrapper(name + 0, output_field=IntegerField())
 
 
 def visible_ledger(user) -> QuerySet[LedgerEntry]:
@@ -148,13 +186,17 @@ def page_of(tickets: QuerySet[Ticket], start: int, stop: int) -> list[Ticket]:
     ticket to its order before the sort keeps a page of them: a searched list of 471 tickets
     read 471 orders to show 26 (17.8 ms against 3.3 ms at a million), the dashboard's
     unassigned queue 1,932 for 10 (bench/README, issue 11). ``tickets`` may hold no
-    annotation: the rows are read again by id with its ``select_related`` only."""
+    annotation: the rows are read again by id with its ``select_related`` and its
+    ``only``/``defer`` only."""
     ids = list(tickets.values_list("pk", flat=True)[start:stop])
     if not ids:
         return []
     # The rows by id alone: the filters already chose them (a search's 500 order ids, said
     # again, were a fifth of the searched list's server time).
     rows = Ticket.objects.filter(pk__in=ids).select_related(*_related_paths(tickets))
+    names, deferred = tickets.query.deferred_loading
+    if names:
+        rows = rows.defer(*names) if deferred else rows.only(*names)
     by_id = {ticket.pk: ticket for ticket in rows}
     return [by_id[pk] for pk in ids if pk in by_id]
 
@@ -376,7 +418,7 @@ def nick_orders(user, term: str, wanted: int = BUYER_SCAN) -> QuerySet[Order]:
         orders = Order.objects.filter(condition)
     else:
         orders = Order.objects.filter(buyer_nick__in=nick_matches(term))
-    orders = orders.alias(shop_checked=F("shop_id") + 0)
+    orders = orders.alias(shop_checked=unindexed(Order, "shop_id"))
     return scope_to_user(orders, user, shop_field="shop_checked").order_by("-placed_at", "-id")
 
 
