@@ -94,15 +94,18 @@ class SendSkuField(forms.Field):
 
     widget = forms.TextInput
 
-    def __init__(self, order_item, **kwargs):
+    def __init__(self, order_item, *, siblings=None, **kwargs):
+        """``siblings``: the SKUs of the order item's product by code, when the caller read
+        them already for several fields (``ExchangeGoodsForm``: one query for all its lines
+        instead of one per line)."""
         kwargs.setdefault("required", False)
         kwargs.setdefault("label", _("换出商品"))
         super().__init__(**kwargs)
         self.order_item = order_item
         product = order_item.sku.product_id if order_item.sku_id else None
-        self.siblings = (
-            list(Sku.objects.filter(product_id=product).order_by("code")) if product else []
-        )
+        if siblings is None:
+            siblings = Sku.objects.filter(product_id=product).order_by("code") if product else []
+        self.siblings = list(siblings)
         self.widget = forms.TextInput(
             attrs={
                 "list": f"skus-{order_item.pk}",
@@ -350,6 +353,17 @@ class SavedViewForm(forms.Form):
     shared = forms.BooleanField(label=_("共享给团队"), required=False)
 
 
+def _skus_by_product(order_items) -> dict[int, list[Sku]]:
+    """{product id: its SKUs by code} for the products of ``order_items`` (read with
+    ``sku``), in one query; none when no item has a catalogue SKU."""
+    products = {goods.sku.product_id for goods in order_items if goods.sku_id}
+    by_product: dict[int, list[Sku]] = {pk: [] for pk in products}
+    if products:
+        for sku in Sku.objects.filter(product_id__in=products).order_by("code"):
+            by_product[sku.product_id].append(sku)
+    return by_product
+
+
 class ExchangeGoodsForm(forms.Form):
     """Changing what an exchange sends out: for every returned item up to three lines of
     (merchant code, quantity), so two sizes can go out for two pieces returned. Cleans to
@@ -360,10 +374,14 @@ class ExchangeGoodsForm(forms.Form):
     def __init__(self, *args, items, **kwargs):
         super().__init__(*args, **kwargs)
         self.items = items
+        siblings = _skus_by_product(item.order_item for item in items)
         for item in items:
             current = list(item.replacements.all())
+            goods = item.order_item
             for n in range(self.slots(item)):
-                self.fields[f"send_{item.pk}_{n}"] = SendSkuField(item.order_item)
+                self.fields[f"send_{item.pk}_{n}"] = SendSkuField(
+                    goods, siblings=siblings.get(goods.sku.product_id, []) if goods.sku_id else []
+                )
                 self.fields[f"send_{item.pk}_{n}"].initial = (
                     current[n].sku.code if n < len(current) else ""
                 )

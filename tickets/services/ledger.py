@@ -79,13 +79,17 @@ def _existing(key: str | None, **expected) -> LedgerEntry | None:
     return done
 
 
-def refund_cap(order: Order, ticket: Ticket | None, *, position=None) -> Decimal:
+def refund_cap(
+    order: Order, ticket: Ticket | None, *, position=None, entries=None, items=None
+) -> Decimal:
     """Yuan that may still be refunded on ``ticket`` (or compensated on ``order`` when None):
     what the buyer paid for the ticket's items less refunds and compensation already made
     (``refund_room``). An exchange refunds only what its price difference leaves owed to the
     buyer, and the price difference the buyer paid on top (补差价) may come back too
-    (``position``: the exchange's ``PricePosition`` when the caller has read it already)."""
-    room = refund_room(order, ticket)
+    (``position``: the exchange's ``PricePosition`` when the caller has read it already;
+    ``entries`` and ``items``: the order's ledger rows and ticket items, as ``refund_room``
+    takes them)."""
+    room = refund_room(order, ticket, entries=entries, items=items)
     if ticket is not None and ticket.kind == Ticket.Kind.EXCHANGE:
         position = position or exchange_price_position(ticket)
         room = min(position.to_refund, room + max(position.charged, Decimal("0")))

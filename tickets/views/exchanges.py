@@ -23,11 +23,14 @@ from tickets.services.ledger import submission_key_issue, submission_key_read
 from tickets.views.actions import form_error, post_action
 
 
-def exchange_context(request, ticket: Ticket, goods_form=None) -> dict:
-    """What the ticket page shows about an exchange; empty for other kinds."""
+def exchange_context(request, ticket: Ticket, goods_form=None, *, ledger=None) -> dict:
+    """What the ticket page shows about an exchange; empty for other kinds. ``ledger``: the
+    ticket's ledger rows when the page has read them (``order_ledger``): the price position is
+    then added up from them and the rows read here, with no query of its own."""
     if ticket.kind != Ticket.Kind.EXCHANGE:
         return {}
     items = exchange_items(ticket)
+    charges = list(ticket.exchange_charges.select_related("recorded_by", "reversal"))
     refusal = exchange_replacement_refusal(ticket)
     editable = refusal is None and can_work_on(request.user, ticket.shop_id)
     if editable and goods_form is None:
@@ -37,8 +40,8 @@ def exchange_context(request, ticket: Ticket, goods_form=None) -> dict:
         "goods": goods_lines(items),
         "goods_refusal": refusal,
         "goods_form": goods_form if editable else None,
-        "price": exchange_price_position(ticket),
-        "charges": list(ticket.exchange_charges.select_related("recorded_by", "reversal")),
+        "price": exchange_price_position(ticket, items=items, charges=charges, ledger=ledger),
+        "charges": charges,
         "charge_form": ExchangeChargeForm(
             initial={"submission": submission_key_issue(request.user)}
         ),

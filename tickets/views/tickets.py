@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -30,12 +31,14 @@ from tickets.forms import (
 )
 from tickets.models import LedgerEntry, QuickReply, Ticket
 from tickets.models.tickets import RESPONSIBILITY_BY_REASON
-from tickets.money import counted_total
+from tickets.money import is_counted, signed_total
 from tickets.postage import postage_quote
 from tickets.quick_replies import quick_reply_fill
 from tickets.roles import Role, has_role
 from tickets.selectors import (
     can_work_on,
+    order_ledger,
+    order_ticket_items,
     page_of,
     search_term,
     staff_for_shops,
@@ -224,16 +227,20 @@ def _ticket(request, pk) -> Ticket:
 
 
 def ticket_page_context(request, ticket: Ticket, **forms):
-    entries = list(
-        ticket.ledger_entries.select_related(
-            "recorded_by", "approval", "reversal", "reverses"
-        ).order_by("recorded_at", "id")
-    )
+    """The ticket page's context. The order's money is read once (``order_ledger``: every row
+    of the order, with what each sum needs) and the totals, the refund cap, the money moves
+    offered and an exchange's price position are added up from those rows in Python; the
+    order's ticket items once too (the page's items and the refund cap's shares). Five to ten
+    queries fewer than asking for each sum, 31 -> 19 on an exchange (bench/ticket_page.py)."""
+    order = ticket.order
+    ledger = order_ledger(order)
+    entries = [e for e in ledger if e.ticket_id == ticket.pk]
+    order_items = order_ticket_items(order)
     # Refund/compensated buttons appear once the money that justifies them is recorded.
     next_statuses = [
         (status, Ticket.Status(status).label)
         for status in manual_next(ticket.kind, ticket.status)
-        if transition_refusal(ticket, status) is None
+        if transition_refusal(ticket, status, ledger=entries) is None
     ]
     replies = [
         (reply, quick_reply_fill(reply, ticket))
@@ -245,20 +252,26 @@ def ticket_page_context(request, ticket: Ticket, **forms):
         list(staff_for_shops([ticket.shop_id])) if has_role(request.user, Role.SUPERVISOR) else []
     )
     now = timezone.now()
+    # Priced once for the money form's default and the postage panel, and only when one of
+    # them shows it (the panel asks for it only for a user who may record money).
+    postage = SimpleLazyObject(lambda: postage_quote(order))
+    exchange = exchange_context(request, ticket, ledger=entries)
     return {
         "ticket": ticket,
-        "order": ticket.order,
+        "order": order,
         # The order confirms itself soon while a logistics problem is open (the order page's
         # warning): the order's other tickets count too.
-        "auto_confirm_warning": auto_confirm_warning(ticket.order, ticket.order.tickets.all(), now),
-        "items": list(ticket.items.select_related("order_item")),
+        "auto_confirm_warning": auto_confirm_warning(order, order.tickets.all(), now),
+        "items": [item for item in order_items if item.ticket_id == ticket.pk],
         "events": list(ticket.events.select_related("actor")),
         "promises": promises,
         "open_promises": [p for p in promises if p.is_open],
         "photos": list(ticket.photos.all()),
         "entries": entries,
-        "money_total": counted_total(ticket.ledger_entries.all()),
-        "refund_room": refund_cap(ticket.order, ticket),
+        "money_total": signed_total(e for e in entries if is_counted(e)),
+        "refund_room": refund_cap(
+            order, ticket, position=exchange.get("price"), entries=ledger, items=order_items
+        ),
         "next_statuses": next_statuses,
         "replies": replies,
         "staff": staff,
@@ -267,20 +280,25 @@ def ticket_page_context(request, ticket: Ticket, **forms):
         "buyer_wait_statuses": Ticket.BUYER_WAIT_STATUSES,
         "ledger_form": forms.get("ledger_form")
         or LedgerForm(
-            initial={"submission": submission_key_issue(request.user), **_money_defaults(ticket)}
+            initial={
+                "submission": submission_key_issue(request.user),
+                **_money_defaults(ticket, postage),
+            }
         ),
+        "postage_quote": postage,
         "reverse_key": submission_key_issue(request.user),
         "note_form": forms.get("note_form") or NoteForm(),
         "promise_form": forms.get("promise_form") or PromiseForm(),
         "photo_form": PhotoForm(),
         "can_work": can_work_on(request.user, ticket.shop_id),
-        **exchange_context(request, ticket),
+        **exchange,
     }
 
 
-def _money_defaults(ticket: Ticket) -> dict:
+def _money_defaults(ticket: Ticket, postage=None) -> dict:
     """What the agent most likely records next on this ticket: a refund on a return, the
-    compensation on a compensation ticket, otherwise postage at the rate card's price."""
+    compensation on a compensation ticket, otherwise postage at the rate card's price
+    (``postage``: the order's quote when the caller has it)."""
     if ticket.kind in (Ticket.Kind.RETURN, Ticket.Kind.REFUND_ONLY):
         return {
             "kind": LedgerEntry.Kind.REFUND,
@@ -291,7 +309,7 @@ def _money_defaults(ticket: Ticket) -> dict:
             "kind": LedgerEntry.Kind.COMPENSATION,
             "payment_method": LedgerEntry.PaymentMethod.ALIPAY_TRANSFER,
         }
-    quote = postage_quote(ticket.order)
+    quote = postage if postage is not None else postage_quote(ticket.order)
     suggested = {} if quote.confirm_by_hand else {"amount": quote.amount}
     return {
         "kind": LedgerEntry.Kind.POSTAGE,
