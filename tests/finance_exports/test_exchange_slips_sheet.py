@@ -13,6 +13,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from aftersales.celery import app
+from aftersales.spreadsheets import SheetBook
 from finance_exports.builders import get_builder
 from finance_exports.builders.exchange_slips import ExchangeSlipsSheetBuilder
 from finance_exports.models import Sheet, SheetDownload
@@ -478,3 +479,21 @@ def test_the_summary_reads_a_fixed_number_of_queries_per_chunk(
     monkeypatch.setattr("finance_exports.builders.exchange_slips.SLIPS_PER_READ", 1)
     with django_assert_num_queries(1 + 3 * 6):
         assert builder.summarize(sheet).totals == sheet.totals
+
+
+def test_the_detail_reads_a_fixed_number_of_queries_per_chunk(
+    november, clock, monkeypatch, tmp_path, django_assert_num_queries
+):
+    """The detail reads of each ticket only the columns its row shows (``only``): a field
+    read outside them would cost a query per slip. The shipped events, then per chunk the
+    tickets, their items and replacements, the list lines and the three money queries."""
+    sheet = build_november(clock)
+    builder = ExchangeSlipsSheetBuilder()
+    for per_read, queries in ((1000, 1 + 7), (1, 1 + 3 * 7)):
+        monkeypatch.setattr("finance_exports.builders.exchange_slips.SLIPS_PER_READ", per_read)
+        book = SheetBook(tmp_dir=tmp_path)
+        with django_assert_num_queries(queries):
+            builder.write(sheet, book)
+        book.save(tmp_path / f"{per_read}.xlsx")
+        rows = table(load_workbook(tmp_path / f"{per_read}.xlsx")["明细"], 1)
+        assert rows == table(workbook(sheet)["明细"], 1)
