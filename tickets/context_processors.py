@@ -16,6 +16,19 @@ def desk(request):
         else [ROLE_LABELS[role] for role in Role if role in roles],
         # The admin link only for those the admin lets in (administrators, supervisors).
         "desk_uses_admin": bool(roles) and admin.site.has_permission(request),
-        # The bell's count: a callable, so a page that draws no top bar runs no query.
-        "desk_unread": (lambda: unread_notification_count(request.user)) if roles else 0,
+        # The bell's count: a callable, so a page that draws no top bar runs no query, and
+        # counted once however often the page shows it (the top bar and the notifications list).
+        "desk_unread": _counted_once(request.user) if roles else 0,
     }
+
+
+def _counted_once(user):
+    """A callable giving ``unread_notification_count(user)``, read on the first call only."""
+    counted = []
+
+    def unread() -> int:
+        if not counted:
+            counted.append(unread_notification_count(user))
+        return counted[0]
+
+    return unread

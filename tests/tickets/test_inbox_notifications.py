@@ -6,6 +6,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -315,3 +317,25 @@ def test_finance_dashboard_is_the_sheets_not_a_queue(client, finance):
     page = client.get(reverse("tickets:dashboard")).content.decode()
     assert "财务工作台" in page and "今日报表" in page and "最近的下载" in page
     assert "我的售后单" not in page
+
+
+def test_the_notifications_page_counts_the_unread_once(client, agent, supervisor, order_a):
+    # given two tickets assigned to the agent (two unread notifications)
+    client.force_login(supervisor)
+    for _n in range(2):
+        t = make_ticket(order_a, supervisor, kind=Ticket.Kind.COMPENSATION)
+        client.post(reverse("tickets:ticket_assign", args=[t.pk]), {"assignee": str(agent.pk)})
+    client.force_login(agent)
+    url = reverse("tickets:notification_list")
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(url).content.decode()
+    # then the top bar and the list's heading show 2 from one count
+    counts = [q for q in captured.captured_queries if '"read_at" IS NULL' in q["sql"]]
+    assert len(counts) == 1
+    assert '<span class="bell-count"' in page and ">2</span>" in page
+    assert page.count("2 条未读") == 2
+    # and one opened (read) shows 1 in both on the next page
+    first = Notification.objects.filter(recipient=agent).order_by("id").first()
+    client.post(reverse("tickets:notification_open", args=[first.pk]))
+    page = client.get(url).content.decode()
+    assert ">1</span>" in page and page.count("1 条未读") == 2
