@@ -1,7 +1,8 @@
 """The dashboard's work does not grow with the tickets (issue 14): its queries stay the same
 in number whatever the number of tickets, assignees and overdue or stale ones, and the cards
 counted in one pass (``selectors_inbox.open_ticket_counts``) are the counts of the list's
-own rules (``TicketQuerySet.overdue`` / ``.stale``) for every scope they show."""
+own rules (``TicketQuerySet.overdue`` / ``.stale``) for every scope they show; the
+registers' counts made from their lists are those of their queries."""
 
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import make_order, make_ticket, make_user
-from tickets.models import Ticket
+from tickets.models import HandoverNote, Ticket, VipCustomer
 from tickets.roles import Role
 from tickets.selectors import visible_tickets
 from tickets.selectors_inbox import (
@@ -20,6 +21,13 @@ from tickets.selectors_inbox import (
     open_ticket_counts,
     overdue_and_stale_by_assignee,
 )
+from tickets.selectors_registers import (
+    dashboard_registers,
+    handover_flagged_filter,
+    my_vip_follow_ups,
+)
+from tickets.services.handover import handover_add
+from tickets.services.vips import vip_add, vip_follow_ups_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +101,27 @@ def test_the_counts_in_one_pass_are_the_rules_counts_in_every_scope(
     assert sum(c.open for c in open_ticket_counts(agent, now).values()) < sum(
         c.open for c in open_ticket_counts(supervisor, now).values()
     )
+
+
+@pytest.mark.parametrize("n", [3, 25])
+def test_the_registers_counts_are_every_row_whether_the_list_is_short_or_full(
+    agent, supervisor, shop_a, n
+):
+    """The flagged handover items and the VIP calls are counted from their lists when the list
+    holds them all, by a query otherwise: the same number either way."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    for i in range(n):
+        # every other item from a night whose noon has passed (flagged), the rest tonight's
+        night = today - timedelta(days=3 + i) if i % 2 else today
+        handover_add(
+            actor=agent, shop=shop_a, order=make_order(shop_a), note=f"交接 {i}", shift_date=night
+        )
+        vip = vip_add(actor=supervisor, shop=shop_a, buyer_nick=f"vip-{i}")
+        VipCustomer.objects.filter(pk=vip.pk).update(created_at=now - timedelta(days=40))
+    vip_follow_ups_plan()
+    got = dashboard_registers(agent, now)
+    flagged = HandoverNote.objects.filter(handover_flagged_filter(now)).count()
+    assert got["handover_flagged"] == flagged == n // 2
+    assert got["vip_follow_ups_count"] == my_vip_follow_ups(agent, now).count() == n
+    assert len(got["vip_follow_ups"]) == min(n, 20) and len(got["handover"]) == min(n, 10)

@@ -18,6 +18,24 @@ from tickets.selectors_orders import auto_confirm_warnings
 from tickets.selectors_registers import dashboard_registers
 from tickets.views.inbox import inbox_context
 
+# What the rows of "my work" and the queue show (number, shop, order number, kind, status,
+# stale and overdue badges, due times, the pause), and no more: the order's other 35 columns,
+# the buyer's name and address among them, were read and converted for its number alone
+# (1.5 ms of Python for 25 rows at a million tickets).
+_ROW_FIELDS = (
+    "kind",
+    "status",
+    "status_changed_at",
+    "first_response_due",
+    "first_responded_at",
+    "resolution_due",
+    "resolved_at",
+    "paused_at",
+    "awaiting_buyer",
+    "shop__name",
+    "order__order_no",
+)
+
 
 @require_GET
 def dashboard(request):
@@ -35,6 +53,7 @@ def dashboard(request):
         driven.open()
         .filter(assignee=request.user)
         .select_related("order", "shop")
+        .only(*_ROW_FIELDS)
         .order_by("resolution_due"),
         0,
         25,
@@ -67,6 +86,7 @@ def dashboard(request):
         tickets.open()
         .filter(assignee__isnull=True)
         .select_related("order", "shop")
+        .only(*_ROW_FIELDS)
         .order_by("first_response_due", "id"),
         0,
         10,
