@@ -1,18 +1,38 @@
-"""The desk's form renderer: Django's own, with ``<select>`` written in Python.
+"""The desk's form renderer: Django's own, with ``<select>``, ``<input>`` and the widgets made
+of several inputs written in Python.
 
 Django renders a select through a template and one included template per option (and one
 more per option for its attributes). On the ticket list's filter form (seven selects, about
 sixty options) that was the largest part of the page's server time. ``render_select`` writes
 byte for byte what Django's ``django/forms/widgets/select.html`` writes, from the same widget
-context, so every form, admin page and test sees the same HTML.
+context, so every form, admin page and test sees the same HTML. An ``<input>`` (text, date,
+number, hidden, checkbox ...: templates that only include ``input.html``) took two template
+renders each, and a date range four: ``render_input`` and ``render_multi`` write them the same
+way (issue 14: the ticket page's forms and the list's filter hold about thirty).
 """
 
 from django.forms.renderers import DjangoTemplates
 from django.utils import formats
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html, format_html_join, strip_spaces_between_tags
 
 SELECT_TEMPLATE = "django/forms/widgets/select.html"
 OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
+# A widget made of several: Django's (and the split date/time, which includes it) writes the
+# parts without whitespace between them, django-filter's range writes "-" after the first.
+SPACELESS_MULTI_TEMPLATES = frozenset(
+    {"django/forms/widgets/multiwidget.html", "django/forms/widgets/splitdatetime.html"}
+)
+RANGE_TEMPLATE = "django_filters/widgets/multiwidget.html"
+INPUT_TEMPLATE = "django/forms/widgets/input.html"
+# Django's widget templates that are ``{% include "django/forms/widgets/input.html" %}`` and
+# nothing else.
+INPUT_TEMPLATES = frozenset(
+    f"django/forms/widgets/{name}.html"
+    for name in [
+        *("input", "checkbox", "color", "date", "datetime", "email", "file", "hidden"),
+        *("number", "password", "search", "tel", "text", "time", "url"),
+    ]
+)
 
 
 def _attrs(attrs: dict) -> str:
@@ -65,12 +85,53 @@ def render_select(widget: dict) -> str | None:
     )
 
 
+def render_input(widget: dict) -> str:
+    """``django/forms/widgets/input.html`` from a widget's template context: the value
+    written as ``stringformat:'s'`` writes it, escaped, and left out when None."""
+    value = widget["value"]
+    return format_html(
+        '<input type="{}" name="{}"{}{}>',
+        widget["type"],
+        widget["name"],
+        "" if value is None else format_html(' value="{}"', str(value)),
+        _attrs(widget["attrs"]),
+    )
+
+
+def render_multi(widget: dict, template_name: str) -> str | None:
+    """A widget made of inputs, as its template writes it: Django's
+    ``multiwidget.html`` (and ``splitdatetime.html``) the parts one after the other with the
+    whitespace between tags taken out (``spaceless``), django-filter's range
+    (``RANGE_TEMPLATE``) the parts with "-" after the first. None when a part is not an
+    input (the caller then renders the template)."""
+    parts = []
+    for sub in widget["subwidgets"]:
+        if sub["template_name"] not in INPUT_TEMPLATES:
+            return None
+        parts.append(render_input(sub))
+    if template_name == RANGE_TEMPLATE:
+        # Each part as its include writes it: ``date.html`` and the like end in a newline,
+        # and so does the ``input.html`` they include (the tests compare with Django's).
+        parts = [
+            format_html("{}\n" if sub["template_name"] == INPUT_TEMPLATE else "{}\n\n", part)
+            for part, sub in zip(parts, widget["subwidgets"], strict=True)
+        ]
+        return _join([parts[0], "-", *parts[1:]]).strip() if parts else ""
+    return strip_spaces_between_tags(_join(parts).strip())
+
+
 class DeskFormRenderer(DjangoTemplates):
-    """``FORM_RENDERER``: Django's template renderer, except for selects (``render_select``)."""
+    """``FORM_RENDERER``: Django's template renderer, except for selects (``render_select``),
+    inputs (``render_input``) and widgets made of inputs (``render_multi``)."""
 
     def render(self, template_name, context, request=None):
+        html = None
         if template_name == SELECT_TEMPLATE:
             html = render_select(context["widget"])
-            if html is not None:
-                return html
+        elif template_name in INPUT_TEMPLATES:
+            html = render_input(context["widget"])
+        elif template_name in SPACELESS_MULTI_TEMPLATES or template_name == RANGE_TEMPLATE:
+            html = render_multi(context["widget"], template_name)
+        if html is not None:
+            return html
         return super().render(template_name, context, request=request)

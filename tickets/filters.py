@@ -185,7 +185,8 @@ class TicketFilter(django_filters.FilterSet):
         user = request.user
         shops = visible_shops(user)
         self.filters["shop"].queryset = shops
-        staff = staff_for_shops(shops)
+        # Only what a name needs (``User.__str__``), not the whole account row.
+        staff = staff_for_shops(shops).only("username", "first_name", "last_name")
         self.filters["assignee"].extra["choices"] = [
             ("me", _("我")),
             ("none", _("未分配")),

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
 from aftersales.form_renderer import DeskFormRenderer
+from tickets.filters import DeskDateRangeField, IsoDateRangeWidget
+from tickets.forms import IsoDateInput, IsoDateTimeInput
 
 
 class Sample(forms.Form):
@@ -72,3 +74,83 @@ def test_the_desk_uses_it(client, settings):
     from django.forms.renderers import get_default_renderer
 
     assert isinstance(get_default_renderer(), DeskFormRenderer)
+
+
+class Inputs(forms.Form):
+    """Every input-family widget the desk's forms use, with values that need escaping."""
+
+    text = forms.CharField(widget=forms.TextInput(attrs={"placeholder": 'say "hi" & <b>'}))
+    number = forms.DecimalField(widget=forms.NumberInput(attrs={"step": "0.01", "min": 0}))
+    email = forms.EmailField(required=False)
+    secret = forms.CharField(widget=forms.PasswordInput(render_value=True), required=False)
+    hidden = forms.CharField(widget=forms.HiddenInput)
+    day = forms.DateField(widget=IsoDateInput, required=False)
+    when = forms.DateTimeField(widget=IsoDateTimeInput, required=False)
+    flag = forms.BooleanField(required=False)
+    off = forms.BooleanField(required=False, widget=forms.CheckboxInput(attrs={"data-x": True}))
+    upload = forms.FileField(required=False)
+    clock = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"disabled": False}))
+    split = forms.SplitDateTimeField(required=False)
+    hiddens = forms.MultipleChoiceField(
+        choices=[("a", "A"), ("b", "B")], widget=forms.MultipleHiddenInput, required=False
+    )
+    note = forms.CharField(widget=forms.Textarea, required=False)
+    span = DeskDateRangeField(widget=IsoDateRangeWidget(), required=False)
+
+
+INPUT_DATA = {
+    "text": 'a "quoted" <b>&',
+    "number": "12.50",
+    "email": "x@y.cn",
+    "secret": "p&w",
+    "hidden": "k=1&m=<2>",
+    "day": "2026-11-30",
+    "when": "2026-11-30T14:30",
+    "flag": "on",
+    "split_0": "2026-11-30",
+    "split_1": "09:00",
+    "hiddens": ["a", "b"],
+    "note": "line\n<two>",
+    "span_min": "2026-11-01",
+    "span_max": "2026-11-30",
+}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("bound", [True, False])
+def test_every_input_is_the_html_django_writes(language, bound):
+    with override(language):
+        ours = Inputs(INPUT_DATA if bound else None, renderer=DeskFormRenderer())
+        django = Inputs(INPUT_DATA if bound else None, renderer=DjangoTemplates())
+        for name in Inputs.base_fields:
+            assert str(ours[name]) == str(django[name]), name
+        assert str(ours) == str(django)
+
+
+def test_inputs_are_written_without_a_template(monkeypatch):
+    seen = []
+    original = DjangoTemplates.render
+
+    def spy(self, template_name, context, request=None):
+        seen.append(template_name)
+        return original(self, template_name, context, request)
+
+    monkeypatch.setattr(DjangoTemplates, "render", spy)
+    form = Inputs(INPUT_DATA, renderer=DeskFormRenderer())
+    for name in ("text", "day", "flag", "span", "split"):
+        assert 'name="' in str(form[name])
+    assert seen == []
+    str(form["note"])  # a textarea is still Django's template
+    assert seen == ["django/forms/widgets/textarea.html"]
+
+
+def test_the_ticket_list_filter_is_the_html_django_writes(rf, agent):
+    from tickets.filters import TicketFilter
+
+    request = rf.get("/tickets/", {"created_min": "2026-11-01", "overdue": "on", "q": '"x"'})
+    request.user = agent
+    ours = TicketFilter(request.GET, request=request).form
+    django = TicketFilter(request.GET, request=request).form
+    django.renderer = DjangoTemplates()
+    for name in ours.fields:
+        assert str(ours[name]) == str(django[name]), name

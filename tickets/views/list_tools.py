@@ -5,6 +5,8 @@ Both are POSTs that call a service and come back to the list with the filter the
 Bulk results, one line per ticket, wait in the session for the list to show them once.
 """
 
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -252,16 +254,18 @@ def saved_view_delete_view(request, pk):
 
 
 # --- what the list page shows of these tools ------------------------------------------
-def _move_targets() -> list[tuple[str, str]]:
+@functools.cache
+def _move_targets() -> tuple[tuple[str, str], ...]:
     """Every status some ticket can be moved to by hand (``manual_next``), in status order:
-    the bulk bar's choices. Whether a ticket may go there is decided per ticket."""
+    the bulk bar's choices. Whether a ticket may go there is decided per ticket. The same
+    for every request of a process (the labels are lazy, translated when shown)."""
     reachable = {
         target
         for kind in Ticket.Kind.values
         for status in Ticket.Status.values
         for target in manual_next(kind, status)
     }
-    return [(s.value, s.label) for s in Ticket.Status if s.value in reachable]
+    return tuple((s.value, s.label) for s in Ticket.Status if s.value in reachable)
 
 
 def list_tools_context(request, filterset) -> dict:
