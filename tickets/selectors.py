@@ -612,11 +612,21 @@ def order_ledger(order: Order) -> list[LedgerEntry]:
     """Every ledger row of ``order`` (on any of its tickets or outside them), by time, with
     what the ticket page shows of each and what its sums need (``tickets.money.is_counted``):
     the one read of the order's money that ``refund_room`` and the page's totals share."""
-    return list(
-        order.ledger_entries.select_related(
-            "recorded_by", "approval", "reversal", "reverses__approval"
-        ).order_by("recorded_at", "id")
+    rows = list(
+        order.ledger_entries.select_related("recorded_by", "approval").order_by("recorded_at", "id")
     )
+    # A reversal is recorded on the order of the entry it reverses (``ledger_reverse``), so
+    # both are among the rows: each is linked to the other here instead of by two more joins
+    # of the whole row (a third of this query's CPU: Django compiles every join's columns).
+    by_pk = {entry.pk: entry for entry in rows}
+    reversal_of = {entry.reverses_id: entry for entry in rows if entry.reverses_id is not None}
+    reverses = LedgerEntry._meta.get_field("reverses")
+    reversal = LedgerEntry._meta.get_field("reversal")
+    for entry in rows:
+        if entry.reverses_id in by_pk:
+            reverses.set_cached_value(entry, by_pk[entry.reverses_id])
+        reversal.set_cached_value(entry, reversal_of.get(entry.pk))
+    return rows
 
 
 def refund_room(order: Order, ticket: Ticket | None, *, entries=None, items=None) -> Decimal:

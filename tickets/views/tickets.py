@@ -223,7 +223,12 @@ def _workable_tickets(user):
 
 
 def _ticket(request, pk) -> Ticket:
-    return get_object_or_404(_workable_tickets(request.user), pk=pk)
+    """The ticket to show: with what its page shows (order, shop, courier for the postage,
+    assignee), not the opener and return courier the actions read."""
+    tickets = visible_tickets(request.user).select_related(
+        "order__shop", "order__courier", "shop", "assignee"
+    )
+    return get_object_or_404(tickets, pk=pk)
 
 
 def ticket_page_context(request, ticket: Ticket, **forms):
