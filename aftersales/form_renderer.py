@@ -24,6 +24,7 @@ SPACELESS_MULTI_TEMPLATES = frozenset(
 )
 RANGE_TEMPLATE = "django_filters/widgets/multiwidget.html"
 INPUT_TEMPLATE = "django/forms/widgets/input.html"
+TEXTAREA_TEMPLATE = "django/forms/widgets/textarea.html"
 # Django's widget templates that are ``{% include "django/forms/widgets/input.html" %}`` and
 # nothing else.
 INPUT_TEMPLATES = frozenset(
@@ -98,6 +99,18 @@ def render_input(widget: dict) -> str:
     )
 
 
+def render_textarea(widget: dict) -> str:
+    """``django/forms/widgets/textarea.html``: a newline after the opening tag (which the
+    browser drops), then the value, escaped, when it is not empty."""
+    value = widget["value"]
+    return format_html(
+        '<textarea name="{}"{}>\n{}</textarea>',
+        widget["name"],
+        _attrs(widget["attrs"]),
+        value if value else "",
+    )
+
+
 def render_multi(widget: dict, template_name: str) -> str | None:
     """A widget made of inputs, as its template writes it: Django's
     ``multiwidget.html`` (and ``splitdatetime.html``) the parts one after the other with the
@@ -122,7 +135,8 @@ def render_multi(widget: dict, template_name: str) -> str | None:
 
 class DeskFormRenderer(DjangoTemplates):
     """``FORM_RENDERER``: Django's template renderer, except for selects (``render_select``),
-    inputs (``render_input``) and widgets made of inputs (``render_multi``)."""
+    inputs (``render_input``), text areas (``render_textarea``) and widgets made of inputs
+    (``render_multi``)."""
 
     def render(self, template_name, context, request=None):
         html = None
@@ -130,6 +144,8 @@ class DeskFormRenderer(DjangoTemplates):
             html = render_select(context["widget"])
         elif template_name in INPUT_TEMPLATES:
             html = render_input(context["widget"])
+        elif template_name == TEXTAREA_TEMPLATE:
+            html = render_textarea(context["widget"])
         elif template_name in SPACELESS_MULTI_TEMPLATES or template_name == RANGE_TEMPLATE:
             html = render_multi(context["widget"], template_name)
         if html is not None:

@@ -95,6 +95,7 @@ class Inputs(forms.Form):
         choices=[("a", "A"), ("b", "B")], widget=forms.MultipleHiddenInput, required=False
     )
     note = forms.CharField(widget=forms.Textarea, required=False)
+    empty_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     span = DeskDateRangeField(widget=IsoDateRangeWidget(), required=False)
 
 
@@ -137,11 +138,11 @@ def test_inputs_are_written_without_a_template(monkeypatch):
 
     monkeypatch.setattr(DjangoTemplates, "render", spy)
     form = Inputs(INPUT_DATA, renderer=DeskFormRenderer())
-    for name in ("text", "day", "flag", "span", "split"):
+    for name in ("text", "day", "flag", "span", "split", "note"):
         assert 'name="' in str(form[name])
     assert seen == []
-    str(form["note"])  # a textarea is still Django's template
-    assert seen == ["django/forms/widgets/textarea.html"]
+    str(form["hiddens"])  # several hidden inputs: still Django's template
+    assert seen == ["django/forms/widgets/multiple_hidden.html"]
 
 
 def test_the_ticket_list_filter_is_the_html_django_writes(rf, agent):
