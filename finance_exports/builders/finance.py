@@ -24,7 +24,7 @@ from finance_exports.models import FinanceSheetCharge, FinanceSheetEntry, Sheet
 from tickets.models import ExchangeCharge, LedgerEntry, Ticket
 from tickets.money import ZERO, cents, counted
 
-from . import SheetBuilder, Summary, register, ticket_number
+from . import SheetBuilder, Summary, read_in_full, register, ticket_number
 
 # A reversal counts negative (LedgerEntry.signed_amount), in SQL.
 SIGNED_AMOUNT = Case(
@@ -215,7 +215,7 @@ class FinanceSheetBuilder(SheetBuilder):
         reversals = {value: _("%(kind)s冲销") % {"kind": label} for value, label in kinds.items()}
         reasons = {value: str(label) for value, label in Ticket.Reason.choices}
         methods = {value: str(label) for value, label in LedgerEntry.PaymentMethod.choices}
-        rows = (
+        rows = read_in_full(
             self.entries(sheet)
             .order_by("recorded_at", "pk")
             .values_list(
@@ -277,7 +277,7 @@ class FinanceSheetBuilder(SheetBuilder):
     def _write_charges(self, sheet: Sheet, book: SheetBook) -> None:
         """补差价收入: one row per price difference a buyer paid (a reversal negative)."""
         writer = book.table(_("补差价收入"), self.charge_columns())
-        rows = (
+        rows = read_in_full(
             self.charges(sheet)
             .order_by("recorded_at", "pk")
             .values_list(

@@ -2,15 +2,18 @@
 cannot hold is dropped, and a saved file is read back before anyone gets it."""
 
 import os
+import re
 import stat
 import zipfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, to_excel
 
+from aftersales import spreadsheets
 from aftersales.spreadsheets import (
     CELL_TEXT_LIMIT,
     MONEY,
@@ -20,6 +23,7 @@ from aftersales.spreadsheets import (
     SheetBook,
     SheetUnreadable,
     clean_text,
+    local_naive,
     read_back,
 )
 
@@ -252,3 +256,65 @@ def test_a_saved_workbook_is_readable_by_its_owner_only(tmp_path, stream_rows):
         os.umask(old_umask)
     assert stat.S_IMODE((tmp_path / "sheet.xlsx").stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["sheet.xlsx"]
+
+
+# --- the streamed rows' shortcuts (issue 14): repeated texts, whole days ------------------
+def _written(tmp_path, name, rows, **book_options):
+    book = SheetBook(tmp_dir=tmp_path, **book_options)
+    writer = book.table("明细", COLUMNS, big=True)
+    for row in rows:
+        writer.append(row)
+    writer.finish()
+    book.save(tmp_path / f"{name}.xlsx")
+    book.close()
+    return tmp_path / f"{name}.xlsx"
+
+
+def test_repeated_and_look_alike_texts_are_written_as_each_row_says(tmp_path, monkeypatch):
+    # given a text column whose values repeat, are equal as keys but not as texts
+    # (1 == True == Decimal("1.0")), and outnumber the texts a stream keeps per column
+    monkeypatch.setattr(spreadsheets, "TEXT_CELLS_KEPT", 3)
+    texts = ["同一个店铺", "1", 1, True, Decimal("1.0"), Decimal("1.00"), "=1", " 1", "&<1>"]
+    rows = [
+        (n, None, texts[n % len(texts)], Decimal("1.00"), texts[(n * 5) % len(texts)])
+        for n in range(60)
+    ]
+    # when they are streamed and written cell by cell by openpyxl
+    streamed = _written(tmp_path, "streamed", rows)
+    reference = _written(tmp_path, "reference", rows, stream_rows=False)
+    # then every cell reads back the same, each row's own text
+    assert cells(load_workbook(streamed)["明细"]) == cells(load_workbook(reference)["明细"])
+    values = [
+        row[2] for row in load_workbook(streamed)["明细"].iter_rows(min_row=2, values_only=True)
+    ]
+    assert values == [str(row[2]) for row in rows]
+
+
+@pytest.mark.parametrize("epoch", [WINDOWS_EPOCH, MAC_EPOCH])
+def test_a_streamed_time_is_the_serial_openpyxl_writes(tmp_path, epoch):
+    # given times on many days and at every kind of second, around Excel's 1900 leap day too
+    moments = [
+        datetime(1900, 1, 1, 0, 0, tzinfo=SHANGHAI),
+        datetime(1900, 2, 28, 23, 59, 59, tzinfo=SHANGHAI),
+        datetime(1900, 3, 1, 12, 0, tzinfo=SHANGHAI),
+        datetime(1904, 1, 2, 6, 30, tzinfo=SHANGHAI),
+        datetime(2026, 11, 23, 16, 0, 0, 1, tzinfo=SHANGHAI),
+        *(
+            datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("UTC")) + timedelta(seconds=7919 * n)
+            for n in range(200)
+        ),
+    ]
+    book = SheetBook(tmp_dir=tmp_path)
+    book.workbook.epoch = epoch
+    writer = book.table("明细", COLUMNS, big=True)
+    for n, moment in enumerate(moments):
+        writer.append((n, moment, None, None, None))
+    writer.finish()
+    book.save(tmp_path / "times.xlsx")
+    book.close()
+    # then each <v> is openpyxl's own serial of the Beijing wall-clock time, to the digit
+    with zipfile.ZipFile(tmp_path / "times.xlsx") as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    written = re.findall(r'<c r="B\d+" s="\d+" t="n"><v>([^<]+)</v>', xml)
+    expected = [f"{to_excel(local_naive(moment), epoch):.16g}" for moment in moments]
+    assert written == expected

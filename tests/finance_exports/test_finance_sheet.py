@@ -4,10 +4,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from aftersales.spreadsheets import FORMULA_TRIGGERS
-from finance_exports.builders import get_builder, ticket_number
+from finance_exports.builders import SHEET_SORT_MEMORY, get_builder, read_in_full, ticket_number
 from finance_exports.models import FinanceSheetEntry, Sheet
 from finance_exports.services import SheetNotDue, sheet_build
 from tests.factories import make_order, make_ticket, make_user
@@ -285,3 +285,38 @@ def test_the_finance_builder_is_registered_and_scheduled():
     builder = get_builder("finance")
     assert builder.scheduled
     assert builder.cutoff(DAY) == at(DAY, "16:00:00")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner settings")
+def test_the_detail_is_read_planned_for_every_row_and_the_transaction_plans_as_before_after(
+    clock, agent, rich_order
+):
+    # given a claimed sheet's entries, read as the detail reads them
+    clock.set(at(DAY, "09:15:00"))
+    for amount in ("12.00", "3.50"):
+        record(agent, rich_order, amount)
+    clock.set(at(DAY, "16:30:00"))
+    sheet = build()
+
+    def settings_now():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('cursor_tuple_fraction'), current_setting('work_mem')"
+            )
+            return cursor.fetchone()
+
+    with transaction.atomic():
+        before = settings_now()
+        during = []
+        # when they are read through read_in_full
+        rows = [
+            (row, during.append(settings_now()))[0]
+            for row in read_in_full(
+                get_builder("finance").entries(sheet).order_by("pk").values_list("pk").iterator()
+            )
+        ]
+        # then the cursor was planned to read to the end, and the settings are put back
+        assert during[0] == ("1", SHEET_SORT_MEMORY)
+        assert settings_now() == before
+    assert rows == list(get_builder("finance").entries(sheet).order_by("pk").values_list("pk"))
+    assert len(rows) == 2
