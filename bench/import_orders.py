@@ -8,6 +8,16 @@ rows per order on average) into a temporary folder, streamed, then imports them 
 times into a fresh shop, each run in its own process so its peak memory (ru_maxrss) is its
 own. Each run is followed, in the same process, by a re-import of the same files (everything
 unchanged). Prints each run and the medians. The database must be migrated first.
+
+Each run is then compared with a bare COPY of the same rows into the same tables (``--copy``,
+a third process): the rows the import wrote (the shop's orders and items, every column) are
+read out with ``COPY ... TO`` in PostgreSQL's binary format, deleted, and written back with
+``COPY ... FROM`` in one transaction, timed to its commit, the tables' indexes, constraints
+and triggers as for the import. What an import costs beyond that is its own: reading and
+cleaning the files, the existence lookups, the statistics. ``--copy-only`` skips the
+imports' timing output and prints only the bare COPY figures (the import still runs, once,
+to make the rows). Wall times on the shared machine count the other work too, so each run
+also prints the CPU time of the process and of its PostgreSQL backend.
 """
 
 import argparse
@@ -107,6 +117,19 @@ def write_files(folder: Path, orders: int, seed: int = 6) -> tuple[Path, Path, i
     return order_path, item_path, item_rows
 
 
+def backend_cpu_seconds(connection) -> float | None:
+    """CPU time of ``connection``'s PostgreSQL backend so far (user + system, /proc/<pid>/stat;
+    the server runs on this machine), or None when it can't be read."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -125,6 +148,8 @@ def one_run(order_path: Path, item_path: Path, shop_code: str) -> dict:
     # As in production: with DEBUG on, Django keeps the SQL of the last 9,000 queries, which
     # would count in the memory measured here.
     settings.DEBUG = False
+    from django.db import connection
+
     from tickets.imports.run import Upload, import_files
     from tickets.models import Order, Shop
 
@@ -136,17 +161,75 @@ def one_run(order_path: Path, item_path: Path, shop_code: str) -> dict:
     result = {}
     for label in ("import", "reimport"):
         with order_path.open("rb") as o, item_path.open("rb") as i:
+            db_cpu = backend_cpu_seconds(connection)
+            cpu = time.process_time()
             started = time.perf_counter()
             report = import_files(
                 shop=shop, uploads=[Upload("orders", o.name, o), Upload("items", i.name, i)]
             )
             result[label] = round(time.perf_counter() - started, 2)
+            result[f"{label}_cpu"] = round(time.process_time() - cpu, 2)
+            result[f"{label}_db_cpu"] = round(backend_cpu_seconds(connection) - db_cpu, 2)
         if not report.applied:
             raise SystemExit("\n".join(report.lines()[:5]))
         result[f"{label}_counts"] = {k: report.counted(k) for k in ("orders", "items")}
     result["baseline_rss_mb"] = round(baseline, 1)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
+
+
+def copy_run(shop_code: str, folder: Path) -> dict:
+    """In a child process: the bare COPY of the rows an import of the files wrote into the
+    shop ``shop_code``: read out (binary COPY TO files in ``folder``), deleted, then written
+    back with COPY FROM in one transaction, timed to its commit."""
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+
+    tables = {
+        "tickets_order": "SELECT * FROM tickets_order WHERE shop_id = {shop} ORDER BY id",
+        "tickets_orderitem": (
+            "SELECT i.* FROM tickets_orderitem i JOIN tickets_order o ON o.id = i.order_id "
+            "WHERE o.shop_id = {shop} ORDER BY i.id"
+        ),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM tickets_shop WHERE code = %s", [shop_code])
+        shop = int(cursor.fetchone()[0])
+        for table, select in tables.items():
+            query = f"COPY ({select.format(shop=shop)}) TO STDOUT (FORMAT BINARY)"
+            with cursor.cursor.copy(query) as copy, (folder / f"{table}.copy").open("wb") as out:
+                for data in copy:
+                    out.write(data)
+        cursor.execute(
+            "DELETE FROM tickets_orderitem WHERE order_id IN "
+            "(SELECT id FROM tickets_order WHERE shop_id = %s)",
+            [shop],
+        )
+        cursor.execute("DELETE FROM tickets_order WHERE shop_id = %s", [shop])
+    db_cpu = backend_cpu_seconds(connection)
+    cpu = time.process_time()
+    started = time.perf_counter()
+    rows = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in tables:
+            with (
+                cursor.cursor.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy,
+                (folder / f"{table}.copy").open("rb") as data,
+            ):
+                while chunk := data.read(1 << 20):
+                    copy.write(chunk)
+            rows[table] = cursor.cursor.rowcount
+    seconds = time.perf_counter() - started
+    for table in tables:
+        (folder / f"{table}.copy").unlink()
+    return {
+        "copy": round(seconds, 2),
+        "copy_cpu": round(time.process_time() - cpu, 2),
+        "copy_db_cpu": round(backend_cpu_seconds(connection) - db_cpu, 2),
+        "copy_rows": rows,
+    }
 
 
 def clean_up(shop_code: str) -> None:
@@ -174,11 +257,20 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
+        "--copy-only",
+        action="store_true",
+        help="print only the bare COPY of the rows an import writes (see above)",
+    )
+    parser.add_argument(
         "--one", nargs=3, metavar=("ORDERS", "ITEMS", "SHOP"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--copy", nargs=2, metavar=("SHOP", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one_run(Path(args.one[0]), Path(args.one[1]), args.one[2])))
+        return
+    if args.copy:
+        print(json.dumps(copy_run(args.copy[0], Path(args.copy[1]))))
         return
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL to a migrated PostgreSQL database (see bench/README.md).")
@@ -199,17 +291,50 @@ def main() -> None:
                 text=True,
                 check=False,
             )
-            clean_up(shop_code)
             if child.returncode != 0:
+                clean_up(shop_code)
                 sys.exit(child.stderr)
             result = json.loads(child.stdout.strip().splitlines()[-1])
-            results.append(result)
-            print(
-                f"run {run + 1}: import {result['import']} s, re-import {result['reimport']} s, "
-                f"RSS {result['baseline_rss_mb']} -> peak {result['peak_rss_mb']} MB, "
-                f"{result['import_counts']}"
+            copied = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+                [sys.executable, __file__, "--copy", shop_code, folder],
+                capture_output=True,
+                text=True,
+                check=False,
             )
-        for key in ("import", "reimport", "peak_rss_mb"):
+            clean_up(shop_code)
+            if copied.returncode != 0:
+                sys.exit(copied.stderr)
+            result.update(json.loads(copied.stdout.strip().splitlines()[-1]))
+            result["ratio"] = round(result["import"] / result["copy"], 2)
+            result["cpu_ratio"] = round(
+                (result["import_cpu"] + result["import_db_cpu"])
+                / (result["copy_cpu"] + result["copy_db_cpu"]),
+                2,
+            )
+            results.append(result)
+            load = os.getloadavg()[0]
+            copy = (
+                f"bare COPY {result['copy']} s (CPU {result['copy_cpu']} s + "
+                f"PostgreSQL {result['copy_db_cpu']} s), {result['copy_rows']}"
+            )
+            if args.copy_only:
+                print(f"run {run + 1}: {copy}; load {load:.1f}", flush=True)
+                continue
+            print(
+                f"run {run + 1}: import {result['import']} s (CPU {result['import_cpu']} s + "
+                f"PostgreSQL {result['import_db_cpu']} s), re-import {result['reimport']} s "
+                f"(CPU {result['reimport_cpu']} s + PostgreSQL {result['reimport_db_cpu']} s), "
+                f"{copy}: import/COPY {result['ratio']} (CPU {result['cpu_ratio']}), "
+                f"RSS {result['baseline_rss_mb']} -> peak {result['peak_rss_mb']} MB, "
+                f"{result['import_counts']}; load {load:.1f}",
+                flush=True,
+            )
+        keys = ("copy", "copy_cpu", "copy_db_cpu")
+        if not args.copy_only:
+            keys = ("import", "import_cpu", "import_db_cpu", "reimport", "reimport_cpu")
+            keys += ("reimport_db_cpu", "peak_rss_mb", "copy", "copy_cpu", "copy_db_cpu")
+            keys += ("ratio", "cpu_ratio")
+        for key in keys:
             print(f"median {key}: {statistics.median(r[key] for r in results)}")
 
 

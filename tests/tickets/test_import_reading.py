@@ -65,6 +65,31 @@ def test_utf16_with_a_mark_and_tabs_as_excel_saves_unicode_text():
         assert opened.header[:2] == ["订单编号", "买家会员名"]
 
 
+def test_unstorable_characters_go_rare_ones_stay_and_blank_records_are_skipped():
+    # given: a nickname with a noncharacter of a high plane (U+1FFFE) and of the last
+    # (U+10FFFF), a name with a letter beyond U+1FFFE (𠀀, U+20000, a name's rare character)
+    # and an emoji, then records that hold nothing but white space and separators
+    rows = [
+        order_row(
+            "3515012345678901234", 买家会员名="小鱼\U0001fffe爱吃猫\U0010ffff", 收货人姓名="王𠀀😀"
+        ),
+        order_row("3515012345678901235"),
+    ]
+    data = export_csv(ORDER_HEADERS_56, rows, encoding="utf-8")
+    blank = ",".join([" "] * len(ORDER_HEADERS_56)) + "\r\n" + "\t,\u3000\r\n"
+    first, second = data.split(b"\r\n", 2)[:2], data.split(b"\r\n", 2)[2]
+    data = b"\r\n".join(first) + b"\r\n" + blank.encode() + second
+    # when: it is read
+    with open_csv(io.BytesIO(data)) as opened:
+        records = list(opened.rows)
+    # then: the noncharacters are gone, the rare letter and the emoji kept, the blank records
+    # left out (their lines still counted)
+    assert [line for line, _cells in records] == [2, 5]
+    cells = records[0][1]
+    assert "小鱼爱吃猫" in cells
+    assert "王𠀀😀" in cells
+
+
 def test_the_file_name_does_not_decide_the_encoding(tmp_path):
     path = tmp_path / "ExportOrderList-utf8.csv"
     path.write_bytes(export_csv(ORDER_HEADERS_56, [order_row("3515012345678901234")]))  # GBK

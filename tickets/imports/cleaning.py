@@ -58,7 +58,8 @@ def unwrap(raw: str | None) -> str:
     """A cell without the marks spreadsheets leave: ``="..."``, a leading ``'``, tabs and
     surrounding spaces."""
     text = (raw or "").strip()
-    match = _EXCEL_FORMULA.match(text)
+    # Only a cell starting with "=" can be a formula; most are not (amounts, times, names).
+    match = text.startswith("=") and _EXCEL_FORMULA.match(text)
     if match:
         text = match.group(1).strip()
     return text.lstrip("'\t").strip()

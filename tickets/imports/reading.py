@@ -31,6 +31,14 @@ UNSTORABLE = re.compile(
     )
     + "]"
 )
+# Every character ``UNSTORABLE`` takes, and the other astral characters from U+1FFFE on: a
+# record holding none (nearly every one) needs no other look. ``re`` tries a character class's
+# items one by one, and UNSTORABLE's 32 astral noncharacters are 32 items tried for every
+# character of the record: 0.27 s for 25,000 order rows, against 0.03 s with this one range.
+_MAYBE_UNSTORABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+    "\U0001fffe-\U0010ffff]"
+)
 
 CHUNK_BYTES = 1 << 20
 _ZIP = b"PK\x03\x04"
@@ -119,9 +127,12 @@ def _records(reader) -> Iterator[tuple[int, list[str]]]:
     last_line = reader.line_num
     for cells in reader:
         start, last_line = last_line + 1, reader.line_num
-        if UNSTORABLE.search("\t".join(cells)):
+        joined = "\t".join(cells)
+        if _MAYBE_UNSTORABLE.search(joined) and UNSTORABLE.search(joined):
             cells = [UNSTORABLE.sub("", cell) for cell in cells]
-        if cells and any(cell.strip() for cell in cells):
+            joined = "\t".join(cells)
+        # Some cell holds more than white space (the tabs joining them are white space too).
+        if joined.strip():
             yield start, cells
 
 
