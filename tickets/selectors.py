@@ -292,10 +292,16 @@ def nick_condition(term: str, field: str = "buyer_nick") -> Q | None:
     index serves it; a short table (VIPs) is read whole. The term is
     folded to ASCII (``search_term``) but a nickname is matched as stored: a nickname saved
     with full-width letters is found by full-width letters only."""
+    lookup = nick_lookup(term)
+    return None if lookup is None else _nick_lookup(field, lookup, term)
+
+
+def nick_lookup(term: str) -> str | None:
+    """How ``nick_condition`` matches ``term``: ``icontains`` from NICK_INFIX_MIN characters
+    on, ``istartswith`` below that, None when no nickname can hold it."""
     if not term or len(term) > NICK_MAX:
         return None
-    lookup = "icontains" if len(term) >= NICK_INFIX_MIN else "istartswith"
-    return _nick_lookup(field, lookup, term)
+    return "icontains" if len(term) >= NICK_INFIX_MIN else "istartswith"
 
 
 def nick_matches(term: str, lookup: str = "icontains") -> QuerySet[BuyerNick]:
@@ -377,12 +383,12 @@ def table_sizes() -> tuple[float, float, int]:
     return _table_sizes[1]
 
 
-def walk_newest_orders(user, term: str, wanted: int) -> bool:
-    """Whether the newest ``wanted`` orders of ``user``'s shops whose nickname holds ``term``
-    are found sooner by walking every order newest first (``order_placed_walk_idx``) than
-    through the orders of each matching nickname (``order_nick_placed_idx``). Both read
-    index entries only, at about the same cost each (bench/README, issue 11), so the way that
-    reads fewer wins. With O orders, N nicknames, m of them matching, and the user's shops a
+def walk_newest_orders(user, term: str, wanted: int, lookup: str = "icontains") -> bool:
+    """Whether the newest ``wanted`` orders of ``user``'s shops whose nickname matches
+    ``term`` by ``lookup`` (``nick_lookup``) are found sooner by walking every order newest
+    first (``order_placed_walk_idx``) than through the orders of each matching nickname
+    (``order_nick_placed_idx``). Both read index entries only, at about the same cost each
+    (bench/README, issue 11), so the way that reads fewer wins. With O orders, N nicknames, m of them matching, and the user's shops a
     share s of the orders:
 
     - through the nicknames: every order of the m nicknames, m·O/N entries;
@@ -400,36 +406,33 @@ def walk_newest_orders(user, term: str, wanted: int) -> bool:
     if share <= 0:
         return False
     crossover = math.ceil(nicks * math.sqrt(wanted / (share * orders)))
-    return nick_matches(term)[:crossover].count() >= crossover
+    return nick_matches(term, lookup)[:crossover].count() >= crossover
 
 
 def nick_orders(user, term: str, wanted: int = BUYER_SCAN) -> QuerySet[Order]:
     """The user's orders whose buyer's nickname holds ``term`` (``nick_condition``), newest
-    first; none when no nickname can hold it. Callers slice it to at most ``wanted`` (+1)
-    orders: a short term may match a large share of all orders.
+    first (``placed_at``, then id); none when no nickname can hold it. Callers slice it to at
+    most ``wanted`` (+1) orders: a short term may match a large share of all orders.
 
-    Newest by ``placed_at`` for a term of NICK_INFIX_MIN characters or more; by id, the order
-    the desk received them in, for a shorter one: a two-character prefix can match one order
-    in twenty (``tb`` starts every default Taobao nickname), so PostgreSQL walks the primary
-    key backwards and stops at the slice instead of sorting tens of thousands of rows.
-
-    A longer term takes one of two ways, the cheaper for it (``walk_newest_orders``): a term
-    many buyers hold walks the newest orders (``order_placed_walk_idx``: time, id, nickname
-    and shop, so no order row is read) and stops after ``wanted``; a rarer one reads the
-    matching nicknames from their own table (trigram index), then each one's orders from
-    ``order_nick_placed_idx`` alone. Either way the shop is checked through an expression no
-    index serves: given ``shop_id IN (...)`` PostgreSQL would AND in the shop_id index, a
-    bitmap of every order of the user's shops (364,000 at a million orders, 25 ms)."""
+    Each term takes one of two ways, the cheaper for it (``walk_newest_orders``): a term many
+    buyers hold walks the newest orders (``order_placed_walk_idx``: time, id, nickname and
+    shop, so no order row is read) and stops after ``wanted``; a rarer one reads the matching
+    nicknames from their own table (trigram index), then each one's orders from
+    ``order_nick_placed_idx`` alone. A one- or two-character prefix too: ``tb`` starts one
+    nickname in twenty and walks, but a prefix few or no buyers have walked the whole table
+    before (1.3-2.6 s at a million orders for ``a``, ``12``, ``T1``: hostile review of issue
+    11) and now asks the nickname table first. Either way the shop is checked through an
+    expression no index serves: given ``shop_id IN (...)`` PostgreSQL would AND in the
+    shop_id index, a bitmap of every order of the user's shops (364,000 at a million orders,
+    25 ms)."""
     term = search_term(term)
-    condition = nick_condition(term)
-    if condition is None:
+    lookup = nick_lookup(term)
+    if lookup is None:
         return Order.objects.none()
-    if len(term) < NICK_INFIX_MIN:
-        return visible_orders(user).filter(condition).order_by("-id")
-    if walk_newest_orders(user, term, wanted):
-        orders = Order.objects.filter(condition)
+    if walk_newest_orders(user, term, wanted, lookup):
+        orders = Order.objects.filter(nick_condition(term))
     else:
-        orders = Order.objects.filter(buyer_nick__in=nick_matches(term))
+        orders = Order.objects.filter(buyer_nick__in=nick_matches(term, lookup))
     orders = orders.alias(shop_checked=unindexed(Order, "shop_id"))
     return scope_to_user(orders, user, shop_field="shop_checked").order_by("-placed_at", "-id")
 

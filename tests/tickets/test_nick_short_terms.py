@@ -1,0 +1,54 @@
+"""A one- or two-character nickname term matches the start of nicknames, whichever way
+``nick_orders`` takes (walking the newest orders, or the nickname table first): a prefix few
+or no buyers have no longer walks every order (hostile review of issue 11)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.factories import make_order, make_user
+from tickets import selectors
+from tickets.roles import Role
+
+NICKS = ["tb001", "TB002", "tbx", "小安安", "安安小屋", "ab", "Abc", "xtb", "12号", "T1店"]
+TERMS = ["t", "tb", "TB", "安", "安安", "a", "ab", "1", "12", "T1", "zz", "小", "%", "_"]
+
+
+@pytest.fixture
+def buyers(shop_a, shop_b):
+    now = timezone.now()
+    for n, nick in enumerate(NICKS):
+        for shop in (shop_a, shop_b):
+            make_order(shop, buyer_nick=nick, placed_at=now - timedelta(hours=n))
+    return make_user(shops=[shop_a]), make_user(role=Role.SUPERVISOR, all_shops=True)
+
+
+def _expected(user, term):
+    shops = set(selectors.visible_shop_ids(user))
+    return [
+        order.pk
+        for order in sorted(
+            selectors.Order.objects.all(), key=lambda o: (o.placed_at, o.pk), reverse=True
+        )
+        if order.shop_id in shops and order.buyer_nick.upper().startswith(term.upper())
+    ]
+
+
+@pytest.mark.parametrize("walk", [True, False])
+def test_a_short_term_finds_the_nicknames_it_starts(buyers, monkeypatch, walk):
+    monkeypatch.setattr(selectors, "walk_newest_orders", lambda *args, **kwargs: walk)
+    for user in buyers:
+        for term in TERMS:
+            found = list(selectors.nick_orders(user, term, 50).values_list("pk", flat=True))
+            assert found == _expected(user, term), (user, term)
+
+
+def test_a_prefix_nobody_has_asks_the_nickname_table_only(buyers, django_assert_max_num_queries):
+    agent, _supervisor = buyers
+    list(selectors.nick_orders(agent, "tb", 501)[:501])  # the user's roles and shops, the sizes
+    # PostgreSQL counts the matching nicknames first (``walk_newest_orders``); SQLite doesn't
+    with django_assert_max_num_queries(2) as queries:
+        assert not list(selectors.nick_orders(agent, "zz", 501)[:501])
+    # the orders are reached through the nickname table, never walked
+    assert "tickets_buyernick" in queries.captured_queries[-1]["sql"]
