@@ -144,8 +144,9 @@ def user_access_load(user) -> None:
     backend builds them; it unites them itself into ``_perm_cache``).
 
     Every page asked three times (the user's permissions, the groups' permissions, the groups'
-    names: three round trips and three compiled queries on each page, issue 14). Loaded once per user object, after which nothing is read again; an inactive user or a
-    superuser is left to the backend (it answers them without these sets)."""
+    names: three round trips and three compiled queries on each page, issue 14). Loaded once
+    per user object, after which nothing is read again; an inactive user or a superuser is
+    left to the backend (it answers them without these sets)."""
     if getattr(user, "_desk_roles", None) is not None:
         return
     if not user.is_authenticated or not user.is_active or user.is_superuser:

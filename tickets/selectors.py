@@ -388,8 +388,8 @@ def walk_newest_orders(user, term: str, wanted: int, lookup: str = "icontains") 
     ``term`` by ``lookup`` (``nick_lookup``) are found sooner by walking every order newest
     first (``order_placed_walk_idx``) than through the orders of each matching nickname
     (``order_nick_placed_idx``). Both read index entries only, at about the same cost each
-    (bench/README, issue 11), so the way that reads fewer wins. With O orders, N nicknames, m of them matching, and the user's shops a
-    share s of the orders:
+    (bench/README, issue 11), so the way that reads fewer wins. With O orders, N nicknames,
+    m of them matching, and the user's shops a share s of the orders:
 
     - through the nicknames: every order of the m nicknames, m·O/N entries;
     - walking: until ``wanted`` matches turn up, wanted·N/(m·s) entries;
@@ -499,7 +499,10 @@ def transition_refusal(
 def _counted_of_kind(ticket: Ticket, kind: str, ledger) -> Decimal:
     if ledger is None:
         return counted_total(ticket.ledger_entries.filter(kind=kind))
-    return signed_total(e for e in ledger if e.kind == kind and is_counted(e))
+    # The ticket's own rows only, whatever rows the caller passed (the order's, say).
+    return signed_total(
+        e for e in ledger if e.ticket_id == ticket.pk and e.kind == kind and is_counted(e)
+    )
 
 
 def open_promises(ticket: Ticket):

@@ -177,7 +177,12 @@ def exchange_price_position(
         for item in items
         for r in item.replacements.all()
     ]
-    refunds = (e for e in ledger if e.kind == LedgerEntry.Kind.REFUND and is_counted(e))
+    # The ticket's own refunds, whatever rows the caller passed (the order's, say).
+    refunds = (
+        e
+        for e in ledger
+        if e.ticket_id == ticket.pk and e.kind == LedgerEntry.Kind.REFUND and is_counted(e)
+    )
     return PricePosition(
         due=cents(sum(due, ZERO)), charged=signed_total(charges), refunded=signed_total(refunds)
     )

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -169,8 +169,8 @@ def read_in_full(rows: Iterable[T]) -> Iterator[T]:
     the tables and sorting once took 0.3-0.5 s (bench/README.md). The two settings hold for
     the transaction's statements until the last row is read, then are put back, so the rest
     of it plans as before; a sheet is written in one transaction (outside one, and on SQLite,
-    nothing is changed). Not put back on an error: the transaction it breaks takes them
-    with it."""
+    nothing is changed). Put back too when the reader stops early; after a database error the
+    broken transaction's rollback takes them with it."""
     if connection.vendor != "postgresql" or not connection.in_atomic_block:
         yield from rows
         return
@@ -182,12 +182,17 @@ def read_in_full(rows: Iterable[T]) -> Iterator[T]:
             [*names, names[0], names[1], SHEET_SORT_MEMORY],
         )
         before = cursor.fetchone()[:2]
-    yield from rows
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
-            [names[0], before[0], names[1], before[1]],
-        )
+    try:
+        yield from rows
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
+                    [names[0], before[0], names[1], before[1]],
+                )
+        except DatabaseError:
+            pass  # the transaction is broken: its rollback puts them back
 
 
 _REGISTRY: dict[str, SheetBuilder] = {}

@@ -133,6 +133,24 @@ def test_sums_of_rows_read_once_equal_the_databases_sums(busy_order):
     assert refund_room(order, ret) > 0  # the sums above compared something
 
 
+def test_the_orders_rows_count_only_for_their_own_ticket(shop_a, supervisor):
+    """Given every row of the order, a ticket's moves still add up its own rows only:
+    another ticket's refund does not let this one be marked refunded (hostile review of
+    issue 14)."""
+    order = make_order(shop_a, items=((Decimal("120.00"), 1), (Decimal("80.00"), 1)))
+    first, second = list(order.items.order_by("pk"))
+    refunded = open_ticket(order, supervisor, Ticket.Kind.REFUND_ONLY, [first])
+    waiting = open_ticket(order, supervisor, Ticket.Kind.REFUND_ONLY, [second])
+    record(supervisor, order, refunded, K.REFUND, "30.00")
+    rows = order_ledger(order)
+
+    assert transition_refusal(refunded, S.REFUNDED, ledger=rows) is None
+    assert transition_refusal(waiting, S.REFUNDED) is not None
+    assert transition_refusal(waiting, S.REFUNDED, ledger=rows) == transition_refusal(
+        waiting, S.REFUNDED
+    )
+
+
 def test_an_exchanges_price_position_from_rows_read_once(shop_a, supervisor):
     # given: a dearer replacement, a price difference paid and one reversed, a refund
     order = make_order(shop_a, items=((Decimal("169.00"), 2), (Decimal("59.00"), 1)))
