@@ -637,15 +637,6 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
-# Sessions live in the database; with Redis each one also has a copy in the cache, kept for
-# the session's remaining age and written, replaced or deleted with the row (Django's
-# cached_db: login, the once-a-minute idle touch, logout), which every request reads instead
-# of the session table - one query fewer on every page (issue 14). Without the copy (Redis
-# emptied or restarted) the row is read and copied again; while Redis can't be reached, pages
-# are served from the row (aftersales.sessions.SessionStore). Files are not faster than the
-# table, so without Redis the database alone keeps them.
-if REDIS_URL:
-    SESSION_ENGINE = "aftersales.sessions"
 
 # --- Logging: never a phone number, a query string or a session id in the logs ----------
 # One handler, which redacts (aftersales/logging.py). Django's own "django" and "django.server"
