@@ -136,3 +136,23 @@ def test_list_rows_read_no_column_later(client, shop_a):
     assert len(many.captured_queries) == len(few.captured_queries)
     assert html.count("王小红") >= 12 and html.count("bcx买家") >= 12
     assert html.count(shop_a.name) >= 12 and html.count("停滞") >= 12
+
+
+def test_list_rows_escape_every_text(client, shop_a):
+    """The rows are written as f-strings (``desk_rows.ticket_rows``): every text a buyer, an
+    import or an administrator wrote is escaped; the buyer links for a user who may read
+    orders, plain text for one who may not."""
+    shop_a.name = "店<b>&'\""
+    shop_a.save()
+    agent = make_user(shops=[shop_a], first_name="<i>'")
+    order = make_order(shop_a, buyer_nick="<script>x</script>&'\"")
+    ticket = make_ticket(order, agent)
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=agent)
+    client.force_login(agent)
+
+    html = client.get(LIST, {"status": ""}).content.decode()
+
+    assert "<script>x" not in html and "<b>&" not in html and "<i>'" not in html
+    assert "&lt;script&gt;x&lt;/script&gt;&amp;&#x27;&quot;" in html
+    assert "店&lt;b&gt;&amp;&#x27;&quot;" in html
+    assert 'class="buyer-link" href="/buyers/?nick=%3Cscript%3Ex%3C%2Fscript%3E%26%27%22"' in html

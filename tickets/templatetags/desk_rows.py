@@ -11,16 +11,18 @@ the same markup costs a fraction of that. Every text is escaped by ``format_html
 words are the same msgids the template used, so their translations carry over.
 """
 
+from html import escape
+
 from django import template
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .desk_buyers import buyer_link
+from .desk_buyers import buyer_url
 
 register = template.Library()
 
@@ -76,43 +78,42 @@ def ticket_rows(context, tickets, can_bulk=False) -> SafeString:
     """The ``<tr>`` of each ticket of the list (its select related shop, order and
     assignee loaded): number, shop, order no., buyer (a link to the buyer's page for a user
     who may read orders), kind, reason, status with its badges, assignee, resolution due
-    with its overdue / paused badges; a checkbox first when ``can_bulk``."""
-    detail = reverse("tickets:ticket_detail", args=[0])[: -len("0/")]
+    with its overdue / paused badges; a checkbox first when ``can_bulk``.
+
+    Written as f-strings with every text escaped (``html.escape``, what Django's ``escape``
+    does): ``format_html`` per row and per cell was a third of the rows' time, and asking
+    the permission for the buyer's link once per row another tenth (issue 14)."""
+    detail = escape(reverse("tickets:ticket_detail", args=[0])[: -len("0/")])
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    buyer_links = user is not None and user.has_perm("tickets.view_order")
     rows = []
     for ticket in tickets:
         overdue = ticket.is_overdue()
         stale = ticket.is_stale
         classes = " ".join(name for name, on in (("overdue", overdue), ("stale", stale)) if on)
         pick = (
-            format_html(
-                '<td class="pick"><input type="checkbox" name="ids" value="{}" '
-                'aria-label="{}"></td>',
-                ticket.pk,
-                _("选择 %(no)s") % {"no": ticket.number},
+            '<td class="pick"><input type="checkbox" name="ids" value="{}" '
+            'aria-label="{}"></td>'.format(
+                ticket.pk, escape(_("选择 %(no)s") % {"no": ticket.number})
             )
             if can_bulk
             else ""
         )
+        nick = ticket.order.buyer_nick
+        if not nick:
+            buyer = "—"
+        elif buyer_links:
+            buyer = f'<a class="buyer-link" href="{escape(buyer_url(nick))}">{escape(nick)}</a>'
+        else:
+            buyer = escape(nick)
         rows.append(
-            (
-                classes,
-                pick,
-                f"{detail}{ticket.pk}/",
-                ticket.number,
-                ticket.shop.name,
-                ticket.order.order_no,
-                buyer_link(context, ticket.order.buyer_nick),
-                ticket.get_kind_display(),
-                ticket.get_reason_display(),
-                _status_cell(ticket),
-                ticket.assignee or "—",
-                _due_cell(ticket, overdue),
-            )
+            f'<tr class="{classes}">{pick}<td class="mono"><a href="{detail}{ticket.pk}/">'
+            f"{escape(ticket.number)}</a></td><td>{escape(ticket.shop.name)}</td>"
+            f'<td class="mono">{escape(ticket.order.order_no)}</td><td>{buyer}</td>'
+            f"<td>{escape(str(ticket.get_kind_display()))}</td>"
+            f"<td>{escape(str(ticket.get_reason_display()))}</td>"
+            f"<td>{_status_cell(ticket)}</td><td>{escape(str(ticket.assignee or '—'))}</td>"
+            f"<td>{_due_cell(ticket, overdue)}</td></tr>"
         )
-    return format_html_join(
-        "\n",
-        '<tr class="{}">{}<td class="mono"><a href="{}">{}</a></td><td>{}</td>'
-        '<td class="mono">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
-        "<td>{}</td></tr>",
-        rows,
-    )
+    return mark_safe("\n".join(rows))  # noqa: S308 - every text above is escaped
