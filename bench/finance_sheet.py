@@ -44,6 +44,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
+from bench.measuring import backend_cpu_seconds  # noqa: E402
 from finance_exports.models import Sheet  # noqa: E402
 from tickets.db import emptying_statements  # noqa: E402
 from tickets.models import LedgerEntry, Order, Shop, Ticket, User  # noqa: E402
@@ -176,21 +177,6 @@ MODES = {
 }
 
 
-def _backend_cpu_seconds() -> float | None:
-    """CPU time of this connection's PostgreSQL backend so far (user + system, from
-    /proc/<pid>/stat: the server must run on this machine), or None when it can't be read.
-    With the process's own CPU time it measures a build on a busy machine, where the wall
-    clock counts the other benchmarks' time too."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _timed(owner, name: str, phases: dict) -> None:
     """Wraps ``owner.name`` to add its wall time to ``phases[name]``."""
     original = getattr(owner, name)
@@ -219,14 +205,14 @@ def measure(mode: str) -> dict:
         hours=17
     )
     rss_before = _rss_kb("VmRSS")
-    db_cpu_before = _backend_cpu_seconds()
+    db_cpu_before = backend_cpu_seconds(connection)
     Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM, the peak RSS
     cpu_started = time.process_time()
     started = time.perf_counter()
     sheet = services.sheet_build(kind="finance", business_date=BUSINESS_DATE, now=now)
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
-    db_cpu_after = _backend_cpu_seconds()
+    db_cpu_after = backend_cpu_seconds(connection)
     peak = _rss_kb("VmHWM")
     # "save" is what is left: saving the workbook, splicing rows, moving it into storage
     phases["save"] = seconds - sum(phases.values())

@@ -117,19 +117,6 @@ def write_files(folder: Path, orders: int, seed: int = 6) -> tuple[Path, Path, i
     return order_path, item_path, item_rows
 
 
-def backend_cpu_seconds(connection) -> float | None:
-    """CPU time of ``connection``'s PostgreSQL backend so far (user + system, /proc/<pid>/stat;
-    the server runs on this machine), or None when it can't be read."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def rss_mb() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -150,6 +137,7 @@ def one_run(order_path: Path, item_path: Path, shop_code: str) -> dict:
     settings.DEBUG = False
     from django.db import connection
 
+    from bench.measuring import backend_cpu_seconds
     from tickets.imports.run import Upload, import_files
     from tickets.models import Order, Shop
 
@@ -186,6 +174,8 @@ def copy_run(shop_code: str, folder: Path) -> dict:
 
     django.setup()
     from django.db import connection, transaction
+
+    from bench.measuring import backend_cpu_seconds
 
     tables = {
         "tickets_order": "SELECT * FROM tickets_order WHERE shop_id = {shop} ORDER BY id",

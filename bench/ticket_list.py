@@ -14,9 +14,7 @@ SQL queries each page ran.
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -30,30 +28,10 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.measuring import backend_pid, page_times  # noqa: E402
 from tickets.models import Order, Ticket, User  # noqa: E402
 from tickets.selectors import visible_tickets  # noqa: E402
-
-
-def measure(client: Client, url: str, runs: int) -> tuple[float, float, int]:
-    for _ in range(2):
-        response = client.get(url)
-        if response.status_code not in (200, 302):
-            sys.exit(f"{url} answered {response.status_code}")
-    # The queries counted on a request of their own: logging each one (CaptureQueriesContext)
-    # would be timed too.
-    with CaptureQueriesContext(connection) as captured:
-        client.get(url)
-    queries = len(captured.captured_queries)
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        client.get(url)
-        timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
-    p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
-    return statistics.median(timings), p95, queries
 
 
 def sample_ticket(user: User) -> Ticket | None:
@@ -127,10 +105,7 @@ def first_in_line() -> None:
     processes of a shared machine (test suites, a seed) wait for them rather than the other
     way round: the figures then come near a quiet machine's (the two share the cores' caches
     still). Needs root; the backend is the one this process's connection holds."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
-    for pid in (os.getpid(), backend):
+    for pid in (os.getpid(), backend_pid(connection)):
         os.setpriority(os.PRIO_PROCESS, pid, -20)
 
 
@@ -172,7 +147,7 @@ def main() -> None:
         for name, url in pages.items():
             if args.only and not any(part in name for part in args.only):
                 continue
-            median, p95, queries = measure(client, url, args.runs)
+            median, p95, queries = page_times(client, url, args.runs)
             print(f"  {name:48} {median:10.1f} {p95:8.1f} {queries:8d}")
         print()
 

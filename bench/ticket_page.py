@@ -20,7 +20,6 @@ before and after a change (``diff -r``).
 import argparse
 import os
 import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -33,11 +32,10 @@ import django
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.db.models import Count, Q  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.measuring import page_times  # noqa: E402
 from tickets.models import Ticket, User  # noqa: E402
 from tickets.selectors import visible_tickets  # noqa: E402
 
@@ -67,25 +65,6 @@ def representative(user: User) -> list[Ticket]:
     return [t for t in picks if t is not None]
 
 
-def measure(client: Client, url: str, runs: int) -> tuple[float, float, int]:
-    for _ in range(3):
-        response = client.get(url)
-        if response.status_code != 200:
-            sys.exit(f"{url} answered {response.status_code}")
-    with CaptureQueriesContext(connection) as captured:
-        client.get(url)
-    # Read now: the next request's request_started empties the log it reads from.
-    queries = len(captured.captured_queries)
-    timings = []
-    for _ in range(runs):
-        started = time.process_time()
-        client.get(url)
-        timings.append((time.process_time() - started) * 1000)
-    timings.sort()
-    p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
-    return statistics.median(timings), p95, queries
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=40)
@@ -105,7 +84,9 @@ def main() -> None:
         for pk in pks:
             ticket = tickets[pk]
             url = f"/tickets/{pk}/"
-            median, p95, queries = measure(client, url, args.runs)
+            median, p95, queries = page_times(
+                client, url, args.runs, clock=time.process_time, warmups=3, statuses=(200,)
+            )
             label = f"{pk} {ticket.kind}/{ticket.status}"
             print(f"{label:>30} {user.username:>10} {median:7.1f} {p95:7.1f} {queries:7d}")
             if args.html:
