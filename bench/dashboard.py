@@ -33,6 +33,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from bench.measuring import p95  # noqa: E402
 from tickets.models import Ticket, User  # noqa: E402
 
 
@@ -55,9 +56,7 @@ class SqlClock:
 
 
 def spread(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    return f"{ordered[0]:6.1f} {statistics.median(ordered):6.1f} {p95:6.1f}"
+    return f"{min(values):6.1f} {statistics.median(values):6.1f} {p95(values):6.1f}"
 
 
 def main() -> None:
