@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import make_order, make_user
@@ -176,6 +178,26 @@ def test_closing_sets_closed_at_and_first_response(agent, shipped):
     ticket = ticket_transition(actor=agent, ticket=ticket, to_status=S.CLOSED)
     assert ticket.closed_at is not None
     assert not ticket.is_open
+
+
+def test_a_status_change_writes_the_ticket_row_once_and_dates_it_by_its_line(agent, shipped):
+    # given an open exchange
+    ticket = open_ticket(agent, shipped)
+    # when the agent moves it on, counting the UPDATEs of the ticket's row
+    with CaptureQueriesContext(connection) as queries:
+        ticket = ticket_transition(actor=agent, ticket=ticket, to_status=S.AWAITING_RETURN)
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "tickets_ticket"')]
+    # then the row is written once (each UPDATE enters every index of the table), and its
+    # "last changed" is the moment of the timeline line, in memory and in the database
+    assert len(updates) == 1, updates
+    line = ticket.events.filter(kind=TicketEvent.Kind.STATUS).latest("created_at", "pk")
+    assert line.to_status == S.AWAITING_RETURN
+    assert ticket.updated_at == line.created_at
+    assert Ticket.objects.get(pk=ticket.pk).updated_at == line.created_at
+    # and a note afterwards still moves it (a line with no save of its own)
+    ticket_note(actor=agent, ticket=ticket, text="买家已寄回")
+    note = ticket.events.latest("created_at", "pk")
+    assert Ticket.objects.get(pk=ticket.pk).updated_at == note.created_at > line.created_at
 
 
 def test_agent_takes_a_ticket_but_cannot_take_anothers(agent, shipped, shop_a):

@@ -298,7 +298,13 @@ def ticket_transition(
     ticket.save()
     sla_warnings_settle(ticket)
     _event(
-        ticket, actor, TicketEvent.Kind.STATUS, note, from_status=from_status, to_status=to_status
+        ticket,
+        actor,
+        TicketEvent.Kind.STATUS,
+        note,
+        from_status=from_status,
+        to_status=to_status,
+        ticket_saved_at=ticket.updated_at,  # the save above stamped it: no second UPDATE
     )
     if to_status in Ticket.FINISHED_STATUSES:
         _escalation_end(actor, ticket, now)
