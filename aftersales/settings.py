@@ -170,6 +170,18 @@ else:
             _pg_options.get("options", "")
             + f" -c max_parallel_workers_per_gather={env_int('PG_PARALLEL_WORKERS', 0)}"
         ).strip()
+    # Parameters travel beside the SQL (psycopg's server-side binding) instead of being quoted
+    # into it in Python, and a statement a connection has run DATABASE_PREPARE_THRESHOLD times
+    # is kept parsed on the server (a prepared statement). Each statement is still planned
+    # for its own values (plan_cache_mode): a plan made once for any shop or search term could
+    # be far worse for the next. At 100,000 tickets the dashboard's Python went -4 ms and its
+    # SQL -25 % (bench/README "Prepared statements"). DATABASE_PREPARE_THRESHOLD=none turns
+    # preparing off (a transaction-pooling PgBouncer without prepared-statement support).
+    _pg_options.setdefault("server_side_binding", True)
+    _prepare = (env_str("DATABASE_PREPARE_THRESHOLD") or "5").strip().lower()
+    _pg_options.setdefault("prepare_threshold", None if _prepare == "none" else int(_prepare))
+    if "plan_cache_mode" not in _pg_options["options"]:
+        _pg_options["options"] += " -c plan_cache_mode=force_custom_plan"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tickets.User"

@@ -1,0 +1,58 @@
+"""PostgreSQL connections bind parameters on the server and keep the statements they repeat
+prepared, each run planned for its own values (issue 14; settings.py, README
+"Configuration")."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.db import connection
+
+from tickets.models import Ticket
+
+_PRINT_OPTIONS = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "o = s.DATABASES['default']['OPTIONS']; "
+    "print(o['server_side_binding'], o['prepare_threshold'], 'force_custom_plan' in o['options'])"
+)
+
+
+def _options(**env) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", _PRINT_OPTIONS],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "aftersales.settings",
+            "DATABASE_URL": "postgres://desk@127.0.0.1:5432/desk",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip() or out.stderr
+
+
+def test_the_defaults_and_turning_preparing_off():
+    assert _options() == "True 5 True"
+    assert _options(DATABASE_PREPARE_THRESHOLD="none") == "True None True"
+    assert _options(DATABASE_PREPARE_THRESHOLD="2") == "True 2 True"
+
+
+@pytest.mark.django_db
+def test_a_repeated_statement_is_prepared_and_planned_for_its_values():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_custom_plan"
+    # when the same query runs more often than the threshold on one connection
+    for status in [Ticket.Status.OPEN] * 6:
+        list(Ticket.objects.filter(status=status).values_list("pk", flat=True)[:1])
+    # then the server holds it prepared
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "tickets_ticket" WHERE "tickets_ticket"."status" = $1%'],
+        )
+        assert cursor.fetchone()[0] == 1
