@@ -171,14 +171,24 @@ else:
             + f" -c max_parallel_workers_per_gather={env_int('PG_PARALLEL_WORKERS', 0)}"
         ).strip()
     # Parameters travel beside the SQL (psycopg's server-side binding) instead of being quoted
-    # into it in Python, and a statement a connection has run DATABASE_PREPARE_THRESHOLD times
-    # is kept parsed on the server (a prepared statement). Each statement is still planned
-    # for its own values (plan_cache_mode): a plan made once for any shop or search term could
-    # be far worse for the next. At 100,000 tickets the dashboard's Python went -4 ms and its
-    # SQL -25 % (bench/README "Prepared statements"). DATABASE_PREPARE_THRESHOLD=none turns
-    # preparing off (a transaction-pooling PgBouncer without prepared-statement support).
+    # into it in Python: 4 ms of a dashboard's CPU at 100,000 tickets (bench/README "Prepared
+    # statements"). A query then takes at most 65,535 parameters (SQLite, the other database
+    # the suite runs on, 32,766): long id lists go as one array (``tickets.selectors.AnyOf``)
+    # or in chunks.
     _pg_options.setdefault("server_side_binding", True)
-    _prepare = (env_str("DATABASE_PREPARE_THRESHOLD") or "5").strip().lower()
+    # DATABASE_PREPARE_THRESHOLD=N keeps a statement a connection has run N times parsed on
+    # the server (a prepared statement; the dashboard's SQL -25 %), each run still planned
+    # for its own values (plan_cache_mode): a plan made once for any shop or search term
+    # could be far worse for the next. Off by default: a migration that changes a column's
+    # type makes the running release's prepared statements fail ("cached plan must not
+    # change result type") until its connections close, and a transaction-pooling PgBouncer
+    # cannot keep them. Turn it on where every web node and worker restarts right after
+    # ``migrate`` and connections go straight to PostgreSQL (README "Configuration").
+    _prepare = (env_str("DATABASE_PREPARE_THRESHOLD") or "none").strip().lower()
+    if _prepare != "none" and not _prepare.isdigit():
+        raise ImproperlyConfigured(
+            f"DATABASE_PREPARE_THRESHOLD must be a whole number or 'none', not {_prepare!r}."
+        )
     _pg_options.setdefault("prepare_threshold", None if _prepare == "none" else int(_prepare))
     if "plan_cache_mode" not in _pg_options["options"]:
         _pg_options["options"] += " -c plan_cache_mode=force_custom_plan"

@@ -1,5 +1,5 @@
-"""PostgreSQL connections bind parameters on the server and keep the statements they repeat
-prepared, each run planned for its own values (issue 14; settings.py, README
+"""PostgreSQL connections bind parameters on the server and, when asked, keep the statements
+they repeat prepared, each run planned for its own values (issue 14; settings.py, README
 "Configuration")."""
 
 import os
@@ -33,16 +33,23 @@ def _options(**env) -> str:
     return out.stdout.strip() or out.stderr
 
 
-def test_the_defaults_and_turning_preparing_off():
-    assert _options() == "True 5 True"
+def test_the_defaults_and_turning_preparing_on():
+    # off by default: a migration changing a column's type breaks a running release's
+    # prepared statements (hostile review)
+    assert _options() == "True None True"
     assert _options(DATABASE_PREPARE_THRESHOLD="none") == "True None True"
-    assert _options(DATABASE_PREPARE_THRESHOLD="2") == "True 2 True"
+    assert _options(DATABASE_PREPARE_THRESHOLD="5") == "True 5 True"
+    refused = _options(DATABASE_PREPARE_THRESHOLD="off")
+    assert "ImproperlyConfigured" in refused and "DATABASE_PREPARE_THRESHOLD" in refused
 
 
 @pytest.mark.django_db
-def test_a_repeated_statement_is_prepared_and_planned_for_its_values():
+def test_a_repeated_statement_is_prepared_and_planned_for_its_values(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's prepared statements")
+    # given preparing turned on (DATABASE_PREPARE_THRESHOLD=5) for this connection
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", 5)
     with connection.cursor() as cursor:
         cursor.execute("SHOW plan_cache_mode")
         assert cursor.fetchone()[0] == "force_custom_plan"

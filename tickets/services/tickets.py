@@ -304,7 +304,7 @@ def ticket_transition(
         note,
         from_status=from_status,
         to_status=to_status,
-        ticket_saved_at=ticket.updated_at,  # the save above stamped it: no second UPDATE
+        ticket_saved=True,  # the save above stamped updated_at: no second UPDATE
     )
     if to_status in Ticket.FINISHED_STATUSES:
         _escalation_end(actor, ticket, now)

@@ -1,7 +1,5 @@
 """The ticket timeline's one writer. Every service that changes a ticket records it here."""
 
-from datetime import datetime
-
 from tickets.models import Ticket, TicketEvent, User
 
 
@@ -14,7 +12,7 @@ def timeline_write(
     from_status: str = "",
     to_status: str = "",
     submission: str | None = None,
-    ticket_saved_at: datetime | None = None,
+    ticket_saved: bool = False,
 ) -> TicketEvent:
     """Appends one line to ``ticket``'s timeline: who (``actor``; None for the desk itself, a
     scheduled task or an import), what (``kind``, one of ``TicketEvent.Kind``), and the words
@@ -27,11 +25,11 @@ def timeline_write(
     the list's "recently updated" sort and date filter count it (issue 16 third review 3).
     Nothing reads ``updated_at`` as "a field changed": staleness is ``status_changed_at``.
 
-    ``ticket_saved_at``: the caller has just saved ``ticket`` in this transaction and that
-    save stamped its ``updated_at`` (aware time): the line takes that time and the ticket is
-    not written a second time (a status change, issue 14: each UPDATE of a ticket row enters
-    every one of its indexes, about half of a status change's server time at a million)."""
-    if ticket_saved_at is not None:
+    ``ticket_saved``: the caller has just saved ``ticket`` whole (``save()`` with no
+    ``update_fields``, which stamps ``updated_at``) in this transaction: the line takes that
+    ``updated_at`` and the ticket is not written a second time (a status change, issue 14:
+    each UPDATE of a ticket row enters every one of its indexes)."""
+    if ticket_saved:
         return TicketEvent.objects.create(
             ticket=ticket,
             actor=actor,
@@ -40,7 +38,7 @@ def timeline_write(
             from_status=from_status,
             to_status=to_status,
             submission=submission,
-            created_at=ticket_saved_at,
+            created_at=ticket.updated_at,
         )
     event = TicketEvent.objects.create(
         ticket=ticket,
