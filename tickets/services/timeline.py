@@ -29,17 +29,6 @@ def timeline_write(
     ``update_fields``, which stamps ``updated_at``) in this transaction: the line takes that
     ``updated_at`` and the ticket is not written a second time (a status change, issue 14:
     each UPDATE of a ticket row enters every one of its indexes)."""
-    if ticket_saved:
-        return TicketEvent.objects.create(
-            ticket=ticket,
-            actor=actor,
-            kind=kind,
-            message=message,
-            from_status=from_status,
-            to_status=to_status,
-            submission=submission,
-            created_at=ticket.updated_at,
-        )
     event = TicketEvent.objects.create(
         ticket=ticket,
         actor=actor,
@@ -48,7 +37,10 @@ def timeline_write(
         from_status=from_status,
         to_status=to_status,
         submission=submission,
+        **({"created_at": ticket.updated_at} if ticket_saved else {}),
     )
+    if ticket_saved:
+        return event
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=event.created_at)
     ticket.updated_at = event.created_at
     return event
