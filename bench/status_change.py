@@ -18,6 +18,7 @@ import os
 import statistics
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,37 +38,26 @@ from tickets.services.tickets import ticket_transition  # noqa: E402
 S = Ticket.Status
 
 
-class _Rollback(Exception):
-    pass
-
-
 def one_round(tickets: list[Ticket]) -> tuple[list[float], float, float | None, int]:
     """(wall ms per change, process CPU ms per change, backend CPU ms per change, queries of
     the first change) for ``tickets``, rolled back."""
     walls = []
-    queries = 0
-    try:
-        with transaction.atomic():
-            cpu, server = time.process_time(), backend_cpu_seconds(connection)
-            for n, ticket in enumerate(tickets):
-                started = time.perf_counter()
-                if n == 0:
-                    with CaptureQueriesContext(connection) as captured:
-                        ticket_transition(
-                            actor=None, ticket=ticket, to_status=S.ON_EXCHANGE_LIST, by_list=True
-                        )
-                    queries = len(captured.captured_queries)
-                else:
-                    ticket_transition(
-                        actor=None, ticket=ticket, to_status=S.ON_EXCHANGE_LIST, by_list=True
-                    )
-                walls.append((time.perf_counter() - started) * 1000)
-            cpu = (time.process_time() - cpu) * 1000 / len(tickets)
-            after = backend_cpu_seconds(connection)
-            server = None if server is None else (after - server) * 1000 / len(tickets)
-            raise _Rollback
-    except _Rollback:
-        pass
+    with transaction.atomic():
+        cpu, server = time.process_time(), backend_cpu_seconds(connection)
+        for n, ticket in enumerate(tickets):
+            counted = CaptureQueriesContext(connection) if n == 0 else nullcontext()
+            started = time.perf_counter()
+            with counted:
+                ticket_transition(
+                    actor=None, ticket=ticket, to_status=S.ON_EXCHANGE_LIST, by_list=True
+                )
+            walls.append((time.perf_counter() - started) * 1000)
+            if n == 0:
+                queries = len(counted.captured_queries)
+        cpu = (time.process_time() - cpu) * 1000 / len(tickets)
+        after = backend_cpu_seconds(connection)
+        server = None if server is None else (after - server) * 1000 / len(tickets)
+        transaction.set_rollback(True)
     return walls, cpu, server, queries
 
 

@@ -22,10 +22,6 @@ from . import Period, SheetBuilder, Summary, register
 
 INV = InvoiceRequest.Status
 
-# Requests marked batched per UPDATE: one query takes at most 65,535 parameters (32,766 on
-# SQLite), and a backlog of requests may be longer.
-CLAIM_CHUNK = 1000
-
 
 @register
 class InvoiceBatchBuilder(SheetBuilder):
@@ -47,13 +43,13 @@ class InvoiceBatchBuilder(SheetBuilder):
         claimed = list(
             self.claimable(sheet).select_for_update().order_by("pk").values_list("pk", flat=True)
         )
-        now = timezone.now()
-        for start in range(0, len(claimed), CLAIM_CHUNK):
-            InvoiceRequest.objects.filter(pk__in=claimed[start : start + CLAIM_CHUNK]).update(
-                status=INV.BATCHED, updated_at=now
-            )
         InvoiceBatchLine.objects.bulk_create(
             [InvoiceBatchLine(sheet=sheet, invoice_id=pk) for pk in claimed], batch_size=1000
+        )
+        # Marked through the lines just written: no list of ids in the query, however long
+        # the backlog (one query takes at most 65,535 parameters, 32,766 on SQLite).
+        InvoiceRequest.objects.filter(batch_claim__sheet=sheet).update(
+            status=INV.BATCHED, updated_at=timezone.now()
         )
         return len(claimed)
 

@@ -127,19 +127,6 @@ def test_the_batch_claims_and_lists_every_request_before_the_cut_off(requests, c
     assert money(total["金额"]) == Decimal("520.49") == sheet.total_amount
 
 
-def test_a_backlog_longer_than_one_update_is_claimed_whole(requests, clock, monkeypatch):
-    # given requests are marked batched two at a time (a backlog longer than one query's
-    # parameters, in small)
-    monkeypatch.setattr("finance_exports.builders.invoices.CLAIM_CHUNK", 2)
-    clock.set(at(B11, "09:05:00"))
-    sheet = sheet_build(kind=Sheet.Kind.INVOICES, business_date=B11)
-    # then each of the three is on the batch and batched
-    on_batch = InvoiceRequest.objects.filter(batch_claim__sheet=sheet)
-    assert set(on_batch.values_list("pk", flat=True)) == {r.pk for r in requests["first"]}
-    assert set(on_batch.values_list("status", flat=True)) == {INV.BATCHED}
-    assert sheet.row_count == 3
-
-
 def test_user_text_is_never_a_formula(requests, clock):
     clock.set(at(B11, "09:05:00"))
     book = workbook(sheet_build(kind=Sheet.Kind.INVOICES, business_date=B11))
