@@ -29,6 +29,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import models
 from .admin_input import CheckedInput
 from .forms import MoneyField
+from .quick_replies import PLACEHOLDERS, unknown_placeholders
 from .selectors import scope_to_user, visible_shops
 
 
@@ -354,8 +355,31 @@ class TicketPhotoAdmin(ServiceDoorAdmin):
     exclude = ("file",)
 
 
+class QuickReplyForm(forms.ModelForm):
+    """A phrase whose placeholder the desk cannot fill (a typo such as ``{运单}``) is refused
+    when it is written, naming the placeholders it can fill."""
+
+    class Meta:
+        model = models.QuickReply
+        fields = ("title", "body", "is_active")
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        unknown = unknown_placeholders(body)
+        if unknown:
+            raise forms.ValidationError(
+                _("不认识的占位符：%(unknown)s。可用：%(known)s")
+                % {
+                    "unknown": "、".join(f"{{{name}}}" for name in unknown),
+                    "known": "、".join(PLACEHOLDERS),
+                }
+            )
+        return body
+
+
 @admin.register(models.QuickReply)
 class QuickReplyAdmin(ReferenceAdmin):
+    form = QuickReplyForm
     list_display = ("title", "is_active", "updated_at")
     search_fields = ("title", "body")
 

@@ -16,8 +16,18 @@ from django.conf import settings
 from .models import QuickReply, Shop, Ticket
 
 PLACEHOLDERS = ("{买家}", "{订单号}", "{运单号}", "{退回运单号}", "{店铺}", "{退货地址}")
-# Anything written like a placeholder: a short name in braces, no spaces.
-_PLACEHOLDER = re.compile(r"\{([^{}\s]{1,12})\}")
+# Anything written like a placeholder: a short name in braces, half-width or the full-width
+# ｛｝ a Chinese input method types, with or without spaces inside (``{ 退回运单号 }``).
+_PLACEHOLDER = re.compile(r"[{｛]\s*([^{}｛｝\s]{1,12})\s*[}｝]")
+_KNOWN = frozenset(name.strip("{}") for name in PLACEHOLDERS)
+
+
+def unknown_placeholders(body: str) -> list[str]:
+    """The placeholder names in ``body`` the desk cannot fill (typos such as ``{运单}``), each
+    once, in order; the admin refuses a phrase with any (a phrase is checked when written,
+    not when an agent is about to send it)."""
+    names = (match.group(1) for match in _PLACEHOLDER.finditer(body or ""))
+    return list(dict.fromkeys(name for name in names if name not in _KNOWN))
 
 
 def shop_return_address(shop: Shop) -> str:

@@ -41,6 +41,40 @@ def test_a_placeholder_the_ticket_cannot_fill_is_a_gap(agent, order_a):
     assert quick_reply_fill(reply, ticket).gaps == ["快递员"]
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["｛退回运单号｝", "{ 退回运单号 }", "｛ 退回运单号}", "{{退回运单号}}"],
+)
+def test_a_placeholder_in_full_width_braces_or_with_spaces_is_a_gap_too(agent, order_a, written):
+    # given a phrase typed with a Chinese input method's braces, or with spaces inside
+    reply = QuickReply.objects.create(title="已收到退件", body=f"亲，退件 {written} 已收到。")
+    ticket = make_ticket(order_a, agent)
+    filled = quick_reply_fill(reply, ticket)
+    # then it is still a gap: the copy waits, the buyer never gets the raw placeholder
+    assert filled.gaps == ["退回运单号"]
+    # and once the ticket knows the number, it is filled in whichever way it was written
+    ticket.return_tracking_no = "YT42"
+    assert "YT42" in quick_reply_fill(reply, ticket).text
+    assert "退回运单号" not in quick_reply_fill(reply, ticket).text
+
+
+def test_the_admin_refuses_a_phrase_with_a_placeholder_the_desk_cannot_fill(client, db):
+    boss = make_user("boss-staff", Role.SUPERVISOR, all_shops=True, is_staff=True)
+    client.force_login(boss)
+    url = reverse("admin:tickets_quickreply_add")
+    # a typo'd placeholder, in either kind of brace, is refused with the ones it can fill
+    for body in ("退件 {运单} 已收到", "退件 ｛快递员 ｝ 已收到"):
+        page = client.post(url, {"title": "已收到", "body": body, "is_active": "on"})
+        assert page.status_code == 200
+        assert "不认识的占位符" in page.content.decode()
+        assert "{退回运单号}" in page.content.decode()
+    assert not QuickReply.objects.exists()
+    # and a phrase with known placeholders (full-width braces included) is saved
+    good = "{买家}您好，退件 ｛退回运单号｝ 已收到"
+    assert client.post(url, {"title": "已收到", "body": good, "is_active": "on"}).status_code == 302
+    assert QuickReply.objects.get().body == good
+
+
 def test_the_return_address_comes_from_the_shop(addresses, agent, shop_a, supervisor):
     # given a Wuhan shop (shop A) and a Shanghai shop, one phrase for both
     shanghai = make_shop("sh-shop", location="shanghai")
