@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from .forms import IsoDateInput
+from .forms import ISO_DATE_INPUT, IsoDateInput
 from .models import Ticket
 from .selectors import (
     AnyOf,
@@ -68,6 +68,11 @@ class DeskDateRangeField(django_filters.fields.DateRangeField):
 
     EARLIEST = date.min + timedelta(days=1)
     LATEST = date.max - timedelta(days=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for bound in self.fields:
+            bound.input_formats = ISO_DATE_INPUT  # like every date input of the desk
 
     def compress(self, data_list):
         if data_list:

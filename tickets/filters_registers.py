@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .filters import DeskDateRangeFilter, IsoDateRangeWidget, ListedModelChoiceFilter
-from .forms import IsoDateInput
+from .forms import ISO_DATE_INPUT, IsoDateInput
 from .models import (
     CourierLossReport,
     HandoverNote,
@@ -174,7 +174,9 @@ class HandoverFilter(RegisterFilter):
 
 
 class FollowUpFilter(django_filters.FilterSet):
-    month = django_filters.DateFilter(label=_("月份（当月第一天）"), widget=IsoDateInput())
+    month = django_filters.DateFilter(
+        label=_("月份（当月第一天）"), widget=IsoDateInput(), input_formats=ISO_DATE_INPUT
+    )
     done = django_filters.BooleanFilter(label=_("已回访"))
 
     class Meta:

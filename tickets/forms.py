@@ -56,12 +56,24 @@ def _day_in_range(day: date) -> None:
         )
 
 
+# What a date or date-time input reads: only ISO, what the browser's date inputs send, in every
+# language. The locale's own formats (zh-hans 2026/11/10, en 11/10/2026) would make a typed or
+# shared link mean different days in the two languages, and filter by a date that the date
+# input, given back a non-ISO value, shows as empty.
+ISO_DATE_INPUT = ("%Y-%m-%d",)
+ISO_DATETIME_INPUT = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+
+
 class DeskDateField(forms.DateField):
-    """Every date field of the desk's forms: an ISO ``<input type="date">`` whose date must lie
-    between ``EARLIEST_DAY`` and ``LATEST_DAY`` (``ValidationError`` "out_of_range"
-    otherwise). Cleans to a ``date`` or None."""
+    """Every date field of the desk's forms: an ISO ``<input type="date">`` (only ISO is read,
+    ``ISO_DATE_INPUT``) whose date must lie between ``EARLIEST_DAY`` and ``LATEST_DAY``
+    (``ValidationError`` "out_of_range" otherwise). Cleans to a ``date`` or None."""
 
     widget = IsoDateInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", ISO_DATE_INPUT)
+        super().__init__(**kwargs)
 
     def validate(self, value):
         super().validate(value)
@@ -75,6 +87,10 @@ class DeskDateTimeField(forms.DateTimeField):
     ``LATEST_DAY``. Cleans to an aware ``datetime`` or None."""
 
     widget = IsoDateTimeInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", ISO_DATETIME_INPUT)
+        super().__init__(**kwargs)
 
     def validate(self, value):
         super().validate(value)

@@ -128,3 +128,39 @@ def test_statistics_page_dates_are_iso(language, client, supervisor):
     today = timezone.localdate().isoformat()
     assert _input(html, "end") == ("date", today)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", _input(html, "start")[1])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_only_iso_is_read_so_a_link_means_one_day_in_both_languages(language, agent, order_a):
+    # given dates written in either locale's own format (zh-hans 2026/11/29, en 11/29/2026)
+    local = ["2026/11/29", "11/29/2026", "29.11.2026", "2026-11-29 14:30"]
+    request = RequestFactory().get("/")
+    request.user = agent
+    with translation.override(language):
+        for written in local:
+            # then no form or filter reads them: a filter the date input shows as empty never
+            # filters, and a shared link never means another day in the other language
+            for form_class, kwargs, field, _i, kind, _t in _forms(agent, order_a):
+                if kind == "month" or (kind == "datetime-local" and "-" in written):
+                    continue  # ISO's own space-separated form is ISO
+                form = form_class(data={field: written}, **kwargs)
+                form.is_valid()
+                assert field in form.errors, (form_class.__name__, written)
+            tickets = TicketFilter({"created_max": written}, request=request)
+            assert not tickets.is_valid(), written
+            assert not FollowUpFilter({"month": written}, request=request).is_valid(), written
+        # and the browser's own values still are
+        assert TicketFilter({"created_max": "2026-11-29"}, request=request).is_valid()
+        form = ReviewForm(data={"made_at": "2026-11-29T14:30:05"}, user=agent)
+        form.is_valid()
+        assert "made_at" not in form.errors
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_list_page_says_a_non_iso_date_is_not_a_date(language, client, agent):
+    client.force_login(agent)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    page = client.get(reverse("tickets:ticket_list"), {"created_max": "2026/11/10"})
+    assert page.status_code == 200
+    assert _input(page.content.decode(), "created_max")[0] == "date"
+    assert page.context["filter"].form.errors
