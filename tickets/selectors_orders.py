@@ -12,6 +12,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Func,
+    Q,
     QuerySet,
     Value,
 )
@@ -62,14 +63,27 @@ def receipt_extension_refusal(order: Order, days: int | None, now: datetime) -> 
     return None
 
 
-def auto_confirm_warning(order: Order, tickets, now: datetime) -> bool:
-    """Whether ``order`` (shipped) confirms itself within ``AUTO_CONFIRM_WARNING`` (or already
-    should have) while one of ``tickets`` (the order's tickets) is an open logistics problem.
-    The deadline counts any receipt extension (``Order.auto_confirm_at``)."""
+@dataclass(frozen=True)
+class AutoConfirmDue:
+    """When an order confirms receipt by itself (自动确认收货): ``deadline`` (aware), and
+    ``passed`` when that moment is already behind us (the platform has most likely closed
+    the trade, so the warning says so, with the year, instead of naming a coming day)."""
+
+    deadline: datetime
+    passed: bool
+
+
+def auto_confirm_warning(order: Order, tickets, now: datetime) -> AutoConfirmDue | None:
+    """The order's auto-confirm deadline when ``order`` (shipped) confirms itself within
+    ``AUTO_CONFIRM_WARNING`` of ``now`` (aware), or already should have, while one of
+    ``tickets`` (the order's tickets) is an open logistics problem; None otherwise. The
+    deadline counts any receipt extension (``Order.auto_confirm_at``)."""
     deadline = order.auto_confirm_at
     if deadline is None or deadline - now > AUTO_CONFIRM_WARNING:
-        return False
-    return any(t.is_open and t.reason == Ticket.Reason.LOGISTICS for t in tickets)
+        return None
+    if not any(t.is_open and t.reason == Ticket.Reason.LOGISTICS for t in tickets):
+        return None
+    return AutoConfirmDue(deadline, passed=deadline <= now)
 
 
 class _Days(Func):
@@ -92,6 +106,7 @@ class AutoConfirmWarning:
     ticket: Ticket
     order: Order
     deadline: datetime  # aware
+    passed: bool  # the deadline is behind ``now``
 
 
 def auto_confirm_warnings(
@@ -99,14 +114,15 @@ def auto_confirm_warnings(
 ) -> list[AutoConfirmWarning]:
     """The dashboard's auto-confirm warnings, soonest deadline first, at most ``limit``: open
     logistics tickets whose shipped order confirms itself within ``AUTO_CONFIRM_WARNING``. An
-    agent sees those of the tickets assigned to them, a supervisor every one in their shops.
+    agent sees those of the tickets assigned to them and of the unassigned ones in their shops
+    (the queue they take work from), a supervisor every one in their shops.
 
     Bounded and indexed: it reads open tickets only (the partial index on open tickets, or the
     assignee index for an agent: a few thousand rows at most, never the ticket history), joins
     each to its order by primary key, and stops at ``limit``."""
     tickets = visible_tickets(user).open().filter(reason=Ticket.Reason.LOGISTICS)
     if not has_role(user, Role.SUPERVISOR):
-        tickets = tickets.filter(assignee=user)
+        tickets = tickets.filter(Q(assignee=user) | Q(assignee__isnull=True))
     deadline = ExpressionWrapper(
         F("order__shipped_at")
         + Value(timedelta(days=settings.DESK_AUTO_CONFIRM_DAYS), output_field=DurationField())
@@ -129,7 +145,10 @@ def auto_confirm_warnings(
         .select_related("order", "shop", "assignee")
         .order_by("deadline", "id")[:limit]
     )
-    return [AutoConfirmWarning(t, t.order, t.order.auto_confirm_at) for t in rows]
+    return [
+        AutoConfirmWarning(t, t.order, t.order.auto_confirm_at, t.order.auto_confirm_at <= now)
+        for t in rows
+    ]
 
 
 def order_history(order: Order) -> QuerySet[OrderChange]:

@@ -210,6 +210,33 @@ def test_dashboard_warnings_agent_mine_supervisor_all(agent, supervisor, shop_a,
     assert auto_confirm_warnings(supervisor, now)[0].deadline == mine.order.auto_confirm_at
 
 
+def test_an_agent_is_warned_of_the_unassigned_tickets_of_their_shops(agent, supervisor, shop_a,
+                                                                     shop_b):  # fmt: skip
+    # given an open logistics ticket nobody has taken, in the agent's shop, and one in a shop
+    # the agent does not serve; both orders confirm themselves in a day
+    queued = make_ticket(shipped(shop_a, days_ago=9), supervisor, kind="reship",
+                         reason="logistics")  # fmt: skip
+    make_ticket(shipped(shop_b, days_ago=9), supervisor, kind="reship", reason="logistics")
+    assert queued.assignee is None
+    # then the agent, who takes work from that queue, is warned of their shop's one
+    assert [w.ticket for w in auto_confirm_warnings(agent, timezone.now())] == [queued]
+
+
+def test_a_passed_deadline_is_told_apart_from_a_coming_one(agent, shop_a):
+    # given an open logistics ticket on an order that confirmed itself yesterday
+    order = shipped(shop_a, days_ago=11)
+    ticket = make_ticket(order, agent, kind="reship", reason="logistics", assignee=agent)
+    now = timezone.now()
+    # then both warnings say the deadline has passed
+    due = auto_confirm_warning(order, [ticket], now)
+    assert due.passed and due.deadline == order.auto_confirm_at
+    assert [w.passed for w in auto_confirm_warnings(agent, now)] == [True]
+    # and a day before it, it is still to come
+    earlier = now - timedelta(days=2)
+    assert not auto_confirm_warning(order, [ticket], earlier).passed
+    assert [w.passed for w in auto_confirm_warnings(agent, earlier)] == [False]
+
+
 def test_dashboard_warnings_are_bounded(supervisor, shop_a, django_assert_max_num_queries):
     for _n in range(4):
         make_ticket(shipped(shop_a, days_ago=9), supervisor, kind="reship", reason="logistics")

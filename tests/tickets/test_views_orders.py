@@ -230,6 +230,31 @@ def test_the_warning_shows_on_order_ticket_and_dashboard_until_extended(client, 
     assert not client.get(pages["dashboard"]).context["auto_confirm_warnings"]
 
 
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("zh-hans", "已经过了"), ("en", "has passed")],
+)
+def test_a_passed_deadline_is_worded_as_passed_with_its_year(
+    client, agent, shop_a, settings, language, words
+):
+    # given an order that confirmed itself a day ago while its logistics ticket is open
+    order = shipped(shop_a, days_ago=11)
+    ticket = make_ticket(order, agent, kind="reship", reason="logistics", assignee=agent)
+    client.force_login(agent)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    at = timezone.localtime(order.auto_confirm_at).strftime("%Y-%m-%d %H:%M")
+    # then the order page, the ticket page and the dashboard say it has passed, with the year
+    for url in (
+        reverse("tickets:order_detail", args=[order.pk]),
+        reverse("tickets:ticket_detail", args=[ticket.pk]),
+    ):
+        html = client.get(url).content.decode()
+        assert words in html and at in html, url
+        assert "将于" not in html and "confirms receipt automatically on" not in html
+    dashboard = client.get(reverse("tickets:dashboard")).content.decode()
+    assert ("已过 " if language == "zh-hans" else "Passed ") + at in dashboard
+
+
 def test_dashboard_warning_query_count_does_not_grow(
     client, supervisor, shop_a, django_assert_max_num_queries
 ):
