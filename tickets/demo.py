@@ -904,13 +904,17 @@ class DemoBuilder:
                     wanted = self.other_colour[item["sku_id"]]
             sku = self.sku_by_pk[item["sku_id"]]
             returned = sku.list_price if sku.list_price is not None else item["unit_price"]
-            wanted_price = self.sku_by_pk[wanted].list_price
+            out = self.sku_by_pk[wanted]
             yield {
                 "ticket_item_id": ticket["_ticket_item_id"],
                 "sku_id": wanted,
                 "quantity": ticket["_quantity"],
-                "unit_price": wanted_price if wanted_price is not None else returned,
+                "unit_price": out.list_price if out.list_price is not None else returned,
                 "returned_unit_price": returned,
+                "code": out.code,
+                "title": out.title,
+                "colour": out.colour,
+                "size": out.size,
                 "chosen_by_id": ticket["opened_by_id"],
                 "chosen_at": ticket["created_at"],
             }

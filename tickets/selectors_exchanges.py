@@ -199,21 +199,19 @@ class GoodsLine:
 
     @property
     def code(self) -> str:
-        return self.replacement.sku.code if self.replacement else self.item.order_item.sku_code
+        return self.replacement.code if self.replacement else self.item.order_item.sku_code
 
     @property
     def title(self) -> str:
-        if self.replacement:
-            return self.replacement.sku.product.title
-        return self.item.order_item.title
+        return self.replacement.title if self.replacement else self.item.order_item.title
 
     @property
     def colour(self) -> str:
-        return self.replacement.sku.colour if self.replacement else self.item.order_item.colour
+        return self.replacement.colour if self.replacement else self.item.order_item.colour
 
     @property
     def size(self) -> str:
-        return self.replacement.sku.size if self.replacement else self.item.order_item.size
+        return self.replacement.size if self.replacement else self.item.order_item.size
 
     @property
     def quantity(self) -> int:
@@ -251,7 +249,7 @@ class GoodsLine:
         goods = self.item.order_item
         if goods.sku_id:
             return self.replacement.sku.product_id != goods.sku.product_id
-        return self.replacement.sku.product.title != goods.title
+        return self.replacement.title != goods.title
 
 
 def _items_read_whole():

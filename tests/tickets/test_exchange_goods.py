@@ -388,6 +388,28 @@ def test_the_prices_are_kept_when_the_catalogue_changes(client, agent, hoodie):
     assert line.price_difference == Decimal("30.00")
 
 
+def test_a_signed_list_keeps_the_goods_it_signed_when_the_catalogue_sku_is_edited(
+    client, agent, supervisor, hoodie
+):
+    # given black XXL -> black XL on a signed list
+    open_exchange(client, agent, hoodie, hoodie["xl"].code)
+    ticket = queue(Ticket.objects.get(order=hoodie["order"]), agent)
+    sheet = build_list()
+    exchange_list_approve(actor=supervisor, sheet=sheet)
+    signed_code = hoodie["xl"].code
+    # when the catalogue's XL SKU is edited (its merchant code and size, as in the admin)
+    type(hoodie["xl"]).objects.filter(pk=hoodie["xl"].pk).update(code="RENAMED-90", size="90")
+    # then the list page, the ticket page and the file still say what was signed
+    client.force_login(supervisor)
+    page = client.get(reverse("finance_exports:sheet_detail", args=[sheet.pk])).content.decode()
+    lines = page[page.index('id="lines"') :]
+    assert signed_code in lines and "RENAMED-90" not in lines
+    ticket_page = client.get(reverse("tickets:ticket_detail", args=[ticket.pk])).content.decode()
+    assert signed_code in ticket_page and "RENAMED-90" not in ticket_page
+    [row] = table(workbook(sheet)["换货清单"], 5)
+    assert (row["发出商家编码"], row["发出尺码"]) == (signed_code, "XL")
+
+
 def test_an_order_of_another_status_still_uses_the_order_price_without_a_catalogue_price(
     agent, shop_a, hoodie
 ):

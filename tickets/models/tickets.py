@@ -399,7 +399,9 @@ class ExchangeReplacement(DeskModel):
     product, and how many; an item's replacements add up to the quantity returned.
     ``unit_price`` and ``returned_unit_price`` are the two SKUs' prices when the choice was
     made (the catalogue's 售价, or the price on the order where the catalogue has none), so
-    the price difference (差价) does not move when the catalogue does. Changed through
+    the price difference (差价) does not move when the catalogue does; ``code``, ``title``,
+    ``colour`` and ``size`` are the SKU as it was then, so what a signed list sends out is
+    what was signed even if the catalogue's SKU is edited afterwards. Changed through
     ``tickets.services.exchanges`` only, and only until the exchange list is signed."""
 
     # No index of its own: ``exchange_replacement_once_per_sku`` (item, SKU) leads with it.
@@ -416,6 +418,11 @@ class ExchangeReplacement(DeskModel):
     quantity = models.PositiveIntegerField(_("数量"))
     unit_price = MoneyField(_("发出单价"))
     returned_unit_price = MoneyField(_("退回单价"))
+    # The SKU as chosen (its lengths are the catalogue's: Sku.code/colour/size, Product.title).
+    code = models.CharField(_("商家编码"), max_length=60)
+    title = models.CharField(_("商品标题"), max_length=200)
+    colour = models.CharField(_("颜色"), max_length=40, blank=True)
+    size = models.CharField(_("尺码"), max_length=20, blank=True)
     chosen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("选择人"),

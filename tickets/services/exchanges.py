@@ -56,7 +56,7 @@ def describe(lines) -> str:
     for line in lines:
         goods = line.ticket_item.order_item
         back = " ".join(p for p in (goods.sku_code, goods.colour, goods.size) if p)
-        out = " ".join(p for p in (line.sku.code, line.sku.colour, line.sku.size) if p)
+        out = " ".join(p for p in (line.code, line.colour, line.size) if p)
         parts.append(f"{back} → {out} ×{line.quantity}")
     return "；".join(parts)
 
@@ -99,6 +99,10 @@ def _build(ticket: Ticket, requests: list[ReplacementRequest], actor: User):
                 quantity=request.quantity,
                 unit_price=unit_price,
                 returned_unit_price=returned_price,
+                code=request.sku.code,
+                title=request.sku.product.title,
+                colour=request.sku.colour,
+                size=request.sku.size,
                 chosen_by=actor,
                 chosen_at=timezone.now(),
             )
