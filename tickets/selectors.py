@@ -30,6 +30,7 @@ from django.db.models import (
 )
 from django.db.models.lookups import Contains, Exact, StartsWith
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .models import (
     BuyerNick,
@@ -58,7 +59,7 @@ from .money import (
 )
 from .roles import Role, user_roles
 from .text import normalise_tracking_no, plain_int, search_text
-from .workflow import LIST_ONLY, allowed_next
+from .workflow import LIST_ONLY, allowed_next, manual_next
 
 S = Ticket.Status
 K = LedgerEntry.Kind
@@ -474,20 +475,24 @@ def transition_refusal(
     ``ledger``: the ticket's ledger rows when the caller has read them already (with
     ``approval`` and ``reverses__approval``), so the money moves ask nothing more."""
     allowed = allowed_next(ticket.kind, ticket.status)
+    list_only = (ticket.kind, ticket.status, to_status) in LIST_ONLY
+    on_list = not by_list and ticket.status == S.ON_EXCHANGE_LIST
+    if on_list and (to_status not in allowed or list_only):
+        return _(
+            "这张售后单在换货清单上，只能按清单发货。要撤销或改动，请主管先把它移出换货清单"
+            "（已签字的清单移出后要重新签字）。"
+        )
     if to_status not in allowed:
-        labels = "、".join(str(S(s).label) for s in allowed) or _("无（已完结）")
+        # The moves a person can make from here: a list-only one is never offered by hand.
+        offered = allowed if by_list else manual_next(ticket.kind, ticket.status)
+        labels = pgettext("list separator", "、").join(str(S(s).label) for s in offered)
         return _("%(kind)s单不能从“%(from)s”变为“%(to)s”。现在可以变为：%(allowed)s。") % {
             "kind": ticket.get_kind_display(),
             "from": ticket.get_status_display(),
             "to": S(to_status).label,
-            "allowed": labels,
+            "allowed": labels or _("无（已完结）"),
         }
-    if not by_list and (ticket.kind, ticket.status, to_status) in LIST_ONLY:
-        if ticket.status == S.ON_EXCHANGE_LIST:
-            return _(
-                "这张售后单在换货清单上，只能按清单发货。要撤销或改动，请主管先把它移出换货清单"
-                "（已签字的清单移出后要重新签字）。"
-            )
+    if not by_list and list_only:
         return _("“%(to)s”由每天 17:00 的换货清单自动完成，不能手动改。") % {
             "to": S(to_status).label
         }
@@ -665,9 +670,12 @@ def refund_room(order: Order, ticket: Ticket | None, *, entries=None, items=None
 # --- the ticket list's saved views --------------------------------------------------
 def saved_views_for(user) -> QuerySet[SavedView]:
     """The saved views the ticket list offers ``user``: their own and every view a supervisor
-    shared with the team (owner loaded), by name. What a view shows is still limited by the
-    list's own scope: a view naming a shop the user doesn't serve shows none of its tickets."""
-    return SavedView.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner")
+    whose account is still active shared with the team (owner loaded), by name. What a view
+    shows is still limited by the list's own scope: a view naming a shop the user doesn't
+    serve shows none of its tickets."""
+    return SavedView.objects.filter(
+        Q(owner=user) | Q(shared=True, owner__is_active=True)
+    ).select_related("owner")
 
 
 # --- who is told, and what is about to be late (issue 13) ---------------------------

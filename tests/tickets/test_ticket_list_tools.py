@@ -147,6 +147,27 @@ def test_bulk_move_refuses_what_needs_more_input_or_belongs_to_the_list(logged_i
     assert not promised.promises.filter(waived_at__isnull=False).exists()
 
 
+def test_a_refused_move_offers_only_the_moves_a_person_can_make_in_either_language(
+    logged_in, agent, shop_a, settings
+):
+    # given a refund-only ticket (open) and an exchange on the list
+    refund = make_ticket(make_order(shop_a), agent, kind=K.REFUND_ONLY)
+    listed = make_ticket(make_order(shop_a), agent, kind=K.EXCHANGE, status=S.ON_EXCHANGE_LIST)
+    # when both are moved where they cannot go
+    results, _page = _bulk(logged_in, agent, [refund.pk, listed.pk], "move", to_status=S.CLOSED)
+    # then the refusal names the moves a person can make: none of the list's own
+    assert results[refund.number][0] == "refused"
+    assert "现在可以变为：已退款、已撤销。" in results[refund.number][1]
+    assert "只能按清单发货" in results[listed.number][1]
+    assert "已发出" not in results[listed.number][1]
+    # and in English it reads as English, with English commas
+    logged_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    results, _page = _bulk(logged_in, agent, [refund.pk], "move", to_status=S.AWAITING_RETURN)
+    words = results[refund.number][1]
+    assert words.startswith("The ticket (") and "It can go to: Refunded, Cancelled." in words
+    assert "、" not in words
+
+
 def test_bulk_take_is_idempotent_and_leaves_others_tickets(logged_in, agent, shop_a):
     colleague = make_user("agent-a2", Role.AGENT, shops=[shop_a])
     free = make_ticket(make_order(shop_a), agent)
@@ -399,6 +420,55 @@ def test_a_view_naming_another_shop_shows_nothing_of_it(client, agent, superviso
     assert page.status_code == 200
     assert page.context["tickets"] == []
     assert theirs.number not in page.content.decode()
+
+
+def test_a_shared_view_naming_a_handler_outside_my_shops_is_not_offered(
+    client, agent, supervisor, shop_a, shop_b
+):
+    # given a supervisor shares a view of a colleague's tickets in a shop the agent doesn't serve
+    colleague = make_user("agent-b9", Role.AGENT, shops=[shop_b])
+    SavedView.objects.create(
+        owner=supervisor, name="B 店同事的单", query=f"assignee={colleague.pk}", shared=True
+    )
+    SavedView.objects.create(owner=supervisor, name="未分配的", query="assignee=none", shared=True)
+    # then the agent is offered the one they can use, not the one that would only show an error
+    client.force_login(agent)
+    html = client.get(LIST).content.decode()
+    assert "未分配的" in html and "B 店同事的单" not in html
+    # and the owner still sees their own such view, with a note
+    own = SavedView.objects.create(owner=agent, name="旧同事", query=f"assignee={colleague.pk}")
+    html = client.get(LIST).content.decode()
+    assert own.name in html and "处理人不在你的范围" in html
+
+
+def test_an_owner_who_is_no_longer_a_supervisor_can_take_a_view_back(client, agent, shop_a):
+    # given a supervisor shared a view, then became an agent
+    boss = make_user("boss-x", Role.SUPERVISOR, shops=[shop_a])
+    client.force_login(boss)
+    client.post(SAVE_VIEW, {"name": "全组停滞", "query": "stale=on", "shared": "1"})
+    view = SavedView.objects.get(name="全组停滞")
+    assert view.shared
+    boss.groups.clear()
+    boss.groups.add(*make_user("plain-agent", Role.AGENT, shops=[shop_a]).groups.all())
+    # when they take it back
+    client.force_login(boss)
+    client.post(reverse("tickets:saved_view_share", args=[view.pk]), {"shared": "0"})
+    # then it is no longer shared, and sharing again is refused
+    view.refresh_from_db()
+    assert not view.shared
+    client.post(reverse("tickets:saved_view_share", args=[view.pk]), {"shared": "1"})
+    view.refresh_from_db()
+    assert not view.shared
+
+
+def test_a_deactivated_supervisors_shared_view_leaves_the_team_bar(client, agent, shop_a):
+    boss = make_user("boss-y", Role.SUPERVISOR, shops=[shop_a])
+    SavedView.objects.create(owner=boss, name="离职主管的视图", query="stale=on", shared=True)
+    client.force_login(agent)
+    assert "离职主管的视图" in client.get(LIST).content.decode()
+    boss.is_active = False
+    boss.save()
+    assert "离职主管的视图" not in client.get(LIST).content.decode()
 
 
 # --- stale tickets ------------------------------------------------------------------------

@@ -60,12 +60,13 @@ def saved_view_create(*, actor: User, name: str, query: str, shared: bool = Fals
 
 @transaction.atomic
 def saved_view_share(*, actor: User, view: SavedView, shared: bool) -> SavedView:
-    """Shares ``view`` with the team or takes it back. Only its owner, and only a supervisor;
-    otherwise ``DeskError``."""
+    """Shares ``view`` with the team or takes it back. Only its owner; sharing only a
+    supervisor (an owner who is no longer one may still take their view back); otherwise
+    ``DeskError``."""
     require_perm(actor, "tickets.change_savedview")
     if view.owner_id != actor.pk:
         raise DeskError(_("只有创建人可以修改这个视图。"))
-    if not has_role(actor, Role.SUPERVISOR):
+    if shared and not has_role(actor, Role.SUPERVISOR):
         raise DeskError(_("只有主管可以把视图共享给团队。"))
     view.shared = shared
     view.save(update_fields=["shared", "updated_at"])

@@ -198,19 +198,27 @@ def _foreign_shop(query: str, shop_ids) -> bool:
     )
 
 
-def _offered_views(request, current_query: str):
+def _foreign_assignee(query: str, assignees) -> bool:
+    """Whether the saved ``query`` filters by a handler not among ``assignees`` (the keys the
+    user's own handler filter offers: "me", "none", the ids of the staff of their shops)."""
+    return any(value not in assignees for value in QueryDict(query).getlist("assignee") if value)
+
+
+def _offered_views(request, current_query: str, assignees):
     """The saved views the list offers, and the pk of the one applied (or None).
 
-    A view shared by someone else that names a shop the user doesn't serve is not offered
-    (it would only show an error); the user's own such view is shown with a note. The
-    applied view is the one whose query (normalised by ``filter_query``) is the list's
-    current filter: the one the link named (``view``) when several have that query."""
+    A view shared by someone else that names a shop the user doesn't serve, or a handler the
+    user's handler filter doesn't offer, is not offered (it would only show an error); the
+    user's own such view is shown with a note. The applied view is the one whose query
+    (normalised by ``filter_query``) is the list's current filter: the one the link named
+    (``view``) when several have that query."""
     user = request.user
     shops = set(visible_shop_ids(user))
     views, matching = [], []
     for view in saved_views_for(user):
         view.foreign_shop = _foreign_shop(view.query, shops)
-        if view.foreign_shop and view.owner_id != user.pk:
+        view.foreign_assignee = _foreign_assignee(view.query, assignees)
+        if (view.foreign_shop or view.foreign_assignee) and view.owner_id != user.pk:
             continue
         views.append(view)
         if filter_query(QueryDict(view.query)) == current_query:
@@ -276,7 +284,8 @@ def list_tools_context(request, filterset) -> dict:
     if can_bulk and has_role(user, Role.SUPERVISOR):
         staff = [c for c in filterset.filters["assignee"].extra["choices"] if c[0] != "none"]
     current_query = filter_query(request.GET)
-    views, active_view = _offered_views(request, current_query)
+    assignees = {key for key, _label in filterset.filters["assignee"].extra["choices"]}
+    views, active_view = _offered_views(request, current_query, assignees)
     return {
         "saved_views": views,
         "active_view": active_view,
