@@ -73,6 +73,19 @@ class BuyerPage:
     vips: list = field(default_factory=list)
 
 
+def buyer_orders(user, nick: str):
+    """Every order of the buyer ``nick`` (matched exactly; "" or longer than a nickname can
+    be: none) in the shops ``user`` serves, newest first, with their shop: a queryset."""
+    if not nick or len(nick) > Order._meta.get_field("buyer_nick").max_length:
+        return Order.objects.none()
+    return (
+        visible_orders(user)
+        .filter(buyer_nick=nick)
+        .select_related("shop")
+        .order_by("-placed_at", "-id")
+    )
+
+
 def buyer_page(user, nick: str, now: datetime | None = None) -> BuyerPage | None:
     """Everything about the buyer ``nick`` (matched exactly) that ``user`` may see, newest
     first; None when the buyer has no order in, and is no VIP of, any shop the user serves,
@@ -88,7 +101,7 @@ def buyer_page(user, nick: str, now: datetime | None = None) -> BuyerPage | None
     if not nick or len(nick) > Order._meta.get_field("buyer_nick").max_length:
         return None
     can = user.has_perm
-    orders = visible_orders(user).filter(buyer_nick=nick)
+    orders = buyer_orders(user, nick)
     vips = []
     if can("tickets.view_vipcustomer"):
         vips = list(
@@ -96,7 +109,7 @@ def buyer_page(user, nick: str, now: datetime | None = None) -> BuyerPage | None
         )
     page = BuyerPage(
         nick=nick,
-        orders=Rows.read(orders.select_related("shop", "courier").order_by("-placed_at", "-id")),
+        orders=Rows.read(orders.select_related("courier")),
         order_count=0,
         vips=vips,
     )

@@ -27,6 +27,7 @@ urlpatterns = [
         name="order_extend_receipt",
     ),
     path("buyers/", buyers.buyer_detail, name="buyer_detail"),
+    path("buyers/orders/", buyers.buyer_orders_view, name="buyer_orders"),
     path("orders/<id:order_pk>/tickets/new/", tickets.ticket_new, name="ticket_new"),
     path("tickets/", tickets.ticket_list, name="ticket_list"),
     path("tickets/export.xlsx", tickets.ticket_export, name="ticket_export"),

@@ -371,3 +371,50 @@ def test_the_ticket_list_finds_the_same_things(client, agent, supervisor, shop_a
     assert numbers(client, hidden.number) == set()
     assert numbers(client, "%") == set()
     assert numbers(client, "_") == set()
+
+
+def test_see_all_reaches_every_order_and_ticket_of_this_buyer_only(client, agent, shop_a, shop_b):
+    # given a buyer with 61 orders and 25 tickets in the agent's shop, a buyer whose
+    # nickname starts the same, and the same buyer in a shop the agent does not serve
+    client.force_login(agent)
+    orders = [make_order(shop_a, buyer_nick="木子酱9") for _ in range(61)]
+    tickets = [make_ticket(order, agent) for order in orders[:25]]
+    lookalike = make_ticket(make_order(shop_a, buyer_nick="木子酱91"), agent)
+    elsewhere = make_order(shop_b, buyer_nick="木子酱9")
+    html = buyer(client, "木子酱9").content.decode()
+    orders_link = re.search(r'href="(/buyers/orders/\?nick=[^"]+)"', html).group(1)
+    tickets_link = re.search(r'href="(/tickets/\?status=&amp;buyer=[^"]+)"', html).group(1)
+
+    # then the orders' "see all" pages through all 61, none of another shop's
+    seen = []
+    page_url = orders_link
+    while page_url:
+        page = client.get(page_url.replace("&amp;", "&"))
+        assert page.status_code == 200
+        seen += [o.pk for o in page.context["page"].object_list]
+        more = re.search(r'href="(\?nick=[^"]+page=\d+)">下一页', page.content.decode())
+        page_url = "/buyers/orders/" + more.group(1) if more else None
+    assert sorted(seen) == sorted(o.pk for o in orders)
+    assert elsewhere.pk not in seen
+
+    # and the tickets' "see all" lists this buyer's 25, not 木子酱91's
+    listed = client.get(tickets_link.replace("&amp;", "&") + "&page=1")
+    page_two = client.get(tickets_link.replace("&amp;", "&") + "&page=2")
+    numbers = {t.number for t in listed.context["tickets"]} | {
+        t.number for t in page_two.context["tickets"]
+    }
+    assert numbers == {t.number for t in tickets}
+    assert lookalike.number not in numbers
+    # the list says whose tickets it shows, and keeps it when filtered further
+    listed_html = listed.content.decode()
+    assert 'name="buyer" value="木子酱9"' in listed_html
+
+
+def test_the_buyers_orders_page_shows_nothing_of_other_shops(client, agent, shop_b):
+    make_order(shop_b, buyer_nick="别家买家")
+    client.force_login(agent)
+    url = reverse("tickets:buyer_orders")
+    assert client.get(url, {"nick": "别家买家"}).status_code == 404
+    assert client.get(url, {"nick": ""}).status_code == 404
+    assert client.get(url, {"nick": "x" * 65}).status_code == 404
+    assert client.get(url, {"nick": "别家买家", "page": "abc"}).status_code == 404

@@ -119,6 +119,8 @@ def ticket_list(request):
     has_next = len(rows) > PAGE_SIZE
     query = request.GET.copy()
     query.pop("page", None)
+    without_buyer = query.copy()
+    without_buyer.pop("buyer", None)
     return render(
         request,
         "tickets/ticket_list.html",
@@ -129,6 +131,7 @@ def ticket_list(request):
             "has_next": has_next,
             "has_previous": page > 1,
             "query": query.urlencode(),
+            "query_without_buyer": without_buyer.urlencode(),
             "search_notice": search_notice(filterset) if filterset.is_valid() else "",
             "now": timezone.now(),
             **list_tools_context(request, filterset),
