@@ -22,7 +22,9 @@ def _sqlite_functions(sender, connection, **kwargs):
 
 
 def _upper(value):
-    return value.upper() if isinstance(value, str) else value
+    from .text import fold_case
+
+    return fold_case(value) if isinstance(value, str) else value
 
 
 def _sync_roles_after_migrate(sender, apps=None, **kwargs):

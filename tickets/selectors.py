@@ -58,7 +58,7 @@ from .money import (
     signed_totals_by,
 )
 from .roles import Role, user_roles
-from .text import normalise_tracking_no, plain_int, search_text
+from .text import fold_case, normalise_tracking_no, plain_int, search_text
 from .workflow import LIST_ONLY, allowed_next, manual_next
 
 S = Ticket.Status
@@ -271,7 +271,7 @@ def _nick_lookup(field: str, lookup: str, term: str) -> Q:
     serves; on SQLite both sides are folded by ``_FoldCase`` so the answers are the same."""
     if connection.vendor != "sqlite":
         return Q(**{f"{field}__{lookup}": term})
-    return Q(_FOLDED_LOOKUPS[lookup](_FoldCase(F(field)), term.upper()))
+    return Q(_FOLDED_LOOKUPS[lookup](_FoldCase(F(field)), fold_case(term)))
 
 
 def ticket_number_pk(term: str) -> int | None:

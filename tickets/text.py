@@ -28,6 +28,17 @@ def _visible(ch: str) -> bool:
     )
 
 
+def fold_case(text: str) -> str:
+    """``text`` in upper case one character at a time, as PostgreSQL's UPPER folds it (each
+    character to one): Python's ``str.upper`` turns some into several ('ß' -> 'SS',
+    'ﬁ' -> 'FI'), which PostgreSQL leaves as they are, so SQLite and PostgreSQL would find
+    different nicknames. Used on SQLite for both sides of a nickname match."""
+    upper = text.upper()
+    if len(upper) == len(text):
+        return upper  # every character mapped to one (upper case never shortens)
+    return "".join(u if len(u := ch.upper()) == 1 else ch for ch in text)
+
+
 def normalise_tracking_no(raw: str | None) -> str:
     """Tracking numbers as one string: full-width forms read as ASCII, nothing invisible, no
     spaces anywhere, upper case (' ｙｔ 123\\u200b\\n' -> 'YT123')."""

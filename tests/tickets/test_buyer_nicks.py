@@ -70,6 +70,20 @@ def test_the_whole_nickname_in_any_case_finds_the_order(shop_a, agent):
     assert list(order_search(agent, "tb05201")) == []
 
 
+def test_letters_python_would_fold_into_two_are_matched_as_postgresql_matches_them(shop_a, agent):
+    # given nicknames with letters whose upper case is two letters in Python's full mapping
+    # ('ß' -> 'SS', 'ﬁ' -> 'FI') and one that only folds one to one
+    strasse = make_order(shop_a, buyer_nick="straße88")
+    fine = make_order(shop_a, buyer_nick="ﬁne_shop")
+    elodie = make_order(shop_a, buyer_nick="élodie77")
+    # then both databases answer alike: each character folds to one, as PostgreSQL folds
+    assert list(nick_orders(agent, "STRASSE")) == []
+    assert list(nick_orders(agent, "STRAßE")) == [strasse]
+    assert list(nick_orders(agent, "fin")) == [] and fine.buyer_nick == "ﬁne_shop"
+    assert list(nick_orders(agent, "ÉLODIE")) == [elodie]
+    assert buyer_search(agent, "ÉLOD") == ["élodie77"]
+
+
 def test_the_nickname_of_another_shop_is_not_found(shop_a, shop_b, agent):
     """The nickname table holds every shop's buyers; the orders are still the user's only."""
     make_order(shop_b, buyer_nick="别家的买家")
