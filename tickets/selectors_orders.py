@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import (
+    Case,
     DateTimeField,
     DurationField,
     ExpressionWrapper,
@@ -15,6 +16,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    When,
 )
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -112,7 +114,8 @@ class AutoConfirmWarning:
 def auto_confirm_warnings(
     user, now: datetime, *, limit: int = DASHBOARD_WARNINGS
 ) -> list[AutoConfirmWarning]:
-    """The dashboard's auto-confirm warnings, soonest deadline first, at most ``limit``: open
+    """The dashboard's auto-confirm warnings, at most ``limit``, the deadlines still ahead
+    first (soonest first), then those already passed (the oldest first): open
     logistics tickets whose shipped order confirms itself within ``AUTO_CONFIRM_WARNING``. An
     agent sees those of the tickets assigned to them and of the unassigned ones in their shops
     (the queue they take work from), a supervisor every one in their shops.
@@ -142,8 +145,11 @@ def auto_confirm_warnings(
         )
         .annotate(deadline=deadline)
         .filter(deadline__lte=now + AUTO_CONFIRM_WARNING)
+        # The deadlines still ahead first (soonest first), those already passed after them:
+        # a pile of long-passed ones must never push a deadline hours away off the panel.
+        .annotate(passed=Case(When(deadline__lte=now, then=1), default=0))
         .select_related("order", "shop", "assignee")
-        .order_by("deadline", "id")[:limit]
+        .order_by("passed", "deadline", "id")[:limit]
     )
     return [
         AutoConfirmWarning(t, t.order, t.order.auto_confirm_at, t.order.auto_confirm_at <= now)

@@ -14,6 +14,7 @@ from tests.tickets.test_import_orders import orders_file, run
 from tickets.models import AppendOnlyError, Order, OrderChange, Ticket
 from tickets.roles import Role
 from tickets.selectors_orders import (
+    DASHBOARD_WARNINGS,
     RECEIPT_EXTENSIONS_MAX,
     auto_confirm_warning,
     auto_confirm_warnings,
@@ -235,6 +236,20 @@ def test_a_passed_deadline_is_told_apart_from_a_coming_one(agent, shop_a):
     earlier = now - timedelta(days=2)
     assert not auto_confirm_warning(order, [ticket], earlier).passed
     assert [w.passed for w in auto_confirm_warnings(agent, earlier)] == [False]
+
+
+def test_passed_deadlines_never_push_a_coming_one_off_the_dashboard(agent, shop_a):
+    # given more long-passed warnings than the panel holds, and one deadline still ahead
+    for days in range(20, 20 + DASHBOARD_WARNINGS + 2):
+        make_ticket(shipped(shop_a, days_ago=days), agent, kind="reship", reason="logistics",
+                    assignee=agent)  # fmt: skip
+    coming = make_ticket(shipped(shop_a, days_ago=9), agent, kind="reship", reason="logistics",
+                         assignee=agent)  # fmt: skip
+    # then the coming one leads the panel, and the passed ones fill the rest
+    warnings = auto_confirm_warnings(agent, timezone.now())
+    assert len(warnings) == DASHBOARD_WARNINGS
+    assert warnings[0].ticket == coming and not warnings[0].passed
+    assert all(w.passed for w in warnings[1:])
 
 
 def test_dashboard_warnings_are_bounded(supervisor, shop_a, django_assert_max_num_queries):
