@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from .forms import ISO_DATE_INPUT, IsoDateInput
+from .forms import IsoDateField, IsoDateInput
 from .models import Ticket
 from .selectors import (
     AnyOf,
@@ -71,8 +71,8 @@ class DeskDateRangeField(django_filters.fields.DateRangeField):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for bound in self.fields:
-            bound.input_formats = ISO_DATE_INPUT  # like every date input of the desk
+        # Both ends read like every date input of the desk: 2026-11-01 only.
+        self.fields = tuple(IsoDateField(required=False) for _bound in self.fields)
 
     def compress(self, data_list):
         if data_list:

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .filters import DeskDateRangeFilter, IsoDateRangeWidget, ListedModelChoiceFilter
-from .forms import ISO_DATE_INPUT, IsoDateInput
+from .forms import IsoDateField, IsoDateInput
 from .models import (
     CourierLossReport,
     HandoverNote,
@@ -19,6 +19,13 @@ from .models import (
     WrongShipment,
 )
 from .selectors import search_term, staff_for_shops, visible_shops
+
+
+class IsoDateFilter(django_filters.DateFilter):
+    """A date filter reading only ``2026-11-01`` (``IsoDateField``)."""
+
+    field_class = IsoDateField
+
 
 _RANGE = IsoDateRangeWidget()
 
@@ -174,9 +181,7 @@ class HandoverFilter(RegisterFilter):
 
 
 class FollowUpFilter(django_filters.FilterSet):
-    month = django_filters.DateFilter(
-        label=_("月份（当月第一天）"), widget=IsoDateInput(), input_formats=ISO_DATE_INPUT
-    )
+    month = IsoDateFilter(label=_("月份（当月第一天）"), widget=IsoDateInput())
     done = django_filters.BooleanFilter(label=_("已回访"))
 
     class Meta:

@@ -1,5 +1,6 @@
 """Forms for the agent's pages. They parse input; the services decide."""
 
+import re
 from datetime import date
 
 from django import forms
@@ -64,16 +65,30 @@ ISO_DATE_INPUT = ("%Y-%m-%d",)
 ISO_DATETIME_INPUT = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 
 
-class DeskDateField(forms.DateField):
-    """Every date field of the desk's forms: an ISO ``<input type="date">`` (only ISO is read,
-    ``ISO_DATE_INPUT``) whose date must lie between ``EARLIEST_DAY`` and ``LATEST_DAY``
-    (``ValidationError`` "out_of_range" otherwise). Cleans to a ``date`` or None."""
-
-    widget = IsoDateInput
+class IsoDateField(forms.DateField):
+    """A date read only as the browser's date (or month) input writes it, every part
+    zero-padded: ``2026-11-01`` (``2026-11``). ``strptime`` alone also reads ``2026-11-1``,
+    which filtered while the input, given that value back, showed an empty box."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("input_formats", ISO_DATE_INPUT)
         super().__init__(**kwargs)
+
+    def strptime(self, value, format):
+        day = super().strptime(value, format)
+        padded = {"%Y": f"{day.year:04d}", "%m": f"{day.month:02d}", "%d": f"{day.day:02d}"}
+        if re.sub("%[Ymd]", lambda part: padded[part.group(0)], format) != value:
+            raise ValueError(value)
+        return day
+
+
+class DeskDateField(IsoDateField):
+    """Every date field of the desk's forms: an ISO ``<input type="date">`` (only
+    ``2026-11-01`` is read, ``IsoDateField``) whose date must lie between ``EARLIEST_DAY`` and
+    ``LATEST_DAY`` (``ValidationError`` "out_of_range" otherwise). Cleans to a ``date`` or
+    None."""
+
+    widget = IsoDateInput
 
     def validate(self, value):
         super().validate(value)
