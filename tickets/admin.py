@@ -24,6 +24,7 @@ from django.http import Http404
 from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import models
@@ -365,13 +366,16 @@ class QuickReplyForm(forms.ModelForm):
 
     def clean_body(self):
         body = self.cleaned_data["body"]
-        unknown = unknown_placeholders(body)
+        # Checked when the text changes: an old phrase can still be switched off as it is.
+        unknown = unknown_placeholders(body) if "body" in self.changed_data else []
         if unknown:
             raise forms.ValidationError(
                 _("不认识的占位符：%(unknown)s。可用：%(known)s")
                 % {
-                    "unknown": "、".join(f"{{{name}}}" for name in unknown),
-                    "known": "、".join(PLACEHOLDERS),
+                    "unknown": pgettext("list separator", "、").join(
+                        f"{{{name}}}" for name in unknown
+                    ),
+                    "known": pgettext("list separator", "、").join(PLACEHOLDERS),
                 }
             )
         return body

@@ -16,9 +16,19 @@ from django.conf import settings
 from .models import QuickReply, Shop, Ticket
 
 PLACEHOLDERS = ("{买家}", "{订单号}", "{运单号}", "{退回运单号}", "{店铺}", "{退货地址}")
-# Anything written like a placeholder: a short name in braces, half-width or the full-width
-# ｛｝ a Chinese input method types, with or without spaces inside (``{ 退回运单号 }``).
-_PLACEHOLDER = re.compile(r"[{｛]\s*([^{}｛｝\s]{1,12})\s*[}｝]")
+# Anything written like a placeholder: a short name in braces of any kind a keyboard or an
+# input method types (half-width {}, full-width ｛｝, small ﹛﹜, ornate ❴❵ ⦃⦄), doubled or
+# not, with or without spaces, even inside the name (``{ 退回 运单号 }`` names 退回运单号).
+_OPEN, _CLOSE = "{｛﹛❴⦃", "}｝﹜❵⦄"
+_PLACEHOLDER = re.compile(rf"[{_OPEN}]+([^{_OPEN}{_CLOSE}]{{1,24}}?)[{_CLOSE}]+")
+
+
+def _name(written: str) -> str | None:
+    """The placeholder name inside the braces (whitespace removed), or None when the braces
+    hold no name at all (``{ }``)."""
+    return "".join(written.split()) or None
+
+
 _KNOWN = frozenset(name.strip("{}") for name in PLACEHOLDERS)
 
 
@@ -26,8 +36,8 @@ def unknown_placeholders(body: str) -> list[str]:
     """The placeholder names in ``body`` the desk cannot fill (typos such as ``{运单}``), each
     once, in order; the admin refuses a phrase with any (a phrase is checked when written,
     not when an agent is about to send it)."""
-    names = (match.group(1) for match in _PLACEHOLDER.finditer(body or ""))
-    return list(dict.fromkeys(name for name in names if name not in _KNOWN))
+    names = (_name(match.group(1)) for match in _PLACEHOLDER.finditer(body or ""))
+    return list(dict.fromkeys(name for name in names if name and name not in _KNOWN))
 
 
 def shop_return_address(shop: Shop) -> str:
@@ -77,10 +87,13 @@ def quick_reply_fill(reply: QuickReply, ticket: Ticket) -> FilledReply:
     parts: list[tuple[str, str | None]] = []
     position = 0
     for match in _PLACEHOLDER.finditer(reply.body):
+        name = _name(match.group(1))
+        if name is None:
+            continue  # braces around nothing stay as written
         if match.start() > position:
             parts.append((reply.body[position : match.start()], None))
-        value = facts.get(match.group(1), "")
-        parts.append((value, None) if value else (match.group(0), match.group(1)))
+        value = facts.get(name, "")
+        parts.append((value, None) if value else (match.group(0), name))
         position = match.end()
     if position < len(reply.body):
         parts.append((reply.body[position:], None))
