@@ -145,7 +145,9 @@ class TicketFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("搜索"), method="search")
     # One buyer's tickets, the nickname matched whole (the buyer page's "see all"); the
     # search box's nickname match is by any part, so it would list 木子酱91 for 木子酱9.
-    buyer = django_filters.CharFilter(label=_("买家"), method="filter_buyer", max_length=64)
+    buyer = django_filters.CharFilter(
+        label=_("买家"), method="filter_buyer", max_length=64, strip=False
+    )
     status = django_filters.ChoiceFilter(
         label=_("状态"), choices=STATUS_CHOICES, method="filter_status", empty_label=_("全部状态")
     )

@@ -450,10 +450,11 @@ def test_an_owner_who_is_no_longer_a_supervisor_can_take_a_view_back(client, age
     assert view.shared
     boss.groups.clear()
     boss.groups.add(*make_user("plain-agent", Role.AGENT, shops=[shop_a]).groups.all())
-    # when they take it back
+    # when they take it back (the page offers the button for it)
     client.force_login(boss)
+    page = client.get(LIST).content.decode()
+    assert f'action="/tickets/views/{view.pk}/share/"' in page
     client.post(reverse("tickets:saved_view_share", args=[view.pk]), {"shared": "0"})
-    # then it is no longer shared, and sharing again is refused
     view.refresh_from_db()
     assert not view.shared
     client.post(reverse("tickets:saved_view_share", args=[view.pk]), {"shared": "1"})
@@ -469,6 +470,35 @@ def test_a_deactivated_supervisors_shared_view_leaves_the_team_bar(client, agent
     boss.is_active = False
     boss.save()
     assert "离职主管的视图" not in client.get(LIST).content.decode()
+
+
+def test_a_view_of_one_buyer_is_never_shared(client, agent, supervisor, shop_a):
+    client.force_login(supervisor)
+    # saving it shared, or sharing it afterwards, is refused with the reason
+    response = client.post(
+        SAVE_VIEW,
+        {"name": "某买家", "query": "status=&buyer=安安_8847", "shared": "1"},
+        follow=True,
+    )
+    assert "不能共享" in response.content.decode()
+    assert not SavedView.objects.filter(shared=True).exists()
+    client.post(SAVE_VIEW, {"name": "某买家", "query": "status=&buyer=安安_8847"})
+    view = SavedView.objects.get(name="某买家")
+    client.post(reverse("tickets:saved_view_share", args=[view.pk]), {"shared": "1"})
+    view.refresh_from_db()
+    assert not view.shared
+    # and one shared before the rule is not offered to the team
+    SavedView.objects.filter(pk=view.pk).update(shared=True)
+    client.force_login(agent)
+    assert "安安_8847" not in client.get(LIST).content.decode()
+
+
+def test_the_buyer_filter_matches_the_nickname_as_stored_spaces_and_all(client, agent, shop_a):
+    spaced = make_ticket(make_order(shop_a, buyer_nick=" 空格买家 "), agent)
+    make_ticket(make_order(shop_a, buyer_nick="空格买家"), agent)
+    client.force_login(agent)
+    page = client.get(LIST, {"status": "", "buyer": " 空格买家 "})
+    assert [t.number for t in page.context["tickets"]] == [spaced.number]
 
 
 # --- stale tickets ------------------------------------------------------------------------

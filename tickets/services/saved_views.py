@@ -5,6 +5,7 @@ the team (everyone sees it, only its owner changes or deletes it)."""
 import unicodedata
 
 from django.db import IntegrityError, transaction
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from tickets.models import SavedView, User
@@ -20,6 +21,21 @@ QUERY_MAX = SavedView._meta.get_field("query").max_length
 
 
 @transaction.atomic
+def names_a_buyer(query: str) -> bool:
+    """Whether the saved ``query`` lists one buyer's tickets (``buyer=<nickname>``)."""
+    return any(QueryDict(query).getlist("buyer"))
+
+
+def _may_share(actor: User, query: str) -> None:
+    """DeskError unless ``actor`` may share a view of ``query``: a supervisor, and not a view
+    of one buyer (a nickname is personal data, and the team's bar would show it to people
+    whose shops never saw that buyer)."""
+    if not has_role(actor, Role.SUPERVISOR):
+        raise DeskError(_("只有主管可以把视图共享给团队。"))
+    if names_a_buyer(query):
+        raise DeskError(_("只看某一位买家的视图不能共享（买家昵称属于个人信息）。"))
+
+
 def saved_view_create(*, actor: User, name: str, query: str, shared: bool = False) -> SavedView:
     """Saves ``query`` (the list's query string, already limited to the filter's own keys by
     ``tickets.filters.filter_query``) under ``name`` for ``actor``.
@@ -38,8 +54,8 @@ def saved_view_create(*, actor: User, name: str, query: str, shared: bool = Fals
         raise DeskError(_("视图名称最多 %(n)s 个字。") % {"n": NAME_MAX})
     if len(query) > QUERY_MAX:
         raise DeskError(_("筛选条件太长，无法保存。"))
-    if shared and not has_role(actor, Role.SUPERVISOR):
-        raise DeskError(_("只有主管可以把视图共享给团队。"))
+    if shared:
+        _may_share(actor, query)
     # The owner's row lock queues two saves at once, so the count below stays true.
     User.objects.select_for_update().filter(pk=actor.pk).first()
     views = SavedView.objects.filter(owner=actor)
@@ -66,8 +82,8 @@ def saved_view_share(*, actor: User, view: SavedView, shared: bool) -> SavedView
     require_perm(actor, "tickets.change_savedview")
     if view.owner_id != actor.pk:
         raise DeskError(_("只有创建人可以修改这个视图。"))
-    if shared and not has_role(actor, Role.SUPERVISOR):
-        raise DeskError(_("只有主管可以把视图共享给团队。"))
+    if shared:
+        _may_share(actor, view.query)
     view.shared = shared
     view.save(update_fields=["shared", "updated_at"])
     return view

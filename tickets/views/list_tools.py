@@ -31,6 +31,7 @@ from tickets.services.bulk import (
 )
 from tickets.services.ledger import submission_key_issue, submission_key_read
 from tickets.services.saved_views import (
+    names_a_buyer,
     saved_view_create,
     saved_view_delete,
     saved_view_share,
@@ -218,7 +219,8 @@ def _offered_views(request, current_query: str, assignees):
     for view in saved_views_for(user):
         view.foreign_shop = _foreign_shop(view.query, shops)
         view.foreign_assignee = _foreign_assignee(view.query, assignees)
-        if (view.foreign_shop or view.foreign_assignee) and view.owner_id != user.pk:
+        theirs = view.owner_id != user.pk
+        if theirs and (view.foreign_shop or view.foreign_assignee or names_a_buyer(view.query)):
             continue
         views.append(view)
         if filter_query(QueryDict(view.query)) == current_query:
