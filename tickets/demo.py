@@ -915,6 +915,7 @@ class DemoBuilder:
                 "title": out.title,
                 "colour": out.colour,
                 "size": out.size,
+                "other_product": out.product_id != sku.product_id,
                 "chosen_by_id": ticket["opened_by_id"],
                 "chosen_at": ticket["created_at"],
             }

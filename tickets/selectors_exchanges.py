@@ -242,14 +242,9 @@ class GoodsLine:
 
     @property
     def product_changed(self) -> bool:
-        """Another product goes out (换款), not another colour or size of the same one; for an
-        order item outside the catalogue (imported, no SKU link), when the titles differ."""
-        if not self.replacement:
-            return False
-        goods = self.item.order_item
-        if goods.sku_id:
-            return self.replacement.sku.product_id != goods.sku.product_id
-        return self.replacement.title != goods.title
+        """Another product goes out (换款), not another colour or size of the same one, as
+        decided when the replacement was chosen (``ExchangeReplacement.other_product``)."""
+        return bool(self.replacement and self.replacement.other_product)
 
 
 def _items_read_whole():

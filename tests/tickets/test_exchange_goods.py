@@ -410,6 +410,43 @@ def test_a_signed_list_keeps_the_goods_it_signed_when_the_catalogue_sku_is_edite
     assert (row["发出商家编码"], row["发出尺码"]) == (signed_code, "XL")
 
 
+def test_a_signed_list_keeps_size_for_size_when_the_sku_is_moved_to_another_product(
+    client, agent, supervisor, hoodie
+):
+    open_exchange(client, agent, hoodie, hoodie["xl"].code)
+    ticket = queue(Ticket.objects.get(order=hoodie["order"]), agent)
+    sheet = build_list()
+    exchange_list_approve(actor=supervisor, sheet=sheet)
+    # when the catalogue's XL is moved to the T-shirt's product
+    type(hoodie["xl"]).objects.filter(pk=hoodie["xl"].pk).update(
+        product_id=hoodie["tee"].product_id
+    )
+    # then nothing says 换款 (another product): the signed list sends the hoodie's XL
+    client.force_login(supervisor)
+    page = client.get(reverse("finance_exports:sheet_detail", args=[sheet.pk])).content.decode()
+    ticket_page = client.get(reverse("tickets:ticket_detail", args=[ticket.pk])).content.decode()
+    for html in (page[page.index('id="lines"') :], ticket_page):
+        assert "换款" not in html
+    [row] = table(workbook(sheet)["换货清单"], 5)
+    assert row["换码/换款"] == "换码/换色"
+
+
+def test_saving_again_before_signing_records_the_catalogues_edited_sku(
+    client, agent, supervisor, hoodie
+):
+    open_exchange(client, agent, hoodie, hoodie["xl"].code)
+    ticket = queue(Ticket.objects.get(order=hoodie["order"]), agent)
+    item = ticket.items.get()
+    # given the catalogue's XL is renamed before the list is signed
+    type(hoodie["xl"]).objects.filter(pk=hoodie["xl"].pk).update(code="HD-XL-NEW", size="XL码")
+    # when the agent saves the same goods again (the form offers the SKU's code as it is now)
+    response = goods_post(client, ticket, [(item, [("HD-XL-NEW", 1)])])
+    # then what goes out is recorded as the catalogue has it now
+    assert any("发出商品已更新" in m for m in messages_of(response))
+    line = ExchangeReplacement.objects.get(ticket_item=item)
+    assert (line.code, line.size) == ("HD-XL-NEW", "XL码")
+
+
 def test_an_order_of_another_status_still_uses_the_order_price_without_a_catalogue_price(
     agent, shop_a, hoodie
 ):

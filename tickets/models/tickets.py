@@ -423,6 +423,9 @@ class ExchangeReplacement(DeskModel):
     title = models.CharField(_("商品标题"), max_length=200)
     colour = models.CharField(_("颜色"), max_length=40, blank=True)
     size = models.CharField(_("尺码"), max_length=20, blank=True)
+    # Another product goes out (换款), not another colour or size of the returned one: decided
+    # when chosen, so a catalogue SKU moved to another product later changes no signed list.
+    other_product = models.BooleanField(_("换款"), default=False)
     chosen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("选择人"),

@@ -50,6 +50,15 @@ def sku_prices(order_item, sku: Sku) -> tuple[Decimal, Decimal]:
     return (sku.price if sku.price is not None else returned), returned
 
 
+def is_other_product(order_item, sku: Sku) -> bool:
+    """Whether sending ``sku`` for ``order_item`` sends another product (换款) rather than
+    another colour or size of the same one; for an order item outside the catalogue (imported,
+    no SKU link), when the titles differ."""
+    if order_item.sku_id:
+        return sku.product_id != order_item.sku.product_id
+    return sku.product.title != order_item.title
+
+
 def describe(lines) -> str:
     """ "title colour size → code colour size ×n" for the timeline, one line per replacement."""
     parts = []
@@ -103,6 +112,7 @@ def _build(ticket: Ticket, requests: list[ReplacementRequest], actor: User):
                 title=request.sku.product.title,
                 colour=request.sku.colour,
                 size=request.sku.size,
+                other_product=is_other_product(item.order_item, request.sku),
                 chosen_by=actor,
                 chosen_at=timezone.now(),
             )
@@ -134,9 +144,13 @@ def replacements_write(*, actor: User, ticket: Ticket, requests: list[Replacemen
             "sku", "ticket_item__order_item"
         )
     )
-    if {(o.ticket_item_id, o.sku_id, o.quantity) for o in old} == {
-        (n.ticket_item.pk, n.sku.pk, n.quantity) for n in lines
-    }:
+
+    # The SKU as recorded counts too: saving again after the catalogue's SKU was edited
+    # (before the list is signed) records its new code, colour and size.
+    def same(line, item_id):
+        return (item_id, line.sku_id, line.quantity, line.code, line.colour, line.size)
+
+    if {same(o, o.ticket_item_id) for o in old} == {same(n, n.ticket_item.pk) for n in lines}:
         return old, False
     ExchangeReplacement.objects.filter(ticket_item__ticket=ticket).delete()
     ExchangeReplacement.objects.bulk_create(lines)
