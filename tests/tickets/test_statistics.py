@@ -168,3 +168,14 @@ def test_page_shows_money_with_the_yuan_sign(client, supervisor, data, language,
     assert re.findall(r'<td class="num">([^<]*)</td>', row)[-1] == "¥5.00"
     row = re.search(r"<tr><td>李二</td>.*?</tr>", html).group(0)
     assert re.findall(r'<td class="num">([^<]*)</td>', row)[-1] == "¥0.00"
+
+
+def test_a_bad_date_keeps_the_shop_and_says_so(client, supervisor, data):
+    # given a hand-typed date in the locale's format beside a shop
+    client.force_login(supervisor)
+    query = f"start=2026/01/05&end=2026-01-06&shop={data['shop'].pk}"
+    page = client.get(reverse("registers:statistics") + "?" + query)
+    # then the page says the date is wrong, and still counts the chosen shop only
+    assert page.status_code == 200
+    assert page.context["form"].errors["start"]
+    assert page.context["range"].shop_ids == [data["shop"].pk]

@@ -65,7 +65,13 @@ def _range(request) -> tuple[StatsForm, StatsRange]:
             form.cleaned_data["start"], form.cleaned_data["end"], [shop.pk] if shop else None
         )
     else:
-        range_ = StatsRange(today - timedelta(days=29), today)
+        # What was valid still applies (a bad date must not drop the shop chosen beside it);
+        # a bad or inverted range falls back to the last 30 days, and the form says why.
+        clean = form.cleaned_data
+        start, end, shop = clean.get("start"), clean.get("end"), clean.get("shop")
+        if not (start and end and start <= end and (end - start).days < MAX_DAYS):
+            start, end = today - timedelta(days=29), today
+        range_ = StatsRange(start, end, [shop.pk] if shop else None)
     return form, range_
 
 
