@@ -102,10 +102,23 @@ class DeskDateTimeField(forms.DateTimeField):
     ``LATEST_DAY``. Cleans to an aware ``datetime`` or None."""
 
     widget = IsoDateTimeInput
+    # What datetime-local sends (seconds when its step asks for them), and nothing else:
+    # Django's own parser also reads an offset (``…T10:00Z``, stored as 18:00 Beijing time),
+    # week dates and bare dates.
+    LOCAL_MINUTE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?")
 
     def __init__(self, **kwargs):
         kwargs.setdefault("input_formats", ISO_DATETIME_INPUT)
         super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if (
+            isinstance(value, str)
+            and value.strip()
+            and not self.LOCAL_MINUTE.fullmatch(value.strip())
+        ):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
     def validate(self, value):
         super().validate(value)

@@ -156,6 +156,12 @@ def test_only_iso_is_read_so_a_link_means_one_day_in_both_languages(language, ag
         form = ReviewForm(data={"made_at": "2026-11-29T14:30:05"}, user=agent)
         form.is_valid()
         assert "made_at" not in form.errors
+        # but an offset, a week date or a bare date is no local minute
+        for written in ("2026-11-10T10:00Z", "2026-11-10T10:00+14:00", "2026-W46-2T10:00",
+                        "2026-11-10", "20261110T1000"):  # fmt: skip
+            form = ReviewForm(data={"made_at": written}, user=agent)
+            form.is_valid()
+            assert "made_at" in form.errors, written
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
