@@ -53,13 +53,15 @@ def sheet_list(request):
     sheets = visible_sheets(request.user)
     form = SheetFilterForm(request.GET or None)
     listed = sheets
-    if form.is_valid():
+    if form.is_bound:
+        form.is_valid()
+        # What was valid still filters: a mistyped month must not drop the kind beside it.
         data = form.cleaned_data
-        if data["kind"]:
+        if data.get("kind"):
             listed = listed.filter(kind=data["kind"])
-        if data["status"]:
+        if data.get("status"):
             listed = listed.filter(status=data["status"])
-        if data["month"]:
+        if data.get("month"):
             month = data["month"]
             listed = listed.filter(business_date__year=month.year, business_date__month=month.month)
     listed = listed.select_related("approved_by").annotate(download_count=Count("downloads"))

@@ -137,8 +137,12 @@ def test_the_list_page_filters_by_kind_status_and_month(
     assert list(awaiting) == [exchange_list]
     month = f"{finance_sheet.business_date:%Y-%m}"
     assert len(client.get(url("sheet_list"), {"month": month}).context["page"]) == 2
-    # a bad filter is ignored, not an error page
+    # a bad filter is ignored, not an error page, and the valid ones beside it still filter
     assert client.get(url("sheet_list"), {"month": "yesterday"}).status_code == 200
+    for bad in ("2026/11", f"{finance_sheet.business_date.year}-1"):
+        page = client.get(url("sheet_list"), {"month": bad, "kind": "finance"})
+        assert list(page.context["page"]) == [finance_sheet], bad
+        assert "筛选条件有误" in page.content.decode()
 
 
 def test_the_list_page_costs_the_same_queries_however_many_sheets(
