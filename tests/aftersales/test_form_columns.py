@@ -43,6 +43,8 @@ COLUMNS = {
     ("ChatWebhookForm", "secret"): "tickets.ChatWebhook.secret",
     ("TicketBulkForm", "text"): "tickets.TicketEvent.message",
     ("SavedViewForm", "name"): "tickets.SavedView.name",
+    ("QuickReplyForm", "title"): "tickets.QuickReply.title",
+    ("QuickReplyForm", "body"): "tickets.QuickReply.body",
     ("ExchangeChargeForm", "reference"): "tickets.ExchangeCharge.reference",
     ("ExchangeChargeForm", "note"): "tickets.ExchangeCharge.note",
     ("ExchangeChargeReverseForm", "reason"): "tickets.ExchangeCharge.note",
