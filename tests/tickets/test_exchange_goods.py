@@ -447,6 +447,15 @@ def test_saving_again_before_signing_records_the_catalogues_edited_sku(
     assert (line.code, line.size) == ("HD-XL-NEW", "XL码")
 
 
+def test_clearing_the_goods_says_the_same_goods_go_out(client, agent, hoodie):
+    open_exchange(client, agent, hoodie, hoodie["xl"].code)
+    ticket = Ticket.objects.get(order=hoodie["order"])
+    item = ticket.items.get()
+    response = goods_post(client, ticket, [(item, [("", "")])])
+    assert "发出商品已更新：与退回的商品相同。" in messages_of(response)
+    assert not ExchangeReplacement.objects.filter(ticket_item=item).exists()
+
+
 def test_an_order_of_another_status_still_uses_the_order_price_without_a_catalogue_price(
     agent, shop_a, hoodie
 ):

@@ -68,6 +68,8 @@ def exchange_goods_view(request, ticket):
     )
     if not changed:
         return _("发出的商品没有变化。")
+    if not lines:
+        return _("发出商品已更新：与退回的商品相同。")
     return _("发出商品已更新：%(n)s 行。") % {"n": len(lines)}
 
 
