@@ -388,14 +388,21 @@ def test_the_prices_are_kept_when_the_catalogue_changes(client, agent, hoodie):
     assert line.price_difference == Decimal("30.00")
 
 
-def test_a_signed_list_keeps_the_goods_it_signed_when_the_catalogue_sku_is_edited(
-    client, agent, supervisor, hoodie
-):
-    # given black XXL -> black XL on a signed list
+def signed_xl(client, agent, supervisor, hoodie):
+    """Black XXL -> black XL opened by ``agent``, queued and on a list ``supervisor`` signed:
+    (the ticket, the signed list)."""
     open_exchange(client, agent, hoodie, hoodie["xl"].code)
     ticket = queue(Ticket.objects.get(order=hoodie["order"]), agent)
     sheet = build_list()
     exchange_list_approve(actor=supervisor, sheet=sheet)
+    return ticket, sheet
+
+
+def test_a_signed_list_keeps_the_goods_it_signed_when_the_catalogue_sku_is_edited(
+    client, agent, supervisor, hoodie
+):
+    # given black XXL -> black XL on a signed list
+    ticket, sheet = signed_xl(client, agent, supervisor, hoodie)
     signed_code = hoodie["xl"].code
     # when the catalogue's XL SKU is edited (its merchant code and size, as in the admin)
     type(hoodie["xl"]).objects.filter(pk=hoodie["xl"].pk).update(code="RENAMED-90", size="90")
@@ -413,10 +420,7 @@ def test_a_signed_list_keeps_the_goods_it_signed_when_the_catalogue_sku_is_edite
 def test_a_signed_list_keeps_size_for_size_when_the_sku_is_moved_to_another_product(
     client, agent, supervisor, hoodie
 ):
-    open_exchange(client, agent, hoodie, hoodie["xl"].code)
-    ticket = queue(Ticket.objects.get(order=hoodie["order"]), agent)
-    sheet = build_list()
-    exchange_list_approve(actor=supervisor, sheet=sheet)
+    ticket, sheet = signed_xl(client, agent, supervisor, hoodie)
     # when the catalogue's XL is moved to the T-shirt's product
     type(hoodie["xl"]).objects.filter(pk=hoodie["xl"].pk).update(
         product_id=hoodie["tee"].product_id
