@@ -20,7 +20,6 @@ NAME_MAX = SavedView._meta.get_field("name").max_length
 QUERY_MAX = SavedView._meta.get_field("query").max_length
 
 
-@transaction.atomic
 def names_a_buyer(query: str) -> bool:
     """Whether the saved ``query`` lists one buyer's tickets (``buyer=<nickname>``)."""
     return any(QueryDict(query).getlist("buyer"))
@@ -36,6 +35,7 @@ def _may_share(actor: User, query: str) -> None:
         raise DeskError(_("只看某一位买家的视图不能共享（买家昵称属于个人信息）。"))
 
 
+@transaction.atomic
 def saved_view_create(*, actor: User, name: str, query: str, shared: bool = False) -> SavedView:
     """Saves ``query`` (the list's query string, already limited to the filter's own keys by
     ``tickets.filters.filter_query``) under ``name`` for ``actor``.
