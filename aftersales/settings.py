@@ -190,7 +190,12 @@ else:
             f"DATABASE_PREPARE_THRESHOLD must be a whole number or 'none', not {_prepare!r}."
         )
     _pg_options.setdefault("prepare_threshold", None if _prepare == "none" else int(_prepare))
-    if "plan_cache_mode" not in _pg_options["options"]:
+    # Only with preparing on: the setting holds for every plan the session keeps, the
+    # foreign-key checks' and the guard triggers' too, which run one query per written row.
+    # Planned afresh each time, the finance sheet's 200,000 claim checks took 3.5 s of a
+    # 100,000-entry sheet instead of 1.2 s (bench/README, tenth session). A bulk write turns
+    # it back for its own transaction (``tickets.db.checks_keep_plans``).
+    if _prepare != "none" and "plan_cache_mode" not in _pg_options["options"]:
         _pg_options["options"] += " -c plan_cache_mode=force_custom_plan"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

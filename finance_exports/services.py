@@ -37,6 +37,7 @@ from finance_exports.builders import SheetBuilder, get_builder, scheduled_builde
 from finance_exports.models import ExchangeLine, Sheet, SheetDownload
 from finance_exports.selectors import sheet_viewers, sheets_due
 from finance_exports.uploads import read_tracking_numbers
+from tickets.db import checks_keep_plans
 from tickets.models import Notification, Ticket, User
 from tickets.notification_messages import register_message
 from tickets.selectors import open_promises
@@ -198,6 +199,7 @@ def _claim(
             _reopen(sheet, actor)
         if sheet.status == Sheet.Status.BUILDING and sheet.claimed_at is None:
             sheet.cutoff_at = sheet.cutoff_at or builder.cutoff(business_date)
+            checks_keep_plans(connection)  # a claim row's two foreign keys each check a row
             claimed = builder.claim(sheet)
             sheet.claimed_at = timezone.now()
             sheet.save(update_fields=["cutoff_at", "claimed_at", "updated_at"])

@@ -596,3 +596,20 @@ def guard_violations_sql(table: str, functions: list[str]) -> str:
         f"SELECT t.id, {', '.join(conditions)} FROM {table} t {' '.join(joins)} "  # noqa: S608
         f"WHERE {' OR '.join(conditions)}"
     )
+
+
+def checks_keep_plans(connection) -> None:
+    """Lets the foreign-key checks and guard triggers of the rest of the current transaction
+    keep their plans (PostgreSQL's ``plan_cache_mode = auto``, ``SET LOCAL``), for a write of
+    many rows: a sheet's claims, a COPY. Those checks run one query per written row; with
+    ``DATABASE_PREPARE_THRESHOLD`` set, the session plans every query afresh
+    (``force_custom_plan``, aftersales/settings.py), which cost a 100,000-entry finance sheet
+    2.3 s more in its commit (bench/README, tenth session). Does nothing outside a
+    transaction, on SQLite, or when the session keeps plans already."""
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('plan_cache_mode', 'auto', true) "
+            "WHERE current_setting('plan_cache_mode') <> 'auto'"
+        )

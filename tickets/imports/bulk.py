@@ -17,7 +17,7 @@ from operator import itemgetter
 from django.db import IntegrityError, connection, transaction
 from django.db.models import AutoField, Model
 
-from tickets.db import guard_checked_at_once, guard_violations_sql
+from tickets.db import checks_keep_plans, guard_checked_at_once, guard_violations_sql
 
 # After this many new rows in a table, PostgreSQL's statistics about it are refreshed.
 ANALYZE_EVERY_ROWS = 20_000
@@ -75,6 +75,7 @@ def insert_rows(model: type[Model], rows: Iterable[dict], *, with_pk: bool = Fal
     table = connection.ops.quote_name(model._meta.db_table)
     # The psycopg cursor under Django's wrapper: COPY runs in the open transaction, and its
     # errors become Django's (IntegrityError, DataError ...) as any query's do.
+    checks_keep_plans(connection)  # each row's foreign keys and guards are checked
     with connection.wrap_database_errors, connection.cursor() as cursor:
         # The columns' types, as the binary format needs them.
         cursor.execute(f"SELECT {columns} FROM {table} LIMIT 0")  # noqa: S608
