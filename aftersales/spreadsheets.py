@@ -89,9 +89,11 @@ class Column:
 
 
 def local_naive(moment: datetime | None) -> datetime | None:
-    """Excel has no time zones: times are written as Beijing wall-clock time."""
-    if moment is None:
-        return None
+    """Excel has no time zones: times are written as Beijing wall-clock time. ``moment`` is an
+    aware time, or a naive one that is Beijing wall-clock time already (a TIME column's
+    value read as PostgreSQL's ``AT TIME ZONE``: ``finance_exports.builders.wall_clock``)."""
+    if moment is None or moment.tzinfo is None:
+        return moment
     return timezone.localtime(moment).replace(tzinfo=None)
 
 
@@ -443,7 +445,8 @@ class _RowStream:
         whole_days: dict = {}
 
         def time_cell(value) -> str:
-            local = value.astimezone(beijing)
+            # naive: Beijing wall-clock time already (``local_naive``)
+            local = value if value.tzinfo is None else value.astimezone(beijing)
             day = local.date()
             days = whole_days.get(day)
             if days is None:

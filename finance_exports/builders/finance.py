@@ -24,7 +24,7 @@ from finance_exports.models import FinanceSheetCharge, FinanceSheetEntry, Sheet
 from tickets.models import ExchangeCharge, LedgerEntry, Ticket
 from tickets.money import ZERO, cents, counted
 
-from . import SheetBuilder, Summary, read_in_full, register, ticket_number
+from . import SheetBuilder, Summary, read_in_full, register, ticket_number, wall_clock
 
 # A reversal counts negative (LedgerEntry.signed_amount), in SQL.
 SIGNED_AMOUNT = Case(
@@ -217,10 +217,11 @@ class FinanceSheetBuilder(SheetBuilder):
         methods = {value: str(label) for value, label in LedgerEntry.PaymentMethod.choices}
         rows = read_in_full(
             self.entries(sheet)
+            .annotate(recorded_local=wall_clock("recorded_at"))
             .order_by("recorded_at", "pk")
             .values_list(
                 "pk",
-                "recorded_at",
+                "recorded_local",
                 "shop__name",
                 "order__order_no",
                 "order__buyer_nick",

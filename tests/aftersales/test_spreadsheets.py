@@ -290,6 +290,31 @@ def test_repeated_and_look_alike_texts_are_written_as_each_row_says(tmp_path, mo
     assert values == [str(row[2]) for row in rows]
 
 
+@pytest.mark.parametrize("stream_rows", [True, False])
+def test_a_naive_time_is_taken_as_beijing_wall_clock_time(tmp_path, stream_rows):
+    # given the same moments aware, and naive as PostgreSQL's AT TIME ZONE reads them
+    aware = [
+        datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("UTC")) + timedelta(seconds=7919 * n)
+        for n in range(50)
+    ]
+    naive = [moment.astimezone(SHANGHAI).replace(tzinfo=None) for moment in aware]
+
+    def written(name, moments):
+        book = SheetBook(tmp_dir=tmp_path, stream_rows=stream_rows)
+        writer = book.table("明细", COLUMNS, big=True)
+        for n, moment in enumerate(moments):
+            writer.append((n, moment, None, None, None))
+        writer.finish()
+        book.save(tmp_path / name)
+        book.close()
+        sheet = load_workbook(tmp_path / name)["明细"]
+        return [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+
+    # when both are written, then each cell is the same Beijing wall-clock time
+    assert written("naive.xlsx", naive) == written("aware.xlsx", aware) == naive
+    assert local_naive(naive[0]) == naive[0]
+
+
 @pytest.mark.parametrize("epoch", [WINDOWS_EPOCH, MAC_EPOCH])
 def test_a_streamed_time_is_the_serial_openpyxl_writes(tmp_path, epoch):
     # given times on many days and at every kind of second, around Excel's 1900 leap day too

@@ -5,9 +5,16 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
-from aftersales.spreadsheets import FORMULA_TRIGGERS
-from finance_exports.builders import SHEET_SORT_MEMORY, get_builder, read_in_full, ticket_number
+from aftersales.spreadsheets import FORMULA_TRIGGERS, local_naive
+from finance_exports.builders import (
+    SHEET_SORT_MEMORY,
+    get_builder,
+    read_in_full,
+    ticket_number,
+    wall_clock,
+)
 from finance_exports.models import FinanceSheetEntry, Sheet
 from finance_exports.services import SheetNotDue, sheet_build
 from tests.factories import make_order, make_ticket, make_user
@@ -318,6 +325,30 @@ def test_the_finance_builder_is_registered_and_scheduled():
     builder = get_builder("finance")
     assert builder.scheduled
     assert builder.cutoff(DAY) == at(DAY, "16:00:00")
+
+
+def test_the_detail_times_are_beijing_wall_clock_times_as_python_has_them(clock, agent, rich_order):
+    # given entries recorded at many moments, around midnight and in Shanghai's summer-time
+    # years (1986-1991) too
+    moments = [at(date(1988, 7, 1), "12:00:00"), at(date(1990, 4, 15), "01:30:00")] + [
+        at(DAY, "00:00:00") + timedelta(minutes=37 * n, seconds=n, microseconds=n)
+        for n in range(40)
+    ]
+    for moment in moments:
+        clock.set(moment)
+        record(agent, rich_order, "1.00")
+    # when they are read as the detail reads them
+    read = (
+        LedgerEntry.objects.annotate(local=wall_clock("recorded_at"))
+        .order_by("recorded_at")
+        .values_list("local", "recorded_at")
+    )
+    # then each is the Beijing wall-clock time Python gives (naive on PostgreSQL, aware on
+    # SQLite: the writer makes them the same)
+    assert len(read) == len(moments)
+    for local, recorded_at in read:
+        assert local_naive(local) == timezone.localtime(recorded_at).replace(tzinfo=None)
+    assert [recorded_at for _local, recorded_at in read] == moments
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner settings")
