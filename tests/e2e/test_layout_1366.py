@@ -143,3 +143,32 @@ def test_the_finance_cards_show_their_dates_whole(browser, live_server, desk, la
         assert lines and set(lines) == {1}, (language, lines)
     finally:
         context.close()
+
+
+# A nickname as long as the platform allows, in Chinese: 64 characters.
+LONG_NICK = ("超长昵称的买家" * 10)[:60] + "ABCD"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_long_nickname_keeps_the_list_within_the_screen(browser, live_server, desk, language):
+    # given a ticket whose buyer has a 64-character nickname
+    shop = make_shop("wuchang", name="武昌店")
+    agent = make_user("e2e-agent-2", Role.AGENT, shops=[shop])
+    make_ticket(make_order(shop, buyer_nick=LONG_NICK), agent, assignee=agent)
+    context, page = open_as(browser, live_server, "e2e-supervisor", language)
+    try:
+        # when the supervisor lists every ticket at 1366x768
+        page.goto(live_server.url + "/tickets/?status=")
+        screenshot(page, f"layout-1366-long-nickname-{language}")
+        # then nothing is pushed past the right edge: the nickname is cut with "…", and the
+        # whole of it is its title and still leads to the buyer's page
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+        link = page.locator("table.ticket-grid a.buyer-link", has_text=LONG_NICK[:6])
+        assert link.get_attribute("title") == LONG_NICK
+        box = link.bounding_box()
+        assert box["width"] < 300, box
+        link.click()
+        page.wait_for_load_state()
+        assert LONG_NICK in page.locator("h1").inner_text()
+    finally:
+        context.close()

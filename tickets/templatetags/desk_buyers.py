@@ -32,15 +32,25 @@ def _buyer_page(prefix: str) -> str:
     return reverse("tickets:buyer_detail")
 
 
-@register.simple_tag(takes_context=True)
-def buyer_link(context, nick):
+def buyer_html(nick: str, *, linked: bool) -> str:
+    """``nick`` as the desk shows a buyer: a link to the buyer's page (``linked``) or plain,
+    escaped, with the whole nickname as its title. In a table a long one (64 characters of
+    Chinese) is cut with "…" to a column's width (``.nick``, desk.css): at 1366 pixels it
+    pushed the list's status and due time off the screen."""
     if not nick:
         return "—"
+    if linked:
+        return format_html(
+            '<a class="buyer-link nick" href="{}" title="{}">{}</a>', buyer_url(nick), nick, nick
+        )
+    return format_html('<span class="nick" title="{}">{}</span>', nick, nick)
+
+
+@register.simple_tag(takes_context=True)
+def buyer_link(context, nick):
     request = context.get("request")
     user = getattr(request, "user", None)
-    if user is None or not user.has_perm("tickets.view_order"):
-        return nick
-    return format_html('<a class="buyer-link" href="{}">{}</a>', buyer_url(nick), nick)
+    return buyer_html(nick, linked=user is not None and user.has_perm("tickets.view_order"))
 
 
 @register.simple_tag

@@ -22,7 +22,7 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .desk_buyers import buyer_url
+from .desk_buyers import buyer_html
 
 register = template.Library()
 
@@ -100,13 +100,7 @@ def ticket_rows(context, tickets, can_bulk=False) -> SafeString:
             if can_bulk
             else ""
         )
-        nick = ticket.order.buyer_nick
-        if not nick:
-            buyer = "—"
-        elif buyer_links:
-            buyer = f'<a class="buyer-link" href="{escape(buyer_url(nick))}">{escape(nick)}</a>'
-        else:
-            buyer = escape(nick)
+        buyer = buyer_html(ticket.order.buyer_nick, linked=buyer_links)
         rows.append(
             f'<tr class="{classes}">{pick}<td class="mono"><a href="{detail}{ticket.pk}/">'
             f"{escape(ticket.number)}</a></td><td>{escape(ticket.shop.name)}</td>"
