@@ -344,6 +344,16 @@ QUICK_REPLIES = [
 ]
 
 
+def tracking_line(tracking_no: str) -> dict:
+    """A demo ticket's "return tracking no." timeline line, as ``timeline_write`` stores the
+    ``tracking_set`` line (``tickets.timeline_lines``), written per row without a
+    translation lookup each (a test holds the two equal)."""
+    return {
+        "message": f"退回运单号：{tracking_no}",
+        "params": {"line": "tracking_set", "args": {"no": tracking_no, "before": "", "note": ""}},
+    }
+
+
 class Weighted:
     """A weighted choice among ``pairs`` of (value, weight), its cumulative weights worked
     out once. Draws exactly as ``rng.choices(values, cum_weights=...)[0]`` does (one
@@ -1028,7 +1038,7 @@ class DemoBuilder:
                     "ticket_id": ticket["id"],
                     "actor_id": ticket["assignee_id"] or opened_by,
                     "kind": TicketEvent.Kind.TRACKING,
-                    "message": f"退回运单号：{ticket['return_tracking_no']}",
+                    **tracking_line(ticket["return_tracking_no"]),
                     "created_at": ticket["_moves"][0],
                 }
             agent = ticket["assignee_id"] or opened_by

@@ -225,10 +225,11 @@ class _FieldError(DeskError):
 
 
 # --- the service ------------------------------------------------------------------------
-def _note(ticket: Ticket, actor: User, message: str) -> None:
-    """A line on the timeline saying what the seller centre reported. Not a reply to the
-    buyer, so unlike an agent's note it does not count as the first response."""
-    timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.NOTE, message=message)
+def _note(ticket: Ticket, actor: User, line: tuple[str, dict]) -> None:
+    """A line on the timeline saying what the seller centre reported (``line``: a key and
+    parameters of ``tickets.timeline_lines``). Not a reply to the buyer, so unlike an
+    agent's note it does not count as the first response."""
+    timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.NOTE, line=line)
 
 
 def _items_for(order: Order, refund: RefundData) -> list[ItemRequest]:
@@ -248,17 +249,19 @@ def _items_for(order: Order, refund: RefundData) -> list[ItemRequest]:
     return [ItemRequest(item, item.quantity) for item in (chosen or items)]
 
 
-def _describe(refund: RefundData) -> str:
-    text = _("卖家中心退款 %(no)s：%(status)s，买家申请退款 %(amount)s 元。") % {
-        "no": refund.refund_no,
-        "status": refund.status,
-        "amount": refund.amount,
-    }
-    if refund.reason:
-        text += _("原因：%(reason)s。") % {"reason": refund.reason}
-    if refund.description:
-        text += _("说明：%(text)s") % {"text": refund.description}
-    return text
+def _describe(refund: RefundData) -> tuple[str, dict]:
+    """The timeline line of a refund the seller centre reported: its number, status (as the
+    file says it), amount, reason and the buyer's words."""
+    return (
+        "seller_refund",
+        {
+            "no": refund.refund_no,
+            "status": refund.status,
+            "amount": str(refund.amount),
+            "reason": refund.reason or "",
+            "description": refund.description or "",
+        },
+    )
 
 
 def _ticket_for(actor: User, order: Order, refund: RefundData) -> tuple[Ticket, str]:
@@ -319,12 +322,7 @@ def _follow(actor: User, ticket: Ticket, refund: RefundData) -> None:
                 note=_("卖家中心：退款成功。"),
             )
         else:
-            _note(
-                ticket,
-                actor,
-                _("卖家中心显示退款成功（%(amount)s 元）：请在工作台登记这笔退款。")
-                % {"amount": refund.amount},
-            )
+            _note(ticket, actor, ("seller_refund_succeeded", {"amount": str(refund.amount)}))
     elif refund.meaning == CLOSED and ticket.status in (T.OPEN, T.AWAITING_RETURN):
         ticket_transition(
             actor=actor,

@@ -662,12 +662,21 @@ class TicketEvent(AppendOnlyModel):
     from_status = models.CharField(_("原状态"), max_length=24, blank=True)
     to_status = models.CharField(_("新状态"), max_length=24, blank=True)
     message = models.TextField(_("内容"), blank=True)
+    # A line the desk words itself: its key and parameters, said in the reader's language
+    # (``tickets.timeline_lines``); ``message`` then holds it in the default language.
+    params = models.JSONField(_("参数"), null=True, blank=True, editable=False)
     # The bulk form a note came from (its one-time key): the same form sent again
     # writes no second note, while the same words typed anywhere else are a new note.
     submission = models.CharField(
         _("批量表单"), max_length=64, null=True, blank=True, editable=False
     )
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    def shown_message(self) -> str:
+        """What the line says to the person reading it (``tickets.timeline_lines``)."""
+        from tickets.timeline_lines import event_message
+
+        return event_message(self)
 
     class Meta:
         verbose_name = _("售后单动态")

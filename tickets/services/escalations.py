@@ -70,12 +70,11 @@ def escalation_decide(
     escalation.save()
     ticket.escalated = False
     ticket.save(update_fields=["escalated", "updated_at"])
-    label = Decision(decision).label
     timeline_write(
         ticket=ticket,
         actor=actor,
         kind=TicketEvent.Kind.ESCALATED,
-        message=_("主管决定：%(what)s") % {"what": label} + (f"。{note}" if note else ""),
+        line=("escalation_decided", {"decision": str(decision), "note": note or ""}),
     )
     # The note stays on the timeline: it is what a person typed (it may quote the buyer).
     # The supervisors' "decide this" rows are done for every supervisor, not only this one.
@@ -88,6 +87,6 @@ def escalation_decide(
         url=ticket_url(ticket) + "#escalations",
         shop=ticket.shop,
         ticket=ticket,
-        card=ticket_card(Notification.Kind.ESCALATION_DECIDED, ticket, label),
+        card=ticket_card(Notification.Kind.ESCALATION_DECIDED, ticket, Decision(decision).label),
     )
     return escalation

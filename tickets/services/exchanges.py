@@ -155,16 +155,10 @@ def replacements_write(*, actor: User, ticket: Ticket, requests: list[Replacemen
     ExchangeReplacement.objects.filter(ticket_item__ticket=ticket).delete()
     ExchangeReplacement.objects.bulk_create(lines)
     difference = sum((line.price_difference for line in lines), Decimal("0"))
-    if lines:
-        message = _("发出商品：%(lines)s") % {"lines": describe(lines)}
-    else:
-        message = _("发出商品：与退回的商品相同")
-    if difference:
-        message += _("（差价 %(sign)s¥%(amount)s）") % {
-            "sign": "+" if difference > 0 else "-",
-            "amount": abs(difference),
-        }
-    timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.EXCHANGE, message=message)
+    goods = {"lines": describe(lines), "difference": str(difference) if difference else ""}
+    timeline_write(
+        ticket=ticket, actor=actor, kind=TicketEvent.Kind.EXCHANGE, line=("exchange_goods", goods)
+    )
     exchange_goods_changed.send(sender=ExchangeReplacement, ticket=ticket)
     return lines, True
 
@@ -242,8 +236,7 @@ def exchange_charge_record(
         ticket=locked,
         actor=actor,
         kind=TicketEvent.Kind.MONEY,
-        message=_("买家补差价 ¥%(amount)s%(ref)s")
-        % {"amount": amount, "ref": f"（{reference}）" if reference else ""},
+        line=("price_difference_paid", {"amount": str(charge.amount), "reference": reference}),
     )
     return charge
 
@@ -275,7 +268,6 @@ def exchange_charge_reverse(*, actor: User, charge: ExchangeCharge, reason: str)
         ticket=charge.ticket,
         actor=actor,
         kind=TicketEvent.Kind.MONEY,
-        message=_("冲销补差价 ¥%(amount)s：%(reason)s")
-        % {"amount": charge.amount, "reason": reason},
+        line=("price_difference_reversed", {"amount": str(charge.amount), "reason": reason}),
     )
     return reversal

@@ -222,20 +222,20 @@ def _approval_needed(actor: User, order: Order, ticket: Ticket | None, entry: Le
 
 
 def _money_event(actor: User, ticket: Ticket, entry: LedgerEntry) -> None:
-    label = entry.get_kind_display()
     if entry.is_reversal:
-        text = _("冲销%(kind)s ¥%(amount)s：%(note)s")
+        state = "reversal"
     elif entry.requires_approval:
-        text = _("登记%(kind)s ¥%(amount)s（%(method)s，待主管审批）%(note)s")
+        state = "awaiting_approval"
     else:
-        text = _("登记%(kind)s ¥%(amount)s（%(method)s）%(note)s")
-    message = text % {
-        "kind": label,
-        "amount": entry.amount,
-        "method": entry.get_payment_method_display(),
+        state = "counted"
+    line = {
+        "state": state,
+        "kind": str(entry.kind),
+        "amount": str(entry.amount),
+        "method": str(entry.payment_method),
         "note": entry.note,
     }
-    timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.MONEY, message=message)
+    timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.MONEY, line=("money", line))
     ticket_responded(ticket)
 
 
@@ -326,13 +326,12 @@ def compensation_decide(
         entry=entry, approved=approved, decided_by=actor, reason=reason.strip()[:255]
     )
     if entry.ticket_id:
-        verdict = _("批准") if approved else _("拒绝")
+        decided = {"approved": approved, "amount": str(entry.amount), "reason": reason.strip()}
         timeline_write(
             ticket=entry.ticket,
             actor=actor,
             kind=TicketEvent.Kind.MONEY,
-            message=_("主管%(verdict)s赔偿 ¥%(amount)s %(reason)s")
-            % {"verdict": verdict, "amount": entry.amount, "reason": reason.strip()},
+            line=("compensation_decided", decided),
         )
         if approved:
             _advance_ticket(actor, entry.ticket, entry)

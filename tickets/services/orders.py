@@ -153,13 +153,10 @@ def order_extend_receipt(
     order.save(update_fields=["receipt_extended_days", "updated_at"])
     # The open logistics tickets are why the receipt was extended (their auto-confirm warning):
     # each one's timeline says so, with the new deadline.
-    deadline = timezone.localtime(change.auto_confirm_at).strftime("%Y-%m-%d %H:%M")
-    message = _("订单已延长收货 %(days)s 天，新的自动确认收货时间：%(at)s。") % {
-        "days": days,
-        "at": deadline,
-    }
-    if note:
-        message += _("延长说明：%(note)s") % {"note": note}
+    line = (
+        "receipt_extended",
+        {"days": days, "at": change.auto_confirm_at.isoformat(), "note": note or ""},
+    )
     for ticket in order.tickets.open().filter(reason=Ticket.Reason.LOGISTICS).order_by("id"):
-        timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.NOTE, message=message)
+        timeline_write(ticket=ticket, actor=actor, kind=TicketEvent.Kind.NOTE, line=line)
     return change

@@ -47,15 +47,15 @@ def _receive(actor: User, parcel: ReturnParcel, ticket: Ticket) -> None:
         ticket=ticket,
         actor=actor,
         kind=TicketEvent.Kind.PARCEL,
-        message=_("收到退回包裹 %(no)s，状况：%(condition)s。%(contents)s %(note)s")
-        % {
-            "no": parcel.tracking_no,
-            "condition": parcel.get_condition_display(),
-            "contents": parcel.contents,
-            "note": (_("买家留条：%(note)s") % {"note": parcel.buyer_note})
-            if parcel.buyer_note
-            else "",
-        },
+        line=(
+            "parcel_received",
+            {
+                "no": parcel.tracking_no,
+                "condition": str(parcel.condition),
+                "contents": parcel.contents,
+                "buyer_note": parcel.buyer_note,
+            },
+        ),
     )
     target = _ARRIVAL_TARGET.get(ticket.kind)
     if target is None:

@@ -214,8 +214,10 @@ def _store(*, actor: User, ticket: Ticket, clean: CleanPhoto, original_name: str
             ticket=ticket,
             actor=actor,
             kind=TicketEvent.Kind.PHOTO,
-            message=_("上传照片 %(name)s")
-            % {"name": original_name or photo.file.name.rsplit("/", 1)[-1]},
+            line=(
+                "photo_uploaded",
+                {"name": original_name or photo.file.name.rsplit("/", 1)[-1]},
+            ),
         )
     except BaseException:
         _unstore([photo])

@@ -75,6 +75,11 @@ def _event(ticket: Ticket, actor: User | None, kind: str, message: str = "", **e
     return timeline_write(ticket=ticket, actor=actor, kind=kind, message=message, **extra)
 
 
+def _line(ticket: Ticket, actor: User | None, kind: str, key: str, **params):
+    """A line the desk words itself (``tickets.timeline_lines``): ``key`` with ``params``."""
+    return timeline_write(ticket=ticket, actor=actor, kind=kind, line=(key, params))
+
+
 def _responded(ticket: Ticket, now) -> list[str]:
     """The first note, status change or money entry by staff is the ticket's first response
     (taking or assigning it is not, nor is escalating it: the buyer hears nothing from that)."""
@@ -329,12 +334,7 @@ def _escalation_end(actor: User | None, ticket: Ticket, now: datetime) -> None:
         escalation.decided_by = actor
         escalation.decided_at = now
         escalation.save(update_fields=["decision", "decided_by", "decided_at", "updated_at"])
-        _event(
-            ticket,
-            actor,
-            TicketEvent.Kind.ESCALATED,
-            _("售后单已完结，升级自动关闭，无需主管决定。"),
-        )
+        _line(ticket, actor, TicketEvent.Kind.ESCALATED, "escalation_closed")
     notifications_handled(kind=Notification.Kind.ESCALATION_RAISED, ticket=ticket)
 
 
@@ -355,12 +355,13 @@ def _waive_open_promises(actor: User | None, ticket: Ticket, reason: str, now) -
         promise.waived_by = actor
         promise.waived_reason = reason[:255]
         promise.save(update_fields=["waived_at", "waived_by", "waived_reason", "updated_at"])
-        _event(
+        _line(
             ticket,
             actor,
             TicketEvent.Kind.PROMISE,
-            _("承诺未兑现：%(text)s。原因：%(reason)s")
-            % {"text": promise.text, "reason": promise.waived_reason},
+            "promise_waived",
+            text=promise.text,
+            reason=promise.waived_reason,
         )
 
 
@@ -385,14 +386,15 @@ def ticket_set_return_tracking(
     before = ticket.return_tracking_no
     ticket.return_tracking_no = tracking_no
     ticket.save(update_fields=["return_tracking_no", "updated_at"])
-    message = (
-        _("退回运单号改为 %(no)s（原为 %(before)s）") % {"no": tracking_no, "before": before}
-        if before
-        else _("退回运单号：%(no)s") % {"no": tracking_no}
+    _line(
+        ticket,
+        actor,
+        TicketEvent.Kind.TRACKING,
+        "tracking_set",
+        no=tracking_no,
+        before=before,
+        note=note or "",
     )
-    if note:
-        message = f"{message}。{note}"
-    _event(ticket, actor, TicketEvent.Kind.TRACKING, message)
     return ticket
 
 
@@ -417,11 +419,7 @@ def ticket_await_buyer(*, actor: User, ticket: Ticket, note: str = "") -> Ticket
     fields = ["awaiting_buyer", *clock_stop(ticket, now), *_responded(ticket, now)]
     ticket.save(update_fields=[*fields, "updated_at"])
     sla_warnings_settle(ticket)
-    message = _("等待买家回复，暂停计时。")
-    note = meaningful_text(note)
-    if note:
-        message = f"{message}{note}"
-    _event(ticket, actor, TicketEvent.Kind.NOTE, message)
+    _line(ticket, actor, TicketEvent.Kind.NOTE, "awaiting_buyer", note=meaningful_text(note) or "")
     return ticket
 
 
@@ -440,13 +438,14 @@ def ticket_buyer_answered(*, actor: User, ticket: Ticket, note: str = "") -> Tic
     ticket.awaiting_buyer = False
     fields = ["awaiting_buyer", *clock_restart(ticket, timezone.now())]
     ticket.save(update_fields=[*fields, "updated_at"])
-    message = _("买家已回复，恢复计时（本次暂停营业时间 %(minutes)s 分钟）。") % {
-        "minutes": (ticket.paused_seconds - before) // 60
-    }
-    note = meaningful_text(note)
-    if note:
-        message = f"{message}{note}"
-    _event(ticket, actor, TicketEvent.Kind.NOTE, message)
+    _line(
+        ticket,
+        actor,
+        TicketEvent.Kind.NOTE,
+        "buyer_answered",
+        minutes=(ticket.paused_seconds - before) // 60,
+        note=meaningful_text(note) or "",
+    )
     return ticket
 
 
@@ -475,8 +474,7 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Tick
     ticket.assignee = assignee
     ticket.save(update_fields=["assignee", "updated_at"])
     sla_warnings_reassigned(ticket)
-    message = (_("分配给 %(name)s") % {"name": assignee}) if assignee else _("退回待认领")
-    _event(ticket, actor, TicketEvent.Kind.ASSIGNED, message)
+    _line(ticket, actor, TicketEvent.Kind.ASSIGNED, "assigned", name=str(assignee or ""))
     if assignee is not None and assignee != actor:
         notify(
             recipients=[assignee],
@@ -561,13 +559,8 @@ def promise_add(
     promise = Promise.objects.create(
         ticket=ticket, kind=kind, text=text, due_on=due_on, made_by=actor
     )
-    due = f"（{due_on:%Y-%m-%d}）" if due_on else ""
-    _event(
-        ticket,
-        actor,
-        TicketEvent.Kind.PROMISE,
-        _("承诺：%(text)s%(due)s") % {"text": text, "due": due},
-    )
+    due = f"{due_on:%Y-%m-%d}" if due_on else ""
+    _line(ticket, actor, TicketEvent.Kind.PROMISE, "promise_made", text=text, due=due)
     return promise
 
 
@@ -582,10 +575,5 @@ def promise_fulfil(*, actor: User, promise: Promise) -> Promise:
     promise.fulfilled_at = timezone.now()
     promise.fulfilled_by = actor
     promise.save(update_fields=["fulfilled_at", "fulfilled_by", "updated_at"])
-    _event(
-        promise.ticket,
-        actor,
-        TicketEvent.Kind.PROMISE,
-        _("已兑现承诺：%(text)s") % {"text": promise.text},
-    )
+    _line(promise.ticket, actor, TicketEvent.Kind.PROMISE, "promise_fulfilled", text=promise.text)
     return promise

@@ -1,6 +1,7 @@
 """The ticket timeline's one writer. Every service that changes a ticket records it here."""
 
 from tickets.models import Ticket, TicketEvent, User
+from tickets.timeline_lines import line_stored
 
 
 def timeline_write(
@@ -13,11 +14,15 @@ def timeline_write(
     to_status: str = "",
     submission: str | None = None,
     ticket_saved: bool = False,
+    line: tuple[str, dict] | None = None,
 ) -> TicketEvent:
     """Appends one line to ``ticket``'s timeline: who (``actor``; None for the desk itself, a
     scheduled task or an import), what (``kind``, one of ``TicketEvent.Kind``), and the words
-    shown; ``submission``, the bulk form it came from. Timeline rows are append-only
-    (DOMAIN.md "Every ticket keeps a timeline").
+    shown; ``submission``, the bulk form it came from; ``line``, a line the desk words
+    itself as (key, parameters) of ``tickets.timeline_lines``, said in each reader's language
+    (``message`` then holds it in the default language; ``KeyError``/``ValueError`` when it
+    cannot be said). Timeline rows are append-only (DOMAIN.md "Every ticket keeps a
+    timeline").
 
     The ticket's ``updated_at`` becomes the line's time (one UPDATE, in the caller's
     transaction; ``ticket`` in memory too): a new line is a change of the ticket, so a note,
@@ -29,11 +34,15 @@ def timeline_write(
     ``update_fields``, which stamps ``updated_at``) in this transaction: the line takes that
     ``updated_at`` and the ticket is not written a second time (a status change, issue 14:
     each UPDATE of a ticket row enters every one of its indexes)."""
+    params = None
+    if line is not None:
+        message, params = line_stored(*line)
     event = TicketEvent.objects.create(
         ticket=ticket,
         actor=actor,
         kind=kind,
         message=message,
+        params=params,
         from_status=from_status,
         to_status=to_status,
         submission=submission,

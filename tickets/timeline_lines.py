@@ -1,0 +1,260 @@
+"""What a timeline line the desk itself writes says, put into words when it is read.
+
+An agent working in English who records a refund used to leave "Recorded refund ¥12.00 ..."
+on the timeline of a supervisor who reads Chinese, and the other way round: the line was
+stored in the writer's language. A line the desk words (money, a parcel, an assignment, a
+promise ...) is now stored as its key and parameters (``TicketEvent.params``: amounts as
+text, a choice by its value, a time in ISO 8601, what a person typed as typed) and said by
+one function here, with ``gettext``, in the reader's language. The stored ``message`` keeps
+the line in the desk's default language, for the API and the admin; rows from before
+migration 0038, and what a person wrote (a note, a ticket's description, a status change's
+comment), have no parameters and show their ``message`` as stored.
+
+The same mechanism as a notification's words (``tickets.notification_messages``).
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from .models import Escalation, LedgerEntry, ReturnParcel, TicketEvent
+
+logger = logging.getLogger(__name__)
+
+# Line key -> function(params) -> the sentence in the active language; and the parameters
+# each line holds, no more and no fewer.
+LINES: dict[str, Callable[[dict], str]] = {}
+LINE_PARAMS: dict[str, frozenset[str]] = {}
+
+
+def register_line(key: str, *params: str) -> Callable:
+    """Decorator: ``render(params) -> str`` says the timeline line ``key``, whose parameters
+    are exactly the keys ``params``. It translates with ``gettext`` when called."""
+
+    def decorator(render: Callable[[dict], str]) -> Callable[[dict], str]:
+        LINES[key] = render
+        LINE_PARAMS[key] = frozenset(params)
+        return render
+
+    return decorator
+
+
+def line_render(key: str, params: dict) -> str:
+    """The line ``key`` with ``params`` in the active language. ``KeyError`` for an unknown
+    key or parameters that are not the line's; ``ValueError`` for a value its words do not
+    know (an unknown choice, a time that is no ISO 8601)."""
+    if set(params) != LINE_PARAMS[key]:
+        raise KeyError(f"{key} holds {sorted(LINE_PARAMS[key])}, not {sorted(params)}")
+    return LINES[key](params)
+
+
+def line_stored(key: str, params: dict) -> tuple[str, dict]:
+    """(message, params) as ``timeline_write`` stores the line: its words in the desk's
+    default language (``settings.LANGUAGE_CODE``), and ``{"line": key, "args": params}``.
+    Raises as ``line_render`` does, so a line that cannot be said is never written."""
+    with translation.override(settings.LANGUAGE_CODE):
+        message = line_render(key, params)
+    return message, {"line": key, "args": params}
+
+
+def event_message(event: TicketEvent) -> str:
+    """What ``event`` says to the person reading it (active language): its line in words
+    when it has one, else its stored ``message``. A line that can no longer be said (its
+    words changed since) shows the stored message and is logged by id."""
+    params = event.params
+    if isinstance(params, dict) and "line" in params:
+        try:
+            return line_render(params["line"], params.get("args") or {})
+        except (KeyError, ValueError, TypeError):
+            logger.warning("timeline event %s: line not understood", event.pk)
+    return event.message
+
+
+def _minute(value: str) -> str:
+    """An aware ISO 8601 time as ``YYYY-MM-DD HH:MM`` in Beijing time."""
+    moment = datetime.fromisoformat(value)
+    if timezone.is_naive(moment):
+        raise ValueError("a timeline time must be aware")
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+def _then(text: str, note: str) -> str:
+    """``text`` (a sentence ending in its full stop) followed by what a person typed, when
+    they typed something: run on in Chinese, after a space in English."""
+    if not note:
+        return text
+    return pgettext("a sentence, then a person's note", "%(text)s%(note)s") % {
+        "text": text,
+        "note": note,
+    }
+
+
+def _after_stop(text: str, note: str) -> str:
+    """``text`` (a sentence without its full stop), a full stop and what a person typed, when
+    they typed something."""
+    if not note:
+        return text
+    return pgettext("a sentence, a full stop, then a person's note", "%(text)s。%(note)s") % {
+        "text": text,
+        "note": note,
+    }
+
+
+# --- lines --------------------------------------------------------------------------------
+@register_line("escalation_decided", "decision", "note")
+def _escalation_decided(p: dict) -> str:
+    text = _("主管决定：%(what)s") % {"what": Escalation.Decision(p["decision"]).label}
+    return _after_stop(text, p["note"])
+
+
+@register_line("escalation_closed")
+def _escalation_closed(p: dict) -> str:
+    return _("售后单已完结，升级自动关闭，无需主管决定。")
+
+
+@register_line("money", "state", "kind", "amount", "method", "note")
+def _money(p: dict) -> str:
+    texts = {
+        "reversal": _("冲销%(kind)s ¥%(amount)s：%(note)s"),
+        "awaiting_approval": _("登记%(kind)s ¥%(amount)s（%(method)s，待主管审批）%(note)s"),
+        "counted": _("登记%(kind)s ¥%(amount)s（%(method)s）%(note)s"),
+    }
+    methods = dict(LedgerEntry.PaymentMethod.choices)
+    return texts[p["state"]] % {
+        "kind": LedgerEntry.Kind(p["kind"]).label,
+        "amount": p["amount"],
+        "method": methods.get(p["method"], p["method"]),
+        "note": p["note"],
+    }
+
+
+@register_line("compensation_decided", "approved", "amount", "reason")
+def _compensation_decided(p: dict) -> str:
+    return _("主管%(verdict)s赔偿 ¥%(amount)s %(reason)s") % {
+        "verdict": _("批准") if p["approved"] else _("拒绝"),
+        "amount": p["amount"],
+        "reason": p["reason"],
+    }
+
+
+@register_line("parcel_received", "no", "condition", "contents", "buyer_note")
+def _parcel_received(p: dict) -> str:
+    return _("收到退回包裹 %(no)s，状况：%(condition)s。%(contents)s %(note)s") % {
+        "no": p["no"],
+        "condition": ReturnParcel.Condition(p["condition"]).label,
+        "contents": p["contents"],
+        "note": (_("买家留条：%(note)s") % {"note": p["buyer_note"]}) if p["buyer_note"] else "",
+    }
+
+
+@register_line("exchange_goods", "lines", "difference")
+def _exchange_goods(p: dict) -> str:
+    # ``lines``: merchant codes, colours, sizes and quantities, the same in every language
+    text = (
+        _("发出商品：%(lines)s") % {"lines": p["lines"]}
+        if p["lines"]
+        else _("发出商品：与退回的商品相同")
+    )
+    difference = p["difference"]
+    if difference:
+        sign, amount = ("-", difference[1:]) if difference.startswith("-") else ("+", difference)
+        text += _("（差价 %(sign)s¥%(amount)s）") % {"sign": sign, "amount": amount}
+    return text
+
+
+@register_line("price_difference_paid", "amount", "reference")
+def _price_difference_paid(p: dict) -> str:
+    return _("买家补差价 ¥%(amount)s%(ref)s") % {
+        "amount": p["amount"],
+        "ref": f"（{p['reference']}）" if p["reference"] else "",
+    }
+
+
+@register_line("price_difference_reversed", "amount", "reason")
+def _price_difference_reversed(p: dict) -> str:
+    return _("冲销补差价 ¥%(amount)s：%(reason)s") % {"amount": p["amount"], "reason": p["reason"]}
+
+
+@register_line("receipt_extended", "days", "at", "note")
+def _receipt_extended(p: dict) -> str:
+    text = _("订单已延长收货 %(days)s 天，新的自动确认收货时间：%(at)s。") % {
+        "days": p["days"],
+        "at": _minute(p["at"]),
+    }
+    return text + (_("延长说明：%(note)s") % {"note": p["note"]} if p["note"] else "")
+
+
+@register_line("photo_uploaded", "name")
+def _photo_uploaded(p: dict) -> str:
+    return _("上传照片 %(name)s") % {"name": p["name"]}
+
+
+@register_line("tracking_set", "no", "before", "note")
+def _tracking_set(p: dict) -> str:
+    text = (
+        _("退回运单号改为 %(no)s（原为 %(before)s）") % {"no": p["no"], "before": p["before"]}
+        if p["before"]
+        else _("退回运单号：%(no)s") % {"no": p["no"]}
+    )
+    return _after_stop(text, p["note"])
+
+
+@register_line("awaiting_buyer", "note")
+def _awaiting_buyer(p: dict) -> str:
+    return _then(_("等待买家回复，暂停计时。"), p["note"])
+
+
+@register_line("buyer_answered", "minutes", "note")
+def _buyer_answered(p: dict) -> str:
+    text = _("买家已回复，恢复计时（本次暂停营业时间 %(minutes)s 分钟）。") % {
+        "minutes": p["minutes"]
+    }
+    return _then(text, p["note"])
+
+
+@register_line("assigned", "name")
+def _assigned(p: dict) -> str:
+    return (_("分配给 %(name)s") % {"name": p["name"]}) if p["name"] else _("退回待认领")
+
+
+@register_line("promise_made", "text", "due")
+def _promise_made(p: dict) -> str:
+    due = f"（{p['due']}）" if p["due"] else ""
+    return _("承诺：%(text)s%(due)s") % {"text": p["text"], "due": due}
+
+
+@register_line("promise_waived", "text", "reason")
+def _promise_waived(p: dict) -> str:
+    return _("承诺未兑现：%(text)s。原因：%(reason)s") % {"text": p["text"], "reason": p["reason"]}
+
+
+@register_line("promise_fulfilled", "text")
+def _promise_fulfilled(p: dict) -> str:
+    return _("已兑现承诺：%(text)s") % {"text": p["text"]}
+
+
+@register_line("seller_refund", "no", "status", "amount", "reason", "description")
+def _seller_refund(p: dict) -> str:
+    # ``status``, ``reason`` and ``description`` as the seller centre's file has them
+    text = _("卖家中心退款 %(no)s：%(status)s，买家申请退款 %(amount)s 元。") % {
+        "no": p["no"],
+        "status": p["status"],
+        "amount": p["amount"],
+    }
+    if p["reason"]:
+        text += _("原因：%(reason)s。") % {"reason": p["reason"]}
+    if p["description"]:
+        text += _("说明：%(text)s") % {"text": p["description"]}
+    return text
+
+
+@register_line("seller_refund_succeeded", "amount")
+def _seller_refund_succeeded(p: dict) -> str:
+    return _("卖家中心显示退款成功（%(amount)s 元）：请在工作台登记这笔退款。") % {
+        "amount": p["amount"]
+    }
