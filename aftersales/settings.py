@@ -185,9 +185,11 @@ else:
     # cannot keep them. Turn it on where every web node and worker restarts right after
     # ``migrate`` and connections go straight to PostgreSQL (README "Configuration").
     _prepare = (env_str("DATABASE_PREPARE_THRESHOLD") or "none").strip().lower()
-    if _prepare != "none" and not _prepare.isdigit():
+    # 0 would prepare every statement at once, and a migration's statements of several
+    # commands cannot be prepared: the threshold is 1 or more.
+    if _prepare != "none" and not (_prepare.isdigit() and int(_prepare) >= 1):
         raise ImproperlyConfigured(
-            f"DATABASE_PREPARE_THRESHOLD must be a whole number or 'none', not {_prepare!r}."
+            f"DATABASE_PREPARE_THRESHOLD must be a whole number from 1 or 'none', not {_prepare!r}."
         )
     _pg_options.setdefault("prepare_threshold", None if _prepare == "none" else int(_prepare))
     # Only with preparing on: the setting holds for every plan the session keeps, the
@@ -195,7 +197,12 @@ else:
     # Planned afresh each time, the finance sheet's 200,000 claim checks took 3.5 s of a
     # 100,000-entry sheet instead of 1.2 s (bench/README, tenth session). A bulk write turns
     # it back for its own transaction (``tickets.db.checks_keep_plans``).
-    if _prepare != "none" and "plan_cache_mode" not in _pg_options["options"]:
+    # (whether preparing is on as the connection has it: DATABASE_URL's
+    # ?prepare_threshold=N turns it on too)
+    if (
+        _pg_options.get("prepare_threshold") is not None
+        and "plan_cache_mode" not in _pg_options["options"]
+    ):
         _pg_options["options"] += " -c plan_cache_mode=force_custom_plan"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

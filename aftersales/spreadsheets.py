@@ -73,7 +73,10 @@ FILE_MODE = 0o600
 
 TEXT = "text"  # anything a person typed or imported
 MONEY = "money"
-TIME = "time"
+TIME = "time"  # an aware time, written as Beijing wall-clock time
+# A time already read as Beijing wall-clock time (naive: PostgreSQL's AT TIME ZONE,
+# ``finance_exports.builders.wall_clock``), or an aware one; only such a column takes naive.
+WALL_TIME = "wall_time"
 NUMBER = "number"  # counts and ids
 
 _HEADER_FONT = Font(bold=True)
@@ -88,11 +91,12 @@ class Column:
     kind: str = TEXT
 
 
-def local_naive(moment: datetime | None) -> datetime | None:
-    """Excel has no time zones: times are written as Beijing wall-clock time. ``moment`` is an
-    aware time, or a naive one that is Beijing wall-clock time already (a TIME column's
-    value read as PostgreSQL's ``AT TIME ZONE``: ``finance_exports.builders.wall_clock``)."""
-    if moment is None or moment.tzinfo is None:
+def local_naive(moment: datetime | None, *, wall_clock: bool = False) -> datetime | None:
+    """Excel has no time zones: times are written as Beijing wall-clock time (the current
+    time zone). ``moment`` is aware; with ``wall_clock`` (a WALL_TIME column) a naive one is
+    that wall-clock time already and is taken as it is. A naive time elsewhere raises
+    ``ValueError`` (which zone it is in cannot be told)."""
+    if moment is None or (wall_clock and moment.tzinfo is None):
         return moment
     return timezone.localtime(moment).replace(tzinfo=None)
 
@@ -306,14 +310,15 @@ class SheetWriter:
                 return cell
 
             return to_money
-        if kind == TIME:
+        if kind in (TIME, WALL_TIME):
             when = self.styled(number_format=TIME_FORMAT)
+            wall_clock = kind == WALL_TIME
 
             def to_time(value):
                 if value is None:
                     return None
                 cell = self._cell_like(when)
-                cell.value = local_naive(value)
+                cell.value = local_naive(value, wall_clock=wall_clock)
                 return cell
 
             return to_time
@@ -444,9 +449,13 @@ class _RowStream:
 
         whole_days: dict = {}
 
-        def time_cell(value) -> str:
-            # naive: Beijing wall-clock time already (``local_naive``)
-            local = value if value.tzinfo is None else value.astimezone(beijing)
+        def time_cell(value, *, wall_clock: bool = False) -> str:
+            if value.tzinfo is not None:
+                local = value.astimezone(beijing)
+            elif wall_clock:  # Beijing wall-clock time already (WALL_TIME)
+                local = value
+            else:
+                raise ValueError("a TIME cell takes an aware time")
             day = local.date()
             days = whole_days.get(day)
             if days is None:
@@ -466,7 +475,15 @@ class _RowStream:
             )
             return f'" s="{when}" t="n"><v>{serial:.16g}</v></c>'
 
-        kinds = {NUMBER: lambda: number, MONEY: lambda: money_cell, TIME: lambda: time_cell}
+        def wall_time_cell(value) -> str:
+            return time_cell(value, wall_clock=True)
+
+        kinds = {
+            NUMBER: lambda: number,
+            MONEY: lambda: money_cell,
+            TIME: lambda: time_cell,
+            WALL_TIME: lambda: wall_time_cell,
+        }
         self._cells = [
             (f'<c r="{get_column_letter(index)}', kinds.get(column.kind, text_column)())
             for index, column in enumerate(writer.columns, start=1)

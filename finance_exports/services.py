@@ -199,8 +199,9 @@ def _claim(
             _reopen(sheet, actor)
         if sheet.status == Sheet.Status.BUILDING and sheet.claimed_at is None:
             sheet.cutoff_at = sheet.cutoff_at or builder.cutoff(business_date)
-            checks_keep_plans(connection)  # a claim row's two foreign keys each check a row
-            claimed = builder.claim(sheet)
+            # each claim row's two foreign keys, checked with their plans kept
+            with checks_keep_plans(connection, check_now=True):
+                claimed = builder.claim(sheet)
             sheet.claimed_at = timezone.now()
             sheet.save(update_fields=["cutoff_at", "claimed_at", "updated_at"])
             logger.info("%s claimed %s rows", sheet, claimed)

@@ -7,6 +7,8 @@ app that builds on tickets guards its tables from its own migrations with the sa
 (``finance_exports`` 0003-0007), so this module names no other app's table.
 """
 
+from contextlib import contextmanager
+
 # The tickets app's append-only tables (migration 0002).
 APPEND_ONLY_TABLES = (
     "tickets_ledgerentry",
@@ -598,18 +600,36 @@ def guard_violations_sql(table: str, functions: list[str]) -> str:
     )
 
 
-def checks_keep_plans(connection) -> None:
-    """Lets the foreign-key checks and guard triggers of the rest of the current transaction
-    keep their plans (PostgreSQL's ``plan_cache_mode = auto``, ``SET LOCAL``), for a write of
-    many rows: a sheet's claims, a COPY. Those checks run one query per written row; with
-    ``DATABASE_PREPARE_THRESHOLD`` set, the session plans every query afresh
-    (``force_custom_plan``, aftersales/settings.py), which cost a 100,000-entry finance sheet
-    2.3 s more in its commit (bench/README, tenth session). Does nothing outside a
-    transaction, on SQLite, or when the session keeps plans already."""
+@contextmanager
+def checks_keep_plans(connection, *, check_now: bool = False):
+    """While the block runs, the foreign-key checks and guard triggers of a write of many
+    rows (a sheet's claims, a COPY) keep their plans: PostgreSQL's ``plan_cache_mode =
+    auto`` for the block, the session's mode put back after it, so the rest of the
+    transaction plans as before. Those checks run one query per written row; with
+    ``DATABASE_PREPARE_THRESHOLD`` set the session plans every query afresh
+    (``force_custom_plan``, aftersales/settings.py), which cost a 100,000-entry finance
+    sheet 2.3 s more in its commit (bench/README, tenth session).
+
+    ``check_now``: the rows' deferred foreign-key checks are made at the block's end, with
+    the plans kept (``SET CONSTRAINTS ALL IMMEDIATE``, then back to deferred: the desk's
+    deferrable constraints are all initially deferred); only for rows whose parents exist
+    already (a claim), not for a load that writes children before their parents. Does
+    nothing outside a transaction, on SQLite, or when the session keeps plans already; a
+    failed block leaves the mode to the transaction's rollback."""
     if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        yield
         return
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('plan_cache_mode', 'auto', true) "
-            "WHERE current_setting('plan_cache_mode') <> 'auto'"
-        )
+        cursor.execute("SELECT current_setting('plan_cache_mode')")
+        before = cursor.fetchone()[0]
+    if before == "auto":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('plan_cache_mode', 'auto', true)")
+    yield
+    with connection.cursor() as cursor:
+        if check_now:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        cursor.execute("SELECT set_config('plan_cache_mode', %s, true)", [before])

@@ -198,17 +198,18 @@ def read_in_full(rows: Iterable[T]) -> Iterator[T]:
 
 
 def wall_clock(field: str) -> Combinable:
-    """The aware time column ``field`` as a sheet writes it (``aftersales.spreadsheets``:
-    Beijing wall-clock time, ``settings.TIME_ZONE``). On PostgreSQL it is read as
-    ``field AT TIME ZONE 'Asia/Shanghai'``, a naive time the writer takes as it is: an aware
-    one goes through Django's time-zone loader, written in Python, and is converted again
-    per row (0.4 s of CPU for the finance sheet's 100,000 rows, bench/README tenth session).
-    Elsewhere (SQLite) the aware column itself."""
+    """The aware time column ``field`` as a sheet writes it, for a ``WALL_TIME`` column
+    (``aftersales.spreadsheets``: Beijing wall-clock time, the current time zone, as the
+    writer converts an aware time). On PostgreSQL it is read as ``field AT TIME ZONE
+    'Asia/Shanghai'``, a naive time the writer takes as it is: an aware one goes through
+    Django's time-zone loader, written in Python, and is converted again per row (0.4 s of
+    CPU for the finance sheet's 100,000 rows, bench/README tenth session). Elsewhere
+    (SQLite) the aware column itself."""
     if connection.vendor != "postgresql":
         return F(field)
     return Func(
         F(field),
-        Value(settings.TIME_ZONE),
+        Value(timezone.get_current_timezone_name()),
         template="(%(expressions)s)",
         arg_joiner=" AT TIME ZONE ",
         output_field=DateTimeField(),

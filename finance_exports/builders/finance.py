@@ -19,7 +19,15 @@ from django.db import connection
 from django.db.models import Case, Count, DecimalField, F, QuerySet, Sum, Value, When
 from django.utils.translation import gettext as _
 
-from aftersales.spreadsheets import MONEY, NUMBER, TIME, Column, SheetBook, local_naive
+from aftersales.spreadsheets import (
+    MONEY,
+    NUMBER,
+    TIME,
+    WALL_TIME,
+    Column,
+    SheetBook,
+    local_naive,
+)
 from finance_exports.models import FinanceSheetCharge, FinanceSheetEntry, Sheet
 from tickets.models import ExchangeCharge, LedgerEntry, Ticket
 from tickets.money import ZERO, cents, counted
@@ -133,7 +141,7 @@ class FinanceSheetBuilder(SheetBuilder):
     def columns() -> list[Column]:
         return [
             Column(_("流水号"), 10, NUMBER),
-            Column(_("登记时间"), 19, TIME),
+            Column(_("登记时间"), 19, WALL_TIME),  # read with ``wall_clock``
             Column(_("店铺"), 18),
             Column(_("订单编号"), 21),
             Column(_("买家会员名"), 16),

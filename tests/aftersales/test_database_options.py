@@ -19,10 +19,12 @@ _PRINT_OPTIONS = (
 
 
 def _options(**env) -> str:
+    # the settings read as a fresh process reads them, whatever this run's environment says
+    inherited = {k: v for k, v in os.environ.items() if k != "DATABASE_PREPARE_THRESHOLD"}
     out = subprocess.run(
         [sys.executable, "-c", _PRINT_OPTIONS],
         env={
-            **os.environ,
+            **inherited,
             "DJANGO_SETTINGS_MODULE": "aftersales.settings",
             "DATABASE_URL": "postgres://desk@127.0.0.1:5432/desk",
             **env,
@@ -41,8 +43,12 @@ def test_the_defaults_and_turning_preparing_on():
     assert _options() == "True None False"
     assert _options(DATABASE_PREPARE_THRESHOLD="none") == "True None False"
     assert _options(DATABASE_PREPARE_THRESHOLD="5") == "True 5 True"
-    refused = _options(DATABASE_PREPARE_THRESHOLD="off")
-    assert "ImproperlyConfigured" in refused and "DATABASE_PREPARE_THRESHOLD" in refused
+    # turned on in the database's URL, the plans are made per run all the same
+    on_in_url = _options(DATABASE_URL="postgres://desk@127.0.0.1:5432/desk?prepare_threshold=5")
+    assert on_in_url == "True 5 True"
+    for value in ("off", "0", "-1"):
+        refused = _options(DATABASE_PREPARE_THRESHOLD=value)
+        assert "ImproperlyConfigured" in refused and "DATABASE_PREPARE_THRESHOLD" in refused
 
 
 @pytest.mark.django_db
@@ -86,12 +92,14 @@ def test_a_bulk_write_lets_its_checks_keep_their_plans():
         cursor.execute("SET plan_cache_mode = force_custom_plan")
     try:
         # outside a transaction nothing changes
-        checks_keep_plans(connection)
-        assert _plan_cache_mode() == "force_custom_plan"
-        # inside one, its checks keep their plans until it ends
+        with checks_keep_plans(connection):
+            assert _plan_cache_mode() == "force_custom_plan"
+        # inside one, the block's checks keep their plans, and the rest of the transaction
+        # plans as before (an import's other statements, the sheet's writing)
         with transaction.atomic():
-            checks_keep_plans(connection)
-            assert _plan_cache_mode() == "auto"
+            with checks_keep_plans(connection):
+                assert _plan_cache_mode() == "auto"
+            assert _plan_cache_mode() == "force_custom_plan"
         assert _plan_cache_mode() == "force_custom_plan"
     finally:
         with connection.cursor() as cursor:

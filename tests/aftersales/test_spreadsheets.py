@@ -19,6 +19,7 @@ from aftersales.spreadsheets import (
     MONEY,
     NUMBER,
     TIME,
+    WALL_TIME,
     Column,
     SheetBook,
     SheetUnreadable,
@@ -291,28 +292,40 @@ def test_repeated_and_look_alike_texts_are_written_as_each_row_says(tmp_path, mo
 
 
 @pytest.mark.parametrize("stream_rows", [True, False])
-def test_a_naive_time_is_taken_as_beijing_wall_clock_time(tmp_path, stream_rows):
+def test_a_wall_time_column_takes_naive_beijing_times_and_a_time_column_refuses_them(
+    tmp_path, stream_rows
+):
     # given the same moments aware, and naive as PostgreSQL's AT TIME ZONE reads them
     aware = [
         datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("UTC")) + timedelta(seconds=7919 * n)
         for n in range(50)
     ]
     naive = [moment.astimezone(SHANGHAI).replace(tzinfo=None) for moment in aware]
+    wall_columns = [COLUMNS[0], Column("时间", 19, WALL_TIME), *COLUMNS[2:]]
 
-    def written(name, moments):
+    def written(name, columns, moments):
         book = SheetBook(tmp_dir=tmp_path, stream_rows=stream_rows)
-        writer = book.table("明细", COLUMNS, big=True)
-        for n, moment in enumerate(moments):
-            writer.append((n, moment, None, None, None))
-        writer.finish()
-        book.save(tmp_path / name)
-        book.close()
+        try:
+            writer = book.table("明细", columns, big=True)
+            for n, moment in enumerate(moments):
+                writer.append((n, moment, None, None, None))
+            writer.finish()
+            book.save(tmp_path / name)
+        finally:
+            book.close()
         sheet = load_workbook(tmp_path / name)["明细"]
         return [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
 
-    # when both are written, then each cell is the same Beijing wall-clock time
-    assert written("naive.xlsx", naive) == written("aware.xlsx", aware) == naive
-    assert local_naive(naive[0]) == naive[0]
+    # when both are written as wall-clock times, then each cell is the same Beijing time
+    assert written("naive.xlsx", wall_columns, naive) == naive
+    assert written("aware.xlsx", wall_columns, aware) == naive
+    assert written("time.xlsx", COLUMNS, aware) == naive
+    # and a plain time column refuses a naive time: which zone it is in cannot be told
+    with pytest.raises(ValueError):
+        written("refused.xlsx", COLUMNS, naive[:1])
+    with pytest.raises(ValueError):
+        local_naive(naive[0])
+    assert local_naive(naive[0], wall_clock=True) == naive[0]
 
 
 @pytest.mark.parametrize("epoch", [WINDOWS_EPOCH, MAC_EPOCH])

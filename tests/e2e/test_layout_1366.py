@@ -167,8 +167,15 @@ def test_a_long_nickname_keeps_the_list_within_the_screen(browser, live_server, 
         assert link.get_attribute("title") == LONG_NICK
         box = link.bounding_box()
         assert box["width"] < 300, box
+        # a keyboard user sees the whole of it while the link has the focus
+        link.focus()
+        assert link.bounding_box()["width"] > box["width"]
         link.click()
         page.wait_for_load_state()
         assert LONG_NICK in page.locator("h1").inner_text()
+        # and its order's page keeps within the screen, even for 64 letters with no break
+        order = make_order(shop, buyer_nick="w" * 64)
+        page.goto(f"{live_server.url}/orders/{order.pk}/")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1366
     finally:
         context.close()

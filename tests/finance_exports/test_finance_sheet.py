@@ -327,7 +327,10 @@ def test_the_finance_builder_is_registered_and_scheduled():
     assert builder.cutoff(DAY) == at(DAY, "16:00:00")
 
 
-def test_the_detail_times_are_beijing_wall_clock_times_as_python_has_them(clock, agent, rich_order):
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin"])
+def test_the_detail_times_are_beijing_wall_clock_times_as_python_has_them(
+    clock, agent, rich_order, zone
+):
     # given entries recorded at many moments, around midnight and in Shanghai's summer-time
     # years (1986-1991) too
     moments = [at(date(1988, 7, 1), "12:00:00"), at(date(1990, 4, 15), "01:30:00")] + [
@@ -337,17 +340,20 @@ def test_the_detail_times_are_beijing_wall_clock_times_as_python_has_them(clock,
     for moment in moments:
         clock.set(moment)
         record(agent, rich_order, "1.00")
-    # when they are read as the detail reads them
-    read = (
-        LedgerEntry.objects.annotate(local=wall_clock("recorded_at"))
-        .order_by("recorded_at")
-        .values_list("local", "recorded_at")
-    )
-    # then each is the Beijing wall-clock time Python gives (naive on PostgreSQL, aware on
-    # SQLite: the writer makes them the same)
-    assert len(read) == len(moments)
-    for local, recorded_at in read:
-        assert local_naive(local) == timezone.localtime(recorded_at).replace(tzinfo=None)
+    # when they are read as the detail reads them, in the time zone the writer writes in
+    # (the desk's; another one activated, the same one on both sides)
+    with timezone.override(zone):
+        read = list(
+            LedgerEntry.objects.annotate(local=wall_clock("recorded_at"))
+            .order_by("recorded_at")
+            .values_list("local", "recorded_at")
+        )
+        # then each is the wall-clock time Python gives (naive on PostgreSQL, aware on
+        # SQLite: the writer makes them the same)
+        assert len(read) == len(moments)
+        for local, recorded_at in read:
+            expected = timezone.localtime(recorded_at).replace(tzinfo=None)
+            assert local_naive(local, wall_clock=True) == expected
     assert [recorded_at for _local, recorded_at in read] == moments
 
 

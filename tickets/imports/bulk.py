@@ -75,8 +75,12 @@ def insert_rows(model: type[Model], rows: Iterable[dict], *, with_pk: bool = Fal
     table = connection.ops.quote_name(model._meta.db_table)
     # The psycopg cursor under Django's wrapper: COPY runs in the open transaction, and its
     # errors become Django's (IntegrityError, DataError ...) as any query's do.
-    checks_keep_plans(connection)  # each row's foreign keys and guards are checked
-    with connection.wrap_database_errors, connection.cursor() as cursor:
+    # each row's foreign keys and guards are checked
+    with (
+        checks_keep_plans(connection),
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+    ):
         # The columns' types, as the binary format needs them.
         cursor.execute(f"SELECT {columns} FROM {table} LIMIT 0")  # noqa: S608
         types = [column.type_code for column in cursor.description]

@@ -43,7 +43,8 @@ def buyer_html(nick: str, *, linked: bool) -> str:
         return format_html(
             '<a class="buyer-link nick" href="{}" title="{}">{}</a>', buyer_url(nick), nick, nick
         )
-    return format_html('<span class="nick" title="{}">{}</span>', nick, nick)
+    # focusable, so a keyboard user can show the whole of a cut one (desk.css)
+    return format_html('<span class="nick" title="{}" tabindex="0">{}</span>', nick, nick)
 
 
 @register.simple_tag(takes_context=True)
