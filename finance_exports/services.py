@@ -527,7 +527,7 @@ def exchange_line_ship(*, actor: User, line: ExchangeLine, tracking_no: str) -> 
         ticket=ticket,
         to_status=S.SHIPPED,
         tracking_no=tracking_no,
-        note=_("按 %(date)s 换货清单发出") % {"date": f"{sheet.business_date:%Y-%m-%d}"},
+        note_line=("exchange_list_shipped", {"date": sheet.business_date.isoformat()}),
         by_list=True,
     )
     if open_promises(ticket).exists():

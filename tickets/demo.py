@@ -344,13 +344,23 @@ QUICK_REPLIES = [
 ]
 
 
-def tracking_line(tracking_no: str) -> dict:
-    """A demo ticket's "return tracking no." timeline line, as ``timeline_write`` stores the
-    ``tracking_set`` line (``tickets.timeline_lines``), written per row without a
-    translation lookup each (a test holds the two equal)."""
+# The words of the lines the demo writes, in the default language (Chinese): the same as
+# ``tickets.timeline_lines`` says them (a test holds each equal), written per row without a
+# translation lookup each.
+_DEMO_WORDS = {
+    "tracking_set": "退回运单号：{no}",
+    "parcel_unpacked": "拆件登记：{no}",
+    "exchange_list_added": "上 {date} 换货清单",
+    "exchange_list_shipped": "按 {date} 换货清单发出",
+}
+
+
+def demo_line(key: str, **params) -> dict:
+    """A demo timeline row's ``message`` and ``params`` for the line ``key``, as
+    ``timeline_write`` stores it."""
     return {
-        "message": f"退回运单号：{tracking_no}",
-        "params": {"line": "tracking_set", "args": {"no": tracking_no, "before": "", "note": ""}},
+        "message": _DEMO_WORDS[key].format(**params),
+        "params": {"line": key, "args": params},
     }
 
 
@@ -1038,21 +1048,24 @@ class DemoBuilder:
                     "ticket_id": ticket["id"],
                     "actor_id": ticket["assignee_id"] or opened_by,
                     "kind": TicketEvent.Kind.TRACKING,
-                    **tracking_line(ticket["return_tracking_no"]),
+                    **demo_line(
+                        "tracking_set", no=ticket["return_tracking_no"], before="", note=""
+                    ),
                     "created_at": ticket["_moves"][0],
                 }
             agent = ticket["assignee_id"] or opened_by
             day = ticket["_list_day"]
             for (before, after), at in zip(pairwise(statuses), ticket["_moves"], strict=True):
-                actor, message = agent, ""
+                actor, line = agent, {}
                 if after == Ticket.Status.RECEIVED and ticket["return_tracking_no"]:
                     # The agent who unpacked the parcel (parcel_unpack's note).
-                    message = f"拆件登记：{ticket['return_tracking_no']}"
+                    line = demo_line("parcel_unpacked", no=ticket["return_tracking_no"])
                 elif after == Ticket.Status.ON_EXCHANGE_LIST:
-                    actor, message = None, f"上 {day:%Y-%m-%d} 换货清单"
+                    actor, line = None, demo_line("exchange_list_added", date=day.isoformat())
                 elif day is not None and after == Ticket.Status.SHIPPED:
                     # Shipped from the signed list by the supervisor (exchange_line_ship).
-                    actor, message = self.system_user.pk, f"按 {day:%Y-%m-%d} 换货清单发出"
+                    actor = self.system_user.pk
+                    line = demo_line("exchange_list_shipped", date=day.isoformat())
                 elif day is not None and after == Ticket.Status.CLOSED:
                     actor = self.system_user.pk
                 yield {
@@ -1062,7 +1075,7 @@ class DemoBuilder:
                     "kind": TicketEvent.Kind.STATUS,
                     "from_status": before,
                     "to_status": after,
-                    "message": message,
+                    **line,
                     "created_at": at,
                 }
 

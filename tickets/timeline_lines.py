@@ -15,7 +15,7 @@ The same mechanism as a notification's words (``tickets.notification_messages``)
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -258,3 +258,35 @@ def _seller_refund_succeeded(p: dict) -> str:
     return _("卖家中心显示退款成功（%(amount)s 元）：请在工作台登记这笔退款。") % {
         "amount": p["amount"]
     }
+
+
+# --- a status change's words, when the desk moves the ticket -----------------------------
+@register_line("parcel_unpacked", "no")
+def _parcel_unpacked(p: dict) -> str:
+    return _("拆件登记：%(no)s") % {"no": p["no"]}
+
+
+@register_line("exchange_list_added", "date")
+def _exchange_list_added(p: dict) -> str:
+    return _("上 %(date)s 换货清单") % {"date": date.fromisoformat(p["date"]).isoformat()}
+
+
+@register_line("exchange_list_shipped", "date")
+def _exchange_list_shipped(p: dict) -> str:
+    return _("按 %(date)s 换货清单发出") % {"date": date.fromisoformat(p["date"]).isoformat()}
+
+
+@register_line("seller_status", "status")
+def _seller_status(p: dict) -> str:
+    # ``status`` as the seller centre's file says it
+    return _("卖家中心：%(status)s") % {"status": p["status"]}
+
+
+@register_line("seller_refund_done")
+def _seller_refund_done(p: dict) -> str:
+    return _("卖家中心：退款成功。")
+
+
+@register_line("seller_refund_closed")
+def _seller_refund_closed(p: dict) -> str:
+    return _("买家撤销了退款申请（卖家中心：退款关闭）。")

@@ -63,13 +63,17 @@ class ExchangeListBuilder(SheetBuilder):
         )
 
     def claim(self, sheet: Sheet) -> int:
-        note = _("上 %(date)s 换货清单") % {"date": f"{sheet.business_date:%Y-%m-%d}"}
+        on_list = ("exchange_list_added", {"date": sheet.business_date.isoformat()})
         tickets = list(self.claimable(sheet).select_for_update().order_by("shop__code", "pk"))
         for ticket in tickets:
             # Only taking a line off a list puts a ticket back in the queue, and that closes
             # its line: a ticket is on one list at a time (and the database holds it to that).
             ticket_transition(
-                actor=None, ticket=ticket, to_status=S.ON_EXCHANGE_LIST, note=note, by_list=True
+                actor=None,
+                ticket=ticket,
+                to_status=S.ON_EXCHANGE_LIST,
+                note_line=on_list,
+                by_list=True,
             )
             ExchangeLine.objects.create(sheet=sheet, ticket=ticket)
         return len(tickets)

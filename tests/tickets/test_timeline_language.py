@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from tests.factories import make_ticket
-from tickets.demo import tracking_line
+from tickets.demo import demo_line
 from tickets.models import LedgerEntry, Ticket, TicketEvent
 from tickets.services.ledger import ledger_record
 from tickets.services.tickets import ticket_await_buyer, ticket_buyer_answered
@@ -57,6 +57,12 @@ EXAMPLES = {
         "description": "",
     },
     "seller_refund_succeeded": {"amount": "1.00"},
+    "parcel_unpacked": {"no": "YT1"},
+    "exchange_list_shipped": {"date": "2026-11-30"},
+    "exchange_list_added": {"date": "2026-11-30"},
+    "seller_status": {"status": "x"},
+    "seller_refund_done": {},
+    "seller_refund_closed": {},
 }
 
 
@@ -156,11 +162,18 @@ def test_a_line_written_before_it_had_parameters_shows_its_words(agent, supervis
     assert "分配给 老王" in timeline(speaking("en", supervisor), ticket)
 
 
-def test_the_demo_tracking_line_is_the_one_the_desk_writes():
-    row = tracking_line("YT123")
-    assert (row["message"], row["params"]) == line_stored(
-        "tracking_set", {"no": "YT123", "before": "", "note": ""}
-    )
+@pytest.mark.parametrize(
+    "key, params",
+    [
+        ("tracking_set", {"no": "YT123", "before": "", "note": ""}),
+        ("parcel_unpacked", {"no": "YT123"}),
+        ("exchange_list_added", {"date": "2026-11-30"}),
+        ("exchange_list_shipped", {"date": "2026-11-30"}),
+    ],
+)
+def test_the_demo_lines_are_the_ones_the_desk_writes(key, params):
+    row = demo_line(key, **params)
+    assert (row["message"], row["params"]) == line_stored(key, params)
 
 
 def test_a_receipt_extension_line_shows_the_deadline_in_beijing_time():

@@ -304,7 +304,7 @@ def _follow(actor: User, ticket: Ticket, refund: RefundData) -> None:
             ticket=ticket,
             responds=False,  # the seller centre's news, not the shop's reply to the buyer
             to_status=T.AWAITING_RETURN,
-            note=_("卖家中心：%(status)s") % {"status": refund.status},
+            note_line=("seller_status", {"status": refund.status}),
             tracking_no=tracking,
         )
         return
@@ -319,7 +319,7 @@ def _follow(actor: User, ticket: Ticket, refund: RefundData) -> None:
                 ticket=ticket,
                 responds=False,
                 to_status=T.REFUNDED,
-                note=_("卖家中心：退款成功。"),
+                note_line=("seller_refund_done", {}),
             )
         else:
             _note(ticket, actor, ("seller_refund_succeeded", {"amount": str(refund.amount)}))
@@ -329,7 +329,7 @@ def _follow(actor: User, ticket: Ticket, refund: RefundData) -> None:
             ticket=ticket,
             responds=False,  # the seller centre's news, not the shop's reply to the buyer
             to_status=T.CANCELLED,
-            note=_("买家撤销了退款申请（卖家中心：退款关闭）。"),
+            note_line=("seller_refund_closed", {}),
         )
 
 

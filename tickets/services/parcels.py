@@ -68,7 +68,7 @@ def _receive(actor: User, parcel: ReturnParcel, ticket: Ticket) -> None:
             actor=actor,
             ticket=ticket,
             to_status=target,
-            note=_("拆件登记：%(no)s") % {"no": parcel.tracking_no},
+            note_line=("parcel_unpacked", {"no": parcel.tracking_no}),
         )
 
 

@@ -248,9 +248,12 @@ def ticket_transition(
     waive_reason: str = "",
     by_list: bool = False,
     responds: bool = True,
+    note_line: tuple[str, dict] | None = None,
 ) -> Ticket:
     """Moves ``ticket`` to ``to_status`` if its kind's workflow allows it, and records who and
-    when on the timeline. ``actor`` None means the desk itself (a scheduled task).
+    when on the timeline, with ``note`` (what a person typed) or ``note_line`` (what the
+    desk says, as a line of ``tickets.timeline_lines``, in each reader's language). ``actor``
+    None means the desk itself (a scheduled task).
 
     Ending a ticket (closed, cancelled) with a promise to the buyer not yet kept is refused
     unless ``waive_reason`` says why it will not be kept; each such promise is then marked
@@ -310,6 +313,7 @@ def ticket_transition(
         from_status=from_status,
         to_status=to_status,
         ticket_saved=True,  # the save above stamped updated_at: no second UPDATE
+        line=note_line,
     )
     if to_status in Ticket.FINISHED_STATUSES:
         _escalation_end(actor, ticket, now)
