@@ -205,6 +205,12 @@ def test_bulk_note_once_per_form_however_often_posted(logged_in, agent, shop_a):
     for ticket in tickets:
         notes = ticket.events.filter(kind=TicketEvent.Kind.NOTE)
         assert list(notes.values_list("message", "actor")) == [("买家已电话确认", agent.pk)]
+    # the same form sent again with other words (Back, then an edit) is not called a repeat:
+    # it is refused, saying why, and writes nothing
+    edited, _page = _bulk(logged_in, agent, ids, "note", text="买家改口了", submission=key)
+    assert {outcome for outcome, _m in edited.values()} == {"refused"}
+    assert all("刷新页面" in message for _o, message in edited.values())
+    assert not TicketEvent.objects.filter(message="买家改口了").exists()
     # a new form (the page shown again) may add the same words on purpose
     third, _page = _bulk(logged_in, agent, ids[:1], "note", text="买家已电话确认")
     assert third[tickets[0].number][0] == "done"

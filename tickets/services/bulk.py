@@ -178,11 +178,19 @@ def _assign(actor, ticket, *, assignee, **_unused):
 
 def _note(actor, ticket, *, text, submission, **_unused):
     # Under the ticket's row lock: the same form sent twice at once writes one note.
-    repeated = ticket.events.filter(
-        kind=TicketEvent.Kind.NOTE, actor=actor, submission=submission
-    ).exists()
-    if repeated:
+    sent = (
+        ticket.events.filter(kind=TicketEvent.Kind.NOTE, actor=actor, submission=submission)
+        .values_list("message", flat=True)
+        .first()
+    )
+    if sent is not None and sent == meaningful_text(text):
         return Outcome.UNCHANGED, _("这条备注已经添加过（重复提交），没有再加。")
+    if sent is not None:
+        # The same form sent again with other words (the browser's Back, then an edit): not
+        # a repeat, and not written under a key that already names another note.
+        return Outcome.REFUSED, _(
+            "这个表单已经提交过一次（加的是另一条备注），这条没有加。请刷新页面后再添加。"
+        )
     ticket_note(actor=actor, ticket=ticket, text=text, submission=submission)
     return Outcome.DONE, _("备注已添加。")
 
