@@ -433,20 +433,19 @@ def exchange_line_remove(*, actor: User, line: ExchangeLine, reason: str) -> Exc
         raise DeskError(
             _("%(ticket)s 已经按清单发货，不能再移出。") % {"ticket": line.ticket.number}
         )
-    note = _("移出 %(date)s 换货清单：%(reason)s") % {
-        "date": f"{sheet.business_date:%Y-%m-%d}",
+    removed = {
+        "date": sheet.business_date.isoformat(),
         "reason": reason[:255],
+        "signed_by": "",
+        "signed_at": "",
+        "emptied": False,
     }
     emptied = not sheet.exchange_lines.filter(removed_at__isnull=True).exclude(pk=line.pk).exists()
     if sheet.status == Sheet.Status.APPROVED:
-        words = (
-            _("（清单原由 %(name)s 于 %(at)s 签字，签字作废；清单已没有换货，不需要再签字）")
-            if emptied
-            else _("（清单原由 %(name)s 于 %(at)s 签字，签字作废，需重新签字）")
-        )
-        note += words % {
-            "name": sheet.approved_by,
-            "at": f"{timezone.localtime(sheet.approved_at):%Y-%m-%d %H:%M}",
+        removed |= {
+            "signed_by": str(sheet.approved_by),
+            "signed_at": sheet.approved_at.isoformat(),
+            "emptied": emptied,
         }
         sheet.approved_by = None
         sheet.approved_at = None
@@ -458,7 +457,7 @@ def exchange_line_remove(*, actor: User, line: ExchangeLine, reason: str) -> Exc
         actor=actor,
         ticket=line.ticket,
         to_status=S.QUEUED_FOR_EXCHANGE,
-        note=note,
+        note_line=("exchange_list_removed", removed),
         by_list=True,
     )
     # What the list asks now (ExchangeListBuilder.ready_status_for): a signature for the

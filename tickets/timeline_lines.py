@@ -70,8 +70,8 @@ def event_message(event: TicketEvent) -> str:
     if isinstance(params, dict) and "line" in params:
         try:
             return line_render(params["line"], params.get("args") or {})
-        except (KeyError, ValueError, TypeError):
-            logger.warning("timeline event %s: line not understood", event.pk)
+        except Exception:  # a page never fails for one line: its stored words instead
+            logger.warning("timeline event %s: line not understood", event.pk, exc_info=True)
     return event.message
 
 
@@ -92,6 +92,13 @@ def _then(text: str, note: str) -> str:
         "text": text,
         "note": note,
     }
+
+
+def _bracketed(what: str) -> str:
+    """``what`` in brackets after a sentence (full-width in Chinese), or "" for nothing."""
+    if not what:
+        return ""
+    return pgettext("after a sentence, in brackets", "（%(what)s）") % {"what": what}
 
 
 def _after_stop(text: str, note: str) -> str:
@@ -124,19 +131,24 @@ def _money(p: dict) -> str:
         "awaiting_approval": _("登记%(kind)s ¥%(amount)s（%(method)s，待主管审批）%(note)s"),
         "counted": _("登记%(kind)s ¥%(amount)s（%(method)s）%(note)s"),
     }
-    methods = dict(LedgerEntry.PaymentMethod.choices)
     return texts[p["state"]] % {
         "kind": LedgerEntry.Kind(p["kind"]).label,
         "amount": p["amount"],
-        "method": methods.get(p["method"], p["method"]),
+        # an unknown method is a line that cannot be said (its stored words are shown)
+        "method": LedgerEntry.PaymentMethod(p["method"]).label if p["method"] else "",
         "note": p["note"],
     }
 
 
 @register_line("compensation_decided", "approved", "amount", "reason")
 def _compensation_decided(p: dict) -> str:
+    verdict = (
+        pgettext("a compensation decision, in a sentence", "批准")
+        if p["approved"]
+        else pgettext("a compensation decision, in a sentence", "拒绝")
+    )
     return _("主管%(verdict)s赔偿 ¥%(amount)s %(reason)s") % {
-        "verdict": _("批准") if p["approved"] else _("拒绝"),
+        "verdict": verdict,
         "amount": p["amount"],
         "reason": p["reason"],
     }
@@ -154,12 +166,10 @@ def _parcel_received(p: dict) -> str:
 
 @register_line("exchange_goods", "lines", "difference")
 def _exchange_goods(p: dict) -> str:
-    # ``lines``: merchant codes, colours, sizes and quantities, the same in every language
-    text = (
-        _("发出商品：%(lines)s") % {"lines": p["lines"]}
-        if p["lines"]
-        else _("发出商品：与退回的商品相同")
-    )
+    # ``lines``: one per replacement, merchant codes, colours, sizes and quantities (the same
+    # in every language), joined as the reader's language lists them
+    lines = pgettext("between goods lines", "；").join(p["lines"])
+    text = _("发出商品：%(lines)s") % {"lines": lines} if lines else _("发出商品：与退回的商品相同")
     difference = p["difference"]
     if difference:
         sign, amount = ("-", difference[1:]) if difference.startswith("-") else ("+", difference)
@@ -171,7 +181,7 @@ def _exchange_goods(p: dict) -> str:
 def _price_difference_paid(p: dict) -> str:
     return _("买家补差价 ¥%(amount)s%(ref)s") % {
         "amount": p["amount"],
-        "ref": f"（{p['reference']}）" if p["reference"] else "",
+        "ref": _bracketed(p["reference"]),
     }
 
 
@@ -224,8 +234,7 @@ def _assigned(p: dict) -> str:
 
 @register_line("promise_made", "text", "due")
 def _promise_made(p: dict) -> str:
-    due = f"（{p['due']}）" if p["due"] else ""
-    return _("承诺：%(text)s%(due)s") % {"text": p["text"], "due": due}
+    return _("承诺：%(text)s%(due)s") % {"text": p["text"], "due": _bracketed(p["due"])}
 
 
 @register_line("promise_waived", "text", "reason")
@@ -247,9 +256,9 @@ def _seller_refund(p: dict) -> str:
         "amount": p["amount"],
     }
     if p["reason"]:
-        text += _("原因：%(reason)s。") % {"reason": p["reason"]}
+        text = _then(text, _("原因：%(reason)s。") % {"reason": p["reason"]})
     if p["description"]:
-        text += _("说明：%(text)s") % {"text": p["description"]}
+        text = _then(text, _("说明：%(text)s") % {"text": p["description"]})
     return text
 
 
@@ -290,3 +299,24 @@ def _seller_refund_done(p: dict) -> str:
 @register_line("seller_refund_closed")
 def _seller_refund_closed(p: dict) -> str:
     return _("买家撤销了退款申请（卖家中心：退款关闭）。")
+
+
+@register_line("tracking_sent_back", "no")
+def _tracking_sent_back(p: dict) -> str:
+    return _after_stop(_("退回运单号：%(no)s") % {"no": p["no"]}, _("卖家中心：买家已寄回"))
+
+
+@register_line("exchange_list_removed", "date", "reason", "signed_by", "signed_at", "emptied")
+def _exchange_list_removed(p: dict) -> str:
+    text = _("移出 %(date)s 换货清单：%(reason)s") % {
+        "date": date.fromisoformat(p["date"]).isoformat(),
+        "reason": p["reason"],
+    }
+    if p["signed_by"]:
+        words = (
+            _("（清单原由 %(name)s 于 %(at)s 签字，签字作废；清单已没有换货，不需要再签字）")
+            if p["emptied"]
+            else _("（清单原由 %(name)s 于 %(at)s 签字，签字作废，需重新签字）")
+        )
+        text += words % {"name": p["signed_by"], "at": _minute(p["signed_at"])}
+    return text

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from finance_exports.builders import get_builder
 from finance_exports.models import ExchangeLine, Sheet
@@ -258,7 +258,12 @@ def test_taking_a_line_off_a_signed_list_voids_the_signature(
     assert [row["售后单号"] for row in list_rows(sheet)] == [kept.number]
     ticket.refresh_from_db()
     assert ticket.status == S.QUEUED_FOR_EXCHANGE
-    assert "签字作废，需重新签字" in ticket.events.last().message
+    removal = ticket.events.last()
+    assert "签字作废，需重新签字" in removal.message and "买家不换了" in removal.message
+    # (said in each reader's language, the supervisor's reason as typed)
+    with translation.override("en"):
+        english = removal.shown_message()
+    assert "买家不换了" in english and "签字作废" not in english and "signed" in english
     # and nothing ships from it until it is signed again
     with pytest.raises(DeskError, match="签字"):
         exchange_line_ship(actor=supervisor, line=line, tracking_no="SF1234567890")

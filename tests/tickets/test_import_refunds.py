@@ -88,6 +88,10 @@ def test_a_refund_request_opens_its_ticket(shop_a, agent, order):
     assert ticket.status == T.OPEN
     assert ticket.opened_by == agent
     assert REFUND_NO in ticket.description and "99.00" in ticket.description
+    # words, in the desk's default language (a review found the timeline line's key and
+    # parameters written into it)
+    assert ticket.description.startswith(f"卖家中心退款 {REFUND_NO}："), ticket.description
+    assert "seller_refund" not in ticket.description and "{" not in ticket.description
     # the refund names the item by its code: only that item is on the ticket
     assert [i.order_item.sku_code for i in ticket.items.all()] == ["TS1001-BK-XL"]
 

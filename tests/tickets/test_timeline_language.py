@@ -23,6 +23,8 @@ from tickets.timeline_lines import LINE_PARAMS, LINES, event_message, line_rende
 pytestmark = pytest.mark.django_db
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
+# Han characters and the full-width punctuation of a Chinese sentence.
+CHINESE_WRITING = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 # One example of every line the desk writes: its parameters as the services store them.
 EXAMPLES = {
@@ -36,12 +38,20 @@ EXAMPLES = {
         "note": "",
     },
     "compensation_decided": {"approved": True, "amount": "80.00", "reason": ""},
+    "tracking_sent_back": {"no": "YT1"},
+    "exchange_list_removed": {
+        "date": "2026-11-30",
+        "reason": "x",
+        "signed_by": "boss",
+        "signed_at": "2026-11-30T09:00:00+00:00",
+        "emptied": False,
+    },
     "parcel_received": {"no": "YT1", "condition": "intact", "contents": "", "buyer_note": ""},
-    "exchange_goods": {"lines": "ZZ-L → ZZ-XL ×1", "difference": "-10.00"},
-    "price_difference_paid": {"amount": "10.00", "reference": ""},
+    "exchange_goods": {"lines": ["ZZ-L → ZZ-XL ×1", "YY-S → YY-M ×2"], "difference": "-10.00"},
+    "price_difference_paid": {"amount": "10.00", "reference": "T-88"},
     "price_difference_reversed": {"amount": "10.00", "reason": "x"},
     "receipt_extended": {"days": 3, "at": "2026-11-30T08:00:00+00:00", "note": ""},
-    "photo_uploaded": {"name": "a.jpg"},
+    "photo_uploaded": {"name": "a"},
     "tracking_set": {"no": "YT1", "before": "YT0", "note": ""},
     "awaiting_buyer": {"note": ""},
     "buyer_answered": {"minutes": 5, "note": ""},
@@ -53,8 +63,8 @@ EXAMPLES = {
         "no": "R1",
         "status": "x",
         "amount": "1.00",
-        "reason": "",
-        "description": "",
+        "reason": "x",
+        "description": "y",
     },
     "seller_refund_succeeded": {"amount": "1.00"},
     "parcel_unpacked": {"no": "YT1"},
@@ -88,7 +98,9 @@ def test_every_line_is_said_in_both_languages():
         with translation.override("en"):
             english = line_render(key, params)
         assert CHINESE.search(chinese), (key, chinese)
-        assert not CHINESE.search(english), (key, english)
+        assert not CHINESE_WRITING.search(english), (key, english)
+        # sentences are spaced in English (no "yuan.Reason:")
+        assert not re.search(r"[.:)][A-Za-z]", english), (key, english)
 
 
 def test_a_line_that_cannot_be_said_is_never_written(agent, order_a):

@@ -37,6 +37,7 @@ from tickets.services.tickets import (
     ticket_transition,
 )
 from tickets.services.timeline import timeline_write
+from tickets.timeline_lines import line_stored
 
 from .cleaning import (
     clean_amount,
@@ -283,7 +284,8 @@ def _ticket_for(actor: User, order: Order, refund: RefundData) -> tuple[Ticket, 
         reason=reason,
         responsibility=ticket_responsibility(refund.responsibility, reason),
         items=_items_for(order, refund),
-        description=_describe(refund),
+        # the ticket's description is text: the line's words in the default language
+        description=line_stored(*_describe(refund))[0],
         return_tracking_no=refund.return_tracking_no,
         # The buyer's clock started when they applied, not when the file came (issue 13).
         clock_started_at=refund.applied_at,
@@ -310,7 +312,7 @@ def _follow(actor: User, ticket: Ticket, refund: RefundData) -> None:
         return
     if tracking and ticket.return_tracking_no != tracking and ticket.status == T.AWAITING_RETURN:
         ticket_set_return_tracking(
-            actor=actor, ticket=ticket, tracking_no=tracking, note=_("卖家中心：买家已寄回")
+            actor=actor, ticket=ticket, tracking_no=tracking, by_seller_centre=True
         )
     elif refund.meaning == SUCCESS:
         if transition_refusal(ticket, T.REFUNDED) is None:

@@ -59,15 +59,16 @@ def is_other_product(order_item, sku: Sku) -> bool:
     return sku.product.title != order_item.title
 
 
-def describe(lines) -> str:
-    """ "title colour size → code colour size ×n" for the timeline, one line per replacement."""
+def describe(lines) -> list[str]:
+    """ "code colour size → code colour size ×n" for the timeline, one per replacement (the
+    timeline joins them as the reader's language lists things)."""
     parts = []
     for line in lines:
         goods = line.ticket_item.order_item
         back = " ".join(p for p in (goods.sku_code, goods.colour, goods.size) if p)
         out = " ".join(p for p in (line.code, line.colour, line.size) if p)
         parts.append(f"{back} → {out} ×{line.quantity}")
-    return "；".join(parts)
+    return parts
 
 
 def _lock_for_change(ticket: Ticket) -> Ticket:

@@ -267,6 +267,8 @@ def ticket_transition(
     the money). Its "about to breach" warnings that the move made moot (a stopped clock, a
     reply, a resolution, the end) leave every bell (``sla_warnings_settle``). Raises
     ``DeskError`` with the reason when refused."""
+    if note and note_line:
+        raise ValueError("a status change says either a person's note or the desk's line")
     if actor is not None:
         require_perm(actor, "tickets.change_ticket")
     ticket = _lock(ticket)
@@ -371,7 +373,12 @@ def _waive_open_promises(actor: User | None, ticket: Ticket, reason: str, now) -
 
 @transaction.atomic
 def ticket_set_return_tracking(
-    *, actor: User | None, ticket: Ticket, tracking_no: str, note: str = ""
+    *,
+    actor: User | None,
+    ticket: Ticket,
+    tracking_no: str,
+    note: str = "",
+    by_seller_centre: bool = False,
 ) -> Ticket:
     """Sets the tracking number of the parcel the buyer sends back (退回运单号), normalised,
     and says so on the timeline with the number it replaces. The one way this field changes:
@@ -390,15 +397,18 @@ def ticket_set_return_tracking(
     before = ticket.return_tracking_no
     ticket.return_tracking_no = tracking_no
     ticket.save(update_fields=["return_tracking_no", "updated_at"])
-    _line(
-        ticket,
-        actor,
-        TicketEvent.Kind.TRACKING,
-        "tracking_set",
-        no=tracking_no,
-        before=before,
-        note=note or "",
-    )
+    if by_seller_centre:  # the refund import: the seller centre says the buyer sent it
+        _line(ticket, actor, TicketEvent.Kind.TRACKING, "tracking_sent_back", no=tracking_no)
+    else:
+        _line(
+            ticket,
+            actor,
+            TicketEvent.Kind.TRACKING,
+            "tracking_set",
+            no=tracking_no,
+            before=before,
+            note=note or "",
+        )
     return ticket
 
 
