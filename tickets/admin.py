@@ -356,9 +356,14 @@ class TicketPhotoAdmin(ServiceDoorAdmin):
     exclude = ("file",)
 
 
+# A quick reply is one chat message to a buyer: longer than this, it is not a phrase.
+QUICK_REPLY_MAX = 1000
+
+
 class QuickReplyForm(forms.ModelForm):
-    """A phrase whose placeholder the desk cannot fill (a typo such as ``{运单}``) is refused
-    when it is written, naming the placeholders it can fill."""
+    """A phrase whose placeholder the desk cannot fill (a typo such as ``{运单}``), or longer
+    than one chat message (QUICK_REPLY_MAX characters), is refused when it is written, naming
+    the placeholders it can fill."""
 
     class Meta:
         model = models.QuickReply
@@ -367,7 +372,13 @@ class QuickReplyForm(forms.ModelForm):
     def clean_body(self):
         body = self.cleaned_data["body"]
         # Checked when the text changes: an old phrase can still be switched off as it is.
-        unknown = unknown_placeholders(body) if "body" in self.changed_data else []
+        changed = "body" in self.changed_data
+        if changed and len(body) > QUICK_REPLY_MAX:
+            raise forms.ValidationError(
+                _("快捷短语最多 %(max)s 个字（现在 %(n)s 个）：它是发给买家的一条消息。")
+                % {"max": QUICK_REPLY_MAX, "n": len(body)}
+            )
+        unknown = unknown_placeholders(body) if changed else []
         if unknown:
             raise forms.ValidationError(
                 _("不认识的占位符：%(unknown)s。可用：%(known)s")

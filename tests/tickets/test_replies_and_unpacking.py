@@ -78,6 +78,10 @@ def test_the_admin_refuses_a_phrase_with_a_placeholder_the_desk_cannot_fill(clie
         assert "不认识的占位符" in page.content.decode()
         assert "{退回运单号}" in page.content.decode()
     assert not QuickReply.objects.exists()
+    # a phrase longer than one chat message is refused too, saying how long it may be
+    page = client.post(url, {"title": "长", "body": "亲" * 1001, "is_active": "on"})
+    assert page.status_code == 200 and "最多 1000 个字" in page.content.decode()
+    assert not QuickReply.objects.exists()
     # and a phrase with known placeholders (full-width braces included) is saved
     good = "{买家}您好，退件 ｛退回运单号｝ 已收到"
     assert client.post(url, {"title": "已收到", "body": good, "is_active": "on"}).status_code == 302
