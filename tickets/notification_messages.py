@@ -14,7 +14,6 @@ its inbox sources. Rows written before migration 0027 have no parameters and sho
 """
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 
 from django.utils import timezone
@@ -22,39 +21,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .models import Escalation, Notification
+from .phrasebook import Phrasebook
 
 logger = logging.getLogger(__name__)
 
 Kind = Notification.Kind
 
-# Kind value -> function(params) -> the sentence in the active language; and the parameters
-# each kind holds, no more and no fewer.
-MESSAGES: dict[str, Callable[[dict], str]] = {}
-MESSAGE_PARAMS: dict[str, frozenset[str]] = {}
-
-
-def register_message(kind: str, *params: str) -> Callable:
-    """Decorator: ``render(params) -> str`` says notifications of ``kind`` (a
-    ``Notification.Kind`` value), whose parameters are exactly the keys ``params``. It reads
-    them by key and translates with ``gettext`` when called, never at import."""
-
-    def decorator(render: Callable[[dict], str]) -> Callable[[dict], str]:
-        MESSAGES[kind] = render
-        MESSAGE_PARAMS[kind] = frozenset(params)
-        return render
-
-    return decorator
-
-
-def message_render(kind: str, params: dict) -> str:
-    """The sentence of a notification of ``kind`` with ``params``, in the active language.
-    Raises ``KeyError`` when the kind has no registered words or the parameters are not the
-    kind's (one missing or one more), ``ValueError`` when a value is not one its words know
-    (an unknown decision, a time that is no ISO 8601). ``notify`` calls it before it writes,
-    so a row that cannot be said is never stored."""
-    if set(params) != MESSAGE_PARAMS[kind]:
-        raise KeyError(f"{kind} holds {sorted(MESSAGE_PARAMS[kind])}, not {sorted(params)}")
-    return MESSAGES[kind](params)
+# Kind value (a ``Notification.Kind``) -> its words, and the parameters each kind holds.
+_BOOK = Phrasebook()
+MESSAGES = _BOOK.renders
+MESSAGE_PARAMS = _BOOK.params
+# Decorator: ``@register_message(kind, *params)`` on ``render(params) -> str``.
+register_message = _BOOK.register
+# The sentence of a notification of ``kind`` with ``params``, in the active language
+# (``Phrasebook.say``: ``KeyError``/``ValueError`` when it cannot be said). ``notify`` calls it
+# before it writes, so a row that cannot be said is never stored.
+message_render = _BOOK.say
 
 
 def notification_message(notification: Notification) -> str:

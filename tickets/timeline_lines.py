@@ -14,7 +14,6 @@ The same mechanism as a notification's words (``tickets.notification_messages``)
 """
 
 import logging
-from collections.abc import Callable
 from datetime import date, datetime
 
 from django.conf import settings
@@ -23,34 +22,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from .models import Escalation, LedgerEntry, ReturnParcel, TicketEvent
+from .phrasebook import Phrasebook
 
 logger = logging.getLogger(__name__)
 
-# Line key -> function(params) -> the sentence in the active language; and the parameters
-# each line holds, no more and no fewer.
-LINES: dict[str, Callable[[dict], str]] = {}
-LINE_PARAMS: dict[str, frozenset[str]] = {}
-
-
-def register_line(key: str, *params: str) -> Callable:
-    """Decorator: ``render(params) -> str`` says the timeline line ``key``, whose parameters
-    are exactly the keys ``params``. It translates with ``gettext`` when called."""
-
-    def decorator(render: Callable[[dict], str]) -> Callable[[dict], str]:
-        LINES[key] = render
-        LINE_PARAMS[key] = frozenset(params)
-        return render
-
-    return decorator
-
-
-def line_render(key: str, params: dict) -> str:
-    """The line ``key`` with ``params`` in the active language. ``KeyError`` for an unknown
-    key or parameters that are not the line's; ``ValueError`` for a value its words do not
-    know (an unknown choice, a time that is no ISO 8601)."""
-    if set(params) != LINE_PARAMS[key]:
-        raise KeyError(f"{key} holds {sorted(LINE_PARAMS[key])}, not {sorted(params)}")
-    return LINES[key](params)
+# Line key -> its words, and the parameters each line holds.
+_BOOK = Phrasebook()
+LINES = _BOOK.renders
+LINE_PARAMS = _BOOK.params
+# Decorator: ``@register_line(key, *params)`` on ``render(params) -> str``.
+register_line = _BOOK.register
+# The line ``key`` with ``params`` in the active language (``Phrasebook.say``: ``KeyError`` or
+# ``ValueError`` when it cannot be said).
+line_render = _BOOK.say
 
 
 def line_stored(key: str, params: dict) -> tuple[str, dict]:
