@@ -541,15 +541,20 @@ def _splice_rows(path: Path, streams: dict[str, tuple[str, str]]) -> None:
     ):
         for info in source.infolist():
             if info.filename not in streams:
-                target.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
+                target.writestr(
+                    info,
+                    source.read(info),
+                    compress_type=zipfile.ZIP_DEFLATED,
+                    compresslevel=COMPRESS_LEVEL,
+                )
                 continue
             rows_path, ref = streams[info.filename]
             head, marker, tail = source.read(info).rpartition(b"</sheetData>")
             if not marker:
                 raise ValueError(f"{info.filename} has no <sheetData> to put the rows in")
-            member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            with target.open(member, "w") as out, open(rows_path, "rb") as rows:
+            # Opened by name: a part opened from a ZipInfo of our own would be compressed at
+            # zlib's default level, not the archive's (Python 3.11's zipfile).
+            with target.open(info.filename, "w") as out, open(rows_path, "rb") as rows:
                 out.write(_with_dimension(head, ref))
                 shutil.copyfileobj(rows, out, 1024 * 1024)
                 out.write(marker + tail)
