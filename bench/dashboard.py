@@ -33,7 +33,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from bench.measuring import p95  # noqa: E402
+from bench.measuring import p95, yardstick_line  # noqa: E402
 from tickets.models import Ticket, User  # noqa: E402
 
 
@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--user", action="append", default=[], help="(repeatable)")
     parser.add_argument("--queries", action="store_true", help="list one request's queries")
     args = parser.parse_args()
+    print(yardstick_line())
     if connection.vendor != "postgresql":
         sys.exit("Run this against PostgreSQL (DATABASE_URL=postgres://...).")
     settings.ALLOWED_HOSTS.append("testserver")

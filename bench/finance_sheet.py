@@ -44,7 +44,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from bench.measuring import backend_cpu_seconds  # noqa: E402
+from bench.measuring import backend_cpu_seconds, yardstick_line  # noqa: E402
 from finance_exports.models import Sheet  # noqa: E402
 from tickets.db import emptying_statements  # noqa: E402
 from tickets.models import LedgerEntry, Order, Shop, Ticket, User  # noqa: E402
@@ -242,6 +242,7 @@ def main() -> None:
     if args.one:
         print(json.dumps(measure(args.one)))
         return
+    print(yardstick_line())
     fill(args.entries)
     results: dict[str, list[dict]] = {}
     for mode in args.modes.split(","):

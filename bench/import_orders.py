@@ -264,6 +264,9 @@ def main() -> None:
         return
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL to a migrated PostgreSQL database (see bench/README.md).")
+    from bench.measuring import yardstick_line
+
+    print(yardstick_line())
     with tempfile.TemporaryDirectory(prefix="bench-import-") as folder:
         started = time.perf_counter()
         order_path, item_path, item_rows = write_files(Path(folder), args.orders)

@@ -7,6 +7,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
 
 from django.test.utils import CaptureQueriesContext
@@ -67,3 +68,31 @@ def backend_cpu_seconds(connection) -> float | None:
         return None
     fields = stat.rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _yardstick_work() -> int:
+    # What a page's Python mostly does: build small dicts, format and escape text, join it.
+    cells = []
+    for i in range(20_000):
+        row = {"id": i, "nick": f"买家<{i}>", "amount": i * 1.25, "status": ("open", "closed")}
+        cells.append(f"<td>{escape(row['nick'])}</td><td>{row['amount']:.2f}</td>")
+    return len("".join(cells))
+
+
+def yardstick_ms(rounds: int = 7) -> float:
+    """Milliseconds (median of ``rounds``) this machine takes for a fixed piece of pure
+    Python (``_yardstick_work``): printed beside each benchmark's figures so that runs on
+    different machines can be compared. Machines of the same kind here differed twofold
+    between sessions (the same million-ticket seed took 284 s and 596 s of CPU)."""
+    timings = []
+    for _ in range(rounds):
+        started = time.process_time()
+        _yardstick_work()
+        timings.append((time.process_time() - started) * 1000)
+    return statistics.median(timings)
+
+
+def yardstick_line() -> str:
+    """The line a benchmark prints first: the yardstick and the load average."""
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return f"machine: yardstick {yardstick_ms():.1f} ms (bench/measuring.py), load average {load}"

@@ -31,7 +31,7 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bench.measuring import backend_cpu_seconds, p95  # noqa: E402
+from bench.measuring import backend_cpu_seconds, p95, yardstick_line  # noqa: E402
 from tickets.models import Ticket  # noqa: E402
 from tickets.services.tickets import ticket_transition  # noqa: E402
 
@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=100, help="changes per round")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    print(yardstick_line())
     queued = list(
         Ticket.objects.filter(kind=Ticket.Kind.EXCHANGE, status=S.QUEUED_FOR_EXCHANGE).order_by(
             "?"

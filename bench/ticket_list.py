@@ -29,7 +29,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from bench.measuring import backend_pid, page_times  # noqa: E402
+from bench.measuring import backend_pid, page_times, yardstick_line  # noqa: E402
 from tickets.models import Order, Ticket, User  # noqa: E402
 from tickets.selectors import visible_tickets  # noqa: E402
 
@@ -122,6 +122,7 @@ def main() -> None:
         "others keep busy they then get a core whenever they want one",
     )
     args = parser.parse_args()
+    print(yardstick_line())
     settings.ALLOWED_HOSTS.append("testserver")
     if connection.vendor != "postgresql":
         sys.exit("Run this against PostgreSQL (DATABASE_URL=postgres://...).")

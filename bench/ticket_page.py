@@ -35,7 +35,7 @@ from django.conf import settings  # noqa: E402
 from django.db.models import Count, Q  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from bench.measuring import page_times  # noqa: E402
+from bench.measuring import page_times, yardstick_line  # noqa: E402
 from tickets.models import Ticket, User  # noqa: E402
 from tickets.selectors import visible_tickets  # noqa: E402
 
@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--user", action="append", help="demo usernames (default both)")
     parser.add_argument("--html", type=Path, help="write each page's HTML into this folder")
     args = parser.parse_args()
+    print(yardstick_line())
     users = [User.objects.get(username=name) for name in args.user or ["agent", "supervisor"]]
     pks = args.ticket or [t.pk for t in representative(users[0])]
     settings.DEBUG = False
