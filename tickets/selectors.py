@@ -385,34 +385,53 @@ def table_sizes() -> tuple[float, float, int]:
     return _table_sizes[1]
 
 
-def walk_newest_orders(user, term: str, wanted: int, lookup: str = "icontains") -> bool:
-    """Whether the newest ``wanted`` orders of ``user``'s shops whose nickname matches
-    ``term`` by ``lookup`` (``nick_lookup``) are found sooner by walking every order newest
-    first (``order_placed_walk_idx``) than through the orders of each matching nickname
-    (``order_nick_placed_idx``). Both read index entries only, at about the same cost each
-    (bench/README, issue 11), so the way that reads fewer wins. With O orders, N nicknames,
-    m of them matching, and the user's shops a share s of the orders:
+# The most matching nicknames a search hands PostgreSQL as a list of values (each one a
+# parameter of the query); a term matching more that still should not walk goes through the
+# nickname table as a subquery.
+NICK_LIST_MAX = 2000
+
+
+def nick_way(
+    user, term: str, wanted: int, lookup: str = "icontains"
+) -> list[str] | QuerySet | None:
+    """How ``nick_orders`` reaches the newest ``wanted`` orders of ``user``'s shops whose
+    nickname matches ``term`` by ``lookup`` (``nick_lookup``): None to walk every order newest
+    first (``order_placed_walk_idx``); else the matching nicknames, whose orders are read one
+    nickname at a time (``order_nick_placed_idx``), as a list of the nicknames themselves
+    (PostgreSQL) or a subquery (SQLite; a term that matches more than NICK_LIST_MAX).
+
+    Both ways read index entries only, at about the same cost each (bench/README, issue 11),
+    so the way that reads fewer wins. With O orders, N nicknames, m of them matching, and the
+    user's shops a share s of the orders:
 
     - through the nicknames: every order of the m nicknames, m·O/N entries;
     - walking: until ``wanted`` matches turn up, wanted·N/(m·s) entries;
 
     equal at m* = N·√(wanted/(s·O)): a term held by more nicknames than that (three letters
     common in nicknames: 1,000 of 20,000 at a million orders) walks. The matching nicknames
-    are counted only up to m* (the trigram index), the sizes are PostgreSQL's estimates
-    (``table_sizes``) and s assumes the shops are of a size. Always False on SQLite (one
-    way is all it needs), and while PostgreSQL does not know the sizes (a table not analysed
-    since a bulk load): taken as one nickname, every search walked a million orders (966 ms,
-    issue 14), where the nickname table is bounded by the matches."""
+    are read up to m* (the trigram index) and, when fewer, handed to the orders' query as
+    values: PostgreSQL then knows how many orders they hold. As a subquery it guessed a
+    hundredth of all nicknames for any term, so for a rare one (11 nicknames, 589 orders) it
+    walked 358,000 orders itself: 400 ms for a supervisor's order search (bench/README,
+    eleventh session). The sizes are PostgreSQL's estimates (``table_sizes``) and s assumes
+    the shops are of a size. Never walks on SQLite (one way is all it needs), nor while
+    PostgreSQL does not know the sizes (a table not analysed since a bulk load): taken as one
+    nickname, every search walked a million orders (966 ms, issue 14), where the nickname
+    table is bounded by the matches."""
+    matching = nick_matches(term, lookup)
     if connection.vendor != "postgresql":
-        return False
+        return matching
     orders, nicks, shops = table_sizes()
     if orders < 1 or nicks < 1:
-        return False
+        return matching
     share = 1.0 if user.is_superuser or user.all_shops else len(visible_shop_ids(user)) / shops
     if share <= 0:
-        return False
+        return matching
     crossover = math.ceil(nicks * math.sqrt(wanted / (share * orders)))
-    return nick_matches(term, lookup)[:crossover].count() >= crossover
+    found = [row["nick"] for row in matching[: min(crossover, NICK_LIST_MAX)]]
+    if len(found) >= crossover:
+        return None
+    return matching if len(found) >= NICK_LIST_MAX else found
 
 
 def nick_orders(user, term: str, wanted: int = BUYER_SCAN) -> QuerySet[Order]:
@@ -420,9 +439,9 @@ def nick_orders(user, term: str, wanted: int = BUYER_SCAN) -> QuerySet[Order]:
     first (``placed_at``, then id); none when no nickname can hold it. Callers slice it to at
     most ``wanted`` (+1) orders: a short term may match a large share of all orders.
 
-    Each term takes one of two ways, the cheaper for it (``walk_newest_orders``): a term many
-    buyers hold walks the newest orders (``order_placed_walk_idx``: time, id, nickname and
-    shop, so no order row is read) and stops after ``wanted``; a rarer one reads the matching
+    Each term takes one of two ways, the cheaper for it (``nick_way``): a term many buyers
+    hold walks the newest orders (``order_placed_walk_idx``: time, id, nickname and shop, so
+    no order row is read) and stops after ``wanted``; a rarer one reads the matching
     nicknames from their own table (trigram index), then each one's orders from
     ``order_nick_placed_idx`` alone. A one- or two-character prefix too: ``tb`` starts one
     nickname in twenty and walks, but a prefix few or no buyers have walked the whole table
@@ -435,10 +454,11 @@ def nick_orders(user, term: str, wanted: int = BUYER_SCAN) -> QuerySet[Order]:
     lookup = nick_lookup(term)
     if lookup is None:
         return Order.objects.none()
-    if walk_newest_orders(user, term, wanted, lookup):
+    nicks = nick_way(user, term, wanted, lookup)
+    if nicks is None:
         orders = Order.objects.filter(nick_condition(term))
     else:
-        orders = Order.objects.filter(buyer_nick__in=nick_matches(term, lookup))
+        orders = Order.objects.filter(buyer_nick__in=nicks)
     orders = orders.alias(shop_checked=unindexed(Order, "shop_id"))
     return scope_to_user(orders, user, shop_field="shop_checked").order_by("-placed_at", "-id")
 

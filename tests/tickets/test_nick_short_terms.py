@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import make_order, make_user
+from tests.tickets.nick_ways import forced_way
 from tickets import selectors
 from tickets.roles import Role
 
@@ -35,9 +36,9 @@ def _expected(user, term):
     ]
 
 
-@pytest.mark.parametrize("walk", [True, False])
-def test_a_short_term_finds_the_nicknames_it_starts(buyers, monkeypatch, walk):
-    monkeypatch.setattr(selectors, "walk_newest_orders", lambda *args, **kwargs: walk)
+@pytest.mark.parametrize("way", ["walk", "list", "subquery"])
+def test_a_short_term_finds_the_nicknames_it_starts(buyers, monkeypatch, way):
+    monkeypatch.setattr(selectors, "nick_way", forced_way(way))
     for user in buyers:
         for term in TERMS:
             found = list(selectors.nick_orders(user, term, 50).values_list("pk", flat=True))
@@ -47,7 +48,8 @@ def test_a_short_term_finds_the_nicknames_it_starts(buyers, monkeypatch, walk):
 def test_a_prefix_nobody_has_asks_the_nickname_table_only(buyers, django_assert_max_num_queries):
     agent, _supervisor = buyers
     list(selectors.nick_orders(agent, "tb", 501)[:501])  # the user's roles and shops, the sizes
-    # PostgreSQL counts the matching nicknames first (``walk_newest_orders``); SQLite doesn't
+    # PostgreSQL reads the matching nicknames first (``nick_way``): none, so no orders are
+    # asked for; SQLite asks for the orders through the nickname table
     with django_assert_max_num_queries(2) as queries:
         assert not list(selectors.nick_orders(agent, "zz", 501)[:501])
     # the orders are reached through the nickname table, never walked

@@ -1,5 +1,5 @@
 """The orders newest first with their nickname and shop, for the nickname-part search to walk
-(issue 11, ``tickets.selectors.walk_newest_orders``); the order's own shop_id index goes, as
+(issue 11, ``tickets.selectors.nick_way``); the order's own shop_id index goes, as
 two other indexes start with the shop. SQLite rebuilds the table for the change: its guards
 are lifted and put back around it (as in 0025)."""
 

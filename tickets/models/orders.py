@@ -125,7 +125,7 @@ class Order(TimeStampedModel):
             ),
             # Every order newest first with its nickname and shop: a nickname part many buyers
             # hold is searched by walking it until a page of matches turns up, no order row
-            # read (``tickets.selectors.walk_newest_orders``).
+            # read (``tickets.selectors.nick_way``).
             models.Index(
                 fields=["-placed_at", "-id"],
                 include=["buyer_nick", "shop"],
