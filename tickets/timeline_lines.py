@@ -108,6 +108,17 @@ def _escalation_closed(p: dict) -> str:
     return _("售后单已完结，升级自动关闭，无需主管决定。")
 
 
+def _kind_in_sentence(kind: str) -> str:
+    """A ledger kind's name inside a sentence: the label in Chinese, lower case in English
+    ("Recorded refund ¥12.50", not "Recorded Refund")."""
+    names = {
+        LedgerEntry.Kind.POSTAGE: pgettext("a kind of money entry, inside a sentence", "邮费"),
+        LedgerEntry.Kind.COMPENSATION: pgettext("a kind of money entry, inside a sentence", "赔偿"),
+        LedgerEntry.Kind.REFUND: pgettext("a kind of money entry, inside a sentence", "退款"),
+    }
+    return names[LedgerEntry.Kind(kind)]
+
+
 @register_line("money", "state", "kind", "amount", "method", "note")
 def _money(p: dict) -> str:
     texts = {
@@ -116,7 +127,7 @@ def _money(p: dict) -> str:
         "counted": _("登记%(kind)s ¥%(amount)s（%(method)s）%(note)s"),
     }
     return texts[p["state"]] % {
-        "kind": LedgerEntry.Kind(p["kind"]).label,
+        "kind": _kind_in_sentence(p["kind"]),
         "amount": p["amount"],
         # an unknown method is a line that cannot be said (its stored words are shown)
         "method": LedgerEntry.PaymentMethod(p["method"]).label if p["method"] else "",

@@ -150,10 +150,28 @@ def test_lines_an_english_agent_leaves_read_in_chinese_and_the_other_way(
     english = timeline(english_agent, ticket)
     assert "Assigned to" in english and "分配给" not in english
     assert "¥12.50" in english and "登记退款" not in english and "买家说谢谢" in english
+    # a ledger kind inside an English sentence is a common noun
+    assert "Recorded refund ¥12.50 (" in english
     assert "等待买家回复" not in english
     # the stored words are the desk's default language, whoever wrote them
     for event in ticket.events.filter(params__isnull=False):
         assert CHINESE.search(event.message), event.message
+
+
+@pytest.mark.parametrize(
+    ("kind", "english", "chinese"),
+    [
+        ("postage", "postage", "邮费"),
+        ("compensation", "compensation", "赔偿"),
+        ("refund", "refund", "退款"),
+    ],
+)
+def test_every_ledger_kind_is_named_in_a_sentence_in_both_languages(kind, english, chinese):
+    params = {**EXAMPLES["money"], "state": "counted", "kind": kind}
+    with translation.override("en"):
+        assert line_render("money", params).startswith(f"Recorded {english} ¥80.00 (")
+    with translation.override("zh-hans"):
+        assert line_render("money", params).startswith(f"登记{chinese} ¥80.00（")
 
 
 def test_a_line_written_before_it_had_parameters_shows_its_words(agent, supervisor, order_a):
