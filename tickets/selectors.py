@@ -431,7 +431,11 @@ def nick_way(
     found = [row["nick"] for row in matching[: min(crossover, NICK_LIST_MAX)]]
     if len(found) >= crossover:
         return None
-    return matching if len(found) >= NICK_LIST_MAX else found
+    if len(found) < NICK_LIST_MAX:
+        return found
+    # More than a list should carry, and the crossover is further still (an agent of one
+    # shop in thirty): counted up to it, as the way is chosen by the count.
+    return None if matching[:crossover].count() >= crossover else matching
 
 
 def nick_orders(user, term: str, wanted: int = BUYER_SCAN) -> QuerySet[Order]:
@@ -457,6 +461,11 @@ def nick_orders(user, term: str, wanted: int = BUYER_SCAN) -> QuerySet[Order]:
     nicks = nick_way(user, term, wanted, lookup)
     if nicks is None:
         orders = Order.objects.filter(nick_condition(term))
+    elif isinstance(nicks, list):
+        if not nicks:
+            return Order.objects.none()
+        # one array parameter, not a placeholder per nickname (``AnyOf``)
+        orders = Order.objects.filter(AnyOf(F("buyer_nick"), nicks))
     else:
         orders = Order.objects.filter(buyer_nick__in=nicks)
     orders = orders.alias(shop_checked=unindexed(Order, "shop_id"))

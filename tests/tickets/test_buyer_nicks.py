@@ -222,6 +222,11 @@ def test_a_term_many_buyers_hold_walks_and_a_rare_one_reads_its_nicknames(
     monkeypatch.setattr(selectors, "NICK_LIST_MAX", 100)
     subquery = selectors.nick_way(agent, "omo", 501)
     assert isinstance(subquery, QuerySet) and subquery.model is BuyerNick
+    # ... and when they are more than the crossover too (about 1,485 for this agent), it walks
+    BuyerNick.objects.bulk_create(
+        [BuyerNick(nick=f"yomo{n}") for n in range(1100)], ignore_conflicts=True
+    )
+    assert selectors.nick_way(agent, "omo", 501) is None
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
