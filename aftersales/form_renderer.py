@@ -21,7 +21,8 @@ from django.utils.html import (
     format_html_join,
     strip_spaces_between_tags,
 )
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime
 
 SELECT_TEMPLATE = "django/forms/widgets/select.html"
 OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
@@ -45,17 +46,30 @@ INPUT_TEMPLATES = frozenset(
 
 
 def _escaped(value) -> str:
-    """``conditional_escape`` (what a template's ``{{ value }}`` does), with a plain ``str``
-    escaped straight away: a select's options are written a few hundred times a page."""
+    """``conditional_escape`` (what a template's ``{{ value|stringformat:'s' }}`` does with
+    the text), with a plain ``str`` escaped straight away: a select's options are written a
+    few hundred times a page."""
     if type(value) is str:
         return html.escape(value)
+    return conditional_escape(value)
+
+
+def _shown(value) -> str:
+    """What a template's ``{{ value }}`` writes (``render_value_in_context``): a time in the
+    current time zone, a number or date localised, anything else as its text, escaped unless
+    it is safe."""
+    if type(value) is str:
+        return SafeString(html.escape(value))
+    value = formats.localize(template_localtime(value))
+    if not isinstance(value, str):
+        value = str(value)
     return conditional_escape(value)
 
 
 def _attrs(attrs: dict) -> str:
     """``django/forms/widgets/attrs.html``: ``True`` writes the bare name, ``False`` nothing."""
     written = "".join(
-        f" {_escaped(name)}" if value is True else f' {_escaped(name)}="{_escaped(str(value))}"'
+        f" {_shown(name)}" if value is True else f' {_shown(name)}="{_escaped(str(value))}"'
         for name, value in attrs.items()
         if value is not False
     )
@@ -80,17 +94,16 @@ def render_select(widget: dict) -> str | None:
                 return None
             rendered.append(
                 f'\n  <option value="{_escaped(str(option["value"]))}"{_attrs(option["attrs"])}>'
-                f"{_escaped(formats.localize(option['label']))}</option>\n"
+                f"{_shown(option['label'])}</option>\n"
             )
         if group_name:
             groups.append(
-                f'\n  <optgroup label="{_escaped(formats.localize(group_name))}">'
-                f"{''.join(rendered)}\n  </optgroup>"
+                f'\n  <optgroup label="{_shown(group_name)}">{"".join(rendered)}\n  </optgroup>'
             )
         else:
             groups.extend(rendered)
     written = (
-        f'<select name="{_escaped(widget["name"])}"{_attrs(widget["attrs"])}>'
+        f'<select name="{_shown(widget["name"])}"{_attrs(widget["attrs"])}>'
         f"{''.join(groups)}\n</select>"
     )
     return mark_safe(written)  # noqa: S308 - every value, label and attribute is escaped
@@ -102,8 +115,8 @@ def render_input(widget: dict) -> str:
     value = widget["value"]
     return format_html(
         '<input type="{}" name="{}"{}{}>',
-        widget["type"],
-        widget["name"],
+        _shown(widget["type"]),
+        _shown(widget["name"]),
         "" if value is None else format_html(' value="{}"', str(value)),
         _attrs(widget["attrs"]),
     )
@@ -115,9 +128,9 @@ def render_textarea(widget: dict) -> str:
     value = widget["value"]
     return format_html(
         '<textarea name="{}"{}>\n{}</textarea>',
-        widget["name"],
+        _shown(widget["name"]),
         _attrs(widget["attrs"]),
-        value if value else "",
+        _shown(value) if value else "",
     )
 
 

@@ -155,3 +155,44 @@ def test_the_ticket_list_filter_is_the_html_django_writes(rf, agent):
     django.renderer = DjangoTemplates()
     for name in ours.fields:
         assert str(ours[name]) == str(django[name]), name
+
+
+class Trusted:
+    """An object that says it is HTML already (``__html__``) but is not a string: a template
+    writes its text, escaped."""
+
+    def __html__(self):
+        return "<b>trusted</b>"
+
+    def __str__(self):
+        return "<b>as text</b> & more"
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_labels_and_names_of_any_kind_are_written_as_a_template_writes_them(language):
+    """``{{ value }}`` in Django's widget templates: an aware time in the current time zone, a
+    date localised, an object with ``__html__`` by its text, escaped (hostile review)."""
+    from datetime import UTC, date, datetime
+
+    from django.utils.safestring import mark_safe as safe
+
+    aware = datetime(2024, 1, 2, 23, 4, tzinfo=UTC)  # 07:04 the next day in Beijing
+    labels = [aware, Trusted(), date(2024, 1, 2), safe("<i>safe</i>"), 3, None]
+    names = ["plain", date(2024, 1, 2), aware]
+    with override(language):
+        for label in labels:
+            widgets = [
+                forms.Select(choices=[("a", label), (label, [("b", label)])]),
+                forms.SelectMultiple(choices=[("a", label), ("b", "B")]),
+            ]
+            for widget in widgets:
+                for name in names:
+                    ours = widget.render(name, "a", renderer=DeskFormRenderer())
+                    django = widget.render(name, "a", renderer=DjangoTemplates())
+                    assert ours == django, (label, name)
+        for widget in (forms.TextInput(), forms.Textarea(), forms.DateInput()):
+            for name in names:
+                for value in ("a", "<b>&amp;", None):
+                    ours = widget.render(name, value, renderer=DeskFormRenderer())
+                    django = widget.render(name, value, renderer=DjangoTemplates())
+                    assert ours == django, (widget, name, value)
