@@ -535,27 +535,40 @@ def _splice_rows(path: Path, streams: dict[str, tuple[str, str]]) -> None:
     declared, copying in chunks (memory stays flat), then replaces the file."""
     spliced = path.with_name(path.name + ".splice")
     _private_file(spliced)
-    with (
-        zipfile.ZipFile(path) as source,
-        zipfile.ZipFile(spliced, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as target,
-    ):
-        for info in source.infolist():
-            if info.filename not in streams:
-                target.writestr(
-                    info,
-                    source.read(info),
-                    compress_type=zipfile.ZIP_DEFLATED,
-                    compresslevel=COMPRESS_LEVEL,
-                )
-                continue
-            rows_path, ref = streams[info.filename]
-            head, marker, tail = source.read(info).rpartition(b"</sheetData>")
-            if not marker:
-                raise ValueError(f"{info.filename} has no <sheetData> to put the rows in")
-            # Opened by name: a part opened from a ZipInfo of our own would be compressed at
-            # zlib's default level, not the archive's (Python 3.11's zipfile).
-            with target.open(info.filename, "w") as out, open(rows_path, "rb") as rows:
-                out.write(_with_dimension(head, ref))
-                shutil.copyfileobj(rows, out, 1024 * 1024)
-                out.write(marker + tail)
+    try:
+        with (
+            zipfile.ZipFile(path) as source,
+            zipfile.ZipFile(
+                spliced, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
+            ) as target,
+        ):
+            for info in source.infolist():
+                if info.filename not in streams:
+                    target.writestr(
+                        info,
+                        source.read(info),
+                        compress_type=zipfile.ZIP_DEFLATED,
+                        compresslevel=COMPRESS_LEVEL,
+                    )
+                    continue
+                rows_path, ref = streams[info.filename]
+                head, marker, tail = source.read(info).rpartition(b"</sheetData>")
+                if not marker:
+                    raise ValueError(f"{info.filename} has no <sheetData> to put the rows in")
+                member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                member.compress_type = zipfile.ZIP_DEFLATED
+                # A part opened from a ZipInfo is compressed at the level the ZipInfo says,
+                # not the archive's; Python 3.11 names it only privately (3.13:
+                # ``compress_level``). The test of the part's compressed size guards it.
+                member._compresslevel = COMPRESS_LEVEL
+                # Not forced to zip64: Excel is strict about zip64 headers in parts written
+                # as a stream, and a rows part of 2 GiB (over three million rows) is past
+                # Excel's 1,048,576 rows anyway: zipfile then refuses, and nothing stays.
+                with target.open(member, "w") as out, open(rows_path, "rb") as rows:
+                    out.write(_with_dimension(head, ref))
+                    shutil.copyfileobj(rows, out, 1024 * 1024)
+                    out.write(marker + tail)
+    except BaseException:
+        spliced.unlink(missing_ok=True)  # half a copy of finance's rows stays nowhere
+        raise
     os.replace(spliced, path)

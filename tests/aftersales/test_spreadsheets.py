@@ -262,6 +262,25 @@ def test_the_streamed_rows_are_compressed_at_the_desks_level_not_zlibs_default(t
 
     assert spreadsheets.COMPRESS_LEVEL != 6
     assert part.compress_size == deflated(spreadsheets.COMPRESS_LEVEL)
+    # dated as the workbook's other parts, not 1980-01-01
+    with zipfile.ZipFile(tmp_path / "level.xlsx") as archive:
+        assert {i.date_time for i in archive.infolist()} == {part.date_time}
+
+
+def test_a_splice_that_fails_leaves_no_copy_of_the_rows_behind(tmp_path, monkeypatch):
+    # A rows part past the zip's 32-bit sizes (2 GiB here stands at 4 KiB) is refused by
+    # zipfile; the half-written copy of finance's rows must not stay on disk.
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 4096)
+    book = SheetBook(tmp_dir=tmp_path)
+    writer = book.table("明细", COLUMNS, big=True)
+    for _ in range(100):
+        writer.append(ROWS[0])
+    writer.finish()
+    with pytest.raises(RuntimeError, match="force_zip64") as refused:
+        book.save(tmp_path / "big.xlsx")
+    assert "_splice_rows" in {entry.name for entry in refused.traceback}
+    book.close()
+    assert not list(tmp_path.glob("*.splice"))
 
 
 @pytest.mark.parametrize("stream_rows", [True, False])
