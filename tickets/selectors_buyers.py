@@ -23,6 +23,30 @@ from .selectors_registers import buyer_contact_counts, visible_reviews, visible_
 BUYER_PAGE_ROWS = 20
 BUYER_PAGE_PHOTOS = 24
 
+# What each list of the page shows (templates/tickets/buyer_detail.html and
+# _buyer_order_rows.html), and no more: every list read whole rows with two or three related
+# rows each, also those the page never names (a ticket's shop, a parcel's order and courier, a
+# review's order and handler), and building those objects was half the page's server time at
+# a million orders (bench/README.md, eleventh session). A person is named by ``User.__str__``.
+_PERSON = ("username", "first_name", "last_name")
+ORDER_ROW_FIELDS = (
+    *("shop", "order_no", "flag", "flag_memo", "status", "paid_amount", "placed_at"),
+    *("receiver_name", "receiver_phone", "receiver_city", "shop__name"),
+)
+TICKET_ROW_FIELDS = (
+    *("order", "kind", "reason", "status", "assignee", "created_at", "order__order_no"),
+    *(f"assignee__{name}" for name in _PERSON),
+)
+PROMISE_ROW_FIELDS = ("ticket", "kind", "text", "due_on", "fulfilled_at", "waived_at", "ticket__id")
+PARCEL_ROW_FIELDS = ("tracking_no", "condition", "ticket", "created_at", "buyer_note", "ticket__id")
+REVIEW_ROW_FIELDS = ("rating", "shop", "made_at", "outcome", "text", "shop__name")
+TEMPERAMENT_ROW_FIELDS = ("buyer_notes", "shop", "made_at", "shop__name")
+CONTACT_ROW_FIELDS = (
+    *("contacted_at", "channel", "agent", "result"),
+    *(f"agent__{name}" for name in _PERSON),
+)
+PHOTO_ROW_FIELDS = ("ticket", "original_name", "ticket__id")
+
 
 @dataclass
 class Rows:
@@ -109,7 +133,7 @@ def buyer_page(user, nick: str, now: datetime | None = None) -> BuyerPage | None
         )
     page = BuyerPage(
         nick=nick,
-        orders=Rows.read(orders.select_related("courier")),
+        orders=Rows.read(orders.only(*ORDER_ROW_FIELDS)),
         order_count=0,
         vips=vips,
     )
@@ -119,36 +143,44 @@ def buyer_page(user, nick: str, now: datetime | None = None) -> BuyerPage | None
     tickets = visible_tickets(user).filter(order__buyer_nick=nick)
     if can("tickets.view_ticket"):
         page.tickets = Rows.read(
-            tickets.select_related("order", "shop", "assignee").order_by("-created_at", "-id")
+            tickets.select_related("order", "assignee")
+            .only(*TICKET_ROW_FIELDS)
+            .order_by("-created_at", "-id")
         )
         page.ticket_count = tickets.count() if page.tickets.more else len(page.tickets.rows)
         page.open_ticket_count = tickets.open().count()
     if can("tickets.view_promise"):
         page.promises = Rows.read(
             Promise.objects.filter(ticket__in=tickets)
-            .select_related("ticket", "made_by")
+            .select_related("ticket")
+            .only(*PROMISE_ROW_FIELDS)
             .order_by("-created_at", "-id")
         )
     if can("tickets.view_returnparcel"):
         page.parcels = Rows.read(
             visible_parcels(user)
             .filter(order__buyer_nick=nick)
-            .select_related("ticket", "order", "courier")
+            .select_related("ticket")
+            .only(*PARCEL_ROW_FIELDS)
             .order_by("-created_at", "-id")
         )
     if can("tickets.view_review"):
         reviews = visible_reviews(user).filter(order__buyer_nick=nick)
         page.reviews = Rows.read(
-            reviews.select_related("order", "shop", "assignee").order_by("-made_at", "-id")
+            reviews.select_related("shop").only(*REVIEW_ROW_FIELDS).order_by("-made_at", "-id")
         )
         page.temperament = Rows.read(
-            reviews.exclude(buyer_notes="").select_related("shop").order_by("-made_at", "-id"),
+            reviews.exclude(buyer_notes="")
+            .select_related("shop")
+            .only(*TEMPERAMENT_ROW_FIELDS)
+            .order_by("-made_at", "-id"),
             limit=5,
         )
         if can("tickets.view_reviewcontact"):
             page.contacts = Rows.read(
                 ReviewContact.objects.filter(review__in=reviews)
-                .select_related("review__order", "agent")
+                .select_related("agent")
+                .only(*CONTACT_ROW_FIELDS)
                 .order_by("-contacted_at", "-id")
             )
             page.contact_counter = ContactCounter(*buyer_contact_counts(nick, now))
@@ -156,6 +188,7 @@ def buyer_page(user, nick: str, now: datetime | None = None) -> BuyerPage | None
         page.photos = Rows.read(
             TicketPhoto.objects.filter(ticket__in=tickets)
             .select_related("ticket")
+            .only(*PHOTO_ROW_FIELDS)
             .order_by("-created_at", "-id"),
             limit=BUYER_PAGE_PHOTOS,
         )

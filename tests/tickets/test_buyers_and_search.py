@@ -132,6 +132,41 @@ def test_the_page_costs_the_same_queries_for_many_records(client, agent, shop_a)
     assert "查看全部" in html  # the lists are bounded and say where the rest is
 
 
+def test_every_list_of_the_page_reads_its_rows_in_one_query(client, agent, buyer_records, shop_a):
+    """The page reads only the columns it shows (``tickets.selectors_buyers``): a second row
+    in every list (order, ticket with its handler, promise, photo, parcel, review, contact,
+    temperament note) costs no query more, so nothing the page names was left unread."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(agent)
+    buyer(client, NICK)  # the session's first request reads a little more
+    with CaptureQueriesContext(connection) as one:
+        assert buyer(client, NICK).status_code == 200
+    order = make_order(shop_a, buyer_nick=NICK, order_no="3500000000000000003")
+    order.flag, order.flag_memo = "red", "催过两次"
+    order.save(update_fields=["flag", "flag_memo"])
+    ticket = make_ticket(order, agent, kind=Ticket.Kind.RETURN)
+    ticket.assignee = agent
+    ticket.return_tracking_no = "YT5566778899"
+    ticket.save(update_fields=["assignee", "return_tracking_no"])
+    promise_add(actor=agent, ticket=ticket, kind=Promise.Kind.POSTAGE, text="第二个承诺")
+    photo_add(actor=agent, ticket=ticket, data=_png(), original_name="second.png")
+    parcel_unpack(actor=agent, tracking_no="YT5566778899", condition="intact", buyer_note="第二张")
+    review = review_register(
+        actor=agent, order=order, rating="negative", made_at=timezone.now(), text="第二条"
+    )
+    review_contact_log(actor=agent, review=review, channel="phone", result="第二次联系")
+    review_close(actor=agent, review=review, outcome=Review.Outcome.REVISED, buyer_notes="好说话")
+    with CaptureQueriesContext(connection) as two:
+        html = buyer(client, NICK).content.decode()
+    assert len(two.captured_queries) == len(one.captured_queries)
+    for shown in ("3500000000000000003", "催过两次", ticket.number, "第二个承诺", "second.png"):
+        assert shown in html, shown
+    for shown in ("YT5566778899", "第二张", "第二条", "第二次联系", "好说话", str(agent)):
+        assert shown in html, shown
+
+
 def test_the_supervisor_sees_the_buyer_in_every_shop(client, supervisor, buyer_records):
     client.force_login(supervisor)
     html = buyer(client, NICK).content.decode()
