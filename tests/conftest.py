@@ -114,3 +114,13 @@ def default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(settings):
+    """Passwords hashed with MD5 in tests, as Django's testing documentation advises: the
+    desk's PBKDF2 (Django's default, 1,000,000 rounds) took 0.4-0.8 s for each user a test
+    made on the two-core machine, about half of the suite's time. The desk itself keeps
+    Django's default (tests/aftersales/test_passwords.py), and the tests of the login and
+    its lockout sign in through the real form either way."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
